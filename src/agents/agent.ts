@@ -1,0 +1,86 @@
+// The one interface every agent CLI plugs in behind. The engine knows nothing of any CLI's flags.
+import type { AgentError } from '../errors.js';
+
+export const PERMISSION_MODES = ['plan', 'default', 'acceptEdits', 'bypassPermissions'] as const;
+export type PermissionMode = (typeof PERMISSION_MODES)[number];
+
+/** What a run shows a person in its transcript, normalised across agents. */
+export type AgentEvent =
+  | { kind: 'init'; sessionId: string; model?: string; cwd?: string }
+  | { kind: 'text'; text: string }
+  | { kind: 'tool_use'; id?: string; name: string; input: unknown }
+  | { kind: 'tool_result'; toolUseId?: string; isError: boolean; content: string }
+  | { kind: 'stderr'; text: string }
+  | { kind: 'other'; type: string };
+
+export interface AgentRunRequest {
+  taskId: string;
+  attempt: number;
+  /** Goes to the child's stdin, which is then closed. */
+  prompt: string;
+  /** Existing directory, already checked against WORKSPACE_ROOTS. */
+  cwd: string;
+  model?: string;
+  /** Already clamped to the operator's ceiling. */
+  permissionMode: PermissionMode;
+  allowedTools?: string[];
+  /** Continue this agent session instead of starting a new one. */
+  resumeSessionId?: string;
+  /** Base environment for the child (the adapter removes what must not leak, e.g. CLAUDECODE). */
+  env: NodeJS.ProcessEnv;
+  /** Called for every parsed event, in order, as it arrives. */
+  onEvent?: (event: AgentEvent) => void;
+  /** Called for every raw stdout line (bounded length), for the .jsonl record. */
+  onRawLine?: (line: string) => void;
+}
+
+export interface AgentSuccess {
+  ok: true;
+  sessionId?: string;
+  costUsd?: number;
+  numTurns?: number;
+  /** The agent's final answer text, if it gives one. */
+  result?: string;
+  permissionDenials: string[];
+  exitCode: number;
+}
+
+export interface AgentFailure {
+  ok: false;
+  error: AgentError;
+  sessionId?: string;
+  costUsd?: number;
+  numTurns?: number;
+  result?: string;
+  permissionDenials: string[];
+  exitCode: number | null;
+  signal?: string;
+}
+
+export type AgentOutcome = AgentSuccess | AgentFailure;
+
+export type StopReason = 'timeout' | 'cancel' | 'pause' | 'shutdown';
+
+export interface AgentRun {
+  /** Process-group leader pid (the child is spawned detached). */
+  readonly pid: number;
+  /** Settles when the process has exited and its output is drained; never rejects. */
+  readonly outcome: Promise<AgentOutcome>;
+  /** SIGTERM to the whole process group, SIGKILL after `graceMs`. Resolves when the child has exited. */
+  stop(reason: StopReason, graceMs: number): Promise<void>;
+}
+
+export interface AgentProbe {
+  ok: boolean;
+  version?: string;
+  detail: string;
+}
+
+export interface Agent {
+  readonly name: string;
+  /** Which CLI it drives, for banners and doctor. */
+  readonly kind: 'claude' | 'command';
+  start(req: AgentRunRequest): AgentRun;
+  /** Is the CLI callable (e.g. `claude --version`)? Cheap; the watchdog calls it. */
+  probe(): Promise<AgentProbe>;
+}

@@ -1,0 +1,105 @@
+// Process-group control: agents are spawned detached (their own group), so a timeout or cancel
+// can end the whole tree the agent started, and an orphan can be found again after a crash.
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Start time of a pid in clock ticks since boot (Linux /proc), to tell a pid from a reused one. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parens; fields after the last ')' are fixed.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return rest[19]; // field 22 overall
+  } catch {
+    return undefined;
+  }
+}
+
+export function isAlive(pid: number, startTime?: string): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (startTime === undefined) return true;
+  const now = processStartTime(pid);
+  // Without /proc we cannot tell reuse apart; trust the pid.
+  return now === undefined || now === startTime;
+}
+
+export function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+/** Is any process of group `pgid` still there? */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    try {
+      process.kill(pgid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * SIGTERM the group, wait up to `graceMs`, then SIGKILL it. Resolves once no process of the
+ * group is left (or after a bounded wait if the kernel is slow to reap).
+ */
+export async function terminateGroup(pgid: number, graceMs: number): Promise<'exited' | 'killed'> {
+  if (!groupAlive(pgid)) return 'exited';
+  signalGroup(pgid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    await sleep(25);
+    if (!groupAlive(pgid) || onlyZombies(pgid)) return 'exited';
+  }
+  signalGroup(pgid, 'SIGKILL');
+  for (let i = 0; i < 200 && groupAlive(pgid) && !onlyZombies(pgid); i++) await sleep(10);
+  return 'killed';
+}
+
+/** A group whose leader is a zombie awaiting our wait() still answers kill(-pgid, 0). */
+function onlyZombies(pgid: number): boolean {
+  return isZombie(pgid) && !otherGroupMembers(pgid);
+}
+
+function otherGroupMembers(pgid: number): boolean {
+  // Cheap check via /proc: any non-zombie process whose pgrp is pgid.
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const pid = Number(entry);
+      if (pid === pgid) continue;
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (Number(rest[2]) === pgid && rest[0] !== 'Z') return true;
+      } catch {
+        /* raced with exit */
+      }
+    }
+    return false;
+  } catch {
+    return true;
+  }
+}

@@ -1,0 +1,20 @@
+// Durations as people write them: 500ms, 30s, 10m, 1h (a bare number means seconds).
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const RE = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/;
+
+export function parseDuration(input: string | number): number | undefined {
+  if (typeof input === 'number') return Number.isFinite(input) && input >= 0 ? Math.round(input * 1000) : undefined;
+  const m = RE.exec(input);
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * UNITS[m[2] ?? 's']!);
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 ? `${m}m${s % 60}s` : `${m}m`;
+  const h = Math.floor(m / 60);
+  return m % 60 ? `${h}h${m % 60}m` : `${h}h`;
+}

@@ -1,0 +1,259 @@
+// The one module that reads and writes notes. Writes are atomic (temp file, fsync, rename) and
+// compare-and-swap: if the note changed since we read it, the edit is re-applied to the new text,
+// so a person's newer edit always wins. Moves never overwrite.
+import { createHash, randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { chmod, copyFile, link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { NoteChangedError, NoteGoneError, NoteParseError, VaultrunnerError } from '../errors.js';
+import { applyEdits, FrontmatterSyntaxError, parseFrontmatter, splitNote, type FieldEdits } from './frontmatter.js';
+
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+}
+
+export interface NoteSnapshot {
+  path: string;
+  text: string;
+  stamp: FileStamp;
+  hash: string;
+}
+
+export type NoteRead =
+  | { ok: true; note: NoteSnapshot; data: Record<string, unknown>; body: string }
+  | { ok: false; note?: NoteSnapshot; error: NoteParseError };
+
+/** Notes larger than this are reported, not parsed (a 1 MB body is fine). */
+export const MAX_NOTE_BYTES = 16 * 1024 * 1024;
+
+// ignoreBOM keeps a BOM in the text, so it survives our edits byte for byte.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+export function hashText(text: string): string {
+  return createHash('sha1').update(text).digest('hex');
+}
+
+export function stampOf(s: { size: number; mtimeMs: number; ctimeMs: number; ino: number }): FileStamp {
+  return { size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino };
+}
+
+export function sameStamp(a: FileStamp, b: FileStamp): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
+}
+
+/** Name of our temp files: a dot-file (ignored by the watcher and by Obsidian) beside the target. */
+export function tempNameFor(file: string): string {
+  return join(dirname(file), `.${basename(file)}.vr-${randomBytes(4).toString('hex')}.tmp`);
+}
+
+export interface NoteStoreOptions {
+  /** Called after each successful write or move, so the index can recognise our own changes. */
+  onWrite?: (path: string, text: string | undefined, movedTo?: string) => void;
+}
+
+export class NoteStore {
+  constructor(private readonly opts: NoteStoreOptions = {}) {}
+
+  /** Read a note's bytes; NoteGoneError when it does not exist. */
+  async snapshot(path: string): Promise<NoteSnapshot> {
+    let buf: Buffer;
+    let st;
+    try {
+      st = await stat(path);
+      if (st.size > MAX_NOTE_BYTES) {
+        throw new NoteParseError(path, `note is ${st.size} bytes, larger than the ${MAX_NOTE_BYTES}-byte limit`);
+      }
+      buf = await readFile(path);
+    } catch (err) {
+      if (err instanceof VaultrunnerError) throw err;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NoteGoneError(path, { cause: err });
+      throw err;
+    }
+    if (buf.includes(0)) throw new NoteParseError(path, 'binary file (contains NUL bytes), not a Markdown note');
+    let text: string;
+    try {
+      text = utf8.decode(buf);
+    } catch (err) {
+      throw new NoteParseError(path, 'not valid UTF-8 text', { cause: err });
+    }
+    return { path, text, stamp: stampOf(st), hash: hashText(text) };
+  }
+
+  /** Read and parse a note. Never throws for a bad note; NoteGoneError for a missing one. */
+  async read(path: string): Promise<NoteRead> {
+    let note: NoteSnapshot;
+    try {
+      note = await this.snapshot(path);
+    } catch (err) {
+      if (err instanceof NoteParseError) return { ok: false, error: err };
+      throw err;
+    }
+    return parseSnapshot(note);
+  }
+
+  /**
+   * Compare-and-swap edit. `decide` sees the current data and returns the edits to make, or null to
+   * give up (e.g. the status is no longer what the caller expected). If the note changes between
+   * read and replace, `decide` runs again on the new content.
+   */
+  async update(
+    path: string,
+    decide: (data: Record<string, unknown>, note: NoteSnapshot, body: string) => FieldEdits | null,
+    tries = 4,
+  ): Promise<{ note: NoteSnapshot; edits: FieldEdits } | null> {
+    for (let i = 0; i < tries; i++) {
+      const r = await this.read(path);
+      if (!r.ok) throw r.error; // never rewrite a note we cannot parse
+      const edits = decide(r.data, r.note, r.body);
+      if (edits === null) return null;
+      const text = applyEdits(r.note.text, edits);
+      if (text === r.note.text) return { note: r.note, edits };
+      const written = await this.replace(path, text, r.note);
+      if (written) return { note: written, edits };
+    }
+    throw new NoteChangedError(path);
+  }
+
+  /**
+   * Atomically replace `path` with `text` if it still matches `expected`; returns the new snapshot,
+   * or null when the note changed in between (the caller re-reads and decides again).
+   */
+  async replace(path: string, text: string, expected: NoteSnapshot | null): Promise<NoteSnapshot | null> {
+    const tmp = tempNameFor(path);
+    let mode: number | undefined;
+    try {
+      const fh = await open(tmp, 'wx');
+      try {
+        await fh.writeFile(text, 'utf8');
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      if (expected) {
+        // The compare of compare-and-swap, as close to the rename as we can put it.
+        let st;
+        try {
+          st = await stat(path);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NoteGoneError(path, { cause: err });
+          throw err;
+        }
+        if (!sameStamp(stampOf(st), expected.stamp)) {
+          const now = await readFile(path, 'utf8').catch(() => null);
+          if (now === null || hashText(now) !== expected.hash) return null;
+        }
+        mode = st.mode & 0o7777;
+      } else if (await exists(path)) {
+        throw new VaultrunnerError('NOTE_CHANGED', `refusing to overwrite existing note ${path}`);
+      }
+      if (mode !== undefined) await chmod(tmp, mode);
+      await rename(tmp, path);
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw err;
+    }
+    await syncDir(dirname(path));
+    const st = await stat(path);
+    const snap: NoteSnapshot = { path, text, stamp: stampOf(st), hash: hashText(text) };
+    this.opts.onWrite?.(path, text);
+    return snap;
+  }
+
+  /** Create a new note; fails (never overwrites) if the name is taken. */
+  async create(path: string, text: string): Promise<NoteSnapshot> {
+    const tmp = tempNameFor(path);
+    const fh = await open(tmp, 'wx');
+    try {
+      await fh.writeFile(text, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    try {
+      await link(tmp, path); // fails with EEXIST instead of replacing
+    } finally {
+      await unlink(tmp).catch(() => {});
+    }
+    await syncDir(dirname(path));
+    const st = await stat(path);
+    this.opts.onWrite?.(path, text);
+    return { path, text, stamp: stampOf(st), hash: hashText(text) };
+  }
+
+  /**
+   * Move a note into `toDir`, keeping its name if free, else `<name> (2).md`, `(3)`… Whatever
+   * the note holds at that moment moves with it. Returns the new path.
+   */
+  async move(path: string, toDir: string): Promise<string> {
+    const name = basename(path).replace(/\.md$/i, '');
+    for (let n = 1; n < 1000; n++) {
+      const target = join(toDir, n === 1 ? `${name}.md` : `${name} (${n}).md`);
+      try {
+        await linkOrCopy(path, target);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') continue;
+        if (code === 'ENOENT' && !(await exists(path))) throw new NoteGoneError(path, { cause: err });
+        throw err;
+      }
+      await unlink(path);
+      await syncDir(toDir);
+      await syncDir(dirname(path));
+      this.opts.onWrite?.(path, undefined, target);
+      return target;
+    }
+    throw new VaultrunnerError('MOVE_COLLISION', `no free name for ${name} in ${toDir}`);
+  }
+}
+
+export function parseSnapshot(note: NoteSnapshot): NoteRead {
+  if (note.text.trim() === '') {
+    return { ok: false, note, error: new NoteParseError(note.path, 'empty note (no frontmatter yet); waiting for content') };
+  }
+  try {
+    const split = splitNote(note.text);
+    if (!split.hasFrontmatter) {
+      return { ok: false, note, error: new NoteParseError(note.path, 'no frontmatter: a task note starts with a "---" line, then "type: …"') };
+    }
+    const parsed = parseFrontmatter(split);
+    return { ok: true, note, data: parsed.data, body: split.body };
+  } catch (err) {
+    if (err instanceof FrontmatterSyntaxError) return { ok: false, note, error: new NoteParseError(note.path, err.message, { cause: err }) };
+    throw err;
+  }
+}
+
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await link(from, to);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'EOPNOTSUPP') throw err;
+    await copyFile(from, to, constants.COPYFILE_EXCL); // filesystems without hard links
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    /* best effort: some filesystems refuse fsync on directories */
+  }
+}

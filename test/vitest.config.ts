@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// Lives in test/ so the top level stays as the project layout asks.
+export default defineConfig({
+  test: {
+    root: new URL('..', import.meta.url).pathname,
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+    // Tests spawn real processes (claude, fixtures); two cores, so keep parallelism modest.
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});
