@@ -1,1 +1,93 @@
-console.log("x")
+#!/usr/bin/env node
+// vaultrunner's command line. Unknown commands and bad flags: one clear line and exit 2.
+import { readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { GLOBAL_OPTIONS, type CliIo, type Command } from './cli/command.js';
+import { COMMANDS } from './cli/commands/index.js';
+import { PACKAGE_ROOT } from './config/config.js';
+import { ConfigError, UsageError, VaultrunnerError } from './errors.js';
+
+export function version(): string {
+  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'vaultrunner — an Obsidian vault as a durable task queue for AI coding agents',
+    '',
+    'Usage: vaultrunner <command> [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Global options:',
+    '  --vault <dir>       the vault (default: VAULT_DIR from .env, else ./vault)',
+    '  --log-level <lvl>   trace, debug, info, warn, error, fatal or silent',
+    '  -h, --help          help for vaultrunner or for a command',
+    '  -v, --version       print the version',
+    '',
+    'Run `vaultrunner <command> --help` for a command\'s options.',
+  ].join('\n');
+}
+
+export function commandHelp(c: Command): string {
+  const opts = Object.entries(c.options).map(([k, o]) => `  --${k}${o.type === 'string' ? ' <value>' : ''}${o.short ? ` (-${o.short})` : ''}`);
+  return [`Usage: vaultrunner ${c.usage}`, '', c.summary, ...(c.help ? ['', c.help] : []), ...(opts.length ? ['', 'Options:', ...opts] : []), '', 'Global options: --vault <dir>, --log-level <level>, --help'].join('\n');
+}
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const say = (s: string) => io.stdout.write(`${s}\n`);
+  const fail = (s: string, code: number) => (io.stderr.write(`vaultrunner: ${s}\n`), code);
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    if (first === 'help' && rest[0]) return main([rest[0], '--help'], io);
+    say(mainHelp());
+    return 0;
+  }
+  if (first === '--version' || first === '-v' || first === 'version') {
+    say(version());
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.name === first);
+  if (!command) return fail(`unknown command '${first}'; run 'vaultrunner --help' for the list`, 2);
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
+  } catch (err) {
+    return fail(`${(err as Error).message.split('\n')[0]} (see 'vaultrunner ${command.name} --help')`, 2);
+  }
+  if (parsed.values.help) {
+    say(commandHelp(command));
+    return 0;
+  }
+  const [min, max] = command.positionals ?? [0, 0];
+  if (parsed.positionals.length < min || parsed.positionals.length > max) {
+    return fail(`usage: vaultrunner ${command.usage}`, 2);
+  }
+  try {
+    return await command.run({ io, values: parsed.values as Record<string, string | boolean | string[] | undefined>, positionals: parsed.positionals });
+  } catch (err) {
+    if (err instanceof ConfigError) return fail(`invalid configuration: ${err.message}`, 2);
+    if (err instanceof UsageError) return fail(err.message, 2);
+    if (err instanceof VaultrunnerError) return fail(err.message, 1);
+    return fail(`unexpected error: ${(err as Error).stack ?? String(err)}`, 1);
+  }
+}
+
+// Run only when executed (also through the npm bin symlink), not when imported by tests.
+const entry = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : '';
+if (import.meta.url === entry) {
+  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
+  main(process.argv.slice(2), io).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`vaultrunner: ${String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

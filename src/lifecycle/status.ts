@@ -29,6 +29,7 @@ const RULES: readonly Rule[] = [
   ['awaiting_approval', 'planned', ['orchestrator', 'person']], // approved: true
   ['planned', 'awaiting_approval', ['orchestrator']], // type no longer whitelisted
   ['planned', 'executing', ['executor']],
+  ['planned', 'failed', ['executor']], // cannot start: unknown agent, working_dir or permission refused
   ['executing', 'done', ['executor']],
   ['executing', 'in_review', ['executor']],
   ['executing', 'planned', ['executor', 'watchdog']], // retry, interrupted run, resume after pause

@@ -1,0 +1,67 @@
+import { AgentRegistry } from '../../agents/registry.js';
+import { createLogger } from '../../log/logger.js';
+import { startService } from '../../service/service.js';
+import { LockHeldError } from '../../vault/service-lock.js';
+import type { Command } from '../command.js';
+import { configFor, readEnv } from '../load-config.js';
+import { formatDuration } from '../../config/duration.js';
+
+export const startCommand: Command = {
+  name: 'start',
+  summary: 'run the service on the vault until SIGINT/SIGTERM',
+  usage: 'start [--vault <dir>]',
+  help: 'A first signal stops claiming tasks, gives running agents a grace period, then stops them; a second signal exits at once.',
+  options: {},
+  async run(ctx) {
+    const config = configFor(ctx);
+    const { io } = ctx;
+    const { logger, close } = createLogger({ vaultDir: config.vaultDir, level: config.logLevel, console: true });
+    const agents = AgentRegistry.fromConfig(config);
+    const found: string[] = [];
+    for (const name of agents.names()) {
+      const p = await agents.probe(name, Date.now(), 0);
+      found.push(`${name} ${p?.ok ? `✓${p.version ? ` ${p.version}` : ''}` : `✗ (${p?.detail ?? 'unknown'})`}`);
+    }
+    io.stderr.write(
+      [
+        `vaultrunner — vault ${config.vaultDir}`,
+        `  whitelist   ${config.executorTypes.join(', ') || '(none)'}`,
+        `  agents      ${found.join('; ')} (default: ${config.agent})`,
+        `  concurrency ${config.maxConcurrent}, timeout ${formatDuration(config.taskTimeoutMs)}, permission ceiling ${config.permissionMode}, planner ${config.planner}`,
+        `  logs        ${config.vaultDir}/Logs (vaultrunner logs -f)`,
+        '',
+      ].join('\n'),
+    );
+    let service;
+    try {
+      service = await startService({ config, logger, agents, env: readEnv(ctx) });
+    } catch (err) {
+      close();
+      if (err instanceof LockHeldError) {
+        io.stderr.write(`vaultrunner: ${err.message}\n`);
+        return 1;
+      }
+      throw err;
+    }
+    const running = service;
+    return new Promise<number>((resolveExit) => {
+      let signals = 0;
+      const onSignal = (sig: NodeJS.Signals) => {
+        signals++;
+        if (signals > 1) {
+          logger.warn({ component: 'service' }, `second ${sig}: exiting now`);
+          process.exit(130);
+        }
+        logger.info({ component: 'service' }, `${sig}: shutting down (send again to exit at once)`);
+        void running.stop().then(() => {
+          close();
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          resolveExit(0);
+        });
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    });
+  },
+};

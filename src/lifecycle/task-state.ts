@@ -1,0 +1,61 @@
+// Per-task machine state that must survive restarts but does not belong in the note: retry
+// backoff, counts of interrupted attempts, what to resume. Lives in .vaultrunner/tasks/<id>.json.
+import { join } from 'node:path';
+import { readJson, removeFile, writeJson } from '../vault/json-file.js';
+
+export interface TaskState {
+  /** No new attempt before this time (retry backoff). */
+  notBefore?: number;
+  /** Agent failures so far (drive the backoff). */
+  failures?: number;
+  /** Attempts cut short by a crash or shutdown; they do not count against max_attempts. */
+  interrupted?: number;
+  /** Resume this agent session on the next attempt (after pause, shutdown or crash). */
+  resumeSession?: string;
+  /** The note body when the last run started, to find instructions added since. */
+  bodyAtStart?: string;
+  /** Planner failures (agent planner), for backoff. */
+  planFailures?: number;
+  planNotBefore?: number;
+  /** Last problem reported for this task, so a report is logged once, not every tick. */
+  reported?: string;
+}
+
+export class TaskStateStore {
+  private readonly cache = new Map<string, TaskState>();
+
+  constructor(private readonly dir: string) {}
+
+  private file(id: string): string {
+    return join(this.dir, `${encodeURIComponent(id)}.json`);
+  }
+
+  async get(id: string): Promise<TaskState> {
+    const hit = this.cache.get(id);
+    if (hit) return hit;
+    const s = (await readJson<TaskState>(this.file(id))) ?? {};
+    this.cache.set(id, s);
+    return s;
+  }
+
+  /** Cached state only (no I/O), for hot paths like dispatch ordering. */
+  peek(id: string): TaskState | undefined {
+    return this.cache.get(id);
+  }
+
+  async patch(id: string, patch: Partial<TaskState>): Promise<TaskState> {
+    const cur = await this.get(id);
+    const next: TaskState = { ...cur, ...patch };
+    for (const k of Object.keys(next) as (keyof TaskState)[]) if (next[k] === undefined) delete next[k];
+    if (JSON.stringify(next) === JSON.stringify(cur)) return cur;
+    this.cache.set(id, next);
+    if (Object.keys(next).length === 0) await removeFile(this.file(id));
+    else await writeJson(this.file(id), next, { fsync: false });
+    return next;
+  }
+
+  async clear(id: string): Promise<void> {
+    this.cache.set(id, {});
+    await removeFile(this.file(id));
+  }
+}

@@ -1,0 +1,46 @@
+// The agent planner: the task's agent in plan mode (read-only) writes the plan.
+import type { Agent } from '../agents/agent.js';
+import { VaultrunnerError } from '../errors.js';
+import type { Planner, PlanInput } from './planner.js';
+
+export interface AgentPlannerOptions {
+  agentFor: (input: PlanInput) => Agent;
+  env: NodeJS.ProcessEnv;
+  timeoutMs: number;
+  killGraceMs: number;
+}
+
+export function createAgentPlanner(opts: AgentPlannerOptions): Planner {
+  return {
+    name: 'agent',
+    async plan(input) {
+      const agent = opts.agentFor(input);
+      const run = agent.start({
+        taskId: input.task.id,
+        attempt: 0,
+        prompt: planPrompt(input),
+        cwd: input.cwd,
+        model: input.task.model,
+        permissionMode: 'plan',
+        env: opts.env,
+      });
+      const timer = setTimeout(() => void run.stop('timeout', opts.killGraceMs), opts.timeoutMs);
+      const outcome = await run.outcome.finally(() => clearTimeout(timer));
+      if (!outcome.ok) throw new VaultrunnerError('PLAN_FAILED', `planning failed: ${outcome.error.message}`, { cause: outcome.error, retryable: outcome.error.retryable });
+      const text = outcome.result?.trim();
+      if (!text) throw new VaultrunnerError('PLAN_FAILED', 'planning failed: the agent returned no plan text', { retryable: true });
+      return `${text}\n`;
+    },
+  };
+}
+
+function planPrompt({ task, body }: PlanInput): string {
+  return [
+    'Write a concise, step-by-step implementation plan for the task below. Do not change any files.',
+    'Answer with the plan only, in Markdown: a short summary, numbered steps, and acceptance criteria as "- [ ]" checkboxes.',
+    '',
+    `Task: ${task.title ?? task.id} (type ${task.type})`,
+    '',
+    body.trim(),
+  ].join('\n');
+}

@@ -1,0 +1,140 @@
+// The running service: lock, watcher, index, and the three components with their timers.
+import { mkdir } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { AgentRegistry } from '../agents/registry.js';
+import { systemClock, type Clock } from '../clock.js';
+import type { Config } from '../config/config.js';
+import { shortMessage } from '../errors.js';
+import { Executor } from '../executor/executor.js';
+import type { EngineContext } from '../lifecycle/context.js';
+import { TaskIndex, type IndexEntry } from '../lifecycle/task-index.js';
+import { TaskStateStore } from '../lifecycle/task-state.js';
+import { createAgentPlanner } from '../orchestrator/agent-planner.js';
+import { Orchestrator } from '../orchestrator/orchestrator.js';
+import { createTemplatePlanner } from '../orchestrator/template-planner.js';
+import { vaultPaths, VAULT_FOLDERS, type VaultPaths } from '../vault/layout.js';
+import { LeaseStore } from '../vault/lease-store.js';
+import { NoteStore } from '../vault/note-store.js';
+import { acquireServiceLock, type ServiceLock } from '../vault/service-lock.js';
+import { createVaultWatcher } from '../vault/watcher.js';
+import { Watchdog } from '../watchdog/watchdog.js';
+import { join } from 'node:path';
+
+export interface ServiceOptions {
+  config: Config;
+  logger: Logger;
+  clock?: Clock;
+  env?: NodeJS.ProcessEnv;
+  agents?: AgentRegistry;
+  /** Heartbeat of the service lock (cross-host staleness). */
+  heartbeatMs?: number;
+  /** How long running agents may finish on shutdown before they are stopped. */
+  shutdownGraceMs?: number;
+}
+
+export interface RunningService {
+  ctx: EngineContext;
+  orchestrator: Orchestrator;
+  executor: Executor;
+  watchdog: Watchdog;
+  paths: VaultPaths;
+  stop(opts?: { graceMs?: number }): Promise<void>;
+}
+
+export async function startService(opts: ServiceOptions): Promise<RunningService> {
+  const { config, logger } = opts;
+  const clock = opts.clock ?? systemClock;
+  const paths = vaultPaths(config.vaultDir);
+  for (const f of VAULT_FOLDERS) await mkdir(join(paths.root, f), { recursive: true });
+  await mkdir(paths.leases, { recursive: true });
+  const lock: ServiceLock = await acquireServiceLock(paths.lock, () => clock.now());
+
+  const store = new NoteStore();
+  const index = new TaskIndex(store, paths, logger, () => clock.now());
+  const ctx: EngineContext = {
+    config,
+    paths,
+    store,
+    index,
+    taskState: new TaskStateStore(paths.taskState),
+    leases: new LeaseStore(paths.leases, config.leaseTtlMs, () => clock.now()),
+    agents: opts.agents ?? AgentRegistry.fromConfig(config),
+    clock,
+    logger,
+    env: opts.env ?? process.env,
+  };
+  const planner =
+    config.planner === 'agent'
+      ? createAgentPlanner({ agentFor: ({ task }) => ctx.agents.get(task.agent ?? config.agent) ?? ctx.agents.get('claude')!, env: ctx.env, timeoutMs: config.taskTimeoutMs, killGraceMs: config.killGraceMs })
+      : createTemplatePlanner();
+  const orchestrator = new Orchestrator(ctx, planner);
+  const executor = new Executor(ctx);
+  const watchdog = new Watchdog(ctx, executor);
+
+  // People steer running tasks by editing the note: pause, cancel, or moving it away.
+  const steer = (entry: IndexEntry) => {
+    if (!executor.isRunning(entry.id) || entry.state.kind !== 'task') return;
+    const s = entry.state.task.status;
+    if (s === 'paused' || s === 'cancelled') void executor.stopRun(entry.id, s === 'paused' ? 'pause' : 'cancel');
+  };
+  index.on('change', (entry) => {
+    steer(entry);
+    if (config.orchestratorAutorun) void orchestrator.handle(entry);
+    if (config.executorAutorun) executor.kick();
+  });
+  index.on('remove', (entry) => {
+    if (executor.isRunning(entry.id) && !index.byId(entry.id)) {
+      logger.info({ component: 'executor', task: entry.id }, `${entry.id}: note moved or deleted by a person during its run`);
+      void executor.stopRun(entry.id, 'moved');
+    }
+  });
+
+  const guard = (name: string, fn: () => Promise<void>) => () =>
+    void fn().catch((err) => logger.error({ component: name, err }, `${name} tick failed: ${shortMessage(err)}`));
+  const reconcile = guard('index', () => index.scan());
+
+  await index.scan();
+  if (config.watchdogAutorun) await watchdog.tick(); // recover a crashed predecessor's tasks at once
+  const watcher = createVaultWatcher({
+    root: paths.root,
+    onNote: (path) => void index.refresh(path).catch((err) => logger.error({ component: 'watcher', file: path, err }, 'refresh failed')),
+    onConflict: (path) => logger.warn({ component: 'watcher', file: path }, `sync conflict copy found: ${path}; not processed, merge it by hand`),
+    onRescan: (reason) => {
+      logger.info({ component: 'watcher', reason }, 'rescanning the vault');
+      reconcile();
+    },
+    logger,
+  });
+  await watcher.ready;
+
+  const timers: NodeJS.Timeout[] = [];
+  const every = (ms: number, fn: () => void) => timers.push(setInterval(fn, ms));
+  // The orchestrator's timer also reconciles the index with the disk: missed events are repaired.
+  if (config.orchestratorAutorun) every(config.orchestratorIntervalMs, guard('orchestrator', async () => (await index.scan(), await orchestrator.tick())));
+  else every(config.orchestratorIntervalMs, reconcile);
+  if (config.executorAutorun) every(config.executorIntervalMs, guard('executor', () => executor.tick()));
+  if (config.watchdogAutorun) every(config.watchdogIntervalMs, guard('watchdog', () => watchdog.tick()));
+  every(opts.heartbeatMs ?? 30_000, guard('lock', () => lock.heartbeat()));
+
+  if (config.orchestratorAutorun) await orchestrator.tick();
+  if (config.executorAutorun) executor.kick();
+  logger.info({ component: 'service', vault: paths.root }, 'vaultrunner started');
+
+  let stopped = false;
+  return {
+    ctx,
+    orchestrator,
+    executor,
+    watchdog,
+    paths,
+    async stop(stopOpts = {}) {
+      if (stopped) return;
+      stopped = true;
+      for (const t of timers) clearInterval(t);
+      await watcher.close();
+      await executor.shutdown(stopOpts.graceMs ?? opts.shutdownGraceMs ?? 10_000);
+      await lock.release();
+      logger.info({ component: 'service' }, 'vaultrunner stopped');
+    },
+  };
+}

@@ -1,0 +1,112 @@
+// Leases: a claim on one task's run, kept in .vaultrunner/leases/<id>.json. The executor takes one
+// before it writes `executing`; it records the agent's pid and, when the run ends, its outcome, so
+// a crash at any moment can be recovered without running the task twice at once.
+import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readJson, removeFile, writeJson } from './json-file.js';
+import { ownerState, selfOwner, type Owner } from './owner.js';
+
+export interface LeaseOutcome {
+  ok: boolean;
+  /** Error code and one-line message when not ok. */
+  code?: string;
+  message?: string;
+  retryable?: boolean;
+  sessionId?: string;
+  costUsd?: number;
+  stopReason?: string;
+  finishedAt: number;
+}
+
+export interface Lease {
+  taskId: string;
+  token: string;
+  owner: Owner;
+  acquiredAt: number;
+  expiresAt: number;
+  attempt: number;
+  /** The agent process, once spawned (its own process group). */
+  run?: { pid: number; pidStart?: string; startedAt: number; sessionId?: string };
+  /** Written when the run has ended, before the note is updated (a journal for crash recovery). */
+  outcome?: LeaseOutcome;
+}
+
+export class LeaseStore {
+  private readonly self = selfOwner();
+
+  constructor(
+    private readonly dir: string,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private file(taskId: string): string {
+    return join(this.dir, `${encodeURIComponent(taskId)}.json`);
+  }
+
+  /** Claim a task; undefined when a lease already exists (held, or stale awaiting the watchdog). */
+  async acquire(taskId: string, attempt: number): Promise<Lease | undefined> {
+    const lease: Lease = {
+      taskId,
+      token: randomBytes(8).toString('hex'),
+      owner: this.self,
+      acquiredAt: this.now(),
+      expiresAt: this.now() + this.ttlMs,
+      attempt,
+    };
+    try {
+      await writeJson(this.file(taskId), lease, { exclusive: true });
+      return lease;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+      throw err;
+    }
+  }
+
+  async get(taskId: string): Promise<Lease | undefined> {
+    return readJson<Lease>(this.file(taskId));
+  }
+
+  /** Rewrite our lease (renewing its expiry); false when it is no longer ours. */
+  async update(lease: Lease, patch: Partial<Pick<Lease, 'run' | 'outcome' | 'attempt'>> = {}): Promise<boolean> {
+    const cur = await this.get(lease.taskId);
+    if (!cur || cur.token !== lease.token) return false;
+    Object.assign(lease, patch, { expiresAt: this.now() + this.ttlMs });
+    await writeJson(this.file(lease.taskId), lease, { fsync: patch.outcome !== undefined });
+    return true;
+  }
+
+  async release(lease: Lease): Promise<void> {
+    const cur = await this.get(lease.taskId);
+    if (cur && cur.token === lease.token) await removeFile(this.file(lease.taskId));
+  }
+
+  /** Remove a lease regardless of holder (the watchdog, after it has dealt with the holder's run). */
+  async forceRemove(taskId: string): Promise<void> {
+    await removeFile(this.file(taskId));
+  }
+
+  async list(): Promise<Lease[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return [];
+    }
+    const leases = await Promise.all(names.filter((n) => n.endsWith('.json') && !n.startsWith('.')).map((n) => readJson<Lease>(join(this.dir, n))));
+    return leases.filter((l): l is Lease => Boolean(l?.taskId));
+  }
+
+  isMine(lease: Lease): boolean {
+    return lease.owner.pid === this.self.pid && lease.owner.host === this.self.host && lease.owner.pidStart === this.self.pidStart;
+  }
+
+  /** A lease whose owner is gone (same host: at once) or that passed its expiry. */
+  isStale(lease: Lease): boolean {
+    if (this.isMine(lease)) return false;
+    const s = ownerState(lease.owner);
+    if (s === 'dead') return true;
+    return lease.expiresAt < this.now();
+  }
+}

@@ -1,0 +1,115 @@
+// The watchdog: stops runs that pass their timeout, recovers tasks whose lease holder died (killing
+// any orphaned agent first, so two runs of one task never overlap), and notices when an agent CLI
+// cannot be called.
+import { groupAlive, isAlive, terminateGroup } from '../agents/process-group.js';
+import { shortMessage } from '../errors.js';
+import { applyOutcome } from '../executor/apply-outcome.js';
+import type { Executor } from '../executor/executor.js';
+import type { EngineContext } from '../lifecycle/context.js';
+import { transition } from '../lifecycle/transition.js';
+import type { Lease } from '../vault/lease-store.js';
+import { ownerState } from '../vault/owner.js';
+
+const PROBE_MAX_AGE_MS = 60_000;
+
+export class Watchdog {
+  private running = false;
+  private readonly reportedAgents = new Map<string, boolean>();
+
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly executor: Executor,
+  ) {}
+
+  async tick(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      await this.timeouts();
+      await this.leases();
+      await this.orphanedExecuting();
+      await this.agentHealth();
+    } catch (err) {
+      this.ctx.logger.error({ component: 'watchdog', err }, `watchdog pass failed: ${shortMessage(err)}`);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async timeouts(): Promise<void> {
+    const now = this.ctx.clock.now();
+    for (const r of this.executor.active()) {
+      if (r.run && !r.stopReason && now - r.startedAt > r.timeoutMs) void this.executor.stopRun(r.taskId, 'timeout');
+    }
+  }
+
+  private async leases(): Promise<void> {
+    const { leases } = this.ctx;
+    for (const lease of await leases.list()) {
+      const mine = leases.isMine(lease);
+      // Our own lease without a live run (its bookkeeping failed) is recovered once it expires.
+      const stale = mine ? !this.executor.isRunning(lease.taskId) && lease.expiresAt < this.ctx.clock.now() : leases.isStale(lease);
+      if (stale) await this.recover(lease);
+    }
+  }
+
+  /** Kill what is left of the old run, then replay its journaled outcome or put the task back. */
+  async recover(lease: Lease): Promise<void> {
+    const { ctx } = this;
+    const id = lease.taskId;
+    if (lease.run && ownerState(lease.owner) !== 'unknown' && isAlive(lease.run.pid, lease.run.pidStart) && groupAlive(lease.run.pid)) {
+      ctx.logger.warn({ component: 'watchdog', task: id, pid: lease.run.pid }, `${id}: killing orphaned agent process group ${lease.run.pid}`);
+      await terminateGroup(lease.run.pid, ctx.config.killGraceMs);
+    }
+    const entry = ctx.index.byId(id);
+    if (entry) {
+      if (lease.outcome) {
+        ctx.logger.info({ component: 'watchdog', task: id }, `${id}: replaying the outcome of an interrupted run`);
+        await applyOutcome(ctx, entry.path, lease.outcome);
+      } else {
+        await this.requeue(entry.path, id, lease.run?.sessionId, 'its service stopped mid-run');
+      }
+      await ctx.index.refresh(entry.path);
+    }
+    await ctx.leases.forceRemove(id);
+    ctx.logger.info({ component: 'watchdog', task: id, owner: lease.owner }, `${id}: recovered stale lease`);
+    this.executor.kick();
+  }
+
+  /** `executing` with no lease at all (e.g. the lease file was deleted): nobody is running it. */
+  private async orphanedExecuting(): Promise<void> {
+    for (const e of this.ctx.index.entries()) {
+      if (e.state.kind !== 'task' || e.state.task.status !== 'executing' || this.executor.isRunning(e.id)) continue;
+      if (await this.ctx.leases.get(e.id)) continue;
+      await this.requeue(e.path, e.id, e.state.task.sessionId, 'no lease holds it');
+      await this.ctx.index.refresh(e.path);
+    }
+  }
+
+  private async requeue(path: string, id: string, sessionId: string | undefined, why: string): Promise<void> {
+    const st = await this.ctx.taskState.get(id);
+    await this.ctx.taskState.patch(id, { interrupted: (st.interrupted ?? 0) + 1, resumeSession: sessionId ?? st.resumeSession });
+    await transition(this.ctx.store, this.ctx.logger, { path, taskId: id, from: 'executing', to: 'planned', actor: 'watchdog', log: { reason: why, resume: sessionId } });
+  }
+
+  /** Probe the agents queued tasks need; report a change of health once, not every tick. */
+  private async agentHealth(): Promise<void> {
+    const { ctx } = this;
+    const wanted = new Set<string>();
+    for (const e of ctx.index.entries()) {
+      if (e.state.kind === 'task' && e.state.task.status === 'planned') wanted.add(e.state.task.agent ?? ctx.config.agent);
+    }
+    for (const name of wanted) {
+      const probe = await ctx.agents.probe(name, ctx.clock.now(), PROBE_MAX_AGE_MS);
+      if (!probe) continue;
+      const before = this.reportedAgents.get(name);
+      if (before === probe.ok) continue;
+      this.reportedAgents.set(name, probe.ok);
+      if (!probe.ok) ctx.logger.error({ component: 'watchdog', agent: name, detail: probe.detail }, `agent ${name} cannot be called: ${probe.detail}; its tasks wait`);
+      else if (before === false) {
+        ctx.logger.info({ component: 'watchdog', agent: name, version: probe.version }, `agent ${name} is callable again`);
+        this.executor.kick();
+      }
+    }
+  }
+}
