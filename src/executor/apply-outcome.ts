@@ -1,6 +1,7 @@
 // Turning a run's outcome into the note's next status. Used when a run ends, and by the watchdog
 // to replay an outcome journaled in a lease by a service that crashed before writing the note.
 import { obsidianDateTime } from '../clock.js';
+import { faultPoint } from '../fault.js';
 import type { EngineContext } from '../lifecycle/context.js';
 import { validateTask } from '../lifecycle/task.js';
 import { noteStatus, transition } from '../lifecycle/transition.js';
@@ -51,6 +52,7 @@ export async function applyOutcome(ctx: EngineContext, path: string, o: LeaseOut
       edits: { finished_at: obsidianDateTime(now), ...sessionEdit, ...(o.costUsd !== undefined ? { cost_usd: round(o.costUsd) } : {}), error: undefined },
     });
     await taskState.clear(taskId);
+    faultPoint('after-final-write');
     if (written && to === 'done') await fileInDone(ctx, path, taskId);
     return;
   }

@@ -5,6 +5,7 @@ import type { AgentOutcome } from '../agents/agent.js';
 import { clampPermissionMode } from '../agents/permission.js';
 import { obsidianDateTime } from '../clock.js';
 import { shortMessage, VaultrunnerError } from '../errors.js';
+import { faultPoint } from '../fault.js';
 import type { EngineContext } from '../lifecycle/context.js';
 import { dispatchOrder, readiness } from '../lifecycle/dependencies.js';
 import type { IndexEntry } from '../lifecycle/task-index.js';
@@ -150,8 +151,10 @@ export class Executor {
     }
     const probe = await ctx.agents.probe(agentName, ctx.clock.now(), PROBE_MAX_AGE_MS);
     if (probe && !probe.ok) return false; // the watchdog reports it once; tasks wait
+    faultPoint('before-claim');
     const lease = await ctx.leases.acquire(task.id, task.attempts + 1);
     if (!lease) return false;
+    faultPoint('after-claim');
     this.runs.set(task.id, { taskId: task.id } as ActiveRun); // reserve the slot while starting
     let run: ActiveRun | undefined;
     try {
@@ -166,6 +169,7 @@ export class Executor {
       return false;
     }
     this.runs.set(task.id, run);
+    faultPoint('mid-run');
     const renew = setInterval(() => void ctx.leases.update(run.lease).catch(() => {}), Math.max(250, ctx.config.leaseTtlMs / 3));
     this.renewTimers.set(task.id, renew);
     await ctx.index.refresh(c.path);
@@ -180,6 +184,7 @@ export class Executor {
       const journal = toLeaseOutcome(o, r.stopReason, ctx.clock.now());
       // Journal first: a crash between here and the note write is replayed, not re-run.
       await ctx.leases.update(r.lease, { outcome: journal });
+      faultPoint('after-outcome');
       await r.transcript.finish({
         status: r.stopReason && r.stopReason !== 'timeout' ? `stopped (${r.stopReason})` : o.ok ? 'success' : 'failed',
         durationMs: ctx.clock.now() - r.startedAt,

@@ -71,6 +71,13 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const executor = new Executor(ctx);
   const watchdog = new Watchdog(ctx, executor);
 
+  const guard = (name: string, fn: () => Promise<void>) => () =>
+    void fn().catch((err) => logger.error({ component: name, err }, `${name} tick failed: ${shortMessage(err)}`));
+  const reconcile = guard('index', () => index.scan());
+
+  // The first scan completes before anything is dispatched, so dispatch order sees every task.
+  await index.scan();
+  if (config.watchdogAutorun) await watchdog.tick(); // recover a crashed predecessor's tasks at once
   // People steer running tasks by editing the note: pause, cancel, or moving it away.
   const steer = (entry: IndexEntry) => {
     if (!executor.isRunning(entry.id) || entry.state.kind !== 'task') return;
@@ -89,12 +96,6 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     }
   });
 
-  const guard = (name: string, fn: () => Promise<void>) => () =>
-    void fn().catch((err) => logger.error({ component: name, err }, `${name} tick failed: ${shortMessage(err)}`));
-  const reconcile = guard('index', () => index.scan());
-
-  await index.scan();
-  if (config.watchdogAutorun) await watchdog.tick(); // recover a crashed predecessor's tasks at once
   const watcher = createVaultWatcher({
     root: paths.root,
     onNote: (path) => void index.refresh(path).catch((err) => logger.error({ component: 'watcher', file: path, err }, 'refresh failed')),

@@ -84,7 +84,7 @@ export function parseFrontmatter(split: SplitNote): ParsedFrontmatter {
   const doc = parseDocument(split.yaml, { schema: 'core', uniqueKeys: true, prettyErrors: false, strict: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    const line = e.linePos?.[0]?.line;
+    const line = e.linePos?.[0]?.line ?? split.yaml.slice(0, e.pos[0]).split('\n').length; // linePos needs prettyErrors
     throw new FrontmatterSyntaxError(`YAML error${line ? ` on frontmatter line ${line}` : ''}: ${e.message.split('\n')[0]}`);
   }
   let data: unknown;

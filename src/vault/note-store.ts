@@ -143,7 +143,10 @@ export class NoteStore {
         }
         if (!sameStamp(stampOf(st), expected.stamp)) {
           const now = await readFile(path, 'utf8').catch(() => null);
-          if (now === null || hashText(now) !== expected.hash) return null;
+          if (now === null || hashText(now) !== expected.hash) {
+            await unlink(tmp).catch(() => {}); // the compare failed: drop our temp file too
+            return null;
+          }
         }
         mode = st.mode & 0o7777;
       } else if (await exists(path)) {

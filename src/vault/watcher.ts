@@ -1,8 +1,12 @@
 // Watches the vault's task folders and turns filesystem events into debounced per-path hints.
 // Events are only hints: the consumer re-stats and re-reads, and its periodic scan repairs anything
-// missed. Chokidar runs with `atomic: false` because its atomic mode emits a stale `unlink` ~100 ms
-// after a vim-style save (rename original away, write new file); instead an unlink waits a little
-// longer than other events, so the re-add of an editor save lands in the same debounce window.
+// missed. Chokidar runs with `atomic: false`: its atomic mode holds every unlink for 100 ms and was
+// seen emitting a stale `unlink` 100 ms after a vim-style save (rename original away, write anew),
+// a second report outside any debounce window. Instead an unlink waits a little longer than other
+// events, so whatever order the unlink and re-add of an editor save arrive in, they merge.
+// Chokidar also drops any `change` within 50 ms of the previous one on the same path (leading-edge
+// throttle, no trailing event), so a change waits longer than that before we report it: by then
+// every dropped write has happened and the consumer's read sees it.
 import { watch } from 'chokidar';
 import { relative, resolve } from 'node:path';
 import type { Logger } from '../log/logger.js';
@@ -10,7 +14,8 @@ import { classifyPath, isIgnoredForWatch, shouldDescend } from './ignore-rules.j
 
 export interface VaultWatcherOptions {
   root: string;
-  /** Quiet time per path before reporting it; a burst of events on one path is one call. */
+  /** Quiet time per path before reporting it; a burst of events on one path is one call. Changes
+   *  wait at least 60 ms and unlinks at least 100 ms (see above). */
   debounceMs?: number;
   /** A task note was added, changed or removed (re-stat it to find out which). */
   onNote(absPath: string): void;
@@ -29,6 +34,8 @@ export interface VaultWatcher {
 
 /** How long an unlink waits for the same path to reappear (vim and other backup-rename saves). */
 const UNLINK_GRACE_MS = 100;
+/** Longer than chokidar's 50 ms per-path `change` throttle, whose suppressed events never arrive. */
+const CHANGE_SETTLE_MS = 60;
 const RESCAN_KEY = '\0rescan';
 
 export function createVaultWatcher(opts: VaultWatcherOptions): VaultWatcher {
@@ -79,11 +86,12 @@ export function createVaultWatcher(opts: VaultWatcherOptions): VaultWatcher {
     depth: 1, // root (0) → task folders (1) → their files; never deeper
     atomic: false,
     awaitWriteFinish: false, // we debounce ourselves; polling sizes costs a stat per event
-    ignored: (path, stats) => isIgnoredForWatch(root, path, stats ? stats.isDirectory() : undefined),
+    // Stats may come from lstat: a symlink (e.g. a Done/ linked elsewhere) is judged by name.
+    ignored: (path, stats) => isIgnoredForWatch(root, path, stats && !stats.isSymbolicLink() ? stats.isDirectory() : undefined),
   });
 
   fsw.on('add', (path) => hint(path, debounceMs));
-  fsw.on('change', (path) => hint(path, debounceMs));
+  fsw.on('change', (path) => hint(path, Math.max(debounceMs, CHANGE_SETTLE_MS)));
   fsw.on('unlink', (path) => hint(path, Math.max(debounceMs, UNLINK_GRACE_MS)));
   fsw.on('addDir', (path) => {
     if (isTaskFolderDir(path)) rescan(`task folder ${relative(root, path)} created`);

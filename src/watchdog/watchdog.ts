@@ -87,9 +87,10 @@ export class Watchdog {
   }
 
   private async requeue(path: string, id: string, sessionId: string | undefined, why: string): Promise<void> {
+    const written = await transition(this.ctx.store, this.ctx.logger, { path, taskId: id, from: 'executing', to: 'planned', actor: 'watchdog', log: { reason: why, resume: sessionId } });
+    if (!written) return; // never reached `executing` (crash right after the claim): nothing to count
     const st = await this.ctx.taskState.get(id);
     await this.ctx.taskState.patch(id, { interrupted: (st.interrupted ?? 0) + 1, resumeSession: sessionId ?? st.resumeSession });
-    await transition(this.ctx.store, this.ctx.logger, { path, taskId: id, from: 'executing', to: 'planned', actor: 'watchdog', log: { reason: why, resume: sessionId } });
   }
 
   /** Probe the agents queued tasks need; report a change of health once, not every tick. */

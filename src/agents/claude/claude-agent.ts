@@ -1,0 +1,333 @@
+// Agent adapter for the Claude Code CLI (`claude -p --output-format stream-json --verbose`).
+import { statSync } from 'node:fs';
+import { execa } from 'execa';
+import type { Agent, AgentEvent, AgentOutcome, AgentProbe, AgentRun, AgentRunRequest, StopReason } from '../agent.js';
+import { AgentError, shortMessage } from '../../errors.js';
+import { LineSplitter } from '../line-splitter.js';
+import { groupAlive, terminateGroup } from '../process-group.js';
+import { buildClaudeArgs, childEnv } from './claude-args.js';
+import {
+  PermissionDenialSchema,
+  eventSessionId,
+  parseClaudeLine,
+  toAgentEvents,
+  type ClaudeStreamEvent,
+  type ResultMessage,
+} from './stream-events.js';
+
+export interface ClaudeAgentOptions {
+  /** Path or command name of the `claude` binary. */
+  bin: string;
+  name?: string;
+  /** Process spawner; defaults to execa. */
+  spawn?: typeof execa;
+  /** Bytes of stderr kept for error messages (default 8 KiB). */
+  stderrTailBytes?: number;
+  /** Longest stdout line kept whole (default 1 MiB); longer lines are truncated. */
+  maxLineBytes?: number;
+}
+
+const STDERR_LINE_BYTES = 8 * 1024;
+/** After the leader exits, how long its stdio may stay open (held by a stray grandchild). */
+const DRAIN_MS = 2000;
+/** Grace for leftover group members (background jobs the agent started) after a normal exit. */
+const LEFTOVER_GRACE_MS = 1000;
+
+/** Keeps only the last `max` bytes written to it. */
+class TailBuffer {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  constructor(private readonly max: number) {}
+  push(chunk: Buffer): void {
+    if (chunk.length > this.max) chunk = chunk.subarray(chunk.length - this.max);
+    this.chunks.push(Buffer.from(chunk)); // copy: a subarray would pin the whole chunk
+    this.size += chunk.length;
+    while (this.size - (this.chunks[0]?.length ?? 0) >= this.max && this.chunks.length > 1) {
+      this.size -= this.chunks.shift()!.length;
+    }
+  }
+  toString(): string {
+    const all = Buffer.concat(this.chunks);
+    return all.subarray(Math.max(0, all.length - this.max)).toString('utf8');
+  }
+}
+
+// ---- outcome classification -----------------------------------------------------------------
+
+/** What we learned about one run, in order to judge it. */
+interface RunFacts {
+  bin: string;
+  stderrTail: string;
+  exitCode: number | null;
+  signal?: string;
+  spawnError?: { code?: string; message: string };
+  sessionId?: string;
+  result?: ResultMessage;
+  /** `error` field of a synthetic assistant message, e.g. "authentication_failed". */
+  assistantError?: string;
+  /** We ended the run ourselves because the CLI started retrying a 401. */
+  authRetry?: boolean;
+  stopReason?: StopReason;
+}
+
+const AUTH_FIX = 'run `claude` once to log in (`claude /login`) or set ANTHROPIC_API_KEY in .env';
+const AUTH_TEXT = /not logged in|invalid api key|failed to authenticate|authentication_failed|\/login\b|\b401\b/i;
+const TRANSIENT_TEXT = /api error|connection|econnreset|etimedout|socket|network|overloaded|timed? ?out/i;
+
+function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 409 || status === 429 || status >= 500;
+}
+
+function lastLine(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  return lines[lines.length - 1] ?? '';
+}
+
+function denialText(d: unknown): string {
+  const p = PermissionDenialSchema.safeParse(d);
+  if (!p.success) return shortMessage(JSON.stringify(d), 200);
+  const input = (p.data.tool_input ?? {}) as Record<string, unknown>;
+  const target = [input.file_path, input.notebook_path, input.path, input.command, input.url].find((v) => typeof v === 'string');
+  return shortMessage(target === undefined ? p.data.tool_name : `${p.data.tool_name} ${String(target)}`, 200);
+}
+
+function classifyOutcome(f: RunFacts): AgentOutcome {
+  const r = f.result;
+  const common = {
+    ...(f.sessionId !== undefined ? { sessionId: f.sessionId } : {}),
+    ...(r?.total_cost_usd !== undefined ? { costUsd: r.total_cost_usd } : {}),
+    ...(r?.num_turns !== undefined ? { numTurns: r.num_turns } : {}),
+    ...(r?.result !== undefined ? { result: r.result } : {}),
+    permissionDenials: (r?.permission_denials ?? []).map(denialText),
+  };
+  // A run that finished cleanly counts as done even if a stop() raced with its exit.
+  if (f.exitCode === 0 && r !== undefined && !r.is_error) {
+    return { ok: true, ...common, exitCode: 0 };
+  }
+  const fail = (error: AgentError): AgentOutcome => ({
+    ok: false,
+    error,
+    ...common,
+    exitCode: f.exitCode,
+    ...(f.signal !== undefined ? { signal: f.signal } : {}),
+  });
+  const one = (s: string) => shortMessage(s, 240);
+
+  if (f.spawnError) {
+    const { code, message } = f.spawnError;
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'ENOTDIR') {
+      const why = code === 'EACCES' ? 'is not executable' : 'was not found';
+      return fail(new AgentError('AGENT_NOT_FOUND', `claude CLI ${why} at "${f.bin}"; install @anthropic-ai/claude-code or set the agent's bin path`));
+    }
+    return fail(new AgentError('AGENT_FAILED', one(`could not start claude: ${message}`), { retryable: true }));
+  }
+  if (f.authRetry) {
+    return fail(new AgentError('AGENT_AUTH', `claude API rejected the credentials (401); ${AUTH_FIX}`));
+  }
+  if (f.stopReason === 'timeout') {
+    return fail(new AgentError('AGENT_TIMEOUT', 'claude run stopped after a timeout', { retryable: true }));
+  }
+  if (f.stopReason !== undefined) {
+    return fail(new AgentError('AGENT_STOPPED', `claude run stopped (${f.stopReason})`, { retryable: f.stopReason !== 'cancel' }));
+  }
+
+  const stderrLine = lastLine(f.stderrTail);
+  if (r === undefined) {
+    if (AUTH_TEXT.test(f.stderrTail)) return fail(new AgentError('AGENT_AUTH', one(`claude is not authenticated (${stderrLine}); ${AUTH_FIX}`)));
+    // Claude Code refuses bypassPermissions as root unless IS_SANDBOX=1.
+    if (/root\/sudo privileges/.test(f.stderrTail)) {
+      return fail(new AgentError('PERMISSION_DENIED', one(`claude refused the permission mode: ${stderrLine}`)));
+    }
+    const how = f.signal !== undefined ? `was killed by ${f.signal}` : `exited with code ${f.exitCode ?? '?'}`;
+    return fail(new AgentError('AGENT_PROTOCOL', one(`claude ${how} without a result event${stderrLine ? `: ${stderrLine}` : ''}`), { retryable: true }));
+  }
+
+  const text = r.result ?? (r.errors ?? []).map(String).join('; ');
+  const status = r.api_error_status ?? undefined;
+  if (status === 401 || f.assistantError === 'authentication_failed' || (status === undefined && AUTH_TEXT.test(text))) {
+    return fail(new AgentError('AGENT_AUTH', one(`claude is not authenticated (${text}); ${AUTH_FIX}`)));
+  }
+  if (status !== undefined) {
+    return fail(new AgentError('AGENT_FAILED', one(`claude API error ${status}: ${text}`), { retryable: isRetryableStatus(status) }));
+  }
+  if (r.subtype === 'error_max_turns') {
+    return fail(new AgentError('AGENT_FAILED', `claude stopped at the max-turns limit (${r.num_turns ?? '?'} turns)`));
+  }
+  if (!r.is_error) {
+    return fail(new AgentError('AGENT_FAILED', one(`claude reported success but exited with code ${f.exitCode ?? f.signal ?? '?'}`), { retryable: true }));
+  }
+  if (r.subtype === 'error_during_execution') {
+    const gone = /no conversation found/i.test(text);
+    return fail(new AgentError('AGENT_FAILED', one(`claude failed: ${text || stderrLine || r.subtype}`), { retryable: !gone }));
+  }
+  return fail(new AgentError('AGENT_FAILED', one(`claude failed: ${text || stderrLine || r.subtype}`), { retryable: TRANSIENT_TEXT.test(text) }));
+}
+
+function safeCall<T>(fn: ((arg: T) => void) | undefined, arg: T): void {
+  if (!fn) return;
+  try {
+    fn(arg);
+  } catch {
+    // A failing transcript sink must not break the run.
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function failedRun(error: AgentError): AgentRun {
+  return {
+    pid: 0,
+    outcome: Promise.resolve({ ok: false, error, permissionDenials: [], exitCode: null }),
+    stop: async () => {},
+  };
+}
+
+export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
+  const spawn = opts.spawn ?? execa;
+  const bin = opts.bin;
+  const tailBytes = opts.stderrTailBytes ?? 8 * 1024;
+
+  function start(req: AgentRunRequest): AgentRun {
+    let args: string[];
+    try {
+      args = buildClaudeArgs(req);
+    } catch (err) {
+      return failedRun(err instanceof AgentError ? err : new AgentError('AGENT_FAILED', shortMessage(err), { cause: err }));
+    }
+    // Node reports a missing cwd as "spawn <bin> ENOENT"; say what is really wrong.
+    if (!isDirectory(req.cwd)) {
+      return failedRun(new AgentError('WORKSPACE_DENIED', `working directory does not exist: ${req.cwd}`));
+    }
+
+    const facts: RunFacts = { bin, stderrTail: '', exitCode: null };
+    let stopReason: StopReason | undefined;
+    let authAbort = false;
+    let exited = false;
+
+    let child: ReturnType<typeof execa>;
+    try {
+      child = spawn(bin, args, {
+        cwd: req.cwd,
+        input: req.prompt, // written to stdin, then stdin is closed (the CLI waits for EOF)
+        env: childEnv(req.env),
+        extendEnv: false,
+        detached: true, // own process group, so stop() can end everything the agent started
+        buffer: false, // we consume the streams ourselves, bounded
+        reject: false,
+        stripFinalNewline: false,
+      });
+    } catch (err) {
+      return failedRun(new AgentError('AGENT_FAILED', `could not start claude: ${shortMessage(err)}`, { cause: err, retryable: true }));
+    }
+    const pid = child.pid ?? 0;
+
+    const stdoutSplit = new LineSplitter(opts.maxLineBytes === undefined ? {} : { maxLineBytes: opts.maxLineBytes });
+    const stderrSplit = new LineSplitter({ maxLineBytes: STDERR_LINE_BYTES });
+    const stderrTail = new TailBuffer(tailBytes);
+
+    const onEvent = (ev: ClaudeStreamEvent) => {
+      const sid = eventSessionId(ev);
+      if (sid !== undefined) facts.sessionId ??= sid;
+      if (ev.kind === 'system_init') facts.sessionId = ev.data.session_id;
+      if (ev.kind === 'result') facts.result = ev.data;
+      if (ev.kind === 'assistant' && ev.data.error !== undefined) facts.assistantError = ev.data.error;
+      // The CLI retries a 401 for minutes; a bad key will not fix itself, so end the run now.
+      if (ev.kind === 'api_retry' && (ev.data.error_status === 401 || ev.data.error === 'authentication_failed') && !authAbort) {
+        authAbort = true;
+        facts.authRetry = true;
+        if (pid > 0) void terminateGroup(pid, 1000);
+      }
+      for (const a of toAgentEvents(ev)) safeCall(req.onEvent, a);
+    };
+    const onStdoutLine = (line: string) => {
+      safeCall(req.onRawLine, line);
+      if (line.trim() === '') return;
+      onEvent(parseClaudeLine(line));
+    };
+    const onStderrLine = (line: string) => {
+      if (line.trim() !== '') safeCall<AgentEvent>(req.onEvent, { kind: 'stderr', text: line });
+    };
+
+    child.stdout?.on('data', (chunk: Buffer) => {
+      for (const l of stdoutSplit.push(chunk)) onStdoutLine(l.line);
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderrTail.push(chunk);
+      for (const l of stderrSplit.push(chunk)) onStderrLine(l.line);
+    });
+    // Some grandchild may keep our pipes open after the leader died; do not wait on it forever.
+    child.once('exit', () => {
+      exited = true;
+      setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, DRAIN_MS).unref();
+    });
+
+    const outcome: Promise<AgentOutcome> = (async () => {
+      const res = await child;
+      for (const l of stdoutSplit.end()) onStdoutLine(l.line);
+      for (const l of stderrSplit.end()) onStderrLine(l.line);
+      // Background jobs the agent left in its group must not outlive the run.
+      if (pid > 0 && groupAlive(pid)) await terminateGroup(pid, LEFTOVER_GRACE_MS);
+      facts.exitCode = res.exitCode ?? null;
+      if (res.signal !== undefined) facts.signal = res.signal;
+      if (res.failed && res.exitCode === undefined && res.signal === undefined) {
+        facts.spawnError = { code: (res as { code?: string }).code, message: String(res.originalMessage ?? res.shortMessage ?? 'spawn failed') };
+      }
+      facts.stderrTail = stderrTail.toString();
+      if (stopReason !== undefined) facts.stopReason = stopReason;
+      return classifyOutcome(facts);
+    })().catch(
+      (err: unknown): AgentOutcome => ({
+        ok: false,
+        error: new AgentError('AGENT_FAILED', `claude run failed unexpectedly: ${shortMessage(err)}`, { cause: err, retryable: true }),
+        permissionDenials: [],
+        exitCode: null,
+      }),
+    );
+
+    return {
+      pid,
+      outcome,
+      async stop(reason: StopReason, graceMs: number): Promise<void> {
+        if (!exited) stopReason ??= reason;
+        // After exit the outcome pipeline cleans the group; its pgid may later be reused.
+        if (pid > 0 && !exited) await terminateGroup(pid, graceMs);
+        await outcome;
+      },
+    };
+  }
+
+  async function probe(): Promise<AgentProbe> {
+    return probeOnce().catch((err: unknown) => ({ ok: false, detail: `could not run "${bin} --version": ${shortMessage(err)}` }));
+  }
+
+  async function probeOnce(): Promise<AgentProbe> {
+    const res = await spawn(bin, ['--version'], {
+      timeout: 10_000,
+      reject: false,
+      env: childEnv(process.env),
+      extendEnv: false,
+      stdin: 'ignore',
+      maxBuffer: 64 * 1024,
+    });
+    const out = String(res.stdout ?? '').trim();
+    if ((res as { code?: string }).code === 'ENOENT') {
+      return { ok: false, detail: `claude CLI not found at "${bin}"; install @anthropic-ai/claude-code or set the agent's bin path` };
+    }
+    if (res.timedOut) return { ok: false, detail: `"${bin} --version" did not answer within 10 s` };
+    const version = /\d+\.\d+\.\d+\S*/.exec(out)?.[0];
+    if (res.exitCode === 0 && version !== undefined) return { ok: true, version, detail: shortMessage(out) };
+    const why = shortMessage(String(res.stderr ?? '').trim() || out || res.shortMessage || 'no output');
+    return { ok: false, detail: `"${bin} --version" failed (exit ${res.exitCode ?? res.signal ?? '?'}): ${why}` };
+  }
+
+  return { name: opts.name ?? 'claude', kind: 'claude', start, probe };
+}

@@ -1,0 +1,71 @@
+// Pure helpers for spawning Claude Code: argv, permission ceiling, child environment.
+import { PERMISSION_MODES, type PermissionMode } from '../agent.js';
+import { AgentError } from '../../errors.js';
+
+export interface ClaudeArgsInput {
+  permissionMode: PermissionMode;
+  model?: string;
+  allowedTools?: string[];
+  resumeSessionId?: string;
+}
+
+/**
+ * argv for one non-interactive run. The prompt goes to stdin, never to argv. Never
+ * `--dangerously-skip-permissions`: bypass is only reachable through `--permission-mode`.
+ */
+export function buildClaudeArgs(input: ClaudeArgsInput): string[] {
+  if (!(PERMISSION_MODES as readonly string[]).includes(input.permissionMode)) {
+    throw new AgentError('PERMISSION_DENIED', `unknown permission mode "${String(input.permissionMode)}"`, { retryable: false });
+  }
+  // `stream-json` without `--verbose` is refused by the CLI in print mode.
+  const args = ['-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', input.permissionMode];
+  if (input.model !== undefined && input.model !== '') {
+    args.push('--model', checkValue('model', input.model));
+  }
+  const tools = (input.allowedTools ?? []).map((t) => t.trim()).filter((t) => t !== '');
+  // The `=` form keeps the list one argv element, so it cannot swallow the next flag.
+  if (tools.length > 0) args.push(`--allowedTools=${tools.join(',')}`);
+  if (input.resumeSessionId !== undefined && input.resumeSessionId !== '') {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(input.resumeSessionId)) {
+      throw new AgentError('AGENT_FAILED', `invalid session id to resume: "${input.resumeSessionId}"`, { retryable: false });
+    }
+    args.push('--resume', input.resumeSessionId);
+  }
+  return args;
+}
+
+function checkValue(flag: string, value: string): string {
+  // A value that looks like a flag or spans lines is a config mistake, not something to pass on.
+  if (value.startsWith('-') || /[\r\n\0]/.test(value)) {
+    throw new AgentError('AGENT_FAILED', `invalid --${flag} value: ${JSON.stringify(value)}`, { retryable: false });
+  }
+  return value;
+}
+
+/**
+ * Variables that mark an enclosing Claude Code session. Claude Code 2.1.197 sets CLAUDECODE=1,
+ * CLAUDE_CODE_SESSION_ID, CLAUDE_CODE_CHILD_SESSION=1, CLAUDE_EFFORT and AI_AGENT for the
+ * commands it runs, and CLAUDE_CODE_ENTRYPOINT / CLAUDE_CODE_EXECPATH for itself; an IDE sets
+ * CLAUDE_CODE_SSE_PORT (makes the CLI try to attach to that IDE). None must leak into our child.
+ */
+export const ENCLOSING_SESSION_VARS = [
+  'CLAUDECODE',
+  'CLAUDE_CODE_ENTRYPOINT',
+  'CLAUDE_CODE_SESSION_ID',
+  'CLAUDE_CODE_CHILD_SESSION',
+  'CLAUDE_CODE_EXECPATH',
+  'CLAUDE_CODE_SSE_PORT',
+  'CLAUDE_EFFORT',
+] as const;
+
+/** Copy of `base` without enclosing-session markers. Keeps ANTHROPIC_* and everything else. */
+export function childEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(base)) {
+    if (v !== undefined) env[k] = v;
+  }
+  for (const k of ENCLOSING_SESSION_VARS) delete env[k];
+  // AI_AGENT is generic; only drop the value Claude Code itself set.
+  if (env.AI_AGENT?.startsWith('claude-code')) delete env.AI_AGENT;
+  return env;
+}

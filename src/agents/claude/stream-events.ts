@@ -1,0 +1,228 @@
+// Schemas for the lines Claude Code prints with `-p --output-format stream-json --verbose`.
+// Loose on purpose: the CLI adds fields and event types between releases; unknown ones are kept
+// and reported as 'unknown', never fatal. Shapes observed on @anthropic-ai/claude-code 2.1.197.
+import { z } from 'zod';
+import type { AgentEvent } from '../agent.js';
+
+// ---- content blocks -------------------------------------------------------------------------
+
+export const TextBlockSchema = z.looseObject({ type: z.literal('text'), text: z.string() });
+export const ToolUseBlockSchema = z.looseObject({
+  type: z.literal('tool_use'),
+  id: z.string().optional(),
+  name: z.string(),
+  input: z.unknown(),
+});
+export const ThinkingBlockSchema = z.looseObject({ type: z.literal('thinking'), thinking: z.string().optional() });
+export const ToolResultBlockSchema = z.looseObject({
+  type: z.literal('tool_result'),
+  tool_use_id: z.string().optional(),
+  is_error: z.boolean().nullish(),
+  // A string, or an array of blocks ({type:'text',text} / {type:'image',…}).
+  content: z.union([z.string(), z.array(z.looseObject({ type: z.string() }))]).nullish(),
+});
+/** Any block: validated per kind in toAgentEvents so one odd block never hides the others. */
+export const AnyBlockSchema = z.looseObject({ type: z.string() });
+
+// ---- events ---------------------------------------------------------------------------------
+
+export const SystemInitSchema = z.looseObject({
+  type: z.literal('system'),
+  subtype: z.literal('init'),
+  session_id: z.string(),
+  model: z.string().optional(),
+  cwd: z.string().optional(),
+  permissionMode: z.string().optional(),
+  tools: z.array(z.string()).optional(),
+  apiKeySource: z.string().optional(),
+  claude_code_version: z.string().optional(),
+});
+
+/** The CLI retries API errors itself (10 times by default) and says so with this event. */
+export const ApiRetrySchema = z.looseObject({
+  type: z.literal('system'),
+  subtype: z.literal('api_retry'),
+  attempt: z.number().optional(),
+  max_retries: z.number().optional(),
+  retry_delay_ms: z.number().optional(),
+  error_status: z.number().nullish(),
+  error: z.string().optional(),
+  session_id: z.string().optional(),
+});
+
+export const AssistantSchema = z.looseObject({
+  type: z.literal('assistant'),
+  message: z.looseObject({ content: z.array(AnyBlockSchema), model: z.string().optional() }),
+  session_id: z.string().optional(),
+  parent_tool_use_id: z.string().nullish(),
+  // Set on synthetic messages, e.g. "authentication_failed" for "Not logged in".
+  error: z.string().optional(),
+});
+
+export const UserSchema = z.looseObject({
+  type: z.literal('user'),
+  message: z.looseObject({ content: z.union([z.string(), z.array(AnyBlockSchema)]) }),
+  session_id: z.string().optional(),
+  parent_tool_use_id: z.string().nullish(),
+});
+
+export const PermissionDenialSchema = z.looseObject({
+  tool_name: z.string(),
+  tool_use_id: z.string().optional(),
+  tool_input: z.unknown().optional(),
+});
+
+export const ResultSchema = z.looseObject({
+  type: z.literal('result'),
+  subtype: z.string(), // success | error_max_turns | error_during_execution | …
+  is_error: z.boolean(),
+  result: z.string().optional(),
+  num_turns: z.number().optional(),
+  total_cost_usd: z.number().optional(),
+  session_id: z.string().optional(),
+  permission_denials: z.array(z.unknown()).optional(),
+  api_error_status: z.number().nullish(),
+  errors: z.array(z.unknown()).optional(),
+  stop_reason: z.string().nullish(),
+});
+
+export type SystemInit = z.infer<typeof SystemInitSchema>;
+export type ApiRetry = z.infer<typeof ApiRetrySchema>;
+export type AssistantMessage = z.infer<typeof AssistantSchema>;
+export type UserMessage = z.infer<typeof UserSchema>;
+export type ResultMessage = z.infer<typeof ResultSchema>;
+
+export type ClaudeStreamEvent =
+  | { kind: 'system_init'; data: SystemInit }
+  | { kind: 'api_retry'; data: ApiRetry }
+  | { kind: 'assistant'; data: AssistantMessage }
+  | { kind: 'user'; data: UserMessage }
+  | { kind: 'result'; data: ResultMessage }
+  /** Valid JSON object of an unknown type, or of a known type whose shape did not match (`issue`). */
+  | { kind: 'unknown'; type: string; data: Record<string, unknown>; issue?: string }
+  | { kind: 'non_json'; line: string; reason: string };
+
+function typed<K extends ClaudeStreamEvent['kind'], S extends z.ZodType>(
+  kind: K,
+  schema: S,
+  obj: Record<string, unknown>,
+  type: string,
+): ClaudeStreamEvent {
+  const r = schema.safeParse(obj);
+  if (r.success) return { kind, data: r.data } as ClaudeStreamEvent;
+  const first = r.error.issues[0];
+  const issue = first ? `${first.path.join('.') || '(root)'}: ${first.message}` : 'invalid';
+  return { kind: 'unknown', type, data: obj, issue };
+}
+
+/** Parse one stdout line. Never throws. */
+export function parseClaudeLine(line: string): ClaudeStreamEvent {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    return { kind: 'non_json', line, reason: err instanceof Error ? err.message : String(err) };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { kind: 'non_json', line, reason: 'not a JSON object' };
+  }
+  const obj = value as Record<string, unknown>;
+  const type = typeof obj.type === 'string' ? obj.type : '';
+  switch (type) {
+    case 'system':
+      if (obj.subtype === 'init') return typed('system_init', SystemInitSchema, obj, 'system/init');
+      if (obj.subtype === 'api_retry') return typed('api_retry', ApiRetrySchema, obj, 'system/api_retry');
+      return { kind: 'unknown', type: `system/${String(obj.subtype ?? '')}`, data: obj };
+    case 'assistant':
+      return typed('assistant', AssistantSchema, obj, type);
+    case 'user':
+      return typed('user', UserSchema, obj, type);
+    case 'result':
+      return typed('result', ResultSchema, obj, type);
+    default:
+      return { kind: 'unknown', type: type || '(no type)', data: obj };
+  }
+}
+
+/** The session id an event carries, if any. */
+export function eventSessionId(ev: ClaudeStreamEvent): string | undefined {
+  if (ev.kind === 'non_json') return undefined;
+  const id = (ev.data as { session_id?: unknown }).session_id;
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
+/** Flatten tool_result content (string or blocks) to text for a transcript. */
+export function toolResultText(content: unknown): string {
+  if (content == null) return '';
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return JSON.stringify(content);
+  return content
+    .map((b) => {
+      const t = TextBlockSchema.safeParse(b);
+      if (t.success) return t.data.text;
+      const type = (b as { type?: unknown })?.type;
+      return `[${typeof type === 'string' ? type : 'block'}]`;
+    })
+    .join('\n');
+}
+
+function assistantEvents(ev: AssistantMessage): AgentEvent[] {
+  const out: AgentEvent[] = [];
+  for (const block of ev.message.content) {
+    const text = TextBlockSchema.safeParse(block);
+    if (text.success) {
+      out.push({ kind: 'text', text: text.data.text });
+      continue;
+    }
+    const tool = ToolUseBlockSchema.safeParse(block);
+    if (tool.success) {
+      const { id, name, input } = tool.data;
+      out.push(id === undefined ? { kind: 'tool_use', name, input } : { kind: 'tool_use', id, name, input });
+      continue;
+    }
+    out.push({ kind: 'other', type: `assistant/${block.type}` });
+  }
+  return out;
+}
+
+function userEvents(ev: UserMessage): AgentEvent[] {
+  const content = ev.message.content;
+  // A plain string is the CLI echoing a user prompt, not a tool result.
+  if (typeof content === 'string') return [{ kind: 'other', type: 'user/text' }];
+  const out: AgentEvent[] = [];
+  for (const block of content) {
+    const tr = ToolResultBlockSchema.safeParse(block);
+    if (tr.success) {
+      const base = { kind: 'tool_result' as const, isError: tr.data.is_error === true, content: toolResultText(tr.data.content) };
+      out.push(tr.data.tool_use_id === undefined ? base : { ...base, toolUseId: tr.data.tool_use_id });
+      continue;
+    }
+    out.push({ kind: 'other', type: `user/${block.type}` });
+  }
+  return out;
+}
+
+/** Normalise one CLI event to the agent-neutral transcript events. */
+export function toAgentEvents(ev: ClaudeStreamEvent): AgentEvent[] {
+  switch (ev.kind) {
+    case 'system_init': {
+      const { session_id, model, cwd } = ev.data;
+      const init: AgentEvent = { kind: 'init', sessionId: session_id };
+      if (model !== undefined) init.model = model;
+      if (cwd !== undefined) init.cwd = cwd;
+      return [init];
+    }
+    case 'assistant':
+      return assistantEvents(ev.data);
+    case 'user':
+      return userEvents(ev.data);
+    case 'api_retry':
+      return [{ kind: 'other', type: 'system/api_retry' }];
+    case 'result':
+      return [{ kind: 'other', type: 'result' }];
+    case 'unknown':
+      return [{ kind: 'other', type: ev.type }];
+    case 'non_json':
+      return [{ kind: 'other', type: 'non_json' }];
+  }
+}

@@ -1,0 +1,230 @@
+// `vaultrunner list`: the task queue as the service sees it, built with the same index and
+// readiness rules the service uses (no second parser), read-only.
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config } from '../../config/config.js';
+import { UsageError } from '../../errors.js';
+import { readiness } from '../../lifecycle/dependencies.js';
+import { PRIORITY_RANK, STATUSES, type Priority } from '../../lifecycle/status.js';
+import { TaskIndex, type IndexEntry } from '../../lifecycle/task-index.js';
+import { TaskStateStore } from '../../lifecycle/task-state.js';
+import { describeProblems, type Task } from '../../lifecycle/task.js';
+import { silentLogger } from '../../log/logger.js';
+import type { VaultPaths } from '../../vault/layout.js';
+import type { NoteStore } from '../../vault/note-store.js';
+import type { Command } from '../command.js';
+import { clockTime, formatAge, openVault, parseLocalDateTime, validated } from './shared.js';
+
+export interface TaskRow {
+  id: string;
+  title: string | null;
+  /** A status, or '?' for a note that cannot be read. */
+  status: string;
+  type: string | null;
+  priority: string;
+  folder: 'Needs_Action' | 'Pending_Approval' | 'Done';
+  /** Age in ms since `created` (else since the file was made); null when unknown. */
+  ageMs: number | null;
+  age: string;
+  attempts: number;
+  /** What the task waits on: `blocked by a, b`, `approval`, `queued`, `backoff until 12:00:00`, `paused`, … or null. */
+  waitingOn: string | null;
+  /** Dependencies not done yet. */
+  dependencies: string[];
+  /** Retry backoff end (epoch ms) from .vaultrunner/tasks/<id>.json. */
+  notBefore: number | null;
+  /** Why the note is invalid/unreadable, or why it can never start (missing or cyclic dependency). */
+  problem: string | null;
+  /** The note's `error` property. */
+  error: string | null;
+  path: string;
+}
+
+export interface CollectOptions {
+  paths: VaultPaths;
+  store: NoteStore;
+  config: Config;
+  includeDone: boolean;
+  now: number;
+}
+
+const FOLDER_RANK = { Needs_Action: 0, Pending_Approval: 1, Done: 2 } as const;
+
+/** One row per note in the active folders (and Done/ when asked), sorted by folder, priority, id. */
+export async function collectTaskRows(opts: CollectOptions): Promise<TaskRow[]> {
+  const { paths, store, now } = opts;
+  const index = new TaskIndex(store, paths, silentLogger(), () => now);
+  await index.scan();
+  const states = new TaskStateStore(paths.taskState);
+  const rows: TaskRow[] = [];
+  for (const e of index.entries()) rows.push(await rowOf(e, index, states, opts));
+  if (opts.includeDone) rows.push(...(await doneRows(opts)));
+  return rows.sort(
+    (a, b) =>
+      FOLDER_RANK[a.folder] - FOLDER_RANK[b.folder] ||
+      (PRIORITY_RANK[a.priority as Priority] ?? 9) - (PRIORITY_RANK[b.priority as Priority] ?? 9) ||
+      a.id.localeCompare(b.id),
+  );
+}
+
+function baseRow(id: string, path: string, folder: TaskRow['folder'], data: Record<string, unknown> | undefined, bornMs: number | undefined, now: number): TaskRow {
+  const created = parseLocalDateTime(data?.created) ?? bornMs;
+  const ageMs = created === undefined ? null : Math.max(0, now - created);
+  return {
+    id,
+    title: typeof data?.title === 'string' ? data.title : null,
+    status: typeof data?.status === 'string' ? data.status : data ? 'new' : '?',
+    type: typeof data?.type === 'string' ? data.type : null,
+    priority: typeof data?.priority === 'string' ? data.priority : 'medium',
+    folder,
+    ageMs,
+    age: ageMs === null ? '?' : formatAge(ageMs),
+    attempts: typeof data?.attempts === 'number' ? data.attempts : 0,
+    waitingOn: null,
+    dependencies: [],
+    notBefore: null,
+    problem: null,
+    error: typeof data?.error === 'string' ? data.error : null,
+    path,
+  };
+}
+
+async function rowOf(e: IndexEntry, index: TaskIndex, states: TaskStateStore, opts: CollectOptions): Promise<TaskRow> {
+  const data = e.state.kind === 'unreadable' ? undefined : e.state.data;
+  const row = baseRow(e.id, e.path, e.folder, data, e.firstSeen, opts.now);
+  if (e.state.kind === 'unreadable') {
+    row.problem = `unreadable: ${e.state.reason}`;
+    return row;
+  }
+  if (e.state.kind === 'invalid') {
+    row.status = e.state.status;
+    row.problem = `invalid: ${describeProblems(e.state.problems)}`;
+    return row;
+  }
+  const task = e.state.task;
+  Object.assign(row, { status: task.status, type: task.type, priority: task.priority, attempts: task.attempts, title: task.title ?? null });
+  await explainWait(row, task, index, states, opts);
+  return row;
+}
+
+/** Fills waitingOn/dependencies/notBefore/problem for one valid task. */
+async function explainWait(row: TaskRow, task: Task, index: TaskIndex, states: TaskStateStore, opts: CollectOptions): Promise<void> {
+  const { now, config } = opts;
+  switch (task.status) {
+    case 'new': {
+      const st = await states.get(task.id);
+      row.waitingOn = st.planNotBefore && st.planNotBefore > now ? `planning (retry at ${clockTime(st.planNotBefore)})` : 'planning';
+      return;
+    }
+    case 'planned': {
+      if (!config.executorTypes.includes(task.type) && !task.approved) {
+        row.waitingOn = 'approval';
+        return;
+      }
+      const ready = await readiness(task, index);
+      if (!ready.ready && 'problem' in ready) {
+        row.problem = ready.problem;
+        row.waitingOn = 'blocked';
+        return;
+      }
+      if (!ready.ready) {
+        row.dependencies = ready.waitingOn;
+        row.waitingOn = `blocked by ${ready.waitingOn.join(', ')}`;
+        return;
+      }
+      const st = await states.get(task.id);
+      if (st.notBefore && st.notBefore > now) {
+        row.notBefore = st.notBefore;
+        row.waitingOn = `backoff until ${clockTime(st.notBefore)}`;
+        return;
+      }
+      // Whether a slot is free depends on the service's running count, unknown from outside.
+      row.waitingOn = 'queued';
+      return;
+    }
+    case 'executing':
+      row.waitingOn = 'running';
+      return;
+    case 'awaiting_approval':
+      row.waitingOn = 'approval';
+      return;
+    case 'in_review':
+      row.waitingOn = 'review';
+      return;
+    case 'paused':
+      row.waitingOn = 'paused';
+      return;
+    default:
+      return;
+  }
+}
+
+async function doneRows(opts: CollectOptions): Promise<TaskRow[]> {
+  const { paths, store, now } = opts;
+  const names = (await readdir(paths.done).catch(() => [] as string[])).filter((n) => n.toLowerCase().endsWith('.md') && !n.startsWith('.'));
+  const rows: TaskRow[] = [];
+  for (const name of names) {
+    const path = join(paths.done, name);
+    const id = name.replace(/\.md$/i, '');
+    const read = await store.read(path).catch(() => undefined);
+    if (!read) continue; // moved away meanwhile
+    const born = await stat(path).then((s) => s.birthtimeMs || s.mtimeMs, () => undefined);
+    const row = baseRow(id, path, 'Done', read.ok ? read.data : undefined, born, now);
+    const v = validated(id, read);
+    if ('unreadable' in v) row.problem = `unreadable: ${v.unreadable}`;
+    else if (!v.ok) row.problem = `invalid: ${describeProblems(v.problems)}`;
+    if (read.ok && read.data.status === undefined) row.status = 'done'; // a note a person filed by hand
+    rows.push(row);
+  }
+  return rows;
+}
+
+function table(rows: TaskRow[]): string {
+  const cols: [string, (r: TaskRow) => string][] = [
+    ['ID', (r) => r.id],
+    ['STATUS', (r) => r.status],
+    ['TYPE', (r) => r.type ?? '-'],
+    ['PRIORITY', (r) => r.priority],
+    ['AGE', (r) => r.age],
+    ['FOLDER', (r) => r.folder],
+    ['WAITING ON', (r) => r.waitingOn ?? '-'],
+  ];
+  const cells = rows.map((r) => cols.map(([, f]) => f(r)));
+  const widths = cols.map(([h], i) => Math.max(h.length, ...cells.map((c) => [...c[i]!].length)));
+  const line = (vals: string[]) => vals.map((v, i) => (i === vals.length - 1 ? v : v + ' '.repeat(widths[i]! - [...v].length))).join('  ');
+  const out = [line(cols.map(([h]) => h))];
+  rows.forEach((r, i) => out.push(line(cells[i]!) + (r.problem ? `  ⚠ ${r.problem}` : r.status === 'failed' && r.error ? `  ✗ ${r.error}` : '')));
+  return out.join('\n');
+}
+
+export const listCommand: Command = {
+  name: 'list',
+  summary: 'list tasks in Needs_Action/ and Pending_Approval/ with what each waits on',
+  usage: 'list [--status <status>] [--all] [--json]',
+  help: [
+    'One line per task: id, status, type, priority, age, folder and what it waits on',
+    '(dependencies, approval, review, a free slot ("queued"), retry backoff, paused).',
+    'Notes that cannot be read or are invalid are listed with their problem.',
+    '--all adds the notes in Done/; --json prints an array of objects',
+    '{ id, title, status, type, priority, folder, age, ageMs, attempts, waitingOn, dependencies,',
+    '  notBefore, problem, error, path }.',
+    `Statuses: ${STATUSES.join(', ')}.`,
+  ].join('\n'),
+  options: { status: { type: 'string' }, all: { type: 'boolean' }, json: { type: 'boolean' } },
+  async run(ctx) {
+    const { values, io } = ctx;
+    const status = typeof values.status === 'string' ? values.status : undefined;
+    if (status !== undefined && !(STATUSES as readonly string[]).includes(status)) {
+      throw new UsageError(`--status ${JSON.stringify(status)} is not a status; use one of ${STATUSES.join(', ')}`);
+    }
+    const { config, paths, store } = openVault(ctx);
+    let rows = await collectTaskRows({ paths, store, config, includeDone: Boolean(values.all) || status === 'done' || status === 'cancelled', now: Date.now() });
+    if (status) rows = rows.filter((r) => r.status === status);
+    if (values.json) {
+      io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      return 0;
+    }
+    io.stdout.write(rows.length === 0 ? `no tasks${status ? ` with status ${status}` : ''}\n` : `${table(rows)}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,141 @@
+// `vaultrunner new "<title>"`: a task note in Needs_Action/, written exactly like a person would
+// (Obsidian property formats), created without ever overwriting another note.
+import { readdir } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { obsidianDateTime } from '../../clock.js';
+import { UsageError } from '../../errors.js';
+import { PRIORITIES } from '../../lifecycle/status.js';
+import { describeProblems, linkName, validateTask } from '../../lifecycle/task.js';
+import { formatScalar } from '../../vault/frontmatter.js';
+import { parseSnapshot } from '../../vault/note-store.js';
+import type { Command } from '../command.js';
+import { folderPath, openVault, readAll, SEARCH_FOLDERS, TaskExistsError } from './shared.js';
+
+const MAX_TITLE_CHARS = 120;
+const MAX_NAME_BYTES = 240; // file systems allow 255 bytes; `.md` and sync tools' suffixes need room
+// Reserved on Windows/macOS file systems, or meaningful inside [[wikilinks]] (#heading, ^block, |alias).
+const RESERVED_CHARS = /[\\/:*?"<>|#^[\]]/;
+const WINDOWS_NAMES = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$/i;
+
+/** Why a title cannot be a task's file name, or undefined when it can. */
+export function unsafeTitleReason(title: string): string | undefined {
+  if (title.trim() === '') return 'the title is empty';
+  if (/[\x00-\x1f\x7f]/.test(title)) return 'the title contains control characters';
+  const bad = RESERVED_CHARS.exec(title);
+  if (bad) return `the title contains ${JSON.stringify(bad[0])}; file names and [[links]] cannot hold any of \\ / : * ? " < > | # ^ [ ]`;
+  if (title.includes('..')) return 'the title contains ".."';
+  if (title.startsWith('.')) return 'the title starts with "." (a hidden file that Obsidian and vaultrunner ignore)';
+  if (/[. ]$/.test(title) || /^\s/.test(title)) return 'the title starts or ends with a space, or ends with "." (not portable across file systems)';
+  if (WINDOWS_NAMES.test(title)) return `${JSON.stringify(title)} is a reserved file name on Windows`;
+  if ([...title].length > MAX_TITLE_CHARS) return `the title is longer than ${MAX_TITLE_CHARS} characters`;
+  if (Buffer.byteLength(title) > MAX_NAME_BYTES) return `the title is longer than ${MAX_NAME_BYTES} bytes`;
+  return undefined;
+}
+
+export interface NewTaskFields {
+  title: string;
+  type: string;
+  priority?: string;
+  blockedBy: string[];
+  workingDir?: string;
+  agent?: string;
+  created: string;
+}
+
+/** The note text: frontmatter in Obsidian's formats (block lists, quoted links), then the body. */
+export function renderNewTask(f: NewTaskFields, body: string): string {
+  const lines = ['---', `type: ${formatScalar(f.type)}`, 'status: new', `title: ${JSON.stringify(f.title)}`, `priority: ${f.priority ?? 'medium'}`];
+  if (f.blockedBy.length > 0) lines.push('blocked_by:', ...f.blockedBy.map((b) => `  - ${JSON.stringify(`[[${b}]]`)}`));
+  if (f.workingDir) lines.push(`working_dir: ${formatScalar(f.workingDir)}`);
+  if (f.agent) lines.push(`agent: ${formatScalar(f.agent)}`);
+  lines.push(`created: ${f.created}`, '---', '');
+  const text = body.replace(/\r\n/g, '\n');
+  return `${lines.join('\n')}${text === '' || text.endsWith('\n') ? text : `${text}\n`}`;
+}
+
+export const newCommand: Command = {
+  name: 'new',
+  summary: 'create a task note in Needs_Action/ (never overwrites)',
+  usage: 'new "<title>" --type <type> [--dir <working_dir>] [--priority <p>] [--blocked-by <task>]... [--agent <a>] [--body <text>]',
+  help: [
+    'The title becomes the file name (Needs_Action/<title>.md) and so the task\'s id: [[<title>]].',
+    'The body comes from --body, else from stdin when it is not a terminal, else it is empty.',
+    `--priority is one of ${PRIORITIES.join(', ')}; --blocked-by may be given several times;`,
+    '--dir is made absolute and must lie inside WORKSPACE_ROOTS when the task runs.',
+    'Titles that would be unsafe file names or break [[links]] are refused (exit 2); a name that',
+    'is taken in Needs_Action/, Pending_Approval/ or Done/ is refused too (exit 1).',
+    'Prints the new note\'s path.',
+  ].join('\n'),
+  options: {
+    type: { type: 'string' },
+    dir: { type: 'string' },
+    priority: { type: 'string' },
+    'blocked-by': { type: 'string', multiple: true },
+    agent: { type: 'string' },
+    body: { type: 'string' },
+  },
+  positionals: [1, 1],
+  async run(ctx) {
+    const { io, values } = ctx;
+    const title = ctx.positionals[0]!;
+    const why = unsafeTitleReason(title);
+    if (why) throw new UsageError(`cannot use ${JSON.stringify(title.slice(0, 140))} as a task name: ${why}`);
+    const type = typeof values.type === 'string' ? values.type.trim() : '';
+    if (!type) throw new UsageError(`--type is required, e.g. --type claude_code (usage: vaultrunner ${newCommand.usage})`);
+    const priority = typeof values.priority === 'string' ? values.priority : undefined;
+    if (priority !== undefined && !(PRIORITIES as readonly string[]).includes(priority)) {
+      throw new UsageError(`--priority ${JSON.stringify(priority)} is not allowed; use one of ${PRIORITIES.join(', ')}`);
+    }
+    const blockedBy = ((values['blocked-by'] as string[] | undefined) ?? []).map(linkName);
+    const badDep = blockedBy.find((b) => !b || unsafeTitleReason(b));
+    if (badDep !== undefined) throw new UsageError(`--blocked-by ${JSON.stringify(badDep)} is not a task name`);
+    const agent = typeof values.agent === 'string' ? values.agent.trim() : undefined;
+    const workingDir = typeof values.dir === 'string' && values.dir.trim() ? resolve(io.cwd, values.dir.trim()) : undefined;
+
+    const { config, paths, store } = openVault(ctx);
+    if (agent && agent !== 'claude' && !(agent in config.commandAgents)) {
+      io.stderr.write(`vaultrunner: warning: agent ${JSON.stringify(agent)} is not configured (configured: claude${Object.keys(config.commandAgents).map((a) => `, ${a}`).join('')}); the task will fail until it is\n`);
+    }
+    const file = `${title}.md`;
+    const existing = await findName(paths, file);
+    if (existing) throw new TaskExistsError(relative(io.cwd, existing) || existing);
+    for (const dep of blockedBy) {
+      if (!(await findName(paths, `${dep}.md`))) io.stderr.write(`vaultrunner: warning: blocked_by ${JSON.stringify(dep)}: no such task yet; this task waits until one exists and is done\n`);
+    }
+
+    let body = typeof values.body === 'string' ? values.body : '';
+    if (typeof values.body !== 'string' && !io.stdin.isTTY) body = await readAll(io.stdin);
+    const text = renderNewTask({ title, type, priority, blockedBy, workingDir, agent, created: obsidianDateTime(Date.now()) }, body);
+    // Our own output must be a valid task; this catches a type like "true" rendered wrong.
+    const v = validateTask(title, parseFrontmatterData(text));
+    if (!v.ok) throw new UsageError(`the task would be invalid: ${describeProblems(v.problems)}`);
+
+    const path = join(paths.needsAction, file);
+    try {
+      await store.create(path, text);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new TaskExistsError(relative(io.cwd, path) || path);
+      throw err;
+    }
+    io.stdout.write(`${relative(io.cwd, path) || path}\n`);
+    return 0;
+  },
+};
+
+/** An existing note with this file name (case-insensitive, as Obsidian's links are) in a task folder. */
+async function findName(paths: ReturnType<typeof openVault>['paths'], file: string): Promise<string | undefined> {
+  const lower = file.toLowerCase();
+  for (const folder of SEARCH_FOLDERS) {
+    const dir = folderPath(paths, folder);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const hit = names.find((n) => n.toLowerCase() === lower);
+    if (hit) return join(dir, hit);
+  }
+  return undefined;
+}
+
+/** The data of a note text, parsed exactly as the store parses every note. */
+function parseFrontmatterData(text: string): Record<string, unknown> {
+  const r = parseSnapshot({ path: '', text, stamp: { size: 0, mtimeMs: 0, ctimeMs: 0, ino: 0 }, hash: '' });
+  return r.ok ? r.data : {};
+}

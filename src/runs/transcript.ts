@@ -1,0 +1,422 @@
+// The Markdown record of one attempt (what a person reads in Obsidian) plus the raw stream beside
+// it. Append-only, batched and bounded: a chatty or hostile agent cannot bloat the vault, our heap,
+// or break the note's rendering.
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import type { AgentEvent } from '../agents/agent.js';
+import { obsidianDateTime } from '../clock.js';
+import { wikilink } from '../vault/layout.js';
+
+export interface RunTranscriptHeader {
+  agent: string;
+  model?: string;
+  sessionId?: string;
+  workingDir: string;
+  startedAt: number;
+  resumedFrom?: string;
+  permissionMode?: string;
+}
+
+export interface RunTranscriptOptions {
+  runsDir: string;
+  vaultRoot: string;
+  taskId: string;
+  attempt: number;
+  header: RunTranscriptHeader;
+  /** How often buffered output is appended to the files (default 500 ms). */
+  flushMs?: number;
+  /** Cap of the .md body (default 1 MiB); the summary is written beyond it. */
+  maxBytes?: number;
+  /** Cap of the .jsonl (default 8 MiB). */
+  maxRawBytes?: number;
+  now?: () => number;
+}
+
+export interface RunSummary {
+  status: string;
+  durationMs: number;
+  numTurns?: number;
+  costUsd?: number;
+  permissionDenials?: string[];
+  error?: string;
+  sessionId?: string;
+}
+
+export interface RunTranscript {
+  mdPath: string;
+  jsonlPath: string;
+  /** Vault-relative link target without `.md`, e.g. `Logs/runs/<id>/attempt-2`. */
+  link: string;
+  onEvent(ev: AgentEvent): void;
+  onRawLine(line: string): void;
+  /** A remark of the service itself, e.g. 'paused by person'. */
+  note(text: string): void;
+  /** Writes the summary and flushes; idempotent, never rejects. */
+  finish(summary: RunSummary): Promise<void>;
+  /** The last `maxChars` of the Markdown written so far (for `vaultrunner show`). */
+  tail(maxChars: number): string;
+}
+
+const TAIL_KEEP = 64 * 1024;
+const QUEUE_MAX = 1024 * 1024;
+const RESERVE = 1024; // room under the cap for the truncation lines
+const TEXT_MAX = 32 * 1024; // one assistant message, in chars
+const RESULT_MAX = 300;
+const INPUT_MAX = 200;
+
+type BlockKind = 'quote' | 'line' | 'block';
+
+/** An append-only file with a byte cap and a bounded in-memory write queue. */
+class Sink {
+  private pending: string[] = [];
+  private unwritten = 0; // pending + in-flight bytes: what we hold in memory
+  private accepted: number;
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  truncated = false;
+  dropped = 0;
+  droppedBytes = 0;
+  private lagged = 0;
+  private laggedBytes = 0;
+
+  constructor(
+    private readonly path: string,
+    private readonly limit: number,
+    private readonly queueCap: number,
+    private readonly flushMs: number,
+    initialBytes: number,
+    /** The line that marks a gap left by a writer that fell behind. */
+    private readonly gapLine: (events: number, bytes: number) => string,
+    private readonly onWrite: (s: string) => void = () => {},
+  ) {
+    this.accepted = initialBytes;
+  }
+
+  /** Body content: false when dropped (over the cap, or the writer is too far behind). */
+  push(s: string, bytes = Buffer.byteLength(s)): boolean {
+    if (this.truncated || this.accepted + bytes > this.limit) {
+      this.truncated = true;
+      this.dropped++;
+      this.droppedBytes += bytes;
+      return false;
+    }
+    if (this.unwritten + bytes > this.queueCap) {
+      this.lagged++;
+      this.laggedBytes += bytes;
+      return false;
+    }
+    this.markGap();
+    this.force(s, bytes);
+    return true;
+  }
+
+  /** Writes the gap line, if events were dropped since the last write. */
+  markGap(): void {
+    if (this.lagged === 0) return;
+    const line = this.gapLine(this.lagged, this.laggedBytes);
+    this.lagged = this.laggedBytes = 0;
+    this.force(line);
+  }
+
+  /** Bypasses the caps: only for our own bounded lines (gap and truncation notes, summary). */
+  force(s: string, bytes = Buffer.byteLength(s)): void {
+    this.pending.push(s);
+    this.unwritten += bytes;
+    this.accepted += bytes;
+    this.onWrite(s);
+    // Flush early when a lot is waiting, so memory stays small without giving up batching.
+    if (this.unwritten >= this.queueCap / 4) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.flushMs).unref();
+  }
+
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.length === 0) return this.chain;
+    const data = this.pending.join('');
+    this.pending = [];
+    const bytes = Buffer.byteLength(data);
+    this.chain = this.chain
+      .then(() => appendFile(this.path, data))
+      .catch(() => undefined) // the transcript is best effort; the run's outcome matters more
+      .then(() => {
+        this.unwritten -= bytes;
+      });
+    return this.chain;
+  }
+}
+
+export async function createRunTranscript(opts: RunTranscriptOptions): Promise<RunTranscript> {
+  const { taskId, attempt, header } = opts;
+  if (!taskId || taskId === '.' || taskId === '..' || /[/\\\0]/.test(taskId)) throw new Error(`not a task id: ${JSON.stringify(taskId)}`);
+  const now = opts.now ?? Date.now;
+  const flushMs = opts.flushMs ?? 500;
+  const maxBytes = opts.maxBytes ?? 1024 * 1024;
+  const maxRawBytes = opts.maxRawBytes ?? 8 * 1024 * 1024;
+  const dir = join(opts.runsDir, taskId);
+  const mdPath = join(dir, `attempt-${attempt}.md`);
+  const jsonlPath = join(dir, `attempt-${attempt}.jsonl`);
+  const link = relative(opts.vaultRoot, mdPath).split(sep).join('/').replace(/\.md$/, '');
+
+  await mkdir(dir, { recursive: true });
+  const head = renderHeader(taskId, attempt, header, `attempt-${attempt}.jsonl`);
+  // A fresh file per attempt ('w'); from here on we only ever append.
+  await writeFile(mdPath, head, { flag: 'w' });
+  await writeFile(jsonlPath, '', { flag: 'w' });
+
+  let tailBuf = head;
+  const keep = (text: string) => {
+    tailBuf += text;
+    if (tailBuf.length > 2 * TAIL_KEEP) tailBuf = tailBuf.slice(-TAIL_KEEP);
+  };
+  // In-memory queues: at most 1 MiB each, whatever the caps (the .md's own cap usually binds first).
+  const md = new Sink(mdPath, Math.max(0, maxBytes - RESERVE), Math.min(QUEUE_MAX, Math.max(maxBytes, 4096)), flushMs, Buffer.byteLength(head),
+    (n, bytes) => `\n*… ${n} events (${bytes} bytes) dropped here: the disk was too slow*\n\n`, keep);
+  const raw = new Sink(jsonlPath, Math.max(0, maxRawBytes - RESERVE), Math.min(QUEUE_MAX, Math.max(maxRawBytes, 4096)), flushMs, 0,
+    (n, bytes) => `${JSON.stringify({ vaultrunner: 'dropped', lines: n, bytes })}\n`);
+  let prev: BlockKind | 'header' = 'header';
+  let closed = false;
+  let finishing: Promise<void> | undefined;
+
+  const emit = (kind: BlockKind, text: string) => {
+    // Consecutive list lines stay one list and consecutive quotes one quote; otherwise a blank line.
+    const joined = (kind === prev && kind !== 'block' ? '' : '\n') + text + '\n';
+    const wasTruncated = md.truncated;
+    if (md.push(joined)) prev = kind;
+    else if (md.truncated && !wasTruncated) {
+      md.force(`\n*… transcript truncated here: the note reached its size limit (${maxBytes} bytes); see the .jsonl for everything*\n`);
+    }
+  };
+
+  return {
+    mdPath,
+    jsonlPath,
+    link,
+    onEvent(ev) {
+      if (closed) return;
+      try {
+        const b = renderEvent(ev);
+        if (b) emit(b.kind, b.text);
+      } catch {
+        /* a rendering bug must never break the run */
+      }
+    },
+    onRawLine(line) {
+      if (closed) return;
+      raw.push(`${line.replace(/\r?\n/g, '\\n')}\n`);
+    },
+    note(text) {
+      if (closed) return;
+      emit('line', `- ⓘ *vaultrunner ${clockTime(now())}:* ${escapeText(clip(text, 500))}`);
+    },
+    finish(summary) {
+      if (finishing) return finishing;
+      closed = true;
+      finishing = (async () => {
+        md.markGap();
+        raw.markGap();
+        if (md.truncated) md.force(`\n… transcript truncated: ${md.dropped} more events (${md.droppedBytes} bytes) not shown; see the .jsonl\n`);
+        md.force(renderSummary(summary, now()));
+        if (raw.truncated) raw.force(`${JSON.stringify({ vaultrunner: 'truncated', lines: raw.dropped, bytes: raw.droppedBytes })}\n`);
+        await Promise.all([md.flush(), raw.flush()]);
+      })();
+      return finishing;
+    },
+    tail(maxChars) {
+      return maxChars <= 0 ? '' : tailBuf.slice(-maxChars);
+    },
+  };
+}
+
+function renderHeader(taskId: string, attempt: number, h: RunTranscriptHeader, rawName: string): string {
+  const task = wikilink(taskId);
+  const rows = [
+    `- **Agent:** ${escapeText(h.agent)}`,
+    h.model ? `- **Model:** ${code(h.model)}` : undefined,
+    h.sessionId ? `- **Session:** ${code(h.sessionId)}` : undefined,
+    h.resumedFrom ? `- **Resumed from session:** ${code(h.resumedFrom)}` : undefined,
+    h.permissionMode ? `- **Permission mode:** ${code(h.permissionMode)}` : undefined,
+    `- **Working dir:** ${code(h.workingDir)}`,
+    `- **Started:** ${obsidianDateTime(h.startedAt).replace('T', ' ')}`,
+    `- **Raw stream:** ${code(rawName)}`,
+  ].filter((r): r is string => r !== undefined);
+  // Our own frontmatter, so agent output can never become the note's properties. No `status`:
+  // we never rewrite this file, and a frozen "running" would be a lie once the run ends.
+  const fm = ['---', `task: ${JSON.stringify(task)}`, `attempt: ${attempt}`, `agent: ${JSON.stringify(h.agent)}`, `started: ${obsidianDateTime(h.startedAt)}`, '---'];
+  return `${fm.join('\n')}\n\n# Run of ${task}, attempt ${attempt}\n\n${rows.join('\n')}\n\n## Transcript\n`;
+}
+
+function renderEvent(ev: AgentEvent): { kind: BlockKind; text: string } | undefined {
+  switch (ev.kind) {
+    case 'init': {
+      const extra = [ev.model ? `model ${code(ev.model)}` : '', ev.cwd ? `cwd ${code(ev.cwd)}` : ''].filter(Boolean).join(', ');
+      return { kind: 'line', text: `- session ${code(ev.sessionId)}${extra ? ` (${extra})` : ''}` };
+    }
+    case 'text':
+      return ev.text.trim() === '' ? undefined : { kind: 'quote', text: quote(ev.text) };
+    case 'tool_use':
+      return { kind: 'line', text: `- 🔧 **${escapeText(clip(ev.name, 100))}** ${code(toolInput(ev.name, ev.input))}` };
+    case 'tool_result': {
+      const label = ev.isError ? '**✗ error:**' : '↳ result:';
+      // Clip before cleaning: a tool may return megabytes and we show 300 chars.
+      const content = clean(ev.content.slice(0, 2 * RESULT_MAX)).trim();
+      if (content === '') return { kind: 'line', text: `- ${label} *(empty)*` };
+      const rest = ev.content.length - Math.min(content.length, RESULT_MAX);
+      const more = content.length > RESULT_MAX || ev.content.length > 2 * RESULT_MAX ? `\n*… ${rest} more chars*` : '';
+      return { kind: 'block', text: `${label}\n${fenced(content.slice(0, RESULT_MAX))}${more}` };
+    }
+    case 'stderr':
+      return ev.text.trim() === '' ? undefined : { kind: 'line', text: `- stderr: ${code(clip(ev.text, 500))}` };
+    case 'other':
+      return undefined; // protocol chatter: it is in the .jsonl
+  }
+}
+
+function renderSummary(s: RunSummary, finishedAt: number): string {
+  const denials = s.permissionDenials ?? [];
+  const rows = [
+    `- **Status:** ${escapeText(s.status)}`,
+    `- **Duration:** ${formatDuration(s.durationMs)}`,
+    s.numTurns !== undefined ? `- **Turns:** ${s.numTurns}` : undefined,
+    s.costUsd !== undefined ? `- **Cost:** $${s.costUsd.toFixed(4)}` : undefined,
+    s.sessionId ? `- **Session:** ${code(s.sessionId)}` : undefined,
+    `- **Permission denials:** ${denials.length === 0 ? 'none' : denials.slice(0, 20).map((d) => code(clip(d, 200))).join(', ') + (denials.length > 20 ? `, … ${denials.length - 20} more` : '')}`,
+    `- **Finished:** ${obsidianDateTime(finishedAt).replace('T', ' ')}`,
+  ].filter((r): r is string => r !== undefined);
+  const error = s.error ? `\n**Error:**\n${fenced(clean(clip(s.error, 4000)))}` : '';
+  return `\n## Summary\n\n${rows.join('\n')}\n${error}`;
+}
+
+function toolInput(name: string, input: unknown): string {
+  const o = input !== null && typeof input === 'object' ? (input as Record<string, unknown>) : {};
+  const pick = (...keys: string[]) => keys.map((k) => o[k]).find((v): v is string => typeof v === 'string');
+  const short =
+    name === 'Bash' ? pick('command')
+    : ['Write', 'Edit', 'MultiEdit', 'Read', 'NotebookEdit'].includes(name) ? pick('file_path', 'notebook_path')
+    : ['Glob', 'Grep'].includes(name) ? pick('pattern')
+    : name === 'WebFetch' ? pick('url')
+    : undefined;
+  if (short !== undefined) return clip(short, INPUT_MAX);
+  try {
+    return clip(JSON.stringify(input) ?? String(input), INPUT_MAX);
+  } catch {
+    return '(unprintable input)';
+  }
+}
+
+/** Agent Markdown as a blockquote: every construct it opens ends with the quote, and what would
+ *  reach outside the note (wikilinks, embeds, tags, comments, HTML) is escaped. */
+function quote(text: string): string {
+  const body = clean(clip(text, TEXT_MAX));
+  const out: string[] = [];
+  let fence: string | undefined;
+  for (const line of body.split('\n')) {
+    const m = /^ *(`{3,}|~{3,})/.exec(line);
+    if (fence) {
+      if (m && m[1]![0] === fence[0] && m[1]!.length >= fence.length && line.slice(m[0].length).trim() === '') fence = undefined;
+      out.push(line);
+    } else if (m && !(m[1]![0] === '`' && line.slice(m[0].length).includes('`'))) {
+      fence = m[1]!;
+      out.push(line);
+    } else out.push(escapeOutsideCode(line));
+  }
+  if (fence) out.push(fence);
+  return out.map((l) => (l ? `> ${l}` : '>')).join('\n');
+}
+
+/** Escapes one Markdown line, leaving inline code spans alone (Obsidian parses nothing in them). */
+function escapeOutsideCode(line: string): string {
+  let out = '';
+  let i = 0;
+  while (i < line.length) {
+    const tick = line.indexOf('`', i);
+    if (tick < 0) return out + escapeSegment(line.slice(i));
+    out += escapeSegment(line.slice(i, tick));
+    let n = tick;
+    while (line[n] === '`') n++;
+    const close = findRun(line, n, n - tick);
+    if (close < 0) {
+      out += line.slice(tick, n); // an unmatched run is literal text
+      i = n;
+    } else {
+      out += line.slice(tick, close + n - tick);
+      i = close + n - tick;
+    }
+  }
+  return out;
+}
+
+function findRun(s: string, from: number, len: number): number {
+  for (let i = s.indexOf('`', from); i >= 0; i = s.indexOf('`', i)) {
+    let j = i;
+    while (s[j] === '`') j++;
+    if (j - i === len) return i;
+    i = j;
+  }
+  return -1;
+}
+
+// What could reach outside the note: wikilinks/embeds (`[[`, `![`), comments (`%%`), HTML, #tags.
+const HOSTILE = /(\\*)(%|<|#(?=[^\s#])|\[(?=\[)|(?<=[[!])\[)/g;
+
+function escapeSegment(s: string): string {
+  // An odd run of backslashes already escapes the character.
+  return s.replace(HOSTILE, (m: string, bs: string, c: string) => (bs.length % 2 ? m : `${bs}\\${c}`));
+}
+
+/** Plain text inside our own Markdown: every punctuation that could mean something is escaped. */
+function escapeText(s: string): string {
+  return clean(s).replace(/\s*\n\s*/g, ' ').replace(/[\\`*_[\]<>#|%~=$^&]/g, '\\$&');
+}
+
+/** An inline code span that its content cannot close. */
+function code(s: string): string {
+  const body = clean(s).replace(/\n/g, ' ⏎ ');
+  if (body.trim() === '') return '*(empty)*';
+  const ticks = '`'.repeat(longestRun(body, '`') + 1);
+  const pad = body.startsWith('`') || body.endsWith('`') ? ' ' : '';
+  return `${ticks}${pad}${body}${pad}${ticks}`;
+}
+
+/** A fenced block longer than any backtick run inside, so its content cannot close it. */
+function fenced(s: string): string {
+  const fence = '`'.repeat(Math.max(3, longestRun(s, '`') + 1));
+  return `${fence}\n${s.replace(/\n+$/, '')}\n${fence}`;
+}
+
+function longestRun(s: string, ch: string): number {
+  let best = 0;
+  let run = 0;
+  for (let i = 0; i < s.length; i++) {
+    run = s[i] === ch ? run + 1 : 0;
+    if (run > best) best = run;
+  }
+  return best;
+}
+
+/** Normalised newlines; no ANSI colour codes or control characters. */
+function clean(s: string): string {
+  return s
+    .replace(/\r\n?/g, '\n')
+    .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '')
+    .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
+}
+
+function clip(s: string, max: number): string {
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+function clockTime(ms: number): string {
+  return obsidianDateTime(ms).slice(11);
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const total = Math.round(s);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const sec = String(total % 60).padStart(2, '0');
+  return h > 0 ? `${h} h ${String(m).padStart(2, '0')} m ${sec} s` : `${m} m ${sec} s`;
+}

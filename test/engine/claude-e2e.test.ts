@@ -1,0 +1,152 @@
+// The whole service with the REAL claude CLI from node_modules, talking to our scripted model
+// server on 127.0.0.1. No network, no mocks: the CLI really writes files and runs tools.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PACKAGE_ROOT } from '../../src/config/config.js';
+import { claudeTestEnv, delay, error, hang, startModelServer, text, toolUse, type ModelServer, type RecordedRequest } from '../fixtures/model-server.js';
+import { createHarness, waitFor, type Harness } from '../helpers/vault-harness.js';
+
+const CLAUDE = join(PACKAGE_ROOT, 'node_modules', '.bin', 'claude');
+let h: Harness;
+let server: ModelServer;
+let home: string;
+
+afterEach(async () => {
+  await h?.stop();
+  h?.cleanup();
+  await server?.close();
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+async function setup(handler: (req: RecordedRequest, i: number) => ReturnType<typeof text>, config: Record<string, string> = {}, extraEnv: NodeJS.ProcessEnv = {}) {
+  server = await startModelServer({ handler });
+  home = mkdtempSync(join(tmpdir(), 'vr-home-'));
+  h = createHarness({ AGENT: 'claude', CLAUDE_BIN: CLAUDE, PERMISSION_MODE: 'acceptEdits', ...config }, { agentEnv: claudeTestEnv(server.url, home, extraEnv) as Record<string, string> });
+  const repo = join(h.root, 'repo');
+  mkdirSync(repo);
+  execFileSync('git', ['init', '-q', repo]);
+  await h.start();
+  return repo;
+}
+
+const lastUserText = (req: RecordedRequest) => req.text;
+const isPlan = (req: RecordedRequest) => req.text.includes('Plan mode is active');
+
+describe('Claude Code through the service', () => {
+  it('runs a task whose agent writes a real file in a git working dir, and records session and cost', async () => {
+    let repo = '';
+    repo = await setup((req) => (req.toolResults.length ? text('Wrote hello.txt.') : toolUse('Write', { file_path: join(repo, 'hello.txt'), content: 'hello from claude\n' })));
+    h.drop('hello', `type: claude_code\nworking_dir: ${repo}`, 'Create hello.txt saying hello.\n');
+    const done = await waitFor(() => h.find('hello')?.folder === 'Done' && h.find('hello'), 'claude task done', 30_000);
+    expect(readFileSync(join(repo, 'hello.txt'), 'utf8')).toBe('hello from claude\n');
+    const sessionId = /^session_id: "?([^"\s]+)"?$/m.exec(done.text)?.[1];
+    expect(sessionId).toBe(server.messageRequests()[0]!.sessionId);
+    expect(done.text).toMatch(/^cost_usd: \d+(\.\d+)?$/m);
+    const transcript = readFileSync(join(h.vault, 'Logs', 'runs', 'hello', 'attempt-1.md'), 'utf8');
+    expect(transcript).toContain('Write');
+    expect(transcript).toContain('hello.txt');
+    expect(transcript).toContain('Wrote hello.txt.');
+    const raw = readFileSync(join(h.vault, 'Logs', 'runs', 'hello', 'attempt-1.jsonl'), 'utf8');
+    expect(raw).toContain('"type":"result"');
+    // The prompt carried the task body and went through stdin (never argv).
+    expect(lastUserText(server.messageRequests()[0]!)).toContain('Create hello.txt saying hello.');
+  }, 60_000);
+
+  it('plans with the agent in plan mode and writes the plan note', async () => {
+    await setup((req) => (isPlan(req) ? text('## Plan\n\n1. Look around.\n2. Change it.\n\n- [ ] It works') : text('Done.')), { PLANNER: 'agent' });
+    h.drop('planned-by-claude', 'type: claude_code', 'Improve the README.\n');
+    await waitFor(() => h.find('planned-by-claude')?.folder === 'Done', 'done', 30_000);
+    const plan = readFileSync(join(h.vault, 'Plans', 'PLAN_planned-by-claude.md'), 'utf8');
+    expect(plan).toContain('planner: agent');
+    expect(plan).toContain('1. Look around.');
+    expect(plan).toContain('task: "[[planned-by-claude]]"');
+    const [planReq, runReq] = server.messageRequests();
+    expect(isPlan(planReq!)).toBe(true);
+    expect(isPlan(runReq!)).toBe(false);
+    expect(runReq!.text).toContain('1. Look around.'); // the plan is part of the run's prompt
+  }, 60_000);
+
+  it('reports a permission denial when the task asks for less than it needs', async () => {
+    let repo = '';
+    repo = await setup((req) => (req.toolResults.length ? text('I could not write the file.') : toolUse('Write', { file_path: join(repo, 'denied.txt'), content: 'x' })));
+    h.drop('careful-write', `type: claude_code\nworking_dir: ${repo}\npermission_mode: default`);
+    await waitFor(() => h.find('careful-write')?.folder === 'Done', 'done', 30_000);
+    expect(existsSync(join(repo, 'denied.txt'))).toBe(false);
+    const transcript = readFileSync(join(h.vault, 'Logs', 'runs', 'careful-write', 'attempt-1.md'), 'utf8');
+    expect(transcript).toMatch(/denial/i);
+    expect(transcript).toContain('denied.txt');
+  }, 60_000);
+
+  it('refuses a task that asks for more than the permission ceiling, without running it', async () => {
+    await setup(() => text('should never be asked'), { PERMISSION_MODE: 'default' });
+    h.drop('greedy', 'type: claude_code\npermission_mode: bypassPermissions');
+    const failed = await waitFor(() => h.status('greedy') === 'failed' && h.find('greedy'), 'refused', 20_000);
+    expect(failed.text).toMatch(/^error: .*ceiling/m);
+    expect(server.messageRequests()).toHaveLength(0);
+  }, 60_000);
+
+  it('retries an API error with backoff and then marks the task failed', async () => {
+    await setup(() => error(529, 'overloaded_error', 'Overloaded'), { RETRY_BACKOFF: '100ms' }, { CLAUDE_CODE_MAX_RETRIES: '0' });
+    h.drop('overloaded', 'type: claude_code\nmax_attempts: 2');
+    const failed = await waitFor(() => h.status('overloaded') === 'failed' && h.find('overloaded'), 'failed', 40_000);
+    expect(failed.text).toMatch(/^attempts: 2$/m);
+    expect(failed.text).toMatch(/^error: .*529/m);
+    expect(server.messageRequests()).toHaveLength(2);
+  }, 60_000);
+
+  it('fails at once, without retrying, on a 400', async () => {
+    await setup(() => error(400, 'invalid_request_error', 'prompt is malformed'));
+    h.drop('malformed', 'type: claude_code\nmax_attempts: 3');
+    const failed = await waitFor(() => h.status('malformed') === 'failed' && h.find('malformed'), 'failed', 30_000);
+    expect(failed.text).toMatch(/^attempts: 1$/m);
+    expect(server.messageRequests()).toHaveLength(1);
+  }, 60_000);
+
+  it('pauses a running Claude task and resumes the same session', async () => {
+    await setup((req, i) => (i === 0 ? delay(20_000, text('too late')) : text('Continued and finished.')));
+    const path = h.drop('resumable', 'type: claude_code', 'Refactor the parser.\n');
+    await waitFor(() => server.messageRequests().length === 1, 'first request', 30_000);
+    const sessionId = await waitFor(() => /^session_id: "?([^"\s]+)"?$/m.exec(h.read(path))?.[1], 'session id in the note', 10_000);
+    writeFileSync(path, h.read(path).replace(/^status: executing$/m, 'status: paused') + '\nAlso keep the old API.\n');
+    await waitFor(() => h.status('resumable') === 'paused' && !h.service!.executor.isRunning('resumable'), 'paused and stopped', 15_000);
+    writeFileSync(path, h.read(path).replace(/^status: paused$/m, 'status: planned'));
+    await waitFor(() => h.find('resumable')?.folder === 'Done', 'resumed task done', 30_000);
+    const resumed = server.messageRequests().at(-1)!;
+    expect(resumed.sessionId).toBe(sessionId);
+    // The resumed request carries the earlier conversation plus the new instruction.
+    expect(resumed.text).toContain('Refactor the parser.');
+    expect(resumed.text).toContain('Also keep the old API.');
+    expect(resumed.text).toMatch(/Continue the task/);
+  }, 90_000);
+
+  it('takes a 1 MB task body through stdin', async () => {
+    await setup(() => text('Read it all.'));
+    const body = `Start of a long task.\n${'lorem ipsum dolor sit amet '.repeat(40_000)}\nEND-MARKER\n`;
+    h.drop('huge', 'type: claude_code', body);
+    await waitFor(() => h.find('huge')?.folder === 'Done', 'done', 60_000);
+    expect(server.messageRequests()[0]!.text).toContain('END-MARKER');
+    expect(Buffer.byteLength(body)).toBeGreaterThan(1_000_000);
+  }, 90_000);
+
+  it('stops an agent that never answers at its timeout and records a timeout', async () => {
+    await setup(() => hang());
+    h.drop('silent', 'type: claude_code\ntimeout: 2s\nmax_attempts: 1');
+    const failed = await waitFor(() => h.status('silent') === 'failed' && h.find('silent'), 'timed out', 30_000);
+    expect(failed.text).toMatch(/^error: .*timeout/m);
+  }, 60_000);
+
+  it('treats a stream that ends without a result as a failure', async () => {
+    server = await startModelServer({ handler: () => text('unused') });
+    home = mkdtempSync(join(tmpdir(), 'vr-home-'));
+    h = createHarness({ AGENT: 'claude', CLAUDE_BIN: join(import.meta.dirname, '..', 'fixtures', 'fake-claude-noresult.mjs'), RETRY_BACKOFF: '100ms' });
+    await h.start();
+    h.drop('truncated', 'type: claude_code\nmax_attempts: 2');
+    const failed = await waitFor(() => h.status('truncated') === 'failed' && h.find('truncated'), 'failed', 30_000);
+    expect(failed.text).toMatch(/^error: .*result/m);
+    expect(failed.text).toMatch(/^attempts: 2$/m);
+  }, 60_000);
+});
+

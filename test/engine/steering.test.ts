@@ -1,0 +1,135 @@
+import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHarness, waitFor, type Harness } from '../helpers/vault-harness.js';
+
+let h: Harness;
+afterEach(async () => {
+  await h?.stop();
+  h?.cleanup();
+});
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+function setStatus(path: string, status: string): void {
+  const text = readFileSync(path, 'utf8');
+  writeFileSync(path, text.replace(/^status: .*$/m, `status: ${status}`));
+}
+
+describe('the watchdog', () => {
+  it('stops a hung agent at its timeout, kills its whole process tree, and records a timeout', async () => {
+    h = createHarness({ AGENT: 'hang' });
+    await h.start();
+    h.drop('stuck', 'type: claude_code\ntimeout: 1s\nmax_attempts: 1');
+    const failed = await waitFor(() => h.status('stuck') === 'failed' && h.find('stuck'), 'timed-out task failed');
+    expect(failed.text).toMatch(/^error: .*timeout/m);
+    expect(failed.text).not.toMatch(/^status: done/m);
+    // The fixture prints its own pid and its grandchild's; the transcript has them.
+    const transcript = readFileSync(join(h.vault, 'Logs', 'runs', 'stuck', 'attempt-1.md'), 'utf8');
+    const pids = [...transcript.matchAll(/(?:grandchild|child) (\d+)/g)].map((m) => Number(m[1]));
+    expect(pids.length).toBeGreaterThanOrEqual(2); // the agent and its grandchild
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+  });
+
+  it('kills an agent that ignores SIGTERM', async () => {
+    h = createHarness({ AGENT: 'stubborn', KILL_GRACE: '300ms' });
+    await h.start();
+    h.drop('deaf', 'type: claude_code\ntimeout: 800ms\nmax_attempts: 1');
+    await waitFor(() => h.status('deaf') === 'failed', 'stubborn task failed');
+    const run = h.runs().find((r) => r.task === 'deaf')!;
+    expect(alive(run.pid)).toBe(false);
+    expect(h.find('deaf')!.text).toMatch(/^error: .*timeout/m);
+  });
+});
+
+describe('retries', () => {
+  it('retries a failing agent max_attempts times with backoff, then marks it failed', async () => {
+    h = createHarness({ AGENT: 'fail', RETRY_BACKOFF: '200ms' });
+    await h.start();
+    h.drop('flaky', 'type: claude_code\nmax_attempts: 3');
+    const failed = await waitFor(() => h.status('flaky') === 'failed' && h.find('flaky'), 'failed after retries');
+    expect(failed.folder).toBe('Needs_Action'); // failed tasks stay for a person to fix
+    expect(failed.text).toMatch(/^attempts: 3$/m);
+    expect(failed.text).toMatch(/^error: "?.*exited with code 3/m);
+    const starts = h.runs().filter((r) => r.task === 'flaky').map((r) => r.start);
+    expect(starts).toHaveLength(3);
+    // 200ms then 400ms, each with ±25 % jitter.
+    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(150);
+    expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(300);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(h.runs().filter((r) => r.task === 'flaky')).toHaveLength(3); // and never again
+  });
+});
+
+describe('people steer by editing frontmatter', () => {
+  it('pauses and resumes a queued task', async () => {
+    h = createHarness();
+    await h.start();
+    const path = h.drop('later', 'type: claude_code\nstatus: paused');
+    await new Promise((r) => setTimeout(r, 700));
+    expect(h.runs()).toHaveLength(0);
+    setStatus(path, 'new');
+    await waitFor(() => h.find('later')?.folder === 'Done', 'resumed task done');
+  });
+
+  it('pauses a running task (agent stopped), then resumes it on `planned`', async () => {
+    h = createHarness({}, { agentEnv: { FIXTURE_SLEEP_MS: '3000' } });
+    await h.start();
+    const path = h.drop('long', 'type: claude_code');
+    await waitFor(() => h.status('long') === 'executing' && h.runs().length === 1, 'running');
+    const first = h.runs()[0]!;
+    setStatus(path, 'paused');
+    await waitFor(() => !alive(first.pid), 'agent stopped after pause');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(h.status('long')).toBe('paused');
+    expect(h.runs()).toHaveLength(1);
+    setStatus(path, 'planned');
+    await waitFor(() => h.find('long')?.folder === 'Done', 'resumed and done', 20_000);
+    expect(h.runs()).toHaveLength(2);
+  });
+
+  it('cancels a running task: the agent stops and the note is filed in Done/ as cancelled', async () => {
+    h = createHarness({}, { agentEnv: { FIXTURE_SLEEP_MS: '5000' } });
+    await h.start();
+    const path = h.drop('nope', 'type: claude_code');
+    await waitFor(() => h.runs().length === 1, 'running');
+    setStatus(path, 'cancelled');
+    const done = await waitFor(() => h.find('nope')?.folder === 'Done' && h.find('nope'), 'cancelled note filed');
+    expect(done.text).toMatch(/^status: cancelled$/m);
+    expect(alive(h.runs()[0]!.pid)).toBe(false);
+  });
+
+  it('keeps an edit a person makes to the body and other keys during a run', async () => {
+    h = createHarness({}, { agentEnv: { FIXTURE_SLEEP_MS: '800' } });
+    await h.start();
+    const path = h.drop('edited', 'type: claude_code');
+    await waitFor(() => h.status('edited') === 'executing', 'executing');
+    const text = readFileSync(path, 'utf8');
+    writeFileSync(path, text.replace('type: claude_code', 'type: claude_code\ntags: [review-me]'));
+    appendFileSync(path, '\nA line added during the run.\n');
+    const done = await waitFor(() => h.find('edited')?.folder === 'Done' && h.find('edited'), 'done');
+    expect(done.text).toContain('A line added during the run.');
+    expect(done.text).toContain('tags: [review-me]');
+    expect(done.text).toMatch(/^status: done$/m);
+  });
+
+  it('treats a note moved into Done/ by hand as the person\'s decision', async () => {
+    h = createHarness({}, { agentEnv: { FIXTURE_SLEEP_MS: '5000' } });
+    await h.start();
+    const path = h.drop('handled', 'type: claude_code');
+    await waitFor(() => h.runs().length === 1, 'running');
+    const target = join(h.vault, 'Done', 'handled.md');
+    renameSync(path, target);
+    await waitFor(() => !alive(h.runs()[0]!.pid), 'agent stopped');
+    await new Promise((r) => setTimeout(r, 700));
+    expect(h.find('handled')!.folder).toBe('Done');
+    expect(h.runs()).toHaveLength(1);
+  });
+});

@@ -1,0 +1,10 @@
+// Tests drive the real CLI (node dist/cli.js), so build it once before they run. Type errors
+// are reported but do not stop the run (tsc still emits); `npm ci` / `npm run build` gate on them.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+export default function setup(): void {
+  const root = join(import.meta.dirname, '..');
+  const r = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { encoding: 'utf8' });
+  if (r.status !== 0) process.stderr.write(`warning: tsc reported errors while building dist/:\n${r.stdout}${r.stderr}\n`);
+}
