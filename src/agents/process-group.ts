@@ -80,7 +80,8 @@ export async function terminateGroup(pgid: number, graceMs: number): Promise<'ex
 
 /** A group whose leader is a zombie awaiting our wait() still answers kill(-pgid, 0). */
 function onlyZombies(pgid: number): boolean {
-  return isZombie(pgid) && !otherGroupMembers(pgid);
+  // The leader may already be reaped while a zombie grandchild still holds the group id.
+  return (isZombie(pgid) || !isAlive(pgid)) && !otherGroupMembers(pgid);
 }
 
 function otherGroupMembers(pgid: number): boolean {

@@ -104,7 +104,8 @@ export async function startRun(ctx: EngineContext, input: StartInput, onEnd: (r:
     attempt,
     transcript,
   } satisfies Partial<ActiveRun>);
-  await ctx.leases.update(lease, { attempt, run: { pid: run.pid, pidStart: processStartTime(run.pid), startedAt: now } }).catch(() => false);
+  // pid 0 means the spawn failed; never record it (kill(-0) would signal our own group).
+  if (run.pid > 0) await ctx.leases.update(lease, { attempt, run: { pid: run.pid, pidStart: processStartTime(run.pid), startedAt: now } }).catch(() => false);
   active.done = run.outcome.then((o) => onEnd(active, o));
   return active;
 }

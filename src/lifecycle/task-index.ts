@@ -7,6 +7,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { NoteGoneError } from '../errors.js';
+import { classifyPath } from '../vault/ignore-rules.js';
 import { folderOf, taskIdOf, type VaultPaths } from '../vault/layout.js';
 import { sameStamp, stampOf, type FileStamp, type NoteStore } from '../vault/note-store.js';
 import { validateTask, type Problem, type Task } from './task.js';
@@ -69,6 +70,7 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
   async refresh(path: string): Promise<IndexEntry | undefined> {
     const folder = folderOf(this.paths, path);
     if (folder !== 'Needs_Action' && folder !== 'Pending_Approval') return undefined;
+    if (classifyPath(this.paths.root, path).kind !== 'task-note') return undefined;
     const prev = this.byPath.get(path);
     let st;
     try {
@@ -123,8 +125,8 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
         names = [];
       }
       for (const name of names) {
-        if (!name.toLowerCase().endsWith('.md') || name.startsWith('.')) continue;
         const path = join(dir, name);
+        if (classifyPath(this.paths.root, path).kind !== 'task-note') continue; // temp files, conflict copies
         seen.add(path);
         try {
           await this.refresh(path);

@@ -177,7 +177,23 @@ export function applyEdits(text: string, edits: FieldEdits): string {
     if (yaml.length > 0 && !yaml.endsWith('\n')) yaml += eol;
     yaml += appended.join('');
   }
-  return joinNote({ ...split, yaml });
+  return verified(joinNote({ ...split, yaml }), edits);
+}
+
+/** Splicing cannot express every edit (flow-mapping or indented frontmatter, tag-only values):
+ *  re-read the result and refuse, rather than write YAML that breaks or means something else. */
+function verified(text: string, edits: FieldEdits): string {
+  let data: Record<string, unknown>;
+  try {
+    data = parseFrontmatter(splitNote(text)).data;
+  } catch (err) {
+    throw new FrontmatterSyntaxError(`this frontmatter cannot be edited safely; edit it by hand (${(err as Error).message})`);
+  }
+  for (const [key, value] of Object.entries(edits)) {
+    const ok = value === undefined ? !(key in data) : data[key] === value || (typeof value === 'number' && !Number.isFinite(value));
+    if (!ok) throw new FrontmatterSyntaxError(`setting '${key}' in this frontmatter would not read back as written; edit it by hand`);
+  }
+  return text;
 }
 
 function withSpace(rendered: string): string {

@@ -109,7 +109,13 @@ export class NoteStore {
       if (!r.ok) throw r.error; // never rewrite a note we cannot parse
       const edits = decide(r.data, r.note, r.body);
       if (edits === null) return null;
-      const text = applyEdits(r.note.text, edits);
+      let text: string;
+      try {
+        text = applyEdits(r.note.text, edits);
+      } catch (err) {
+        if (err instanceof FrontmatterSyntaxError) throw new NoteParseError(path, err.message, { cause: err });
+        throw err;
+      }
       if (text === r.note.text) return { note: r.note, edits };
       const written = await this.replace(path, text, r.note);
       if (written) return { note: written, edits };
@@ -202,7 +208,15 @@ export class NoteStore {
         if (code === 'ENOENT' && !(await exists(path))) throw new NoteGoneError(path, { cause: err });
         throw err;
       }
-      await unlink(path);
+      // A save by rename in between would leave the person's new version at `path`: take that one.
+      if (!(await sameFile(path, target))) {
+        await unlink(target);
+        n--;
+        continue;
+      }
+      await unlink(path).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
       await syncDir(toDir);
       await syncDir(dirname(path));
       this.opts.onWrite?.(path, undefined, target);
@@ -237,6 +251,16 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'EOPNOTSUPP') throw err;
     await copyFile(from, to, constants.COPYFILE_EXCL); // filesystems without hard links
   }
+}
+
+/** Does `source` still hold what we just linked or copied to `target`? (A vanished source: yes,
+ *  the target is now the only copy and must be kept.) */
+async function sameFile(source: string, target: string): Promise<boolean> {
+  const sa = await stat(source).catch(() => undefined);
+  if (!sa) return true;
+  const sb = await stat(target);
+  if (sa.ino === sb.ino) return true;
+  return sa.size === sb.size && hashText(await readFile(source, 'utf8')) === hashText(await readFile(target, 'utf8'));
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -57,7 +57,7 @@ export class Watchdog {
   async recover(lease: Lease): Promise<void> {
     const { ctx } = this;
     const id = lease.taskId;
-    if (lease.run && ownerState(lease.owner) !== 'unknown' && isAlive(lease.run.pid, lease.run.pidStart) && groupAlive(lease.run.pid)) {
+    if (lease.run && lease.run.pid > 0 && ownerState(lease.owner) !== 'unknown' && isAlive(lease.run.pid, lease.run.pidStart) && groupAlive(lease.run.pid)) {
       ctx.logger.warn({ component: 'watchdog', task: id, pid: lease.run.pid }, `${id}: killing orphaned agent process group ${lease.run.pid}`);
       await terminateGroup(lease.run.pid, ctx.config.killGraceMs);
     }

@@ -116,7 +116,10 @@ describe('isIgnoredForWatch (the chokidar `ignored` predicate)', () => {
     ['', true, false],
     ['Needs_Action', undefined, false],
     ['Needs_Action', true, false],
-    ['Done', true, false],
+    ['Done', true, true], // Done/ and Plans/ are never watched: nothing depends on their events
+    ['Plans', undefined, true],
+    ['Done/a.md', false, true],
+    ['Pending_Approval', true, false],
     ['Needs_Action', false, true], // a file called Needs_Action is nothing to us
     ['Logs', true, true],
     ['Templates', undefined, true],

@@ -176,8 +176,11 @@ describe('filtering', () => {
     await writeFile(join(na, 'sub', 'deep.md'), 'x');
     await writeFile(join(root, '.obsidian', 'x.md'), 'again');
     await unlink(join(na, 'a.md.swp'));
+    // Done/ and Plans/ are not watched at all (their events drive nothing; they can be huge).
+    await writeFile(join(root, 'Done', 'filed.md'), 'x');
+    await writeFile(join(root, 'Plans', 'PLAN_x.md'), 'x');
     // A sentinel written last: once it is seen, earlier events have been delivered too.
-    const sentinel = join(root, 'Done', 'sentinel.md');
+    const sentinel = join(root, 'Pending_Approval', 'sentinel.md');
     await writeFile(sentinel, 'done\n');
     await waitUntil(() => notesFor(sentinel).length > 0, 'sentinel');
     await settle();
@@ -227,12 +230,12 @@ describe('task folders', () => {
 
   it('a task folder missing at start is picked up when created', async () => {
     await watcher!.close();
-    await rm(join(root, 'Plans'), { recursive: true });
+    await rm(join(root, 'Pending_Approval'), { recursive: true });
     calls = [];
     await start();
-    const plans = join(root, 'Plans');
+    const plans = join(root, 'Pending_Approval');
     await mkdir(plans);
-    await waitUntil(() => rescans().some((c) => c.arg.includes('Plans')), 'rescan for Plans');
+    await waitUntil(() => rescans().some((c) => c.arg.includes('Pending_Approval')), 'rescan for Pending_Approval');
     await settle();
     calls.length = 0;
     const f = join(plans, 'p.md');
@@ -243,11 +246,11 @@ describe('task folders', () => {
     await watcher!.close();
     const elsewhere = await mkdtemp(join(tmpdir(), 'vr-watch-elsewhere-'));
     try {
-      await rm(join(root, 'Done'), { recursive: true });
-      await symlink(elsewhere, join(root, 'Done'));
+      await rm(join(root, 'Pending_Approval'), { recursive: true });
+      await symlink(elsewhere, join(root, 'Pending_Approval'));
       calls = [];
       await start();
-      const f = join(root, 'Done', 'linked.md');
+      const f = join(root, 'Pending_Approval', 'linked.md');
       await expectOneNote(f, 'linked\n', () => writeFile(join(elsewhere, 'linked.md'), 'linked\n'));
     } finally {
       await rm(elsewhere, { recursive: true, force: true });

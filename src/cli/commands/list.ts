@@ -69,7 +69,7 @@ export async function collectTaskRows(opts: CollectOptions): Promise<TaskRow[]> 
 
 function baseRow(id: string, path: string, folder: TaskRow['folder'], data: Record<string, unknown> | undefined, bornMs: number | undefined, now: number): TaskRow {
   const created = parseLocalDateTime(data?.created) ?? bornMs;
-  const ageMs = created === undefined ? null : Math.max(0, now - created);
+  const ageMs = created === undefined ? null : Math.max(0, Math.round(now - created));
   return {
     id,
     title: typeof data?.title === 'string' ? data.title : null,

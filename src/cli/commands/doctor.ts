@@ -1,0 +1,232 @@
+// `vaultrunner doctor`: one ✓/✗ line per check of what the service needs, each ✗ with how to fix
+// it. Exit 0 when everything passes, else 1. Read-only: it never writes to the vault.
+import { constants, existsSync } from 'node:fs';
+import { access, readdir, readFile, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { AgentRegistry } from '../../agents/registry.js';
+import { loadConfig, type Config, type ConfigKey } from '../../config/config.js';
+import { ConfigError, shortMessage } from '../../errors.js';
+import { resolveWorkingDir } from '../../executor/workspace.js';
+import { TaskIndex } from '../../lifecycle/task-index.js';
+import { silentLogger } from '../../log/logger.js';
+import { classifyPath } from '../../vault/ignore-rules.js';
+import { STATE_DIR, TASK_FOLDERS, VAULT_FOLDERS, vaultPaths, type VaultPaths } from '../../vault/layout.js';
+import { NoteStore } from '../../vault/note-store.js';
+import { inspectLock } from '../../vault/service-lock.js';
+import type { Command, CommandContext } from '../command.js';
+import { configFor, readEnv } from '../load-config.js';
+
+export interface CheckResult {
+  ok: boolean;
+  /** One line: what was checked and what was found (never a secret). */
+  line: string;
+  /** Extra lines under a ✗ (e.g. each offending task). */
+  details?: string[];
+}
+
+/** Below this many inotify watches, doctor warns (a ✓ with a warning) even for a small vault. */
+export const WATCHES_WARN_BELOW = 8192;
+/** Test hook, read only by doctor: overrides the required number of inotify watches. */
+export const MIN_WATCHES_ENV = 'VAULTRUNNER_DOCTOR_MIN_WATCHES';
+const INOTIFY_FILE = '/proc/sys/fs/inotify/max_user_watches';
+
+const pass = (line: string, details?: string[]): CheckResult => ({ ok: true, line, details });
+const fail = (line: string, details?: string[]): CheckResult => ({ ok: false, line, details });
+
+/** The config, or (when it is invalid) the best config we can build from the keys that are valid. */
+function checkConfig(ctx: CommandContext): { result: CheckResult; config?: Config } {
+  const envFile = join(ctx.io.cwd, '.env');
+  const source = existsSync(envFile) ? `${envFile} + environment` : 'environment and defaults, no .env here';
+  try {
+    return { result: pass(`config valid (${source})`), config: configFor(ctx) };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const env = readEnv(ctx);
+    const overrides: Partial<Record<ConfigKey, string>> = typeof ctx.values.vault === 'string' ? { VAULT_DIR: ctx.values.vault } : {};
+    const kept: NodeJS.ProcessEnv = {};
+    let config: Config | undefined;
+    // Add the keys the other checks need one by one, keeping each only if it is valid.
+    for (const key of ['VAULT_DIR', 'CLAUDE_BIN', 'WORKSPACE_ROOTS', 'EXECUTOR_TYPES', 'COMMAND_AGENTS', 'AGENT'] as const) {
+      if (env[key] === undefined) continue;
+      try {
+        config = loadConfig({ ...kept, [key]: env[key] }, overrides, ctx.io.cwd);
+        kept[key] = env[key];
+      } catch {
+        /* leave this key out */
+      }
+    }
+    try {
+      config ??= loadConfig(kept, overrides, ctx.io.cwd);
+    } catch {
+      config = undefined;
+    }
+    return { result: fail(`config invalid: ${err.message}`, [`fix it in ${existsSync(envFile) ? envFile : 'the environment or a .env file'}; see .env.example`]), config };
+  }
+}
+
+async function checkLayout(paths: VaultPaths): Promise<CheckResult> {
+  if (!existsSync(paths.root)) return fail(`vault: ${paths.root} does not exist; create it with 'vaultrunner init ${paths.root}' or pass --vault <dir>`);
+  const missing: string[] = [];
+  const readOnly: string[] = [];
+  for (const f of VAULT_FOLDERS) {
+    const dir = join(paths.root, f);
+    const st = await stat(dir).catch(() => undefined);
+    if (!st?.isDirectory()) missing.push(`${f}/`);
+    else if (!(await writable(dir))) readOnly.push(`${f}/`);
+  }
+  if (!(await writable(paths.root))) readOnly.unshift('(the vault folder itself)');
+  if (existsSync(paths.state) && !(await writable(paths.state))) readOnly.push(`${STATE_DIR}/`);
+  if (missing.length) return fail(`vault layout: missing ${missing.join(', ')} in ${paths.root}; 'vaultrunner init ${paths.root}' creates what is missing and overwrites nothing`);
+  if (readOnly.length) return fail(`vault layout: not writable: ${readOnly.join(', ')} in ${paths.root}; the service must write notes there (check permissions and mounts)`);
+  return pass(`vault layout present and writable (${paths.root})`);
+}
+
+async function writable(dir: string): Promise<boolean> {
+  // access() also answers EROFS for a read-only mount, even for root.
+  return access(dir, constants.W_OK).then(() => true, () => false);
+}
+
+async function checkAgents(config: Config): Promise<CheckResult[]> {
+  const registry = AgentRegistry.fromConfig(config);
+  const out: CheckResult[] = [];
+  for (const name of registry.names()) {
+    const p = await registry.probe(name, Date.now(), 0);
+    const def = name === config.agent ? ' (default)' : '';
+    if (p?.ok) out.push(pass(`agent ${name}${def}: ${p.version ? `version ${p.version}` : 'found'} — ${shortMessage(p.detail, 160)}`));
+    else out.push(fail(`agent ${name}${def}: ${p?.detail ?? 'not configured'}`));
+  }
+  return out;
+}
+
+async function checkCredentials(ctx: CommandContext): Promise<CheckResult> {
+  const env = readEnv(ctx);
+  for (const key of ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN'] as const) {
+    if (env[key]?.trim()) return pass(`Claude credentials: ${key} is set (${ctx.io.env[key]?.trim() ? 'environment' : '.env'})`);
+  }
+  const home = ctx.io.env.HOME || homedir();
+  const configDir = ctx.io.env.CLAUDE_CONFIG_DIR || join(home, '.claude');
+  const credentials = join(configDir, '.credentials.json');
+  const creds = await readJsonObject(credentials);
+  if (creds && Object.keys(creds).length > 0) return pass(`Claude credentials: a login in ${credentials}`);
+  for (const file of [join(ctx.io.env.CLAUDE_CONFIG_DIR || home, '.claude.json'), join(configDir, '.claude.json')]) {
+    const j = await readJsonObject(file);
+    if (j?.oauthAccount) return pass(`Claude credentials: a login (oauthAccount) in ${file}`);
+  }
+  const mac = process.platform === 'darwin' ? ' (on macOS a login may be in the Keychain, which doctor cannot see)' : '';
+  return fail(`Claude credentials: none found${mac}; set ANTHROPIC_API_KEY in .env, or run 'claude' once and log in with /login`);
+}
+
+async function readJsonObject(path: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    const v = JSON.parse(await readFile(path, 'utf8')) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function checkInotify(ctx: CommandContext, paths: VaultPaths): Promise<CheckResult> {
+  let limit: number;
+  try {
+    limit = Number((await readFile(INOTIFY_FILE, 'utf8')).trim());
+  } catch {
+    return pass('inotify watch limit: not applicable on this system');
+  }
+  let entries = 1;
+  for (const dir of [paths.root, ...TASK_FOLDERS.map((f) => join(paths.root, f))]) entries += (await readdir(dir).catch(() => [])).length;
+  const override = Number(ctx.io.env[MIN_WATCHES_ENV]);
+  const need = Number.isFinite(override) && override > 0 ? override : 2 * entries;
+  const fix = `raise it: sudo sysctl fs.inotify.max_user_watches=524288 (and add that line to /etc/sysctl.d/90-inotify.conf)`;
+  if (!Number.isFinite(limit)) return fail(`inotify watch limit: cannot read ${INOTIFY_FILE}`);
+  if (limit < need) return fail(`inotify watch limit ${limit} is below the ${need} this vault needs (${entries} folders and files); ${fix}`);
+  const warn = limit < WATCHES_WARN_BELOW ? `; warning: below ${WATCHES_WARN_BELOW}, other programs share this limit — ${fix}` : '';
+  return pass(`inotify watch limit ${limit} (vault needs ${need})${warn}`);
+}
+
+async function checkWorkingDirs(config: Config, paths: VaultPaths): Promise<CheckResult> {
+  const index = new TaskIndex(new NoteStore(), paths, silentLogger());
+  await index.scan();
+  const bad: string[] = [];
+  let checked = 0;
+  for (const e of index.entries()) {
+    if (e.state.kind !== 'task') continue;
+    const task = e.state.task;
+    // Only named dirs: a task without one gets a scratch folder, which doctor must not create.
+    if ((task.status !== 'new' && task.status !== 'planned') || !task.workingDir) continue;
+    checked++;
+    try {
+      await resolveWorkingDir(task, config, paths);
+    } catch (err) {
+      bad.push(`${task.id}: ${shortMessage(err, 240)}`);
+    }
+  }
+  const roots = config.workspaceRoots.length ? config.workspaceRoots.join(', ') : '(none set)';
+  if (bad.length) return fail(`working dirs: ${bad.length} of ${checked} queued tasks cannot run; fix their working_dir or WORKSPACE_ROOTS (${roots})`, bad);
+  return pass(checked ? `working dirs of ${checked} queued tasks exist inside WORKSPACE_ROOTS` : 'working dirs: no queued task names one');
+}
+
+async function checkLock(paths: VaultPaths): Promise<CheckResult> {
+  const { info, state } = await inspectLock(paths.lock);
+  const since = info ? `, since ${new Date(info.startedAt).toLocaleString()}` : '';
+  if (state === 'free') return pass('service lock: free (the service is not running)');
+  if (state === 'held') return pass(`service running (pid ${info!.owner.pid} on ${info!.owner.host}${since})`);
+  return fail(`stale service lock: pid ${info!.owner.pid} on ${info!.owner.host} is gone${since}; 'vaultrunner start' clears it, or delete ${paths.lock}`);
+}
+
+async function checkConflicts(paths: VaultPaths): Promise<CheckResult> {
+  const found: string[] = [];
+  for (const folder of TASK_FOLDERS) {
+    const dir = join(paths.root, folder);
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (classifyPath(paths.root, join(dir, name)).kind === 'conflict-copy') found.push(`${folder}/${name}`);
+    }
+  }
+  if (found.length) return fail(`sync conflict copies: ${found.length}; vaultrunner ignores them: merge each into its original by hand, then delete it`, found);
+  return pass('no sync conflict copies in the task folders');
+}
+
+export async function runChecks(ctx: CommandContext): Promise<CheckResult[]> {
+  const { result, config } = checkConfig(ctx);
+  const results = [result];
+  if (!config) return results;
+  const paths = vaultPaths(config.vaultDir);
+  results.push(await checkLayout(paths));
+  results.push(...(await checkAgents(config)));
+  results.push(await checkCredentials(ctx));
+  results.push(await checkInotify(ctx, paths));
+  if (existsSync(paths.needsAction)) results.push(await checkWorkingDirs(config, paths));
+  results.push(await checkLock(paths));
+  results.push(await checkConflicts(paths));
+  return results;
+}
+
+export const doctorCommand: Command = {
+  name: 'doctor',
+  summary: 'check config, vault, agent CLIs, credentials, limits, working dirs, lock and sync conflicts',
+  usage: 'doctor [--vault <dir>]',
+  help: [
+    'Prints one ✓ or ✗ line per check, each ✗ with how to fix it; exit 0 when all pass, else 1.',
+    'Checks: the config is valid; the vault folders exist and are writable; each agent CLI is found',
+    '(with its version); Claude credentials exist (ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN in the',
+    'environment or .env, or a login in ~/.claude); the inotify watch limit suffices (at least twice',
+    `the vault's folders and files; a warning below ${WATCHES_WARN_BELOW}); the working_dir of every queued task`,
+    'exists inside WORKSPACE_ROOTS; no stale service lock; no sync-conflict copies in task folders.',
+    `${MIN_WATCHES_ENV}=<n> (read only by doctor) overrides the required number of watches.`,
+    'Doctor never writes to the vault and never prints a secret.',
+  ].join('\n'),
+  options: {},
+  async run(ctx) {
+    const results = await runChecks(ctx);
+    const lines: string[] = [];
+    for (const r of results) {
+      lines.push(`${r.ok ? '✓' : '✗'} ${r.line}`);
+      for (const d of r.details ?? []) lines.push(`    ${d}`);
+    }
+    const failed = results.filter((r) => !r.ok).length;
+    lines.push('', failed ? `${failed} of ${results.length} checks failed` : `all ${results.length} checks passed`);
+    ctx.io.stdout.write(`${lines.join('\n')}\n`);
+    return failed ? 1 : 0;
+  },
+};
+

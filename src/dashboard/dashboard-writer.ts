@@ -1,0 +1,254 @@
+// Dashboard.md at the vault root is OUR file: the service rewrites it whole (temp file + rename)
+// whenever its content changes. If a person edited it, the next change simply overwrites the edit;
+// it is a view, never read back as input. Writes are debounced, and skipped when nothing but the
+// "Updated" line would change, so an idle service writes nothing. The work per flush is
+// O(active tasks): Done/ and Plans/ are listed only when their directory changed, and Done/ is
+// not scanned at all beyond DONE_SCAN_LIMIT notes.
+import { readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Executor } from '../executor/executor.js';
+import type { EngineContext } from '../lifecycle/context.js';
+import { dispatchOrder, readiness } from '../lifecycle/dependencies.js';
+import type { IndexEntry } from '../lifecycle/task-index.js';
+import type { Task } from '../lifecycle/task.js';
+import { classifyPath } from '../vault/ignore-rules.js';
+import { linkTarget, TASK_FOLDERS } from '../vault/layout.js';
+import { tempNameFor } from '../vault/note-store.js';
+import { renderDashboard, stripVolatile, type DashboardData, type DoneItem, type NoteRef, type ProblemItem, type QueueItem } from './render-dashboard.js';
+
+export const DONE_SCAN_LIMIT = 2000;
+const RECENT = 10;
+
+export interface DashboardOptions {
+  ctx: EngineContext;
+  /** Only `active()` is used: the runs this service has in flight. */
+  executor: Pick<Executor, 'active'>;
+  debounceMs?: number;
+}
+
+export interface Dashboard {
+  /** Ask for a rewrite soon (at most one per `debounceMs`). */
+  schedule(): void;
+  /** Rewrite now if the content changed; resolves when done. Never rejects (errors are logged). */
+  flush(): Promise<void>;
+  /** Stop: pending scheduled writes are dropped. */
+  close(): void;
+}
+
+/** A directory listing that is re-read only when the directory itself changed. */
+class DirListing {
+  private key = '';
+  names: string[] = [];
+  changed = false;
+
+  constructor(readonly dir: string) {}
+
+  async refresh(): Promise<void> {
+    const st = await stat(this.dir).catch(() => undefined);
+    const key = st ? `${st.ino}:${st.mtimeMs}:${st.ctimeMs}` : 'missing';
+    this.changed = key !== this.key;
+    if (!this.changed) return;
+    this.key = key;
+    this.names = st ? await readdir(this.dir).catch(() => []) : [];
+  }
+}
+
+export function createDashboard(opts: DashboardOptions): Dashboard {
+  const { ctx, executor } = opts;
+  const debounceMs = opts.debounceMs ?? 1000;
+  const listings = new Map(TASK_FOLDERS.map((f) => [f, new DirListing(join(ctx.paths.root, f))]));
+  let recent: { items: DoneItem[]; note?: string } = { items: [] };
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  let chain: Promise<void> = Promise.resolve();
+
+  const collect = async (): Promise<DashboardData> => {
+    for (const l of listings.values()) await l.refresh();
+    const done = listings.get('Done')!;
+    if (done.changed) recent = await recentDone(ctx, done.names);
+    return collectDashboard(ctx, executor, { listings, recent });
+  };
+
+  const write = async (): Promise<void> => {
+    const data = await collect();
+    const text = renderDashboard(data, { updatedAt: ctx.clock.now() });
+    const path = ctx.paths.dashboard;
+    const current = await readFile(path, 'utf8').catch(() => undefined);
+    if (current !== undefined && stripVolatile(current) === stripVolatile(text)) return;
+    const tmp = tempNameFor(path);
+    try {
+      await writeFile(tmp, text, { flag: 'wx' });
+      await rename(tmp, path);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+  };
+
+  const flush = (): Promise<void> => {
+    clearTimeout(timer);
+    timer = undefined;
+    // One write at a time, in order.
+    chain = chain.then(write).catch((err: unknown) => ctx.logger.warn({ component: 'dashboard', err }, `writing Dashboard.md failed: ${(err as Error).message}`));
+    return chain;
+  };
+
+  return {
+    schedule() {
+      if (closed || timer) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        void flush();
+      }, debounceMs);
+      timer.unref();
+    },
+    flush,
+    close() {
+      closed = true;
+      clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}
+
+/** The newest notes in Done/ by mtime, with their status; skipped (with a note) for a huge Done/. */
+async function recentDone(ctx: EngineContext, names: string[]): Promise<{ items: DoneItem[]; note?: string }> {
+  const notes = names.filter((n) => classifyPath(ctx.paths.root, join(ctx.paths.done, n)).kind === 'task-note');
+  if (notes.length > DONE_SCAN_LIMIT) return { items: [], note: `Done/ holds ${notes.length} notes; the recent list is skipped to keep the dashboard cheap (sort Done/ by modified time in Obsidian)` };
+  const stamped: { name: string; at: number }[] = [];
+  for (let i = 0; i < notes.length; i += 64) {
+    const batch = await Promise.all(notes.slice(i, i + 64).map(async (name) => ({ name, at: (await stat(join(ctx.paths.done, name)).catch(() => undefined))?.mtimeMs })));
+    for (const b of batch) if (b.at !== undefined) stamped.push({ name: b.name, at: b.at });
+  }
+  stamped.sort((a, b) => b.at - a.at || a.name.localeCompare(b.name));
+  const items: DoneItem[] = [];
+  for (const s of stamped.slice(0, RECENT)) {
+    const path = join(ctx.paths.done, s.name);
+    const read = await ctx.store.read(path).catch(() => undefined);
+    const status = read?.ok && typeof read.data.status === 'string' ? read.data.status : undefined;
+    items.push({ id: s.name.replace(/\.md$/i, ''), note: linkTarget(ctx.paths, path), status, at: Math.floor(s.at / 60_000) * 60_000 });
+  }
+  return { items };
+}
+
+type Valid = IndexEntry & { task: Task };
+
+/** Everything the dashboard shows, from the index, the executor and cheap cached listings. */
+export async function collectDashboard(
+  ctx: EngineContext,
+  executor: Pick<Executor, 'active'>,
+  cache: { listings: ReadonlyMap<string, { dir: string; names: readonly string[] }>; recent: { items: DoneItem[]; note?: string } },
+): Promise<DashboardData> {
+  const { index, paths, config } = ctx;
+  const now = ctx.clock.now();
+  const entries = index.entries();
+  const refOf = (e: IndexEntry): NoteRef => ({ id: e.id, note: linkTarget(paths, e.path) });
+  const counts: DashboardData['counts'] = {};
+  const problems: ProblemItem[] = [];
+  const valid: Valid[] = [];
+  for (const e of entries) {
+    if (e.state.kind === 'task') {
+      valid.push({ ...e, task: e.state.task });
+      counts[e.state.task.status] = (counts[e.state.task.status] ?? 0) + 1;
+    } else if (e.state.kind === 'invalid') {
+      counts.invalid = (counts.invalid ?? 0) + 1;
+      problems.push({ ref: refOf(e), text: `invalid task: ${e.state.problems.map((p) => `${p.key} (expected ${p.expected})`).join('; ')}` });
+    } else {
+      counts.unreadable = (counts.unreadable ?? 0) + 1;
+      problems.push({ ref: refOf(e), text: `cannot be read: ${e.state.reason}` });
+    }
+  }
+
+  const active = executor.active();
+  const mine = new Set(active.map((r) => r.taskId));
+  const running: DashboardData['running'] = [];
+  for (const r of active) {
+    const e = index.byId(r.taskId);
+    const note = e ? linkTarget(paths, e.path) : r.path ? linkTarget(paths, r.path) : undefined;
+    if (!note) continue;
+    running.push({ id: r.taskId, note, agent: r.agent?.name, attempt: r.attempt, startedAt: r.startedAt, transcript: r.transcript?.link });
+  }
+  for (const v of valid) if (v.task.status === 'executing' && !mine.has(v.id)) running.push({ ...refOf(v), foreign: true });
+
+  const queue: QueueItem[] = [];
+  for (const v of valid.filter((x) => x.folder === 'Needs_Action' && (x.task.status === 'planned' || x.task.status === 'new')).sort(dispatchOrder)) {
+    const item: QueueItem = { ...refOf(v), status: v.task.status as 'new' | 'planned', priority: v.task.priority, due: v.task.due, state: 'ready' };
+    if (v.task.status === 'new') item.state = 'planning';
+    else if (!config.executorTypes.includes(v.task.type) && !v.task.approved) item.state = 'approval';
+    else {
+      const ready = await readiness(v.task, index);
+      const st = ctx.taskState.peek(v.id) ?? (await ctx.taskState.get(v.id));
+      if (!ready.ready && 'problem' in ready) {
+        Object.assign(item, { state: 'problem', problem: ready.problem });
+        problems.push({ ref: refOf(v), text: ready.problem });
+      } else if (!ready.ready) {
+        item.state = 'blocked';
+        item.waitingOn = await Promise.all(ready.waitingOn.map(async (id) => ({ id, note: await noteOf(ctx, id) })));
+      } else if (st.notBefore && st.notBefore > now) Object.assign(item, { state: 'backoff', notBefore: st.notBefore });
+    }
+    queue.push(item);
+  }
+
+  const person: DashboardData['person'] = [];
+  for (const v of valid) {
+    const s = v.task.status;
+    if (s !== 'awaiting_approval' && s !== 'in_review' && s !== 'paused') continue;
+    person.push({ ...refOf(v), status: s, plan: await planOf(ctx, v.task) });
+  }
+  person.sort((a, b) => a.status.localeCompare(b.status) || a.id.localeCompare(b.id));
+
+  const failed = valid
+    .filter((v) => v.task.status === 'failed')
+    .sort((a, b) => (b.task.finishedAt ?? '').localeCompare(a.task.finishedAt ?? '') || a.id.localeCompare(b.id))
+    .slice(0, RECENT);
+  const failedItems = await Promise.all(failed.map(async (v) => ({ ...refOf(v), error: v.task.error, finishedAt: v.task.finishedAt, transcript: await runLogOf(ctx, v.task) })));
+
+  for (const [folder, listing] of cache.listings) {
+    for (const name of listing.names) {
+      if (classifyPath(paths.root, join(listing.dir, name)).kind !== 'conflict-copy') continue;
+      const id = name.replace(/\.md$/i, '');
+      problems.push({ ref: { id, note: `${folder}/${id}` }, text: 'sync conflict copy: vaultrunner ignores it; merge it into the original by hand, then delete it' });
+    }
+  }
+  for (const name of ctx.agents.names()) {
+    const probe = ctx.agents.lastProbe(name);
+    if (probe && !probe.ok) problems.push({ text: `agent ${name} cannot be used: ${probe.detail}` });
+  }
+
+  const doneListing = cache.listings.get('Done');
+  const doneFolder = doneListing?.names.filter((n) => classifyPath(paths.root, join(paths.done, n)).kind === 'task-note').length;
+  running.sort((a, b) => a.id.localeCompare(b.id));
+  return { now, counts, doneFolder, running, queue, person, recentDone: cache.recent.items, recentDoneNote: cache.recent.note, failed: failedItems, problems };
+}
+
+/** Link target of a dependency's note: the active note, else Done/<id>.md, else none. */
+async function noteOf(ctx: EngineContext, id: string): Promise<string | undefined> {
+  const e = ctx.index.byId(id);
+  if (e) return linkTarget(ctx.paths, e.path);
+  const done = join(ctx.paths.done, `${id}.md`);
+  return (await exists(done)) ? linkTarget(ctx.paths, done) : undefined;
+}
+
+/** The plan note of a task, if it exists (`plan: "[[PLAN_x]]"` → Plans/PLAN_x.md). */
+async function planOf(ctx: EngineContext, task: Task): Promise<string | undefined> {
+  return existingLink(ctx, task.plan, ctx.paths.plans);
+}
+
+async function runLogOf(ctx: EngineContext, task: Task): Promise<string | undefined> {
+  return existingLink(ctx, task.runLog, ctx.paths.root);
+}
+
+async function existingLink(ctx: EngineContext, raw: string | undefined, dir: string): Promise<string | undefined> {
+  if (!raw) return undefined;
+  const target = raw.trim().replace(/^\[\[|\]\]$/g, '').split('|')[0]!.split('#')[0]!.trim().replace(/\.md$/i, '');
+  if (!target || target.includes('..')) return undefined;
+  const path = join(target.includes('/') ? ctx.paths.root : dir, `${target}.md`);
+  return (await exists(path)) ? linkTarget(ctx.paths, path) : undefined;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
