@@ -34,8 +34,15 @@ export class Executor {
     return [...this.runs.values()];
   }
 
+  /** Claimed by this executor: starting, running, or recording its outcome. */
   isRunning(taskId: string): boolean {
     return this.runs.has(taskId);
+  }
+
+  /** An agent process is still running for this task (so a person's edit should stop it). */
+  isLive(taskId: string): boolean {
+    const r = this.runs.get(taskId);
+    return Boolean(r && r.run && !r.ended);
   }
 
   /** Ask for a dispatch pass soon; many kicks in one turn of the event loop make one pass. */
@@ -68,7 +75,7 @@ export class Executor {
 
   async stopRun(taskId: string, reason: RunStopReason): Promise<void> {
     const r = this.runs.get(taskId);
-    if (!r || r.stopReason) return;
+    if (!r || !r.run || r.ended || r.stopReason) return;
     r.stopReason = reason;
     r.transcript.note(`Stopping the agent: ${reason === 'timeout' ? `timeout after ${Math.round(r.timeoutMs / 1000)}s` : reason}.`);
     this.ctx.logger.info({ component: reason === 'timeout' ? 'watchdog' : 'executor', task: taskId, reason }, `${taskId}: stopping agent (${reason})`);
@@ -178,6 +185,7 @@ export class Executor {
 
   private async finish(r: ActiveRun, o: AgentOutcome): Promise<void> {
     const { ctx } = this;
+    r.ended = true;
     clearInterval(this.renewTimers.get(r.taskId));
     this.renewTimers.delete(r.taskId);
     try {
@@ -194,6 +202,9 @@ export class Executor {
         error: o.ok ? undefined : o.error.message,
         sessionId: o.sessionId ?? r.sessionId,
       });
+      if (o.permissionDenials.length > 0) {
+        ctx.logger.warn({ component: 'executor', task: r.taskId, denials: o.permissionDenials }, `${r.taskId}: the agent was denied ${o.permissionDenials.length} tool use(s) (see the run log)`);
+      }
       await applyOutcome(ctx, r.path, journal);
       await ctx.leases.release(r.lease);
     } catch (err) {

@@ -27,6 +27,8 @@ export interface ActiveRun {
   attempt: number;
   sessionId?: string;
   stopReason?: RunStopReason;
+  /** The process has exited and its outcome is being recorded. */
+  ended?: boolean;
   transcript: RunTranscript;
   done: Promise<void>;
 }

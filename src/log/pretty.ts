@@ -9,14 +9,16 @@ export function formatLogLine(obj: Record<string, unknown>, color = false): stri
   const time = t.toTimeString().slice(0, 8);
   const level = LEVEL_NAMES[Number(obj.level)] ?? String(obj.level ?? '');
   const comp = obj.component ? `[${String(obj.component)}] ` : '';
-  const task = obj.task ? `${String(obj.task)} ` : '';
-  const move = obj.from !== undefined || obj.to !== undefined ? `${String(obj.from ?? '?')} → ${String(obj.to ?? '?')} ` : '';
+  const msg = String(obj.msg ?? '');
+  // Messages usually name the task and the move already; don't say it twice.
+  const task = obj.task && !msg.includes(String(obj.task)) ? `${String(obj.task)} ` : '';
+  const move = (obj.from !== undefined || obj.to !== undefined) && !msg.includes('→') ? `${String(obj.from ?? '?')} → ${String(obj.to ?? '?')} ` : '';
   const extras = Object.entries(obj)
     .filter(([k]) => !SKIP.has(k))
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
   const lvl = color ? paint(level) : level.padEnd(5);
-  return `${time} ${lvl} ${comp}${task}${move}${String(obj.msg ?? '')}${extras ? `  ${extras}` : ''}`;
+  return `${time} ${lvl} ${comp}${task}${move}${msg}${extras ? `  ${extras}` : ''}`;
 }
 
 function paint(level: string): string {

@@ -80,7 +80,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   if (config.watchdogAutorun) await watchdog.tick(); // recover a crashed predecessor's tasks at once
   // People steer running tasks by editing the note: pause, cancel, or moving it away.
   const steer = (entry: IndexEntry) => {
-    if (!executor.isRunning(entry.id) || entry.state.kind !== 'task') return;
+    if (!executor.isLive(entry.id) || entry.state.kind !== 'task') return;
     const s = entry.state.task.status;
     if (s === 'paused' || s === 'cancelled') void executor.stopRun(entry.id, s === 'paused' ? 'pause' : 'cancel');
   };
@@ -90,7 +90,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     if (config.executorAutorun) executor.kick();
   });
   index.on('remove', (entry) => {
-    if (executor.isRunning(entry.id) && !index.byId(entry.id)) {
+    if (executor.isLive(entry.id) && !index.byId(entry.id)) {
       logger.info({ component: 'executor', task: entry.id }, `${entry.id}: note moved or deleted by a person during its run`);
       void executor.stopRun(entry.id, 'moved');
     }

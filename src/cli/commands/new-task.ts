@@ -12,7 +12,9 @@ import type { Command } from '../command.js';
 import { folderPath, openVault, readAll, SEARCH_FOLDERS, TaskExistsError } from './shared.js';
 
 const MAX_TITLE_CHARS = 120;
-const MAX_NAME_BYTES = 240; // file systems allow 255 bytes; `.md` and sync tools' suffixes need room
+// File systems allow 255 bytes; our temp names (`.<name>.md.vr-<hex>.tmp`) and sync tools'
+// conflict suffixes (`.sync-conflict-<date>-<time>-<id>`) need room on top of the name.
+const MAX_NAME_BYTES = 200;
 // Reserved on Windows/macOS file systems, or meaningful inside [[wikilinks]] (#heading, ^block, |alias).
 const RESERVED_CHARS = /[\\/:*?"<>|#^[\]]/;
 const WINDOWS_NAMES = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$/i;
@@ -46,7 +48,7 @@ export interface NewTaskFields {
 export function renderNewTask(f: NewTaskFields, body: string): string {
   const lines = ['---', `type: ${formatScalar(f.type)}`, 'status: new', `title: ${JSON.stringify(f.title)}`, `priority: ${f.priority ?? 'medium'}`];
   if (f.blockedBy.length > 0) lines.push('blocked_by:', ...f.blockedBy.map((b) => `  - ${JSON.stringify(`[[${b}]]`)}`));
-  if (f.workingDir) lines.push(`working_dir: ${formatScalar(f.workingDir)}`);
+  if (f.workingDir) lines.push(`working_dir: ${/^\/[A-Za-z0-9_.\/-]*$/.test(f.workingDir) ? f.workingDir : formatScalar(f.workingDir)}`);
   if (f.agent) lines.push(`agent: ${formatScalar(f.agent)}`);
   lines.push(`created: ${f.created}`, '---', '');
   const text = body.replace(/\r\n/g, '\n');

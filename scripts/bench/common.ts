@@ -1,0 +1,225 @@
+// Shared pieces of the benchmarks: building dist/, temp vaults, the real CLI as a child process,
+// the no-op agent's log, /proc readings and statistics.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const CLI = join(ROOT, 'dist', 'cli.js');
+export const NOOP_AGENT = join(import.meta.dirname, 'noop-agent.mjs');
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Newest mtime of any file under `dir` with the given extension. */
+function newest(dir: string, ext: string): number {
+  let max = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) max = Math.max(max, newest(p, ext));
+    else if (e.name.endsWith(ext)) max = Math.max(max, statSync(p).mtimeMs);
+  }
+  return max;
+}
+
+/** Build dist/ with tsc when it is missing or older than src/ (benchmarks run the real CLI). */
+export function ensureBuilt(log: (s: string) => void): void {
+  const built = existsSync(CLI) ? statSync(CLI).mtimeMs : 0;
+  if (built >= newest(join(ROOT, 'src'), '.ts')) return;
+  log('building dist/ (tsc) …');
+  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')], { encoding: 'utf8' });
+  if (r.status !== 0 && !existsSync(CLI)) throw new Error(`tsc failed:\n${r.stdout}${r.stderr}`);
+}
+
+export interface BenchDir {
+  root: string;
+  vault: string;
+  agentLog: string;
+  cleanup(): void;
+}
+
+/** A temp folder under os.tmpdir() holding a vault (with its task folders) and the agent log. */
+export function benchDir(prefix: string): BenchDir {
+  const root = mkdtempSync(join(tmpdir(), `vr-bench-${prefix}-`));
+  const vault = join(root, 'vault');
+  for (const f of ['Needs_Action', 'Plans', 'Done', 'Pending_Approval', 'Logs', 'Templates']) mkdirSync(join(vault, f), { recursive: true });
+  const agentLog = join(root, 'agent.log');
+  writeFileSync(agentLog, '');
+  return { root, vault, agentLog, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** Environment for the service: the no-op agent, default intervals (pickup is event-driven). */
+export function serviceEnv(dir: BenchDir, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(env)) if (/^(VAULT_DIR|EXECUTOR_|MAX_CONCURRENT|TASK_TIMEOUT|ORCHESTRATOR_|WATCHDOG_|PLANNER|AGENT$|COMMAND_AGENTS|WORKSPACE_ROOTS|VAULTRUNNER_|CLAUDECODE|RETRY_BACKOFF|MAX_ATTEMPTS|LOG_LEVEL|KILL_GRACE|LEASE_TTL|PERMISSION_MODE|CLAUDE_BIN)/.test(k)) delete env[k];
+  return {
+    ...env,
+    AGENT: 'noop',
+    COMMAND_AGENTS: JSON.stringify({ noop: [process.execPath, NOOP_AGENT] }),
+    ORCHESTRATOR_INTERVAL: '60s',
+    EXECUTOR_INTERVAL: '30s',
+    WATCHDOG_INTERVAL: '15s',
+    BENCH_LOG: dir.agentLog,
+    ...extra,
+  };
+}
+
+export interface ServiceChild {
+  child: ChildProcess;
+  pid: number;
+  output(): string;
+  /** Resolves with the parent's Date.now() when "vaultrunner started" appeared on stderr. */
+  ready: Promise<number>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(): Promise<void>;
+}
+
+/** `node [nodeArgs] dist/cli.js start --vault <vault>` with stdout/stderr captured. */
+export function startService(dir: BenchDir, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): ServiceChild {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'start', '--vault', dir.vault], { cwd: dir.root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let onReady: (t: number) => void;
+  let onFail: (e: Error) => void;
+  const ready = new Promise<number>((res, rej) => ((onReady = res), (onFail = rej)));
+  const take = (d: Buffer) => {
+    const before = out.includes('vaultrunner started');
+    out = (out + String(d)).slice(-200_000);
+    if (!before && out.includes('vaultrunner started')) onReady(Date.now());
+  };
+  child.stdout!.on('data', take);
+  child.stderr!.on('data', take);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+    child.on('exit', (code, signal) => {
+      onFail(new Error(`service exited (${code ?? signal}) before ready:\n${out.slice(-2000)}`));
+      res({ code, signal });
+    }),
+  );
+  return {
+    child,
+    pid: child.pid!,
+    output: () => out,
+    ready,
+    exited,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** The JSON log line of the given message (first match), from vault/Logs/*.jsonl. */
+export function logLine(vault: string, msg: string): Record<string, unknown> | undefined {
+  const dir = join(vault, 'Logs');
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.jsonl'))) {
+    for (const l of readFileSync(join(dir, f), 'utf8').split('\n')) {
+      if (!l.includes(msg)) continue;
+      try {
+        return JSON.parse(l) as Record<string, unknown>;
+      } catch {
+        /* torn line */
+      }
+    }
+  }
+  return undefined;
+}
+
+export function noteText(frontmatter: string, body = 'Do nothing, quickly.\n'): string {
+  return `---\n${frontmatter.trim()}\n---\n${body}`;
+}
+
+/** Write under a dot-temp name in the vault root, then rename into Needs_Action/ (an editor's save). */
+export function stageNote(vault: string, id: string, text: string): string {
+  const tmp = join(vault, `.${id}.bench.tmp`);
+  writeFileSync(tmp, text);
+  return tmp;
+}
+
+export function dropStaged(vault: string, id: string, tmp: string): void {
+  renameSync(tmp, join(vault, 'Needs_Action', `${id}.md`));
+}
+
+export interface AgentRecord {
+  task: string;
+  pid: number;
+  processStart: number;
+  codeStart: number;
+  end?: number;
+}
+
+/** Parses the no-op agent's log into one record per run. */
+export function readAgentLog(path: string): AgentRecord[] {
+  const runs: AgentRecord[] = [];
+  const open = new Map<number, AgentRecord>();
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const p = line.split(' ');
+    if (p[0] === 'start') {
+      const r = { task: p[1]!, pid: Number(p[2]), processStart: Number(p[3]), codeStart: Number(p[4]) };
+      runs.push(r);
+      open.set(r.pid, r);
+    } else if (p[0] === 'end') {
+      const r = open.get(Number(p[2]));
+      if (r) r.end = Number(p[3]);
+    }
+  }
+  return runs;
+}
+
+export async function waitUntil<T>(fn: () => T, what: string, timeoutMs: number, everyMs = 5): Promise<NonNullable<T>> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+export function countMd(dir: string): number {
+  try {
+    return readdirSync(dir).filter((n) => n.endsWith('.md') && !n.startsWith('.')).length;
+  } catch {
+    return 0;
+  }
+}
+
+// ---- /proc ----------------------------------------------------------------------------------
+
+export const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+export function rssMb(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** utime + stime of a process, in seconds. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // fields 14 and 15 overall
+}
+
+// ---- statistics ------------------------------------------------------------------------------
+
+export function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const i = (s.length - 1) * p;
+  const lo = Math.floor(i);
+  const hi = Math.ceil(i);
+  return s[lo]! + (s[hi]! - s[lo]!) * (i - lo);
+}
+
+export const median = (xs: number[]) => percentile(xs, 0.5);
+export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+export interface BenchResult {
+  /** Goes on the JSON line as {"bench": name, ...figures}. */
+  name: string;
+  figures: Record<string, unknown>;
+  /** Rows of the readable table: [what, value, target, verdict]. */
+  rows: [string, string, string, string][];
+}
+
+export const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');

@@ -1,0 +1,32 @@
+// Benchmarks of vaultrunner through its real CLI. `npm run bench [-- --quick] [--only <name>]`.
+// Prints a readable table and one JSON line per benchmark ({"bench":"<name>",...}) on stdout.
+import { parseArgs } from 'node:util';
+import { ensureBuilt, type BenchResult } from './common.js';
+import { runPickup } from './pickup.js';
+
+const BENCHES: Record<string, (quick: boolean) => Promise<BenchResult>> = {
+  pickup: runPickup,
+};
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true } }, strict: true });
+const quick = values.quick ?? false;
+const names = values.only?.length ? values.only.flatMap((o) => o.split(',')) : Object.keys(BENCHES);
+for (const n of names) if (!BENCHES[n]) throw new Error(`unknown benchmark ${n}; one of ${Object.keys(BENCHES).join(', ')}`);
+
+const say = (s: string) => process.stderr.write(`${s}\n`);
+ensureBuilt(say);
+const results: BenchResult[] = [];
+const t0 = Date.now();
+for (const name of names) {
+  say(`running ${name}${quick ? ' (quick)' : ''} …`);
+  const start = Date.now();
+  const r = await BENCHES[name]!(quick);
+  r.figures.seconds = Math.round((Date.now() - start) / 100) / 10;
+  results.push(r);
+  process.stdout.write(`${JSON.stringify({ bench: r.name, quick, ...r.figures })}\n`);
+}
+const rows = results.flatMap((r) => [[`[${r.name}]`, '', '', ''], ...r.rows]);
+const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i]!.length)));
+const line = (row: string[]) => row.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd();
+process.stdout.write(`\n${line(['what', 'value', 'target', 'verdict'])}\n${w.map((n) => '-'.repeat(n)).join('  ')}\n${rows.map(line).join('\n')}\n`);
+process.stdout.write(`\ntotal ${Math.round((Date.now() - t0) / 1000)} s${quick ? ' (quick)' : ''}\n`);

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.js';
+import { parseDuration } from '../../src/config/duration.js';
+import { ConfigError } from '../../src/errors.js';
+
+describe('durations', () => {
+  it.each([
+    ['500ms', 500],
+    ['30s', 30_000],
+    ['10m', 600_000],
+    ['1h', 3_600_000],
+    ['1.5s', 1500],
+    ['45', 45_000],
+  ])('%s → %i ms', (input, ms) => expect(parseDuration(input)).toBe(ms));
+  it.each(['', 'ten minutes', '5d', '-1s', '1 h 2'])('rejects %j', (input) => expect(parseDuration(input)).toBeUndefined());
+});
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    const c = loadConfig({}, {}, '/srv');
+    expect(c.vaultDir).toBe('/srv/vault');
+    expect(c.executorTypes).toEqual(['claude_code', 'claude_task', 'claude_app']);
+    expect(c.maxConcurrent).toBe(3);
+    expect(c.taskTimeoutMs).toBe(600_000);
+    expect([c.orchestratorIntervalMs, c.executorIntervalMs, c.watchdogIntervalMs]).toEqual([60_000, 30_000, 15_000]);
+    expect(c.permissionMode).toBe('acceptEdits');
+    expect(c.retryBackoffMs).toBe(30_000);
+    expect(c.workspaceRoots).toEqual([]);
+    expect(Object.keys(c.commandAgents)).toEqual(['demo']);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('lets flags override the environment', () => {
+    const c = loadConfig({ VAULT_DIR: '/a', MAX_CONCURRENT: '5' }, { VAULT_DIR: '/b' }, '/');
+    expect(c.vaultDir).toBe('/b');
+    expect(c.maxConcurrent).toBe(5);
+  });
+
+  it.each([
+    [{ MAX_CONCURRENT: 'lots' }, /^MAX_CONCURRENT="lots" is not allowed; use a whole number from 1 to 256$/],
+    [{ TASK_TIMEOUT: '10 minutes' }, /^TASK_TIMEOUT="10 minutes" is not allowed; use a duration like 500ms, 30s, 10m or 1h/],
+    [{ PERMISSION_MODE: 'yolo' }, /^PERMISSION_MODE="yolo" is not allowed; use one of plan, default, acceptEdits, bypassPermissions$/],
+    [{ EXECUTOR_AUTORUN: 'maybe' }, /^EXECUTOR_AUTORUN="maybe" is not allowed; use true or false$/],
+    [{ PLANNER: 'magic' }, /^PLANNER="magic" is not allowed; use one of agent, template$/],
+    [{ COMMAND_AGENTS: '{bad json' }, /^COMMAND_AGENTS=.* is not allowed; use JSON like/],
+    [{ COMMAND_AGENTS: '{"x":"node run.js"}' }, /COMMAND_AGENTS=.*argv array/],
+    [{ AGENT: 'ghost' }, /^AGENT="ghost" is not allowed; use one of claude, demo$/],
+    [{ COMMAND_AGENTS: '{"claude":["sh"]}' }, /may not redefine "claude"/],
+  ])('rejects %j with one line naming key, value and what is allowed', (env, message) => {
+    let err: unknown;
+    try {
+      loadConfig(env, {}, '/');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(message);
+    expect((err as Error).message).not.toContain('\n');
+  });
+
+  it('resolves relative command-agent scripts and workspace roots against the config directory', () => {
+    const c = loadConfig({ COMMAND_AGENTS: '{"x":["node","./agent.mjs","--flag"]}', WORKSPACE_ROOTS: 'src:/abs' }, {}, '/home/op');
+    expect(c.commandAgents.x).toEqual(['node', '/home/op/agent.mjs', '--flag']);
+    expect(c.workspaceRoots).toEqual(['/home/op/src', '/abs']);
+  });
+});

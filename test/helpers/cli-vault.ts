@@ -1,0 +1,127 @@
+// A temp vault for CLI tests: the real binary (dist/cli.js) run against it with a controlled env
+// (HOME inside the temp dir, no credentials, a fake `claude` that only prints a version).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { VAULT_FOLDERS } from '../../src/vault/layout.js';
+import { CLI, runCli } from './cli-process.js';
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliVault {
+  /** Temp dir: the CLI's cwd, HOME is `<root>/home`, WORKSPACE_ROOTS is `<root>/work`. */
+  root: string;
+  vault: string;
+  home: string;
+  work: string;
+  /** Fake claude binary printing a version. */
+  claudeBin: string;
+  env: Record<string, string>;
+  run(args: string[], opts?: { env?: Record<string, string>; input?: string }): CliResult;
+  /** Same, without blocking the test process (so several can run at once). */
+  runAsync(args: string[], opts?: { env?: Record<string, string>; input?: string }): Promise<CliResult>;
+  spawn(args: string[], opts?: { env?: Record<string, string> }): SpawnedCli;
+  /** Write a file at a vault-relative path (folders created); returns the absolute path. */
+  write(rel: string, text: string): string;
+  /** A task note `<folder>/<name>.md` from frontmatter lines and a body. */
+  task(name: string, frontmatter: string, body?: string, folder?: string): string;
+  read(rel: string): string;
+  path(rel: string): string;
+  cleanup(): void;
+}
+
+export interface SpawnedCli {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+// Settings a developer may have exported must not leak into the CLI under test.
+const LEAKY = /^(VAULT_DIR|EXECUTOR_\w+|MAX_CONCURRENT|TASK_TIMEOUT|ORCHESTRATOR_\w+|WATCHDOG_\w+|PLANNER|AGENT|COMMAND_AGENTS|WORKSPACE_ROOTS|VAULTRUNNER_\w+|CLAUDECODE|CLAUDE_CONFIG_DIR|RETRY_BACKOFF|MAX_ATTEMPTS|LOG_LEVEL|KILL_GRACE|LEASE_TTL|PERMISSION_MODE|CLAUDE_BIN|ANTHROPIC_\w+)$/;
+
+export function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !LEAKY.test(k)) env[k] = v;
+  return env;
+}
+
+export function createCliVault(opts: { env?: Record<string, string> } = {}): CliVault {
+  const root = mkdtempSync(join(tmpdir(), 'vr-cli-'));
+  const vault = join(root, 'vault');
+  const home = join(root, 'home');
+  const work = join(root, 'work');
+  for (const f of VAULT_FOLDERS) mkdirSync(join(vault, f), { recursive: true });
+  mkdirSync(home, { recursive: true });
+  mkdirSync(work, { recursive: true });
+  const claudeBin = join(root, 'fake-claude');
+  writeFileSync(claudeBin, '#!/bin/sh\necho "2.1.0 (Claude Code)"\n');
+  chmodSync(claudeBin, 0o755);
+  const env: Record<string, string> = { VAULT_DIR: vault, HOME: home, WORKSPACE_ROOTS: work, CLAUDE_BIN: claudeBin, ...opts.env };
+  // Explicit, so the parent's variables (removed by baseEnv) cannot come back through runCli's own env.
+  const fullEnv = (extra?: Record<string, string>) => {
+    const e: NodeJS.ProcessEnv = { ...baseEnv(), ...env, ...extra };
+    for (const k of Object.keys(process.env)) if (LEAKY.test(k) && !(k in env) && !(extra && k in extra)) e[k] = undefined;
+    return e;
+  };
+  const v: CliVault = {
+    root,
+    vault,
+    home,
+    work,
+    claudeBin,
+    env,
+    run: (args, o = {}) => runCli(args, { cwd: root, env: fullEnv(o.env), input: o.input }),
+    runAsync: (args, o = {}) =>
+      new Promise((resolve) => {
+        const child = spawn(process.execPath, [CLI, ...args], { cwd: root, env: definedOnly(fullEnv(o.env)), stdio: ['pipe', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += String(d)));
+        child.stderr.on('data', (d) => (stderr += String(d)));
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+        child.stdin.end(o.input ?? '');
+      }),
+    spawn(args, o = {}) {
+      const child = spawn(process.execPath, [CLI, ...args], { cwd: root, env: definedOnly(fullEnv(o.env)), stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (d) => (out += String(d)));
+      child.stderr!.on('data', (d) => (err += String(d)));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+      return { child, stdout: () => out, stderr: () => err, exited };
+    },
+    write(rel, text) {
+      const p = join(vault, rel);
+      mkdirSync(dirname(p), { recursive: true });
+      writeFileSync(p, text);
+      return p;
+    },
+    task(name, frontmatter, body = 'Do the thing.\n', folder = 'Needs_Action') {
+      return v.write(`${folder}/${name}.md`, `---\n${frontmatter.trim()}\n---\n${body}`);
+    },
+    read: (rel) => readFileSync(join(vault, rel), 'utf8'),
+    path: (rel) => join(vault, rel),
+    cleanup: () => rmSync(root, { recursive: true, force: true }),
+  };
+  return v;
+}
+
+function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(env)) if (val !== undefined) out[k] = val;
+  return out;
+}
+
+export async function waitUntil(fn: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!fn()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
