@@ -1,14 +1,23 @@
 // Benchmarks of vaultrunner through its real CLI. `npm run bench [-- --quick] [--only <name>]`.
 // Prints a readable table and one JSON line per benchmark ({"bench":"<name>",...}) on stdout.
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureBuilt, type BenchResult } from './common.js';
 import { runPickup } from './pickup.js';
+import { runThroughput } from './throughput.js';
+
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true }, 'cpu-prof': { type: 'string' } },
+  strict: true,
+});
+// --cpu-prof <dir>: profile the service during throughput (node --cpu-prof), one file per rep.
+const cpuProfDir = values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined;
 
 const BENCHES: Record<string, (quick: boolean) => Promise<BenchResult>> = {
   pickup: runPickup,
+  throughput: (q) => runThroughput(q, { cpuProfDir }),
 };
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true } }, strict: true });
 const quick = values.quick ?? false;
 const names = values.only?.length ? values.only.flatMap((o) => o.split(',')) : Object.keys(BENCHES);
 for (const n of names) if (!BENCHES[n]) throw new Error(`unknown benchmark ${n}; one of ${Object.keys(BENCHES).join(', ')}`);

@@ -32,12 +32,17 @@ export class AgentRegistry {
     return this.health.get(name)?.probe;
   }
 
-  /** Probe if the cached answer is older than `maxAgeMs`; returns the current answer. */
-  async probe(name: string, now: number, maxAgeMs: number): Promise<AgentProbe | undefined> {
+  /**
+   * Probe unless a cached answer is fresh enough: a healthy CLI is re-checked every 10 minutes, a
+   * broken one every minute (probing spawns the CLI, so an idle service should rarely do it).
+   * `maxAgeMs` overrides both (0: always probe).
+   */
+  async probe(name: string, now: number, maxAgeMs?: number): Promise<AgentProbe | undefined> {
     const agent = this.agents.get(name);
     if (!agent) return undefined;
     const hit = this.health.get(name);
-    if (hit && now - hit.at < maxAgeMs) return hit.probe;
+    const limit = maxAgeMs ?? (hit?.probe.ok ? 600_000 : 60_000);
+    if (hit && now - hit.at < limit) return hit.probe;
     const probe = await agent.probe().catch((err: Error): AgentProbe => ({ ok: false, detail: err.message }));
     this.health.set(name, { probe, at: now });
     return probe;

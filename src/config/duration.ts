@@ -18,3 +18,15 @@ export function formatDuration(ms: number): string {
   const h = Math.floor(m / 60);
   return m % 60 ? `${h}h${m % 60}m` : `${h}h`;
 }
+
+/** Elapsed time for people: '850 ms', '1.1 s', '2 m 05 s', '1 h 02 m 05 s'. */
+export function formatElapsed(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const total = Math.round(s);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const sec = String(total % 60).padStart(2, '0');
+  return h > 0 ? `${h} h ${String(m).padStart(2, '0')} m ${sec} s` : `${m} m ${sec} s`;
+}

@@ -17,8 +17,6 @@ import { resolveWorkingDir } from './workspace.js';
 
 type Candidate = IndexEntry & { task: Task; body: string };
 
-/** How often a cached agent probe is trusted before dispatch asks again. */
-const PROBE_MAX_AGE_MS = 60_000;
 
 export class Executor {
   private readonly runs = new Map<string, ActiveRun>();
@@ -156,7 +154,7 @@ export class Executor {
       await ctx.index.refresh(c.path);
       return false;
     }
-    const probe = await ctx.agents.probe(agentName, ctx.clock.now(), PROBE_MAX_AGE_MS);
+    const probe = await ctx.agents.probe(agentName, ctx.clock.now());
     if (probe && !probe.ok) return false; // the watchdog reports it once; tasks wait
     faultPoint('before-claim');
     const lease = await ctx.leases.acquire(task.id, task.attempts + 1);

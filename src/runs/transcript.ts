@@ -5,7 +5,9 @@ import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { AgentEvent } from '../agents/agent.js';
 import { obsidianDateTime } from '../clock.js';
+import { formatElapsed } from '../config/duration.js';
 import { wikilink } from '../vault/layout.js';
+import { clean, clip, code, escapeText, fenced, quote } from './markdown-safe.js';
 
 export interface RunTranscriptHeader {
   agent: string;
@@ -253,7 +255,7 @@ function renderEvent(ev: AgentEvent): { kind: BlockKind; text: string } | undefi
       return { kind: 'line', text: `- session ${code(ev.sessionId)}${extra ? ` (${extra})` : ''}` };
     }
     case 'text':
-      return ev.text.trim() === '' ? undefined : { kind: 'quote', text: quote(ev.text) };
+      return ev.text.trim() === '' ? undefined : { kind: 'quote', text: quote(ev.text, TEXT_MAX) };
     case 'tool_use':
       return { kind: 'line', text: `- 🔧 **${escapeText(clip(ev.name, 100))}** ${code(toolInput(ev.name, ev.input))}` };
     case 'tool_result': {
@@ -276,7 +278,7 @@ function renderSummary(s: RunSummary, finishedAt: number): string {
   const denials = s.permissionDenials ?? [];
   const rows = [
     `- **Status:** ${escapeText(s.status)}`,
-    `- **Duration:** ${formatDuration(s.durationMs)}`,
+    `- **Duration:** ${formatElapsed(s.durationMs)}`,
     s.numTurns !== undefined ? `- **Turns:** ${s.numTurns}` : undefined,
     s.costUsd !== undefined ? `- **Cost:** $${s.costUsd.toFixed(4)}` : undefined,
     s.sessionId ? `- **Session:** ${code(s.sessionId)}` : undefined,
@@ -306,117 +308,6 @@ function toolInput(name: string, input: unknown): string {
 
 /** Agent Markdown as a blockquote: every construct it opens ends with the quote, and what would
  *  reach outside the note (wikilinks, embeds, tags, comments, HTML) is escaped. */
-function quote(text: string): string {
-  const body = clean(clip(text, TEXT_MAX));
-  const out: string[] = [];
-  let fence: string | undefined;
-  for (const line of body.split('\n')) {
-    const m = /^ *(`{3,}|~{3,})/.exec(line);
-    if (fence) {
-      if (m && m[1]![0] === fence[0] && m[1]!.length >= fence.length && line.slice(m[0].length).trim() === '') fence = undefined;
-      out.push(line);
-    } else if (m && !(m[1]![0] === '`' && line.slice(m[0].length).includes('`'))) {
-      fence = m[1]!;
-      out.push(line);
-    } else out.push(escapeOutsideCode(line));
-  }
-  if (fence) out.push(fence);
-  return out.map((l) => (l ? `> ${l}` : '>')).join('\n');
-}
-
-/** Escapes one Markdown line, leaving inline code spans alone (Obsidian parses nothing in them). */
-function escapeOutsideCode(line: string): string {
-  let out = '';
-  let i = 0;
-  while (i < line.length) {
-    const tick = line.indexOf('`', i);
-    if (tick < 0) return out + escapeSegment(line.slice(i));
-    out += escapeSegment(line.slice(i, tick));
-    let n = tick;
-    while (line[n] === '`') n++;
-    const close = findRun(line, n, n - tick);
-    if (close < 0) {
-      out += line.slice(tick, n); // an unmatched run is literal text
-      i = n;
-    } else {
-      out += line.slice(tick, close + n - tick);
-      i = close + n - tick;
-    }
-  }
-  return out;
-}
-
-function findRun(s: string, from: number, len: number): number {
-  for (let i = s.indexOf('`', from); i >= 0; i = s.indexOf('`', i)) {
-    let j = i;
-    while (s[j] === '`') j++;
-    if (j - i === len) return i;
-    i = j;
-  }
-  return -1;
-}
-
-// What could reach outside the note: wikilinks/embeds (`[[`, `![`), comments (`%%`), HTML, #tags.
-const HOSTILE = /(\\*)(%|<|#(?=[^\s#])|\[(?=\[)|(?<=[[!])\[)/g;
-
-function escapeSegment(s: string): string {
-  // An odd run of backslashes already escapes the character.
-  return s.replace(HOSTILE, (m: string, bs: string, c: string) => (bs.length % 2 ? m : `${bs}\\${c}`));
-}
-
-/** Plain text inside our own Markdown: every punctuation that could mean something is escaped. */
-function escapeText(s: string): string {
-  return clean(s).replace(/\s*\n\s*/g, ' ').replace(/[\\`*_[\]<>#|%~=$^&]/g, '\\$&');
-}
-
-/** An inline code span that its content cannot close. */
-function code(s: string): string {
-  const body = clean(s).replace(/\n/g, ' ⏎ ');
-  if (body.trim() === '') return '*(empty)*';
-  const ticks = '`'.repeat(longestRun(body, '`') + 1);
-  const pad = body.startsWith('`') || body.endsWith('`') ? ' ' : '';
-  return `${ticks}${pad}${body}${pad}${ticks}`;
-}
-
-/** A fenced block longer than any backtick run inside, so its content cannot close it. */
-function fenced(s: string): string {
-  const fence = '`'.repeat(Math.max(3, longestRun(s, '`') + 1));
-  return `${fence}\n${s.replace(/\n+$/, '')}\n${fence}`;
-}
-
-function longestRun(s: string, ch: string): number {
-  let best = 0;
-  let run = 0;
-  for (let i = 0; i < s.length; i++) {
-    run = s[i] === ch ? run + 1 : 0;
-    if (run > best) best = run;
-  }
-  return best;
-}
-
-/** Normalised newlines; no ANSI colour codes or control characters. */
-function clean(s: string): string {
-  return s
-    .replace(/\r\n?/g, '\n')
-    .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '')
-    .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
-}
-
-function clip(s: string, max: number): string {
-  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
-}
-
 function clockTime(ms: number): string {
   return obsidianDateTime(ms).slice(11);
-}
-
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const total = Math.round(s);
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const sec = String(total % 60).padStart(2, '0');
-  return h > 0 ? `${h} h ${String(m).padStart(2, '0')} m ${sec} s` : `${m} m ${sec} s`;
 }

@@ -10,7 +10,6 @@ import { transition } from '../lifecycle/transition.js';
 import type { Lease } from '../vault/lease-store.js';
 import { ownerState } from '../vault/owner.js';
 
-const PROBE_MAX_AGE_MS = 60_000;
 
 export class Watchdog {
   private running = false;
@@ -101,7 +100,7 @@ export class Watchdog {
       if (e.state.kind === 'task' && e.state.task.status === 'planned') wanted.add(e.state.task.agent ?? ctx.config.agent);
     }
     for (const name of wanted) {
-      const probe = await ctx.agents.probe(name, ctx.clock.now(), PROBE_MAX_AGE_MS);
+      const probe = await ctx.agents.probe(name, ctx.clock.now());
       if (!probe) continue;
       const before = this.reportedAgents.get(name);
       if (before === probe.ok) continue;

@@ -78,6 +78,8 @@ describe('Claude Code through the service', () => {
     const transcript = readFileSync(join(h.vault, 'Logs', 'runs', 'careful-write', 'attempt-1.md'), 'utf8');
     expect(transcript).toMatch(/denial/i);
     expect(transcript).toContain('denied.txt');
+    const warning = h.logLines().find((l) => l.task === 'careful-write' && Array.isArray(l.denials));
+    expect(String((warning?.denials as string[] | undefined)?.[0])).toContain('denied.txt');
   }, 60_000);
 
   it('refuses a task that asks for more than the permission ceiling, without running it', async () => {

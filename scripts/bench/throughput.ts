@@ -1,0 +1,169 @@
+// throughput: N notes dropped at once, MAX_CONCURRENT=8, wall time until all are in Done/; beside
+// it, the floor script (floor.ts) doing only the unavoidable I/O for the same N notes.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  benchDir,
+  countMd,
+  cpuSeconds,
+  median,
+  NOOP_AGENT,
+  noteText,
+  readAgentLog,
+  round,
+  rssMb,
+  serviceEnv,
+  sleep,
+  startService,
+  verdict,
+  waitUntil,
+  type BenchDir,
+  type BenchResult,
+} from './common.js';
+
+export interface ThroughputOptions {
+  /** Directory for `node --cpu-prof` profiles of the service (one per rep). */
+  cpuProfDir?: string;
+}
+
+interface Sample {
+  seconds: number;
+  cpu: number;
+  peakRssMb: number;
+}
+
+/** Write N notes into a dot-folder of the vault (ignored), ready to be renamed in at once. */
+function stage(dir: BenchDir, n: number): string[] {
+  const staging = join(dir.vault, '.staging');
+  mkdirSync(staging);
+  const names: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const name = `task-${String(i).padStart(5, '0')}.md`;
+    writeFileSync(join(staging, name), noteText(`type: claude_code\ntitle: Throughput task ${i}\npriority: medium`, `Task ${i}.\n\n## Step\n\n- [ ] nothing\n`));
+    names.push(name);
+  }
+  return names;
+}
+
+function dropAll(dir: BenchDir, names: string[]): void {
+  for (const name of names) renameSync(join(dir.vault, '.staging', name), join(dir.vault, 'Needs_Action', name));
+}
+
+/** Poll Done/ until it holds n notes, sampling the process's RSS on the way. */
+async function untilAllDone(dir: BenchDir, n: number, pid: number, t0: number): Promise<{ seconds: number; peakRssMb: number }> {
+  let peak = 0;
+  let lastRss = 0;
+  await waitUntil(
+    () => {
+      if (Date.now() - lastRss > 200) {
+        peak = Math.max(peak, rssMb(pid));
+        lastRss = Date.now();
+      }
+      return countMd(join(dir.vault, 'Done')) >= n;
+    },
+    `${n} notes in Done/`,
+    20 * 60_000,
+    20,
+  );
+  return { seconds: (Date.now() - t0) / 1000, peakRssMb: peak };
+}
+
+function checkRuns(dir: BenchDir, n: number, who: string): void {
+  const runs = readAgentLog(dir.agentLog);
+  const ended = runs.filter((r) => r.end !== undefined).length;
+  if (runs.length !== n || ended !== n) throw new Error(`${who}: expected ${n} agent runs, saw ${runs.length} (${ended} ended)`);
+}
+
+async function ours(n: number, rep: number, opts: ThroughputOptions): Promise<Sample> {
+  const dir = benchDir('tput');
+  const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir, '--cpu-prof-name', `service-throughput-${rep}.cpuprofile`] : [];
+  const svc = startService(dir, serviceEnv(dir, { MAX_CONCURRENT: '8' }), nodeArgs);
+  try {
+    await svc.ready;
+    const names = stage(dir, n);
+    await sleep(300);
+    const cpu0 = cpuSeconds(svc.pid);
+    const t0 = Date.now();
+    dropAll(dir, names);
+    const r = await untilAllDone(dir, n, svc.pid, t0);
+    const cpu = cpuSeconds(svc.pid) - cpu0;
+    await svc.stop();
+    checkRuns(dir, n, 'vaultrunner');
+    return { ...r, cpu };
+  } finally {
+    await svc.stop();
+    dir.cleanup();
+  }
+}
+
+async function floor(n: number): Promise<Sample> {
+  const dir = benchDir('floor');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'floor.ts'), dir.vault, NOOP_AGENT], { env: { ...process.env, BENCH_LOG: dir.agentLog }, stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += String(d)));
+  try {
+    await waitUntil(() => out.includes('ready'), 'floor ready', 30_000);
+    const names = stage(dir, n);
+    await sleep(300);
+    const t0 = Date.now();
+    dropAll(dir, names);
+    child.stdin!.write('go\n');
+    const r = await untilAllDone(dir, n, child.pid!, t0);
+    const cpu = cpuSeconds(child.pid!);
+    await waitUntil(() => out.includes('done'), 'floor exit', 10_000);
+    checkRuns(dir, n, 'floor');
+    if (readdirSync(join(dir.vault, 'Needs_Action')).some((f) => f.endsWith('.md'))) throw new Error('floor left notes behind');
+    return { ...r, cpu };
+  } finally {
+    child.kill('SIGKILL');
+    dir.cleanup();
+  }
+}
+
+export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}): Promise<BenchResult> {
+  const n = quick ? 200 : 1000;
+  const reps = 3;
+  const a: Sample[] = [];
+  const b: Sample[] = [];
+  for (let rep = 0; rep < reps; rep++) {
+    // Alternate which goes first, so drift (page cache, thermal) hits both alike.
+    if (rep % 2 === 0) {
+      a.push(await ours(n, rep, opts));
+      b.push(await floor(n));
+    } else {
+      b.push(await floor(n));
+      a.push(await ours(n, rep, opts));
+    }
+    process.stderr.write(`  rep ${rep + 1}/${reps}: ours ${round(a.at(-1)!.seconds, 2)} s, floor ${round(b.at(-1)!.seconds, 2)} s\n`);
+  }
+  const oursS = median(a.map((s) => s.seconds));
+  const floorS = median(b.map((s) => s.seconds));
+  const ratio = round(oursS / floorS, 2);
+  return {
+    name: 'throughput',
+    figures: {
+      n,
+      reps,
+      maxConcurrent: 8,
+      oursSeconds: round(oursS, 2),
+      floorSeconds: round(floorS, 2),
+      oursTasksPerSec: round(n / oursS, 1),
+      floorTasksPerSec: round(n / floorS, 1),
+      ratio,
+      perRepRatios: a.map((s, i) => round(s.seconds / b[i]!.seconds, 2)),
+      oursCpuSeconds: round(median(a.map((s) => s.cpu)), 1),
+      floorCpuSeconds: round(median(b.map((s) => s.cpu)), 1),
+      oursPeakRssMb: round(median(a.map((s) => s.peakRssMb))),
+      target: { ratio: 1.5 },
+    },
+    rows: [
+      [`${n} notes at once, MAX_CONCURRENT=8: wall (median of ${reps})`, `${round(oursS, 2)} s`, '', ''],
+      ['tasks/s', `${round(n / oursS, 1)}`, '', ''],
+      ['floor (plain Node, same I/O, same agent) wall / tasks/s', `${round(floorS, 2)} s / ${round(n / floorS, 1)}`, '', ''],
+      ['ours / floor', `${ratio}`, '≤ 1.5', verdict(ratio <= 1.5)],
+      ['service CPU / floor CPU (s, main process only)', `${round(median(a.map((s) => s.cpu)), 1)} / ${round(median(b.map((s) => s.cpu)), 1)}`, '', ''],
+      ['service peak RSS', `${round(median(a.map((s) => s.peakRssMb)))} MB`, '', ''],
+    ],
+  };
+}
