@@ -1,0 +1,60 @@
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHarness, waitFor, type Harness } from '../helpers/vault-harness.js';
+
+let h: Harness;
+afterEach(async () => {
+  await h?.stop();
+  h?.cleanup();
+});
+
+const mtimes = (dir: string) => Object.fromEntries(readdirSync(dir).filter((n) => n.endsWith('.md')).map((n) => [n, statSync(join(dir, n)).mtimeMs]));
+
+describe('an idle service', () => {
+  it('writes no note while nothing changes', async () => {
+    h = createHarness({ ORCHESTRATOR_INTERVAL: '100ms', EXECUTOR_INTERVAL: '100ms', WATCHDOG_INTERVAL: '100ms' });
+    await h.start();
+    h.drop('finished', 'type: claude_code');
+    h.drop('held', 'type: claude_code\nstatus: paused');
+    h.drop('waiting', 'type: claude_code\nblocked_by: held');
+    h.drop('broken-priority', 'type: claude_code\npriority: soon');
+    h.drop('unreadable', 'type: [unclosed');
+    h.drop('loop-a', 'type: claude_code\nblocked_by: loop-b');
+    h.drop('loop-b', 'type: claude_code\nblocked_by: loop-a');
+    await waitFor(() => h.find('finished')?.folder === 'Done', 'first task done');
+    await waitFor(() => /^error:/m.test(h.find('loop-a')!.text) && /^error:/m.test(h.find('broken-priority')!.text), 'problems reported');
+    await new Promise((r) => setTimeout(r, 300));
+    const before = { na: mtimes(join(h.vault, 'Needs_Action')), plans: mtimes(join(h.vault, 'Plans')), done: mtimes(join(h.vault, 'Done')) };
+    await new Promise((r) => setTimeout(r, 1500)); // ~15 passes of every component
+    expect({ na: mtimes(join(h.vault, 'Needs_Action')), plans: mtimes(join(h.vault, 'Plans')), done: mtimes(join(h.vault, 'Done')) }).toEqual(before);
+    // …and reported each problem once, not on every pass.
+    const cycleReports = h.logLines().filter((l) => l.task === 'loop-a' && String(l.problem ?? '').includes('cycle'));
+    expect(cycleReports).toHaveLength(1);
+  });
+});
+
+describe('agent health', () => {
+  it('does not dispatch to an agent CLI that cannot be called, and says so once', async () => {
+    h = createHarness({ COMMAND_AGENTS: JSON.stringify({ ghost: ['/nonexistent/agent-cli'] }), AGENT: 'ghost' });
+    await h.start();
+    h.drop('haunted', 'type: claude_code');
+    await waitFor(() => h.status('haunted') === 'planned', 'planned');
+    await waitFor(() => h.logLines().some((l) => l.agent === 'ghost' && String(l.msg).includes('cannot be called')), 'reported');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(h.status('haunted')).toBe('planned'); // waits; never marked failed or executing
+    expect(h.logLines().filter((l) => l.agent === 'ghost' && String(l.msg).includes('cannot be called'))).toHaveLength(1);
+  });
+});
+
+describe('missed events', () => {
+  it('a task folder deleted and recreated is rescanned and its notes run', async () => {
+    h = createHarness();
+    await h.start();
+    rmSync(join(h.vault, 'Needs_Action'), { recursive: true });
+    await new Promise((r) => setTimeout(r, 200));
+    mkdirSync(join(h.vault, 'Needs_Action'));
+    h.drop('after-recreate', 'type: claude_code');
+    await waitFor(() => h.find('after-recreate')?.folder === 'Done', 'task in recreated folder done');
+  });
+});
