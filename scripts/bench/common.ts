@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
-export const CLI = join(ROOT, 'dist', 'cli.js');
+// BENCH_CLI: benchmark another build of the CLI (e.g. a copy of dist/ before a change).
+export const CLI = process.env.BENCH_CLI ? resolve(process.env.BENCH_CLI) : join(ROOT, 'dist', 'cli.js');
 export const NOOP_AGENT = join(import.meta.dirname, 'noop-agent.mjs');
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -23,6 +24,7 @@ function newest(dir: string, ext: string): number {
 
 /** Build dist/ with tsc when it is missing or older than src/ (benchmarks run the real CLI). */
 export function ensureBuilt(log: (s: string) => void): void {
+  if (process.env.BENCH_CLI) return;
   const built = existsSync(CLI) ? statSync(CLI).mtimeMs : 0;
   if (built >= newest(join(ROOT, 'src'), '.ts')) return;
   log('building dist/ (tsc) …');
@@ -188,9 +190,14 @@ export function countMd(dir: string): number {
 
 export const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
+/** Resident set size in MB (0 once the process is gone). */
 export function rssMb(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** utime + stime of a process, in seconds. */

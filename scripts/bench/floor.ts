@@ -2,7 +2,7 @@
 // "go" on stdin, then for every note in <vault>/Needs_Action/ (8 at a time): read it, write
 // `status: planned` (temp + fsync + rename), write the plan note, write `status: executing`, spawn
 // the same no-op agent once with the prompt on stdin, write `status: done`, rename into Done/.
-// Prints `done <n>` when all are filed. Run: node --import tsx scripts/bench/floor.ts <vault> <agent>
+// Prints `done <n> <cpu seconds>` when all are filed. Run: node --import tsx scripts/bench/floor.ts <vault> <agent>
 import { spawn } from 'node:child_process';
 import { open, readdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -55,7 +55,8 @@ process.stdin.once('data', async () => {
     while (next < names.length) await one(names[next++]!);
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  process.stdout.write(`done ${names.length}\n`);
+  const cpu = process.cpuUsage();
+  process.stdout.write(`done ${names.length} ${(cpu.user + cpu.system) / 1e6}\n`);
   process.exit(0);
 });
 process.stdout.write('ready\n');

@@ -110,8 +110,8 @@ async function floor(n: number): Promise<Sample> {
     dropAll(dir, names);
     child.stdin!.write('go\n');
     const r = await untilAllDone(dir, n, child.pid!, t0);
-    const cpu = cpuSeconds(child.pid!);
     await waitUntil(() => out.includes('done'), 'floor exit', 10_000);
+    const cpu = Number(/done \d+ ([\d.]+)/.exec(out)?.[1]);
     checkRuns(dir, n, 'floor');
     if (readdirSync(join(dir.vault, 'Needs_Action')).some((f) => f.endsWith('.md'))) throw new Error('floor left notes behind');
     return { ...r, cpu };

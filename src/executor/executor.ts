@@ -77,7 +77,8 @@ export class Executor {
     r.stopReason = reason;
     r.transcript.note(`Stopping the agent: ${reason === 'timeout' ? `timeout after ${Math.round(r.timeoutMs / 1000)}s` : reason}.`);
     this.ctx.logger.info({ component: reason === 'timeout' ? 'watchdog' : 'executor', task: taskId, reason }, `${taskId}: stopping agent (${reason})`);
-    await r.run.stop(reason === 'moved' ? 'cancel' : reason, this.ctx.config.killGraceMs);
+    r.stopping = r.run.stop(reason === 'moved' ? 'cancel' : reason, this.ctx.config.killGraceMs);
+    await r.stopping;
   }
 
   /** Stop claiming; let runs finish for `graceMs`, then stop them (they resume on next start). */
@@ -187,6 +188,8 @@ export class Executor {
     clearInterval(this.renewTimers.get(r.taskId));
     this.renewTimers.delete(r.taskId);
     try {
+      // A stopped run is recorded only once its whole process tree is gone.
+      await r.stopping?.catch(() => undefined);
       const journal = toLeaseOutcome(o, r.stopReason, ctx.clock.now());
       // Journal first: a crash between here and the note write is replayed, not re-run.
       await ctx.leases.update(r.lease, { outcome: journal });

@@ -27,6 +27,8 @@ export interface ActiveRun {
   attempt: number;
   sessionId?: string;
   stopReason?: RunStopReason;
+  /** Settles when the process group is gone after a stop(). */
+  stopping?: Promise<void>;
   /** The process has exited and its outcome is being recorded. */
   ended?: boolean;
   transcript: RunTranscript;

@@ -1,6 +1,7 @@
 import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isZombie } from '../../src/agents/process-group.js';
 import { createHarness, waitFor, type Harness } from '../helpers/vault-harness.js';
 
 let h: Harness;
@@ -9,13 +10,14 @@ afterEach(async () => {
   h?.cleanup();
 });
 
+// A zombie (exited, not yet reaped by its parent or init) is not alive.
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  return !isZombie(pid);
 };
 
 function setStatus(path: string, status: string): void {
