@@ -4,6 +4,7 @@
 // a link target (`#^[]|` in it) is shown as code instead. Nothing here depends on the clock except
 // the "Updated" line, which `stripVolatile` removes for change detection.
 import { STATUSES, type Status } from '../lifecycle/status.js';
+import { clip, code, escapeText } from '../runs/markdown-safe.js';
 
 export interface NoteRef {
   id: string;
@@ -164,22 +165,6 @@ export function link(target: string, alias: string): string {
   if (/[#^[\]|\n\r]/.test(target)) return code(`${target}.md`);
   const a = alias.replace(/[\r\n]+/g, ' ').replace(/\|/g, '¦').replace(/\]\]/g, '] ]').replace(/\[\[/g, '[ [');
   return `[[${target}|${a}]]`;
-}
-
-function code(s: string): string {
-  const run = Math.max(0, ...(s.match(/`+/g) ?? []).map((m) => m.length));
-  const ticks = '`'.repeat(run + 1);
-  const pad = s.startsWith('`') || s.endsWith('`') ? ' ' : '';
-  return `${ticks}${pad}${s.replace(/[\r\n]+/g, ' ')}${pad}${ticks}`;
-}
-
-/** Plain text: one line, and nothing Obsidian would turn into a link, tag, embed or markup. */
-export function escapeText(s: string): string {
-  return s.replace(/\s*[\r\n]+\s*/g, ' ').replace(/[\\`*_[\]<>#|%~=$^&]/g, '\\$&');
-}
-
-function clip(s: string, max: number): string {
-  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
 const p2 = (n: number) => String(n).padStart(2, '0');

@@ -120,6 +120,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   if (config.orchestratorAutorun) await orchestrator.tick();
   if (config.executorAutorun) executor.kick();
   logger.info({ component: 'service', vault: paths.root }, 'vaultrunner started');
+  reconcile(); // a note dropped between the first scan and the watch starting is seen now, not at the next timer
 
   let stopped = false;
   return {

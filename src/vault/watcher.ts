@@ -1,21 +1,23 @@
-// Watches the vault's task folders and turns filesystem events into debounced per-path hints.
+// Watches the vault's active task folders and turns filesystem events into debounced per-path hints.
 // Events are only hints: the consumer re-stats and re-reads, and its periodic scan repairs anything
-// missed. Chokidar runs with `atomic: false`: its atomic mode holds every unlink for 100 ms and was
-// seen emitting a stale `unlink` 100 ms after a vim-style save (rename original away, write anew),
-// a second report outside any debounce window. Instead an unlink waits a little longer than other
-// events, so whatever order the unlink and re-add of an editor save arrive in, they merge.
-// Chokidar also drops any `change` within 50 ms of the previous one on the same path (leading-edge
-// throttle, no trailing event), so a change waits longer than that before we report it: by then
-// every dropped write has happened and the consumer's read sees it.
-import { watch } from 'chokidar';
-import { relative, resolve } from 'node:path';
+// missed. One plain fs.watch per active task folder (plus one on the root, for folders that are
+// created, removed or replaced), never one per note: chokidar, used before, re-read and lstat'ed the
+// whole folder on every event in it, which made a burst of N notes cost O(N²) stats (20 % of the
+// service's CPU at 200 notes) and kept an inotify watch per note.
+// An unlink waits a little longer than other events, so whatever order the unlink and re-add of an
+// editor save (vim: rename the original away, write anew) arrive in, they merge into one hint.
+// An in-place change waits long enough that a save written in two slow steps is reported once,
+// after its last write.
+import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Logger } from '../log/logger.js';
-import { classifyPath, isIgnoredForWatch, shouldDescend } from './ignore-rules.js';
+import { classifyPath, isIgnoredForWatch } from './ignore-rules.js';
+import { TASK_FOLDERS } from './layout.js';
 
 export interface VaultWatcherOptions {
   root: string;
   /** Quiet time per path before reporting it; a burst of events on one path is one call. Changes
-   *  wait at least 60 ms and unlinks at least 100 ms (see above). */
+   *  wait at least 60 ms and unlinks at least 100 ms; a note renamed in whole only 5 ms (see below). */
   debounceMs?: number;
   /** A task note was added, changed or removed (re-stat it to find out which). */
   onNote(absPath: string): void;
@@ -27,39 +29,66 @@ export interface VaultWatcherOptions {
 }
 
 export interface VaultWatcher {
-  /** Resolves once the initial tree has been read and events are being delivered. */
+  /** Resolves once events are being delivered. */
   ready: Promise<void>;
   close(): Promise<void>;
 }
 
 /** How long an unlink waits for the same path to reappear (vim and other backup-rename saves). */
 const UNLINK_GRACE_MS = 100;
-/** Longer than chokidar's 50 ms per-path `change` throttle, whose suppressed events never arrive. */
+/** How long an in-place change waits for the next write of the same save. */
 const CHANGE_SETTLE_MS = 60;
+/** A note that appears whole (renamed in: an atomic save, a sync tool, a drop) needs no quiet time;
+ *  an in-place creation's first write is a change and so waits CHANGE_SETTLE_MS after all. */
+const APPEAR_MS = 5;
 const RESCAN_KEY = '\0rescan';
+
+/** Identity of a directory (after symlinks), to notice one removed and created again. */
+function dirId(path: string): string | undefined {
+  try {
+    const st = statSync(path);
+    return st.isDirectory() ? `${st.dev}:${st.ino}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export function createVaultWatcher(opts: VaultWatcherOptions): VaultWatcher {
   const root = resolve(opts.root);
   const debounceMs = opts.debounceMs ?? 25;
   const log = opts.logger;
-  const timers = new Map<string, NodeJS.Timeout>();
+  const timers = new Map<string, { timer: NodeJS.Timeout; delay: number }>();
   const rescanReasons = new Set<string>();
+  const folders = new Map<string, { id: string; fsw: FSWatcher }>();
+  // Done/ and Plans/ are left alone (ignore-rules says why): only the active folders are watched.
+  const active = TASK_FOLDERS.filter((f) => !isIgnoredForWatch(root, join(root, f), true));
   let closed = false;
 
+  // A pending hint keeps the longest wait any of its events asked for (an unlink's grace is not
+  // cut short by the re-add that follows it).
   const schedule = (key: string, delay: number, fn: () => void): void => {
-    clearTimeout(timers.get(key));
-    timers.set(
-      key,
-      setTimeout(() => {
-        timers.delete(key);
-        if (closed) return;
-        try {
-          fn();
-        } catch (err) {
-          log?.warn({ component: 'watcher', err }, 'watcher callback threw');
-        }
-      }, delay),
-    );
+    const prev = timers.get(key);
+    if (prev) clearTimeout(prev.timer);
+    const wait = Math.max(delay, prev?.delay ?? 0);
+    const timer = setTimeout(() => {
+      timers.delete(key);
+      if (closed) return;
+      try {
+        fn();
+      } catch (err) {
+        log?.warn({ component: 'watcher', err }, 'watcher callback threw');
+      }
+    }, wait);
+    timers.set(key, { timer, delay: wait });
   };
 
   const hint = (path: string, delay: number): void => {
@@ -79,45 +108,86 @@ export function createVaultWatcher(opts: VaultWatcherOptions): VaultWatcher {
     });
   };
 
-  const isTaskFolderDir = (path: string): boolean => path !== root && shouldDescend(root, path);
+  const onFolderEvent = (folder: string, type: string, name: string | Buffer | null): void => {
+    if (closed) return;
+    if (name === null) return rescan(`events in ${folder} may have been lost`);
+    const path = join(root, folder, String(name));
+    if (type === 'change') return hint(path, Math.max(debounceMs, CHANGE_SETTLE_MS));
+    // 'rename' is any of created, deleted, moved in or out: the file's presence tells which.
+    if (!exists(path)) return hint(path, Math.max(debounceMs, UNLINK_GRACE_MS));
+    hint(path, timers.has(path) ? debounceMs : Math.min(debounceMs, APPEAR_MS));
+  };
 
-  const fsw = watch(root, {
-    ignoreInitial: true, // the index does its own scan
-    depth: 1, // root (0) → task folders (1) → their files; never deeper
-    atomic: false,
-    awaitWriteFinish: false, // we debounce ourselves; polling sizes costs a stat per event
-    // Stats may come from lstat: a symlink (e.g. a Done/ linked elsewhere) is judged by name.
-    ignored: (path, stats) => isIgnoredForWatch(root, path, stats && !stats.isSymbolicLink() ? stats.isDirectory() : undefined),
-  });
+  const unwatch = (folder: string): void => {
+    folders.get(folder)?.fsw.close();
+    folders.delete(folder);
+  };
 
-  fsw.on('add', (path) => hint(path, debounceMs));
-  fsw.on('change', (path) => hint(path, Math.max(debounceMs, CHANGE_SETTLE_MS)));
-  fsw.on('unlink', (path) => hint(path, Math.max(debounceMs, UNLINK_GRACE_MS)));
-  fsw.on('addDir', (path) => {
-    if (isTaskFolderDir(path)) rescan(`task folder ${relative(root, path)} created`);
-  });
-  fsw.on('unlinkDir', (path) => {
-    if (isTaskFolderDir(path)) rescan(`task folder ${relative(root, path)} removed`);
-  });
-  fsw.on('error', (err) => {
-    const message = err instanceof Error ? err.message : String(err);
-    log?.warn({ component: 'watcher', err }, `file watcher error: ${message}`);
-    rescan(`watcher error: ${message}`);
-  });
+  const watchFolder = (folder: string, id: string): boolean => {
+    const dir = join(root, folder);
+    try {
+      const fsw = watch(dir, { persistent: true }, (type, name) => onFolderEvent(folder, type, name));
+      fsw.on('error', (err) => {
+        log?.warn({ component: 'watcher', err }, `file watcher error: ${err.message}`);
+        if (folders.get(folder)?.fsw === fsw) unwatch(folder);
+        rescan(`watcher error: ${err.message}`);
+        syncFolders();
+      });
+      folders.set(folder, { id, fsw });
+      return true;
+    } catch (err) {
+      log?.warn({ component: 'watcher', err }, `cannot watch ${dir}: ${(err as Error).message}`);
+      return false;
+    }
+  };
 
-  let markReady!: () => void;
-  const ready = new Promise<void>((res) => (markReady = res));
-  fsw.once('ready', () => markReady());
+  /** Bring the folder watches in line with the disk; a new or replaced folder's notes are hinted. */
+  const syncFolders = (): void => {
+    if (closed) return;
+    for (const folder of active) {
+      const id = dirId(join(root, folder));
+      const cur = folders.get(folder);
+      if (cur && cur.id === id) continue;
+      if (cur) {
+        unwatch(folder);
+        if (!id) rescan(`task folder ${folder} removed`);
+      }
+      if (!id || !watchFolder(folder, id)) continue;
+      rescan(`task folder ${folder} created`);
+      try {
+        for (const name of readdirSync(join(root, folder))) hint(join(root, folder, name), debounceMs);
+      } catch {
+        /* gone again: the next root event deals with it */
+      }
+    }
+  };
+
+  for (const folder of active) {
+    const id = dirId(join(root, folder));
+    if (id) watchFolder(folder, id);
+  }
+  let rootWatcher: FSWatcher | undefined;
+  try {
+    rootWatcher = watch(root, { persistent: true }, (_type, name) => {
+      if (name === null || (active as readonly string[]).includes(String(name))) syncFolders();
+    });
+    rootWatcher.on('error', (err) => {
+      log?.warn({ component: 'watcher', err }, `file watcher error: ${err.message}`);
+      rescan(`watcher error: ${err.message}`);
+    });
+  } catch (err) {
+    log?.warn({ component: 'watcher', err }, `cannot watch ${root}: ${(err as Error).message}`);
+  }
 
   return {
-    ready,
+    ready: Promise.resolve(),
     async close() {
       if (closed) return;
       closed = true;
-      for (const t of timers.values()) clearTimeout(t);
+      for (const t of timers.values()) clearTimeout(t.timer);
       timers.clear();
-      markReady(); // nobody waits forever on a watcher closed before it was ready
-      await fsw.close();
+      rootWatcher?.close();
+      for (const f of [...folders.keys()]) unwatch(f);
     },
   };
 }

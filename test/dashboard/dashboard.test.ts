@@ -176,7 +176,8 @@ describe('Dashboard.md', () => {
     dash.schedule();
     await new Promise((r) => setTimeout(r, 60));
     expect(exists()).toBe(false); // not yet: debounced
-    await new Promise((r) => setTimeout(r, 300));
+    const until = Date.now() + 10_000;
+    while (!exists() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     expect(exists()).toBe(true);
     const first = readFileSync(path, 'utf8');
     const st1 = statSync(path);

@@ -118,7 +118,7 @@ function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
   return out;
 }
 
-export async function waitUntil(fn: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+export async function waitUntil(fn: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!fn()) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);

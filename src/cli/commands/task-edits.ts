@@ -2,6 +2,7 @@
 // NoteStore (compare-and-swap, every other byte kept), exactly what a person editing the note in
 // Obsidian would do (actor 'person'). The service notices the edit like any other.
 import { relative } from 'node:path';
+import { NoteGoneError } from '../../errors.js';
 import { noteStatus } from '../../lifecycle/transition.js';
 import type { FieldEdits } from '../../vault/frontmatter.js';
 import { inspectLock } from '../../vault/service-lock.js';
@@ -68,12 +69,21 @@ const VERB: Record<EditAction, string> = { pause: 'paused', resume: 'resumed', c
 
 async function runEdit(action: EditAction, ctx: Parameters<Command['run']>[0]): Promise<number> {
   const { paths, store } = openVault(ctx);
-  const found = await findTask(paths, ctx.positionals[0]!);
+  let found = await findTask(paths, ctx.positionals[0]!);
   let decision: EditDecision | undefined;
-  await store.update(found.path, (data) => {
-    decision = decideEdit(action, found.id, data, found.folder);
-    return decision.kind === 'edit' ? decision.edits : null;
-  });
+  const apply = () =>
+    store.update(found.path, (data) => {
+      decision = decideEdit(action, found.id, data, found.folder);
+      return decision.kind === 'edit' ? decision.edits : null;
+    });
+  try {
+    await apply();
+  } catch (err) {
+    if (!(err instanceof NoteGoneError)) throw err;
+    // The service filed the note into another folder meanwhile: follow it once.
+    found = await findTask(paths, ctx.positionals[0]!);
+    await apply();
+  }
   const d = decision!;
   if (d.kind === 'refuse') throw new RefusedError(d.message);
   if (d.kind === 'noop') {
