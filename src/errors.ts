@@ -8,7 +8,6 @@ export type ErrorCode =
   | 'NOTE_GONE'
   | 'MOVE_COLLISION'
   | 'LOCK_HELD'
-  | 'LEASE_HELD'
   | 'WORKSPACE_DENIED'
   | 'PERMISSION_DENIED'
   | 'AGENT_UNKNOWN'
@@ -19,7 +18,10 @@ export type ErrorCode =
   | 'AGENT_STOPPED'
   | 'AGENT_PROTOCOL'
   | 'PLAN_FAILED'
-  | 'DEPENDENCY'
+  | 'TASK_NOT_FOUND'
+  | 'NOTE_EXISTS'
+  | 'EDIT_REFUSED'
+  | 'VAULT_MISSING'
   | 'USAGE';
 
 export class VaultrunnerError extends Error {

@@ -177,7 +177,7 @@ export async function collectDashboard(
     else if (!config.executorTypes.includes(v.task.type) && !v.task.approved) item.state = 'approval';
     else {
       const ready = await readiness(v.task, index);
-      const st = ctx.taskState.peek(v.id) ?? (await ctx.taskState.get(v.id));
+      const st = await ctx.taskState.get(v.id);
       if (!ready.ready && 'problem' in ready) {
         Object.assign(item, { state: 'problem', problem: ready.problem });
         problems.push({ ref: refOf(v), text: ready.problem });

@@ -118,7 +118,7 @@ export class Executor {
       const task = e.state.task;
       if (task.status !== 'planned' || this.runs.has(task.id)) continue;
       if (!ctx.config.executorTypes.includes(task.type) && !task.approved) continue;
-      const st = ctx.taskState.peek(task.id) ?? (await ctx.taskState.get(task.id));
+      const st = await ctx.taskState.get(task.id);
       if (st.notBefore && st.notBefore > now) continue;
       const ready = await readiness(task, ctx.index);
       if (!ready.ready) {

@@ -1,5 +1,6 @@
 // Per-task machine state that must survive restarts but does not belong in the note: retry
 // backoff, counts of interrupted attempts, what to resume. Lives in .vaultrunner/tasks/<id>.json.
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readJson, removeFile, writeJson } from '../vault/json-file.js';
 
@@ -22,7 +23,9 @@ export interface TaskState {
 }
 
 export class TaskStateStore {
-  private readonly cache = new Map<string, TaskState>();
+  // Cached with the file's stamp, so a change made by another process (e.g. `vaultrunner retry`
+  // clearing a backoff) is seen on the next get().
+  private readonly cache = new Map<string, { stamp: string; state: TaskState }>();
 
   constructor(private readonly dir: string) {}
 
@@ -30,17 +33,18 @@ export class TaskStateStore {
     return join(this.dir, `${encodeURIComponent(id)}.json`);
   }
 
-  async get(id: string): Promise<TaskState> {
-    const hit = this.cache.get(id);
-    if (hit) return hit;
-    const s = (await readJson<TaskState>(this.file(id))) ?? {};
-    this.cache.set(id, s);
-    return s;
+  private async stampOf(id: string): Promise<string> {
+    const st = await stat(this.file(id)).catch(() => undefined);
+    return st ? `${st.mtimeMs}:${st.size}:${st.ino}` : 'absent';
   }
 
-  /** Cached state only (no I/O), for hot paths like dispatch ordering. */
-  peek(id: string): TaskState | undefined {
-    return this.cache.get(id);
+  async get(id: string): Promise<TaskState> {
+    const stamp = await this.stampOf(id);
+    const hit = this.cache.get(id);
+    if (hit && hit.stamp === stamp) return hit.state;
+    const state = stamp === 'absent' ? {} : ((await readJson<TaskState>(this.file(id))) ?? {});
+    this.cache.set(id, { stamp, state });
+    return state;
   }
 
   async patch(id: string, patch: Partial<TaskState>): Promise<TaskState> {
@@ -48,14 +52,14 @@ export class TaskStateStore {
     const next: TaskState = { ...cur, ...patch };
     for (const k of Object.keys(next) as (keyof TaskState)[]) if (next[k] === undefined) delete next[k];
     if (JSON.stringify(next) === JSON.stringify(cur)) return cur;
-    this.cache.set(id, next);
     if (Object.keys(next).length === 0) await removeFile(this.file(id));
     else await writeJson(this.file(id), next, { fsync: false });
+    this.cache.set(id, { stamp: await this.stampOf(id), state: next });
     return next;
   }
 
   async clear(id: string): Promise<void> {
-    this.cache.set(id, {});
     await removeFile(this.file(id));
+    this.cache.set(id, { stamp: 'absent', state: {} });
   }
 }

@@ -5,6 +5,7 @@ import { AgentRegistry } from '../agents/registry.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/config.js';
 import { shortMessage } from '../errors.js';
+import { createDashboard } from '../dashboard/dashboard-writer.js';
 import { Executor } from '../executor/executor.js';
 import type { EngineContext } from '../lifecycle/context.js';
 import { TaskIndex, type IndexEntry } from '../lifecycle/task-index.js';
@@ -70,6 +71,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const orchestrator = new Orchestrator(ctx, planner);
   const executor = new Executor(ctx);
   const watchdog = new Watchdog(ctx, executor);
+  const dashboard = createDashboard({ ctx, executor });
 
   const guard = (name: string, fn: () => Promise<void>) => () =>
     void fn().catch((err) => logger.error({ component: name, err }, `${name} tick failed: ${shortMessage(err)}`));
@@ -86,10 +88,12 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   };
   index.on('change', (entry) => {
     steer(entry);
+    dashboard.schedule();
     if (config.orchestratorAutorun) void orchestrator.handle(entry);
     if (config.executorAutorun) executor.kick();
   });
   index.on('remove', (entry) => {
+    dashboard.schedule();
     if (executor.isLive(entry.id) && !index.byId(entry.id)) {
       logger.info({ component: 'executor', task: entry.id }, `${entry.id}: note moved or deleted by a person during its run`);
       void executor.stopRun(entry.id, 'moved');
@@ -114,11 +118,13 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   if (config.orchestratorAutorun) every(config.orchestratorIntervalMs, guard('orchestrator', async () => (await index.scan(), await orchestrator.tick())));
   else every(config.orchestratorIntervalMs, reconcile);
   if (config.executorAutorun) every(config.executorIntervalMs, guard('executor', () => executor.tick()));
-  if (config.watchdogAutorun) every(config.watchdogIntervalMs, guard('watchdog', () => watchdog.tick()));
+  // Agent health is not an index event; the dashboard shows it, so look again after each pass.
+  if (config.watchdogAutorun) every(config.watchdogIntervalMs, guard('watchdog', async () => (await watchdog.tick(), dashboard.schedule())));
   every(opts.heartbeatMs ?? 30_000, guard('lock', () => lock.heartbeat()));
 
   if (config.orchestratorAutorun) await orchestrator.tick();
   if (config.executorAutorun) executor.kick();
+  dashboard.schedule();
   logger.info({ component: 'service', vault: paths.root }, 'vaultrunner started');
   reconcile(); // a note dropped between the first scan and the watch starting is seen now, not at the next timer
 
@@ -135,6 +141,8 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       for (const t of timers) clearInterval(t);
       await watcher.close();
       await executor.shutdown(stopOpts.graceMs ?? opts.shutdownGraceMs ?? 10_000);
+      await dashboard.flush();
+      dashboard.close();
       await lock.release();
       logger.info({ component: 'service' }, 'vaultrunner stopped');
     },

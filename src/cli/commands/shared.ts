@@ -14,21 +14,21 @@ import { configFor } from '../load-config.js';
 /** No task with that name in Needs_Action/, Pending_Approval/ or Done/ (exit 1). */
 export class TaskNotFoundError extends VaultrunnerError {
   constructor(readonly taskName: string) {
-    super('NOTE_GONE', `no task named ${JSON.stringify(taskName)} in Needs_Action/, Pending_Approval/ or Done/; see 'vaultrunner list --all'`);
+    super('TASK_NOT_FOUND', `no task named ${JSON.stringify(taskName)} in Needs_Action/, Pending_Approval/ or Done/; see 'vaultrunner list --all'`);
   }
 }
 
 /** A note with that name already exists (exit 1; never overwritten). */
 export class TaskExistsError extends VaultrunnerError {
   constructor(readonly path: string) {
-    super('MOVE_COLLISION', `a task note with that name already exists: ${path}; pick another title`);
+    super('NOTE_EXISTS', `a task note with that name already exists: ${path}; pick another title`);
   }
 }
 
 /** The edit makes no sense for the task's current state (exit 1, nothing written). */
 export class RefusedError extends VaultrunnerError {
   constructor(message: string) {
-    super('USAGE', message);
+    super('EDIT_REFUSED', message);
   }
 }
 
@@ -46,7 +46,7 @@ export function openVault(ctx: CommandContext): OpenVault {
   const config = configFor(ctx);
   const paths = vaultPaths(config.vaultDir);
   if (!existsSync(paths.needsAction)) {
-    throw new VaultrunnerError('NOTE_GONE', `no vault at ${paths.root} (Needs_Action/ is missing); create one with 'vaultrunner init ${paths.root}' or pass --vault <dir>`);
+    throw new VaultrunnerError('VAULT_MISSING', `no vault at ${paths.root} (Needs_Action/ is missing); create one with 'vaultrunner init ${paths.root}' or pass --vault <dir>`);
   }
   return { config, paths, store: new NoteStore() };
 }

@@ -5,6 +5,7 @@ import { relative } from 'node:path';
 import { NoteGoneError } from '../../errors.js';
 import { noteStatus } from '../../lifecycle/transition.js';
 import type { FieldEdits } from '../../vault/frontmatter.js';
+import { TaskStateStore } from '../../lifecycle/task-state.js';
 import { inspectLock } from '../../vault/service-lock.js';
 import type { Command } from '../command.js';
 import { findTask, openVault, RefusedError, type SearchFolder } from './shared.js';
@@ -97,7 +98,11 @@ async function runEdit(action: EditAction, ctx: Parameters<Command['run']>[0]): 
     where = `; moved back to ${relative(paths.root, target)}`;
   }
   const parts = [`${VERB[action]} ${found.id} (was ${d.from}${d.to && action !== 'pause' && action !== 'cancel' ? `, now ${d.to}` : ''})${where}`];
-  if (action === 'retry') parts.push('; attempts reset to 0, error cleared');
+  if (action === 'retry') {
+    // A fresh start: no retry backoff, failure count or session carried over from before.
+    await new TaskStateStore(paths.taskState).clear(found.id);
+    parts.push('; attempts reset to 0, error cleared');
+  }
   if (d.from === 'executing' && (action === 'pause' || action === 'cancel')) {
     const lock = await inspectLock(paths.lock).catch(() => ({ state: 'free' as const }));
     parts.push(

@@ -1,0 +1,121 @@
+// scale: a vault with many done notes and many paused (indexed, never run) notes: time to ready,
+// RSS after ready, CPU while idle, and pickup at that size against an empty vault, side by side.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  benchDir,
+  cpuSeconds,
+  logLine,
+  median,
+  noteText,
+  round,
+  rssMb,
+  serviceEnv,
+  sleep,
+  startService,
+  verdict,
+  type BenchDir,
+  type BenchResult,
+} from './common.js';
+import { measurePickup, summarise } from './pickup.js';
+
+function doneNote(i: number): string {
+  return noteText(
+    [
+      'type: claude_code',
+      `title: Finished task number ${i}`,
+      'priority: medium',
+      'status: done',
+      `plan: "[[PLAN_done-${i}]]"`,
+      'attempts: 1',
+      'started_at: 2026-11-01T10:00:00',
+      'finished_at: 2026-11-01T10:01:00',
+      `run_log: "[[Logs/runs/done-${i}/attempt-1]]"`,
+      'tags: [bench]',
+    ].join('\n'),
+    `Did task ${i}.\n\n## Acceptance criteria\n\n- [x] It is done\n`,
+  );
+}
+
+/** Fill the vault: `done` notes in Done/, `paused` notes in Needs_Action/. */
+function populate(dir: BenchDir, done: number, paused: number): void {
+  for (let i = 0; i < done; i++) writeFileSync(join(dir.vault, 'Done', `done-${i}.md`), doneNote(i));
+  for (let i = 0; i < paused; i++) {
+    writeFileSync(join(dir.vault, 'Needs_Action', `paused-${i}.md`), noteText(`type: claude_code\nstatus: paused\ntitle: Held task ${i}\npriority: low`, `Held ${i}.\n`));
+  }
+}
+
+interface Rep {
+  readyMs: number;
+  rssMb: number;
+  idleCpuPct: number;
+  pickupP50: number;
+}
+
+export async function runScale(quick: boolean): Promise<BenchResult> {
+  const done = quick ? 10_000 : 100_000;
+  const paused = quick ? 500 : 5_000;
+  const idleS = quick ? 10 : 30;
+  const pickups = quick ? 8 : 15;
+  const reps = 3;
+  const dir = benchDir('scale');
+  const empty = benchDir('scale-empty');
+  const t = Date.now();
+  populate(dir, done, paused);
+  process.stderr.write(`  wrote ${done} + ${paused} notes in ${round((Date.now() - t) / 1000)} s\n`);
+  const out: Rep[] = [];
+  const emptyP50: number[] = [];
+  try {
+    for (let rep = 0; rep < reps; rep++) {
+      const spawnedAt = Date.now();
+      const svc = startService(dir, serviceEnv(dir));
+      try {
+        await svc.ready;
+        // The service's own timestamp of its "started" line, from its JSON log.
+        const line = logLine(dir.vault, `"pid":${svc.pid},`) && findStarted(dir.vault, svc.pid);
+        const readyMs = (line ?? Date.now()) - spawnedAt;
+        await sleep(2000); // the post-start reconcile and first GC settle
+        const rss = rssMb(svc.pid);
+        const c0 = cpuSeconds(svc.pid);
+        await sleep(idleS * 1000);
+        const idleCpuPct = ((cpuSeconds(svc.pid) - c0) / idleS) * 100;
+        const p = summarise(await measurePickup(dir, pickups, `scale${rep}`));
+        out.push({ readyMs, rssMb: rss, idleCpuPct, pickupP50: p.p50 });
+        process.stderr.write(`  rep ${rep + 1}/${reps}: ready ${readyMs} ms, RSS ${round(rss)} MB, idle CPU ${round(idleCpuPct, 2)} %, pickup p50 ${p.p50} ms\n`);
+      } finally {
+        await svc.stop();
+      }
+      // The same pickups on an empty vault, right after, for the side-by-side ratio.
+      const svc2 = startService(empty, serviceEnv(empty));
+      try {
+        await svc2.ready;
+        await sleep(300);
+        emptyP50.push(summarise(await measurePickup(empty, pickups, `empty${rep}`)).p50);
+      } finally {
+        await svc2.stop();
+      }
+    }
+  } finally {
+    dir.cleanup();
+    empty.cleanup();
+  }
+  const m = (k: keyof Rep) => median(out.map((r) => r[k]));
+  const ratio = round(m('pickupP50') / median(emptyP50), 2);
+  const f = { readyMs: round(m('readyMs'), 0), rssMb: round(m('rssMb')), idleCpuPct: round(m('idleCpuPct'), 2), pickupP50: round(m('pickupP50')), emptyPickupP50: round(median(emptyP50)) };
+  return {
+    name: 'scale',
+    figures: { done, paused, reps, idleSeconds: idleS, ...f, pickupRatio: ratio, targets: { readyMs: 10_000, rssMb: 250, idleCpuPct: 1, pickupRatio: 1.5 } },
+    rows: [
+      [`${done} notes in Done/, ${paused} paused in Needs_Action/: start → ready`, `${f.readyMs} ms`, '≤ 10 s', verdict(f.readyMs <= 10_000)],
+      ['RSS after ready', `${f.rssMb} MB`, '≤ 250 MB', verdict(f.rssMb <= 250)],
+      [`CPU while idle (${idleS} s)`, `${f.idleCpuPct} %`, '≤ 1 %', verdict(f.idleCpuPct <= 1)],
+      [`pickup p50 at this size / empty vault (n=${pickups} per rep)`, `${f.pickupP50} / ${f.emptyPickupP50} ms = ${ratio}×`, '≤ 1.5×', verdict(ratio <= 1.5)],
+    ],
+  };
+}
+
+/** Time of this process's "vaultrunner started" line in the JSON log. */
+function findStarted(vault: string, pid: number): number | undefined {
+  const l = logLine(vault, `"pid":${pid},"component":"service"`);
+  return typeof l?.time === 'number' ? l.time : undefined;
+}
