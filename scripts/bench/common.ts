@@ -50,8 +50,8 @@ export function benchDir(prefix: string): BenchDir {
 }
 
 /** Environment for the service: the no-op agent, default intervals (pickup is event-driven). */
-export function serviceEnv(dir: BenchDir, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+export function serviceEnv(dir: BenchDir, extra: Record<string, string> = {}, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
   for (const k of Object.keys(env)) if (/^(VAULT_DIR|EXECUTOR_|MAX_CONCURRENT|TASK_TIMEOUT|ORCHESTRATOR_|WATCHDOG_|PLANNER|AGENT$|COMMAND_AGENTS|WORKSPACE_ROOTS|VAULTRUNNER_|CLAUDECODE|RETRY_BACKOFF|MAX_ATTEMPTS|LOG_LEVEL|KILL_GRACE|LEASE_TTL|PERMISSION_MODE|CLAUDE_BIN)/.test(k)) delete env[k];
   return {
     ...env,
@@ -111,12 +111,12 @@ export function startService(dir: BenchDir, env: NodeJS.ProcessEnv, nodeArgs: st
   };
 }
 
-/** The JSON log line of the given message (first match), from vault/Logs/*.jsonl. */
-export function logLine(vault: string, msg: string): Record<string, unknown> | undefined {
+/** The first JSON log line (vault/Logs/*.jsonl) containing every needle. */
+export function logLine(vault: string, ...needles: string[]): Record<string, unknown> | undefined {
   const dir = join(vault, 'Logs');
   for (const f of readdirSync(dir).filter((n) => n.endsWith('.jsonl'))) {
     for (const l of readFileSync(join(dir, f), 'utf8').split('\n')) {
-      if (!l.includes(msg)) continue;
+      if (!needles.every((n) => l.includes(n))) continue;
       try {
         return JSON.parse(l) as Record<string, unknown>;
       } catch {

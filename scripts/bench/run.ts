@@ -5,6 +5,9 @@ import { parseArgs } from 'node:util';
 import { ensureBuilt, type BenchResult } from './common.js';
 import { runPickup } from './pickup.js';
 import { runThroughput } from './throughput.js';
+import { runScale } from './scale.js';
+import { runParse } from './parse.js';
+import { runClaudeOverhead } from './claude-overhead.js';
 
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true }, 'cpu-prof': { type: 'string' } },
@@ -16,6 +19,9 @@ const cpuProfDir = values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined;
 const BENCHES: Record<string, (quick: boolean) => Promise<BenchResult>> = {
   pickup: runPickup,
   throughput: (q) => runThroughput(q, { cpuProfDir }),
+  scale: runScale,
+  parse: runParse,
+  'claude-overhead': runClaudeOverhead,
 };
 
 const quick = values.quick ?? false;
@@ -35,7 +41,8 @@ for (const name of names) {
   process.stdout.write(`${JSON.stringify({ bench: r.name, quick, ...r.figures })}\n`);
 }
 const rows = results.flatMap((r) => [[`[${r.name}]`, '', '', ''], ...r.rows]);
-const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i]!.length)));
+const header = ['what', 'value', 'target', 'verdict'];
+const w = [0, 1, 2, 3].map((i) => Math.max(header[i]!.length, ...rows.map((row) => row[i]!.length)));
 const line = (row: string[]) => row.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd();
-process.stdout.write(`\n${line(['what', 'value', 'target', 'verdict'])}\n${w.map((n) => '-'.repeat(n)).join('  ')}\n${rows.map(line).join('\n')}\n`);
+process.stdout.write(`\n${line(header)}\n${w.map((n) => '-'.repeat(n)).join('  ')}\n${rows.map(line).join('\n')}\n`);
 process.stdout.write(`\ntotal ${Math.round((Date.now() - t0) / 1000)} s${quick ? ' (quick)' : ''}\n`);

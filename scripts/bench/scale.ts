@@ -72,8 +72,8 @@ export async function runScale(quick: boolean): Promise<BenchResult> {
       try {
         await svc.ready;
         // The service's own timestamp of its "started" line, from its JSON log.
-        const line = logLine(dir.vault, `"pid":${svc.pid},`) && findStarted(dir.vault, svc.pid);
-        const readyMs = (line ?? Date.now()) - spawnedAt;
+        const started = logLine(dir.vault, 'vaultrunner started', `"pid":${svc.pid},`)?.time;
+        const readyMs = (typeof started === 'number' ? started : Date.now()) - spawnedAt;
         await sleep(2000); // the post-start reconcile and first GC settle
         const rss = rssMb(svc.pid);
         const c0 = cpuSeconds(svc.pid);
@@ -114,8 +114,3 @@ export async function runScale(quick: boolean): Promise<BenchResult> {
   };
 }
 
-/** Time of this process's "vaultrunner started" line in the JSON log. */
-function findStarted(vault: string, pid: number): number | undefined {
-  const l = logLine(vault, `"pid":${pid},"component":"service"`);
-  return typeof l?.time === 'number' ? l.time : undefined;
-}
