@@ -1,19 +1,19 @@
 #!/usr/bin/env node
 // vaultrunner's command line. Unknown commands and bad flags: one clear line and exit 2.
 import { readFileSync, realpathSync } from 'node:fs';
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GLOBAL_OPTIONS, type CliIo, type Command } from './cli/command.js';
-import { COMMANDS } from './cli/commands/index.js';
-import { PACKAGE_ROOT } from './config/config.js';
+import { loadAllCommands, loadCommand } from './cli/commands/index.js';
 import { ConfigError, UsageError, VaultrunnerError } from './errors.js';
 
 export function version(): string {
-  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  // dist/cli.js → ../package.json (without loading the config module and zod just for this)
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
-function mainHelp(): string {
+async function mainHelp(): Promise<string> {
+  const COMMANDS = await loadAllCommands();
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
     'vaultrunner — an Obsidian vault as a durable task queue for AI coding agents',
@@ -44,14 +44,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const [first, ...rest] = argv;
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     if (first === 'help' && rest[0]) return main([rest[0], '--help'], io);
-    say(mainHelp());
+    say(await mainHelp());
     return 0;
   }
   if (first === '--version' || first === '-v' || first === 'version') {
     say(version());
     return 0;
   }
-  const command = COMMANDS.find((c) => c.name === first);
+  const command = await loadCommand(first);
   if (!command) return fail(`unknown command '${first}'; run 'vaultrunner --help' for the list`, 2);
   let parsed;
   try {

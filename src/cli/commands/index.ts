@@ -1,25 +1,28 @@
-// Every CLI command, in the order `--help` lists them.
+// Every CLI command, in the order `--help` lists them. Loaded on demand: a command pays only for
+// the modules it uses (the service, chokidar and execa are not loaded for `list` or `--version`).
 import type { Command } from '../command.js';
-import { doctorCommand } from './doctor.js';
-import { initCommand } from './init.js';
-import { listCommand } from './list.js';
-import { logsCommand } from './logs.js';
-import { newCommand } from './new-task.js';
-import { showCommand } from './show.js';
-import { startCommand } from './start.js';
-import { approveCommand, cancelCommand, pauseCommand, resumeCommand, retryCommand } from './task-edits.js';
 
-export const COMMANDS: Command[] = [
-  initCommand,
-  startCommand,
-  newCommand,
-  listCommand,
-  showCommand,
-  pauseCommand,
-  resumeCommand,
-  cancelCommand,
-  retryCommand,
-  approveCommand,
-  logsCommand,
-  doctorCommand,
-];
+const LOADERS: Record<string, () => Promise<Command>> = {
+  init: async () => (await import('./init.js')).initCommand,
+  start: async () => (await import('./start.js')).startCommand,
+  new: async () => (await import('./new-task.js')).newCommand,
+  list: async () => (await import('./list.js')).listCommand,
+  show: async () => (await import('./show.js')).showCommand,
+  pause: async () => (await import('./task-edits.js')).pauseCommand,
+  resume: async () => (await import('./task-edits.js')).resumeCommand,
+  cancel: async () => (await import('./task-edits.js')).cancelCommand,
+  retry: async () => (await import('./task-edits.js')).retryCommand,
+  approve: async () => (await import('./task-edits.js')).approveCommand,
+  logs: async () => (await import('./logs.js')).logsCommand,
+  doctor: async () => (await import('./doctor.js')).doctorCommand,
+};
+
+export const COMMAND_NAMES: readonly string[] = Object.keys(LOADERS);
+
+export async function loadCommand(name: string): Promise<Command | undefined> {
+  return Object.hasOwn(LOADERS, name) ? LOADERS[name]!() : undefined;
+}
+
+export async function loadAllCommands(): Promise<Command[]> {
+  return Promise.all(COMMAND_NAMES.map((n) => LOADERS[n]!()));
+}
