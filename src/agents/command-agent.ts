@@ -9,9 +9,10 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { AgentError, shortMessage } from '../errors.js';
-import type { Agent, AgentEvent, AgentOutcome, AgentProbe, AgentRun, AgentRunRequest, StopReason } from './agent.js';
+import type { Agent, AgentEvent, AgentOutcome, AgentProbe, AgentRun, AgentRunRequest } from './agent.js';
 import { LineSplitter } from './line-splitter.js';
 import { groupAlive, terminateGroup } from './process-group.js';
+import { RunControl } from './run-control.js';
 
 export interface CommandAgentOptions {
   name: string;
@@ -113,8 +114,6 @@ export function createCommandAgent(opts: CommandAgentOptions): Agent {
     if (!isDirectory(req.cwd)) return failedRun(new AgentError('WORKSPACE_DENIED', `working directory does not exist: ${req.cwd}`));
 
     const facts: Facts = { lastStderr: '' };
-    let stopReason: StopReason | undefined;
-    let exited = false;
     const child = execa(program, args, {
       cwd: req.cwd,
       input: req.prompt, // written to stdin, then stdin is closed
@@ -126,6 +125,7 @@ export function createCommandAgent(opts: CommandAgentOptions): Agent {
       stripFinalNewline: false,
     });
     const pid = child.pid ?? 0;
+    const control = new RunControl(pid);
     const out = new LineSplitter({ maxLineBytes: MAX_LINE_BYTES });
     const err = new LineSplitter({ maxLineBytes: STDERR_LINE_BYTES });
 
@@ -156,7 +156,7 @@ export function createCommandAgent(opts: CommandAgentOptions): Agent {
       for (const l of err.push(chunk)) onStderr(l.line);
     });
     child.once('exit', () => {
-      exited = true;
+      control.exited = true;
       setTimeout(() => {
         child.stdout?.destroy();
         child.stderr?.destroy();
@@ -185,31 +185,16 @@ export function createCommandAgent(opts: CommandAgentOptions): Agent {
         }
         return fail(new AgentError('AGENT_FAILED', shortMessage(`${label} could not start: ${res.originalMessage ?? spawnCode}`, 240), { retryable: true }));
       }
+      const stopReason = control.stopReason;
       if (stopReason === 'timeout') return fail(new AgentError('AGENT_TIMEOUT', `${label} stopped after a timeout`, { retryable: true }));
       if (stopReason !== undefined) return fail(new AgentError('AGENT_STOPPED', `${label} stopped (${stopReason})`, { retryable: stopReason !== 'cancel' }));
       if (exitCode === 0) return { ok: true as const, ...common, exitCode: 0 };
       const how = res.signal !== undefined ? `was killed by ${res.signal}` : `exited with code ${exitCode ?? '?'}`;
       const last = facts.lastStderr.trim();
       return fail(new AgentError('AGENT_FAILED', shortMessage(`${how}${last ? `: ${last}` : ''}`, 240), { retryable: true }));
-    })().catch(
-      (e: unknown): AgentOutcome => ({
-        ok: false,
-        error: new AgentError('AGENT_FAILED', `${label} failed unexpectedly: ${shortMessage(e)}`, { cause: e, retryable: true }),
-        permissionDenials: [],
-        exitCode: null,
-      }),
-    );
+    })();
 
-    return {
-      pid,
-      outcome,
-      async stop(reason: StopReason, graceMs: number): Promise<void> {
-        if (!exited) stopReason ??= reason;
-        // After exit the outcome pipeline cleans the group up; its pgid may later be reused.
-        if (pid > 0 && !exited) await terminateGroup(pid, graceMs);
-        await outcome;
-      },
-    };
+    return control.run(outcome, label);
   }
 
   async function probe(): Promise<AgentProbe> {

@@ -39,8 +39,11 @@ export class TaskStateStore {
   }
 
   async get(id: string): Promise<TaskState> {
-    const stamp = await this.stampOf(id);
     const hit = this.cache.get(id);
+    // Other processes only ever remove state files (`vaultrunner retry`), never create them, so a
+    // cached "absent" stays true: no stat for it (dispatch asks for every planned task, every pass).
+    if (hit?.stamp === 'absent') return hit.state;
+    const stamp = await this.stampOf(id);
     if (hit && hit.stamp === stamp) return hit.state;
     const state = stamp === 'absent' ? {} : ((await readJson<TaskState>(this.file(id))) ?? {});
     this.cache.set(id, { stamp, state });

@@ -1,7 +1,8 @@
 // Small JSON files in the machine-state folder, written atomically.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { writeSynced } from './durable-fs.js';
 
 export async function readJson<T>(path: string): Promise<T | undefined> {
   try {
@@ -16,24 +17,9 @@ export async function readJson<T>(path: string): Promise<T | undefined> {
 export async function writeJson(path: string, value: unknown, opts: { exclusive?: boolean; fsync?: boolean } = {}): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const text = `${JSON.stringify(value)}\n`;
-  if (opts.exclusive) {
-    const fh = await open(path, 'wx'); // EEXIST when someone holds it
-    try {
-      await fh.writeFile(text);
-      if (opts.fsync !== false) await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    return;
-  }
+  if (opts.exclusive) return writeSynced(path, text, 'wx', opts.fsync !== false); // EEXIST when someone holds it
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(text);
-    if (opts.fsync !== false) await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await writeSynced(tmp, text, 'w', opts.fsync !== false);
   await rename(tmp, path);
 }
 

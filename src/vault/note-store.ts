@@ -3,9 +3,10 @@
 // so a person's newer edit always wins. Moves never overwrite.
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, copyFile, link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, copyFile, link, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { NoteChangedError, NoteGoneError, NoteParseError, VaultrunnerError } from '../errors.js';
+import { syncDir, writeSynced } from './durable-fs.js';
 import { applyEdits, FrontmatterSyntaxError, parseFrontmatter, splitNote, type FieldEdits } from './frontmatter.js';
 
 export interface FileStamp {
@@ -131,13 +132,7 @@ export class NoteStore {
     const tmp = tempNameFor(path);
     let mode: number | undefined;
     try {
-      const fh = await open(tmp, 'wx');
-      try {
-        await fh.writeFile(text, 'utf8');
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+      await writeSynced(tmp, text, 'wx');
       if (expected) {
         // The compare of compare-and-swap, as close to the rename as we can put it.
         let st;
@@ -174,15 +169,9 @@ export class NoteStore {
   /** Create a new note; fails (never overwrites) if the name is taken. */
   async create(path: string, text: string): Promise<NoteSnapshot> {
     const tmp = tempNameFor(path);
-    const fh = await open(tmp, 'wx');
     try {
-      await fh.writeFile(text, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await link(tmp, path); // fails with EEXIST instead of replacing
+      await writeSynced(tmp, text, 'wx');
+      await linkOrCopy(tmp, path); // fails with EEXIST instead of replacing
     } finally {
       await unlink(tmp).catch(() => {});
     }
@@ -269,18 +258,5 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    /* best effort: some filesystems refuse fsync on directories */
   }
 }

@@ -112,6 +112,7 @@ export function createVaultWatcher(opts: VaultWatcherOptions): VaultWatcher {
     if (closed) return;
     if (name === null) return rescan(`events in ${folder} may have been lost`);
     const path = join(root, folder, String(name));
+    if (classifyPath(root, path).kind === 'ignored') return; // our own temp files: no stat for them
     if (type === 'change') return hint(path, Math.max(debounceMs, CHANGE_SETTLE_MS));
     // 'rename' is any of created, deleted, moved in or out: the file's presence tells which.
     if (!exists(path)) return hint(path, Math.max(debounceMs, UNLINK_GRACE_MS));

@@ -6,6 +6,7 @@ import { AgentError, shortMessage } from '../../errors.js';
 import { LineSplitter } from '../line-splitter.js';
 import { groupAlive, terminateGroup } from '../process-group.js';
 import { buildClaudeArgs, childEnv } from './claude-args.js';
+import { RunControl } from '../run-control.js';
 import {
   PermissionDenialSchema,
   eventSessionId,
@@ -206,9 +207,7 @@ export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
     }
 
     const facts: RunFacts = { bin, stderrTail: '', exitCode: null };
-    let stopReason: StopReason | undefined;
     let authAbort = false;
-    let exited = false;
 
     let child: ReturnType<typeof execa>;
     try {
@@ -226,6 +225,7 @@ export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
       return failedRun(new AgentError('AGENT_FAILED', `could not start claude: ${shortMessage(err)}`, { cause: err, retryable: true }));
     }
     const pid = child.pid ?? 0;
+    const control = new RunControl(pid);
 
     const stdoutSplit = new LineSplitter(opts.maxLineBytes === undefined ? {} : { maxLineBytes: opts.maxLineBytes });
     const stderrSplit = new LineSplitter({ maxLineBytes: STDERR_LINE_BYTES });
@@ -263,7 +263,7 @@ export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
     });
     // Some grandchild may keep our pipes open after the leader died; do not wait on it forever.
     child.once('exit', () => {
-      exited = true;
+      control.exited = true;
       setTimeout(() => {
         child.stdout?.destroy();
         child.stderr?.destroy();
@@ -282,27 +282,11 @@ export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
         facts.spawnError = { code: (res as { code?: string }).code, message: String(res.originalMessage ?? res.shortMessage ?? 'spawn failed') };
       }
       facts.stderrTail = stderrTail.toString();
-      if (stopReason !== undefined) facts.stopReason = stopReason;
+      if (control.stopReason !== undefined) facts.stopReason = control.stopReason;
       return classifyOutcome(facts);
-    })().catch(
-      (err: unknown): AgentOutcome => ({
-        ok: false,
-        error: new AgentError('AGENT_FAILED', `claude run failed unexpectedly: ${shortMessage(err)}`, { cause: err, retryable: true }),
-        permissionDenials: [],
-        exitCode: null,
-      }),
-    );
+    })();
 
-    return {
-      pid,
-      outcome,
-      async stop(reason: StopReason, graceMs: number): Promise<void> {
-        if (!exited) stopReason ??= reason;
-        // After exit the outcome pipeline cleans the group; its pgid may later be reused.
-        if (pid > 0 && !exited) await terminateGroup(pid, graceMs);
-        await outcome;
-      },
-    };
+    return control.run(outcome, 'claude run');
   }
 
   async function probe(): Promise<AgentProbe> {
