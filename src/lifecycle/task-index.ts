@@ -3,7 +3,7 @@
 // (which is also how our own writes are recognised). Done/ is never scanned; dependencies look
 // up Done/<name>.md directly, so a pass costs O(active tasks), not O(Done/).
 import { EventEmitter } from 'node:events';
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { NoteGoneError } from '../errors.js';
@@ -74,7 +74,7 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
     const prev = this.byPath.get(path);
     let st;
     try {
-      st = await stat(path);
+      st = await lstat(path); // a symlinked note (even a dangling one) is read, and so reported
     } catch {
       if (prev) {
         this.byPath.delete(path);
@@ -82,7 +82,7 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
       }
       return undefined;
     }
-    if (!st.isFile()) return undefined;
+    if (!st.isFile() && !st.isSymbolicLink()) return undefined;
     if (prev && sameStamp(prev.stamp, stampOf(st))) return prev;
     let read;
     try {

@@ -18,6 +18,8 @@ export interface TaskState {
   /** Planner failures (agent planner), for backoff. */
   planFailures?: number;
   planNotBefore?: number;
+  /** Planning gave up on this exact note content; it is tried again once a person edits the note. */
+  planGaveUp?: string;
   /** Last problem reported for this task, so a report is logged once, not every tick. */
   reported?: string;
 }

@@ -82,6 +82,7 @@ export class Orchestrator {
     const { ctx } = this;
     const ts = await ctx.taskState.get(task.id);
     if (ts.planNotBefore && ts.planNotBefore > ctx.clock.now()) return;
+    if (ts.planGaveUp === entry.hash) return;
     const planPath = join(ctx.paths.plans, `PLAN_${task.id}.md`);
     const planLink = wikilink(`PLAN_${task.id}`);
     try {
@@ -91,7 +92,11 @@ export class Orchestrator {
       const retry = (err instanceof VaultrunnerError ? err.retryable : true) && failures < MAX_PLAN_FAILURES;
       await ctx.taskState.patch(task.id, { planFailures: failures, planNotBefore: retry ? ctx.clock.now() + ctx.config.retryBackoffMs * 2 ** (failures - 1) : undefined });
       ctx.logger.warn({ component: 'orchestrator', task: task.id, failures, err }, `${task.id}: planning failed${retry ? ', will retry' : ''}`);
-      if (!retry) await editIfStatus(ctx.store, entry.path, ['new'], { error: shortMessage(err, 300) });
+      if (!retry) {
+        await editIfStatus(ctx.store, entry.path, ['new'], { error: shortMessage(err, 300) });
+        const now = await ctx.index.refresh(entry.path);
+        await ctx.taskState.patch(task.id, { planFailures: undefined, planNotBefore: undefined, planGaveUp: now?.hash });
+      }
       return;
     }
     const needsApproval = !this.whitelisted(task) || (task.requiresApproval && !task.approved);
@@ -105,7 +110,7 @@ export class Orchestrator {
       edits: { plan: planLink, error: undefined },
       log: { planner: this.planner.name },
     });
-    await ctx.taskState.patch(task.id, { planFailures: undefined, planNotBefore: undefined });
+    await ctx.taskState.patch(task.id, { planFailures: undefined, planNotBefore: undefined, planGaveUp: undefined });
     if (done && needsApproval && entry.folder !== 'Pending_Approval') {
       await this.file(entry, ctx.paths.pendingApproval, !this.whitelisted(task) ? `type ${task.type} is not in EXECUTOR_TYPES` : 'requires_approval');
     } else if (done) {

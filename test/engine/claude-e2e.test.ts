@@ -69,6 +69,26 @@ describe('Claude Code through the service', () => {
     expect(runReq!.text).toContain('1. Look around.'); // the plan is part of the run's prompt
   }, 60_000);
 
+  it('surfaces a planning failure as an error on its task without blocking others', async () => {
+    await setup((req) => {
+      if (isPlan(req)) return req.text.includes('BROKEN') ? error(400, 'invalid_request_error', 'cannot plan this') : text('1. Do it.');
+      return text('Done.');
+    }, { PLANNER: 'agent', RETRY_BACKOFF: '100ms' });
+    h.drop('unplannable', 'type: claude_code', 'BROKEN task\n');
+    h.drop('plannable', 'type: claude_code', 'A fine task\n');
+    await waitFor(() => h.find('plannable')?.folder === 'Done', 'the other task done', 30_000);
+    const stuck = await waitFor(() => /^error: .*planning failed/m.test(h.find('unplannable')!.text) && h.find('unplannable')!, 'planning error on the task', 30_000);
+    expect(stuck.text).not.toMatch(/^status:/m); // still new: a person can fix it and it is planned again
+    // It gave up: no more planning requests for this note until a person edits it…
+    const planCalls = () => server.messageRequests().filter((r) => isPlan(r) && r.text.includes('BROKEN')).length;
+    const given = planCalls();
+    await new Promise((r) => setTimeout(r, 1000)); // several orchestrator passes
+    expect(planCalls()).toBe(given);
+    // …and an edit gets it planned again.
+    writeFileSync(stuck.path, stuck.text.replace('BROKEN task', 'A repaired task'));
+    await waitFor(() => h.find('unplannable')?.folder === 'Done', 'repaired task done', 30_000);
+  }, 60_000);
+
   it('reports a permission denial when the task asks for less than it needs', async () => {
     let repo = '';
     repo = await setup((req) => (req.toolResults.length ? text('I could not write the file.') : toolUse('Write', { file_path: join(repo, 'denied.txt'), content: 'x' })));
