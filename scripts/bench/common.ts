@@ -207,6 +207,22 @@ export function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / CLK_TCK; // fields 14 and 15 overall
 }
 
+/** Wait until `pid` uses < 2 % of a core in two 500 ms windows in a row (the tail of its start-up
+ *  work, e.g. the first dashboard write 1 s after start, is done), at most `maxMs`; returns how
+ *  long that took. */
+export async function waitQuiet(pid: number, maxMs = 15_000): Promise<number> {
+  const t0 = Date.now();
+  let last = cpuSeconds(pid);
+  let quiet = 0;
+  while (Date.now() - t0 < maxMs && quiet < 2) {
+    await sleep(500);
+    const now = cpuSeconds(pid);
+    quiet = now - last < 0.01 ? quiet + 1 : 0;
+    last = now;
+  }
+  return Date.now() - t0;
+}
+
 // ---- statistics ------------------------------------------------------------------------------
 
 export function percentile(xs: number[], p: number): number {

@@ -34,7 +34,7 @@ function note(i: number): string {
 
 export async function runParse(quick: boolean): Promise<BenchResult> {
   const n = quick ? 1000 : 5000;
-  const reps = quick ? 5 : 7;
+  const reps = quick ? 3 : 7;
   const dir = benchDir('parse');
   const paths: string[] = [];
   for (let i = 0; i < n; i++) {

@@ -41,7 +41,7 @@ export async function measurePickup(dir: BenchDir, n: number, prefix: string): P
     await sleep(30); // let the temp file's own events settle first
     const t0 = nowMs();
     dropStaged(dir.vault, id, tmp);
-    const rec = await waitUntil(() => readFileSync(dir.agentLog, 'utf8').includes(`start ${id} `) && readAgentLog(dir.agentLog).find((r) => r.task === id), `agent start for ${id}`, 30_000, 2);
+    const rec = await waitUntil(() => (readFileSync(dir.agentLog, 'utf8').includes(`start ${id} `) ? readAgentLog(dir.agentLog).find((r) => r.task === id) : undefined), `agent start for ${id}`, 30_000, 2);
     await waitUntil(() => existsSync(join(dir.vault, 'Done', `${id}.md`)), `${id} in Done/`, 30_000, 2);
     out.push({ toProcess: rec.processStart - t0, toCode: rec.codeStart - t0, toDone: nowMs() - t0 });
   }

@@ -13,6 +13,7 @@ import {
   serviceEnv,
   sleep,
   startService,
+  waitQuiet,
   verdict,
   type BenchDir,
   type BenchResult,
@@ -47,6 +48,7 @@ function populate(dir: BenchDir, done: number, paused: number): void {
 
 interface Rep {
   readyMs: number;
+  settleMs: number;
   rssMb: number;
   idleCpuPct: number;
   pickupP50: number;
@@ -56,7 +58,7 @@ export async function runScale(quick: boolean): Promise<BenchResult> {
   const done = quick ? 10_000 : 100_000;
   const paused = quick ? 500 : 5_000;
   const idleS = quick ? 10 : 30;
-  const pickups = quick ? 8 : 15;
+  const pickups = quick ? 6 : 15;
   const reps = 3;
   const dir = benchDir('scale');
   const empty = benchDir('scale-empty');
@@ -65,7 +67,11 @@ export async function runScale(quick: boolean): Promise<BenchResult> {
   process.stderr.write(`  wrote ${done} + ${paused} notes in ${round((Date.now() - t) / 1000)} s\n`);
   const out: Rep[] = [];
   const emptyP50: number[] = [];
+  // The empty-vault service runs beside the big one for the whole benchmark, for the side-by-side
+  // pickup ratio; idle, each costs the other nothing.
+  const svc2 = startService(empty, serviceEnv(empty));
   try {
+    await svc2.ready;
     for (let rep = 0; rep < reps; rep++) {
       const spawnedAt = Date.now();
       const svc = startService(dir, serviceEnv(dir));
@@ -74,41 +80,38 @@ export async function runScale(quick: boolean): Promise<BenchResult> {
         // The service's own timestamp of its "started" line, from its JSON log.
         const started = logLine(dir.vault, 'vaultrunner started', `"pid":${svc.pid},`)?.time;
         const readyMs = (typeof started === 'number' ? started : Date.now()) - spawnedAt;
-        await sleep(2000); // the post-start reconcile and first GC settle
+        const settleMs = await waitQuiet(svc.pid); // the post-start reconcile and first dashboard
         const rss = rssMb(svc.pid);
         const c0 = cpuSeconds(svc.pid);
-        await sleep(idleS * 1000);
-        const idleCpuPct = ((cpuSeconds(svc.pid) - c0) / idleS) * 100;
+        const idleStart = Date.now();
+        // Meanwhile the empty-vault pickups: another vault and process, so they add nothing to this
+        // service's CPU counters (and this one, idle, takes no CPU from them).
+        emptyP50.push(summarise(await measurePickup(empty, pickups, `empty${rep}`)).p50);
+        await sleep(idleS * 1000 - (Date.now() - idleStart));
+        const idleCpuPct = ((cpuSeconds(svc.pid) - c0) / ((Date.now() - idleStart) / 1000)) * 100;
         const p = summarise(await measurePickup(dir, pickups, `scale${rep}`));
-        out.push({ readyMs, rssMb: rss, idleCpuPct, pickupP50: p.p50 });
-        process.stderr.write(`  rep ${rep + 1}/${reps}: ready ${readyMs} ms, RSS ${round(rss)} MB, idle CPU ${round(idleCpuPct, 2)} %, pickup p50 ${p.p50} ms\n`);
+        out.push({ readyMs, settleMs, rssMb: rss, idleCpuPct, pickupP50: p.p50 });
+        process.stderr.write(`  rep ${rep + 1}/${reps}: ready ${readyMs} ms (+${settleMs} ms to quiet), RSS ${round(rss)} MB, idle CPU ${round(idleCpuPct, 2)} %, pickup p50 ${p.p50} ms (empty vault ${emptyP50.at(-1)} ms)\n`);
       } finally {
         await svc.stop();
       }
-      // The same pickups on an empty vault, right after, for the side-by-side ratio.
-      const svc2 = startService(empty, serviceEnv(empty));
-      try {
-        await svc2.ready;
-        await sleep(300);
-        emptyP50.push(summarise(await measurePickup(empty, pickups, `empty${rep}`)).p50);
-      } finally {
-        await svc2.stop();
-      }
     }
   } finally {
+    await svc2.stop();
     dir.cleanup();
     empty.cleanup();
   }
   const m = (k: keyof Rep) => median(out.map((r) => r[k]));
   const ratio = round(m('pickupP50') / median(emptyP50), 2);
-  const f = { readyMs: round(m('readyMs'), 0), rssMb: round(m('rssMb')), idleCpuPct: round(m('idleCpuPct'), 2), pickupP50: round(m('pickupP50')), emptyPickupP50: round(median(emptyP50)) };
+  const f = { readyMs: round(m('readyMs'), 0), settleMs: round(m('settleMs'), 0), rssMb: round(m('rssMb')), idleCpuPct: round(m('idleCpuPct'), 2), pickupP50: round(m('pickupP50')), emptyPickupP50: round(median(emptyP50)) };
   return {
     name: 'scale',
     figures: { done, paused, reps, idleSeconds: idleS, ...f, pickupRatio: ratio, targets: { readyMs: 10_000, rssMb: 250, idleCpuPct: 1, pickupRatio: 1.5 } },
     rows: [
       [`${done} notes in Done/, ${paused} paused in Needs_Action/: start → ready`, `${f.readyMs} ms`, '≤ 10 s', verdict(f.readyMs <= 10_000)],
+      ['then until its CPU is quiet (post-start reconcile, first dashboard)', `${f.settleMs} ms`, '', ''],
       ['RSS after ready', `${f.rssMb} MB`, '≤ 250 MB', verdict(f.rssMb <= 250)],
-      [`CPU while idle (${idleS} s)`, `${f.idleCpuPct} %`, '≤ 1 %', verdict(f.idleCpuPct <= 1)],
+      [`CPU while idle (${idleS} s, once quiet)`, `${f.idleCpuPct} %`, '≤ 1 %', verdict(f.idleCpuPct <= 1)],
       [`pickup p50 at this size / empty vault (n=${pickups} per rep)`, `${f.pickupP50} / ${f.emptyPickupP50} ms = ${ratio}×`, '≤ 1.5×', verdict(ratio <= 1.5)],
     ],
   };

@@ -1,5 +1,5 @@
 // throughput: N notes dropped at once, MAX_CONCURRENT=8, wall time until all are in Done/; beside
-// it, the floor script (floor.ts) doing only the unavoidable I/O for the same N notes.
+// it, the floor script (floor.mjs) doing only the unavoidable I/O for the same N notes.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -82,7 +82,7 @@ async function ours(n: number, rep: number, opts: ThroughputOptions): Promise<Sa
   try {
     await svc.ready;
     const names = stage(dir, n);
-    await sleep(300);
+    await sleep(100);
     const cpu0 = cpuSeconds(svc.pid);
     const t0 = Date.now();
     dropAll(dir, names);
@@ -99,13 +99,13 @@ async function ours(n: number, rep: number, opts: ThroughputOptions): Promise<Sa
 
 async function floor(n: number): Promise<Sample> {
   const dir = benchDir('floor');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'floor.ts'), dir.vault, NOOP_AGENT], { env: { ...process.env, BENCH_LOG: dir.agentLog }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'floor.mjs'), dir.vault, NOOP_AGENT], { env: { ...process.env, BENCH_LOG: dir.agentLog }, stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += String(d)));
   try {
     await waitUntil(() => out.includes('ready'), 'floor ready', 30_000);
     const names = stage(dir, n);
-    await sleep(300);
+    await sleep(100);
     const t0 = Date.now();
     dropAll(dir, names);
     child.stdin!.write('go\n');

@@ -118,8 +118,15 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   if (config.orchestratorAutorun) every(config.orchestratorIntervalMs, guard('orchestrator', async () => (await index.scan(), await orchestrator.tick())));
   else every(config.orchestratorIntervalMs, reconcile);
   if (config.executorAutorun) every(config.executorIntervalMs, guard('executor', () => executor.tick()));
-  // Agent health is not an index event; the dashboard shows it, so look again after each pass.
-  if (config.watchdogAutorun) every(config.watchdogIntervalMs, guard('watchdog', async () => (await watchdog.tick(), dashboard.schedule())));
+  // Agent health is not an index event, and running times move: the dashboard looks again after a
+  // pass when either could have changed it. Idle, it is left alone (a rewrite check costs O(tasks)).
+  const health = () => ctx.agents.names().map((n) => `${n}:${ctx.agents.lastProbe(n)?.ok}:${ctx.agents.lastProbe(n)?.detail}`).join('|');
+  const watchdogPass = async () => {
+    const before = health();
+    await watchdog.tick();
+    if (executor.active().length > 0 || health() !== before) dashboard.schedule();
+  };
+  if (config.watchdogAutorun) every(config.watchdogIntervalMs, guard('watchdog', watchdogPass));
   every(opts.heartbeatMs ?? 30_000, guard('lock', () => lock.heartbeat()));
 
   if (config.orchestratorAutorun) await orchestrator.tick();

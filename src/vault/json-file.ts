@@ -1,6 +1,6 @@
 // Small JSON files in the machine-state folder, written atomically.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, unlink } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { writeSynced } from './durable-fs.js';
 
@@ -17,8 +17,22 @@ export async function readJson<T>(path: string): Promise<T | undefined> {
 export async function writeJson(path: string, value: unknown, opts: { exclusive?: boolean; fsync?: boolean } = {}): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const text = `${JSON.stringify(value)}\n`;
-  if (opts.exclusive) return writeSynced(path, text, 'wx', opts.fsync !== false); // EEXIST when someone holds it
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+  if (opts.exclusive) {
+    // Written whole under a temp name, then linked into place (EEXIST when someone holds it): a
+    // crash can never leave an empty claim that nobody can read, take over or recover.
+    await writeSynced(tmp, text, 'wx', opts.fsync !== false);
+    try {
+      await link(tmp, path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
+      await writeSynced(path, text, 'wx', opts.fsync !== false); // a filesystem without hard links
+    } finally {
+      await unlink(tmp).catch(() => {});
+    }
+    return;
+  }
   await writeSynced(tmp, text, 'w', opts.fsync !== false);
   await rename(tmp, path);
 }

@@ -3,7 +3,7 @@
 // so a person's newer edit always wins. Moves never overwrite.
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, copyFile, link, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, copyFile, link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { NoteChangedError, NoteGoneError, NoteParseError, VaultrunnerError } from '../errors.js';
 import { syncDir, writeSynced } from './durable-fs.js';
@@ -63,14 +63,23 @@ export class NoteStore {
     let buf: Buffer;
     let st;
     try {
-      st = await stat(path);
-      if (st.size > MAX_NOTE_BYTES) {
-        throw new NoteParseError(path, `note is ${st.size} bytes, larger than the ${MAX_NOTE_BYTES}-byte limit`);
+      // A note that is a symlink is never followed: it could point anywhere outside the vault (and
+      // our atomic writes would replace the link with a copy). O_NONBLOCK: a FIFO cannot hang us.
+      const fh = await open(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
+      try {
+        st = await fh.stat();
+        if (!st.isFile()) throw new NoteParseError(path, 'not a regular file');
+        if (st.size > MAX_NOTE_BYTES) {
+          throw new NoteParseError(path, `note is ${st.size} bytes, larger than the ${MAX_NOTE_BYTES}-byte limit`);
+        }
+        buf = await fh.readFile();
+      } finally {
+        await fh.close();
       }
-      buf = await readFile(path);
     } catch (err) {
       if (err instanceof VaultrunnerError) throw err;
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NoteGoneError(path, { cause: err });
+      if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new NoteParseError(path, 'note is a symbolic link; links are not followed (one could point outside the vault)', { cause: err });
       throw err;
     }
     if (buf.includes(0)) throw new NoteParseError(path, 'binary file (contains NUL bytes), not a Markdown note');
