@@ -30,7 +30,7 @@ export async function applyOutcome(ctx: EngineContext, path: string, o: LeaseOut
   const sessionEdit = o.sessionId ? { session_id: o.sessionId } : {};
 
   if (o.stopReason === 'pause' || o.stopReason === 'shutdown' || status === 'paused') {
-    await taskState.patch(taskId, { resumeSession: o.sessionId ?? state.resumeSession, interrupted: (state.interrupted ?? 0) + 1 });
+    await taskState.patch(taskId, (cur) => ({ resumeSession: o.sessionId ?? cur.resumeSession, interrupted: (cur.interrupted ?? 0) + 1 }));
     if (status === 'executing') {
       await transition(store, logger, { path, taskId, from: 'executing', to: 'planned', actor: 'executor', edits: sessionEdit, log: { reason: o.stopReason ?? 'interrupted' } });
     }
@@ -62,9 +62,12 @@ export async function applyOutcome(ctx: EngineContext, path: string, o: LeaseOut
   const error = o.message ?? o.code ?? 'agent failed';
   const costEdit = o.costUsd !== undefined ? { cost_usd: round(o.costUsd) } : {};
   if (o.retryable && counted < max) {
-    const failures = (state.failures ?? 0) + 1;
-    const delay = backoffMs(ctx.config.retryBackoffMs, failures);
-    await taskState.patch(taskId, { failures, notBefore: now + delay, resumeSession: undefined });
+    let delay = 0;
+    await taskState.patch(taskId, (cur) => {
+      const failures = (cur.failures ?? 0) + 1;
+      delay = backoffMs(ctx.config.retryBackoffMs, failures);
+      return { failures, notBefore: now + delay, resumeSession: undefined };
+    });
     await transition(store, logger, { path, taskId, from: 'executing', to: 'planned', actor: 'executor', edits: { error, ...sessionEdit, ...costEdit }, log: { code: o.code, retryInMs: delay, attempt: attempts, maxAttempts: max } });
     return;
   }

@@ -190,6 +190,8 @@ export class Executor {
     try {
       // A stopped run is recorded only once its whole process tree is gone.
       await r.stopping?.catch(() => undefined);
+      // Or its late "session_id recorded" would undo what the outcome records (e.g. what to resume).
+      await r.recording;
       const journal = toLeaseOutcome(o, r.stopReason, ctx.clock.now());
       // Journal first: a crash between here and the note write is replayed, not re-run.
       await ctx.leases.update(r.lease, { outcome: journal });

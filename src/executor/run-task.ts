@@ -29,6 +29,8 @@ export interface ActiveRun {
   stopReason?: RunStopReason;
   /** Settles when the process group is gone after a stop(). */
   stopping?: Promise<void>;
+  /** Recording the session id the agent reported; the outcome is applied after it. */
+  recording?: Promise<void>;
   /** The process has exited and its outcome is being recorded. */
   ended?: boolean;
   transcript: RunTranscript;
@@ -91,7 +93,7 @@ export async function startRun(ctx: EngineContext, input: StartInput, onEnd: (r:
       transcript.onEvent(ev);
       if (ev.kind === 'init' && !active.sessionId) {
         active.sessionId = ev.sessionId;
-        void recordSession(ctx, active, ev.sessionId);
+        active.recording = recordSession(ctx, active, ev.sessionId);
       }
     },
   });

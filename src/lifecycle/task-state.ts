@@ -28,6 +28,7 @@ export class TaskStateStore {
   // Cached with the file's stamp, so a change made by another process (e.g. `vaultrunner retry`
   // clearing a backoff) is seen on the next get().
   private readonly cache = new Map<string, { stamp: string; state: TaskState }>();
+  private readonly queues = new Map<string, Promise<void>>();
 
   constructor(private readonly dir: string) {}
 
@@ -52,19 +53,42 @@ export class TaskStateStore {
     return state;
   }
 
-  async patch(id: string, patch: Partial<TaskState>): Promise<TaskState> {
-    const cur = await this.get(id);
-    const next: TaskState = { ...cur, ...patch };
-    for (const k of Object.keys(next) as (keyof TaskState)[]) if (next[k] === undefined) delete next[k];
-    if (JSON.stringify(next) === JSON.stringify(cur)) return cur;
-    if (Object.keys(next).length === 0) await removeFile(this.file(id));
-    else await writeJson(this.file(id), next, { fsync: false });
-    this.cache.set(id, { stamp: await this.stampOf(id), state: next });
-    return next;
+  /**
+   * Read-modify-write, one at a time per task: the executor, the watchdog and a run's session
+   * bookkeeping may patch the same task at once, and a lost update loses a backoff or a count.
+   * Pass a function to compute the patch from the current state.
+   */
+  patch(id: string, patch: Partial<TaskState> | ((cur: TaskState) => Partial<TaskState>)): Promise<TaskState> {
+    return this.serial(id, async () => {
+      const cur = await this.get(id);
+      const next: TaskState = { ...cur, ...(typeof patch === 'function' ? patch(cur) : patch) };
+      for (const k of Object.keys(next) as (keyof TaskState)[]) if (next[k] === undefined) delete next[k];
+      if (JSON.stringify(next) === JSON.stringify(cur)) return cur;
+      if (Object.keys(next).length === 0) await removeFile(this.file(id));
+      else await writeJson(this.file(id), next, { fsync: false });
+      this.cache.set(id, { stamp: await this.stampOf(id), state: next });
+      return next;
+    });
   }
 
-  async clear(id: string): Promise<void> {
-    await removeFile(this.file(id));
-    this.cache.set(id, { stamp: 'absent', state: {} });
+  clear(id: string): Promise<void> {
+    return this.serial(id, async () => {
+      await removeFile(this.file(id));
+      this.cache.set(id, { stamp: 'absent', state: {} });
+    });
+  }
+
+  private serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.queues.get(id) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(id, tail);
+    void tail.then(() => {
+      if (this.queues.get(id) === tail) this.queues.delete(id);
+    });
+    return run;
   }
 }

@@ -13,6 +13,8 @@ export interface TransitionRequest {
   to: Status;
   actor: Exclude<Actor, 'person'>;
   edits?: FieldEdits;
+  /** Checked on the note as read just before the write; false means "not this note any more". */
+  guard?: (data: Record<string, unknown>) => boolean;
   /** Extra fields for the log line. */
   log?: Record<string, unknown>;
 }
@@ -29,6 +31,7 @@ export async function transition(store: NoteStore, logger: Logger, req: Transiti
   const r = await store.update(req.path, (data) => {
     from = noteStatus(data);
     if (!from || !froms.includes(from)) return null;
+    if (req.guard && !req.guard(data)) return null;
     assertTransition(from, req.to, req.actor);
     return { ...req.edits, status: req.to };
   });

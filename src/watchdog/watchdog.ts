@@ -66,7 +66,7 @@ export class Watchdog {
         ctx.logger.info({ component: 'watchdog', task: id }, `${id}: replaying the outcome of an interrupted run`);
         await applyOutcome(ctx, entry.path, lease.outcome);
       } else {
-        await this.requeue(entry.path, id, lease.run?.sessionId, 'its service stopped mid-run');
+        await this.requeue(entry.path, id, lease.run?.sessionId, 'its service stopped mid-run', lease.attempt);
       }
       await ctx.index.refresh(entry.path);
     }
@@ -80,16 +80,18 @@ export class Watchdog {
     for (const e of this.ctx.index.entries()) {
       if (e.state.kind !== 'task' || e.state.task.status !== 'executing' || this.executor.isRunning(e.id)) continue;
       if (await this.ctx.leases.get(e.id)) continue;
-      await this.requeue(e.path, e.id, e.state.task.sessionId, 'no lease holds it');
+      await this.requeue(e.path, e.id, e.state.task.sessionId, 'no lease holds it', e.state.task.attempts);
       await this.ctx.index.refresh(e.path);
     }
   }
 
-  private async requeue(path: string, id: string, sessionId: string | undefined, why: string): Promise<void> {
-    const written = await transition(this.ctx.store, this.ctx.logger, { path, taskId: id, from: 'executing', to: 'planned', actor: 'watchdog', log: { reason: why, resume: sessionId } });
+  private async requeue(path: string, id: string, sessionId: string | undefined, why: string, attempt: number): Promise<void> {
+    // Decided on the note as it is at write time: while we looked, this executor may have finished
+    // that attempt and started the next one, which is not ours to requeue.
+    const guard = (data: Record<string, unknown>) => !this.executor.isRunning(id) && (data.attempts ?? 0) === attempt;
+    const written = await transition(this.ctx.store, this.ctx.logger, { path, taskId: id, from: 'executing', to: 'planned', actor: 'watchdog', guard, log: { reason: why, resume: sessionId } });
     if (!written) return; // never reached `executing` (crash right after the claim): nothing to count
-    const st = await this.ctx.taskState.get(id);
-    await this.ctx.taskState.patch(id, { interrupted: (st.interrupted ?? 0) + 1, resumeSession: sessionId ?? st.resumeSession });
+    await this.ctx.taskState.patch(id, (st) => ({ interrupted: (st.interrupted ?? 0) + 1, resumeSession: sessionId ?? st.resumeSession }));
   }
 
   /** Probe the agents queued tasks need; report a change of health once, not every tick. */

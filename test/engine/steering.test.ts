@@ -135,3 +135,20 @@ describe('people steer by editing frontmatter', () => {
     expect(h.runs()).toHaveLength(1);
   });
 });
+
+describe('retries under a busy watchdog', () => {
+  // The watchdog looks for `executing` notes nobody runs; a retry that starts while it looks must
+  // not be taken for one (that requeued a live run and gave the task an extra attempt).
+  it('gives every failing task exactly max_attempts runs', async () => {
+    h = createHarness({ AGENT: 'fail', RETRY_BACKOFF: '1ms', WATCHDOG_INTERVAL: '50ms', MAX_CONCURRENT: '8' });
+    await h.start();
+    const ids = Array.from({ length: 16 }, (_, i) => `r${i}`);
+    for (const id of ids) h.drop(id, 'type: claude_code\nstatus: planned\nmax_attempts: 3');
+    await waitFor(() => ids.every((id) => h.status(id) === 'failed'), 'all failed', 25_000);
+    await new Promise((r) => setTimeout(r, 300));
+    for (const id of ids) {
+      expect(h.find(id)!.text, id).toMatch(/^attempts: 3$/m);
+      expect(h.runs().filter((r) => r.task === id), id).toHaveLength(3);
+    }
+  });
+});
