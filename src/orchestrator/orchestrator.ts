@@ -42,11 +42,15 @@ export class Orchestrator {
     const { state } = entry;
     if (state.kind === 'unreadable') return;
     if (state.kind === 'invalid') {
-      if (state.status !== 'new' && state.status !== 'planned') return;
+      // A status we don't know (a typo like `planed`) is reported like any other problem.
+      const raw = state.data.status;
+      const unknownStatus = state.problems.some((p) => p.key === 'status');
+      if (!unknownStatus && state.status !== 'new' && state.status !== 'planned') return;
       const error = shortMessage(`invalid task: ${describeProblems(state.problems)}`, 300);
       if (state.data.error !== error && !state.problems.some((p) => p.key === 'error')) {
-        await editIfStatus(this.ctx.store, entry.path, [state.status], { error });
-        this.ctx.logger.warn({ component: 'orchestrator', task: entry.id, problems: state.problems }, `${entry.id}: invalid task, not planned until fixed`);
+        // Written only while the status is still the one we judged (compared raw: it may be unknown).
+        const written = await this.ctx.store.update(entry.path, (data) => (JSON.stringify(data.status) === JSON.stringify(raw) ? { error } : null));
+        if (written) this.ctx.logger.warn({ component: 'orchestrator', task: entry.id, problems: state.problems }, `${entry.id}: invalid task, not planned until fixed`);
         await this.ctx.index.refresh(entry.path);
       }
       return;

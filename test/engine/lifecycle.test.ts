@@ -74,6 +74,22 @@ describe('a dropped note', () => {
     const done = await waitFor(() => h.find('sloppy')?.folder === 'Done' && h.find('sloppy'), 'fixed task done');
     expect(done.text).not.toMatch(/^error:/m);
   });
+
+  it('reports an unknown status once, keeps the typo, and plans the task once it is fixed', async () => {
+    h = createHarness();
+    await h.start();
+    const path = h.drop('typo', 'type: claude_code\nstatus: planed # sic');
+    const text = await waitFor(() => /^error: /m.test(h.read(path)) && h.read(path), 'error written');
+    expect(text).toMatch(/^error: .*status: \\"planed\\"/m);
+    expect(text).toMatch(/^status: planed # sic$/m);
+    // Several orchestrator passes later: the note is not rewritten and the warning is not repeated.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(h.read(path)).toBe(text);
+    expect(h.logLines().filter((l) => l.task === 'typo' && l.level === 40)).toHaveLength(1);
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(path, text.replace('status: planed # sic', 'status: new'));
+    await waitFor(() => h.find('typo')?.folder === 'Done', 'fixed task done');
+  });
 });
 
 describe('dispatch', () => {
