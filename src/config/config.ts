@@ -35,6 +35,8 @@ export interface Config {
   killGraceMs: number;
   /** How long a lease lives without renewal. */
   leaseTtlMs: number;
+  /** `events` (fs.watch) or `poll` (stat every second, for filesystems without change events). */
+  watchMode: 'events' | 'poll';
 }
 
 /** Keys as they appear in .env, with their defaults (documented in .env.example). */
@@ -60,6 +62,7 @@ export const DEFAULTS = {
   COMMAND_AGENTS: '',
   KILL_GRACE: '5s',
   LEASE_TTL: '60s',
+  WATCH_MODE: 'events',
 } as const;
 export type ConfigKey = keyof typeof DEFAULTS;
 
@@ -147,6 +150,7 @@ const schema = z.object({
   COMMAND_AGENTS: agentsJson,
   KILL_GRACE: duration('KILL_GRACE'),
   LEASE_TTL: duration('LEASE_TTL', 1000),
+  WATCH_MODE: oneOf('WATCH_MODE', ['events', 'poll'] as const),
 });
 
 /** Find `claude`: CLAUDE_BIN, else on PATH, else the one in our node_modules. */
@@ -211,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<Record<Con
     ),
     killGraceMs: c.KILL_GRACE,
     leaseTtlMs: c.LEASE_TTL,
+    watchMode: c.WATCH_MODE,
   });
 }
 

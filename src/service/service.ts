@@ -100,7 +100,9 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     }
   });
 
-  const watcher = createVaultWatcher({
+  // Polling (chokidar) only where the filesystem sends no events; loaded only then.
+  const createWatcher = config.watchMode === 'poll' ? (await import('../vault/poll-watcher.js')).createPollingWatcher : createVaultWatcher;
+  const watcher = createWatcher({
     root: paths.root,
     onNote: (path) => void index.refresh(path).catch((err) => logger.error({ component: 'watcher', file: path, err }, 'refresh failed')),
     onConflict: (path) => logger.warn({ component: 'watcher', file: path }, `sync conflict copy found: ${path}; not processed, merge it by hand`),
@@ -111,6 +113,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     logger,
   });
   await watcher.ready;
+  logger.debug({ component: 'watcher', mode: config.watchMode }, config.watchMode === 'poll' ? 'watching the task folders by polling every 1s' : 'watching the task folders for events');
 
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, fn: () => void) => timers.push(setInterval(fn, ms));

@@ -85,8 +85,8 @@ export function shouldDescend(vaultRoot: string, absDir: string): boolean {
 }
 
 /**
- * Predicate for chokidar's `ignored`: true for anything the watcher should neither report nor
- * descend into. `isDir` is undefined when chokidar has no stats yet; then we judge by name only.
+ * True for anything the watchers should neither report nor descend into (also the polling
+ * watcher's chokidar `ignored`). With `isDir` undefined (no stats yet) we judge by name only.
  */
 export function isIgnoredForWatch(vaultRoot: string, absPath: string, isDir?: boolean): boolean {
   const parts = segmentsOf(vaultRoot, absPath);

@@ -34,6 +34,16 @@ export interface VaultWatcher {
   close(): Promise<void>;
 }
 
+/** The task folders the watcher watches (Done/ and Plans/ are left alone; ignore-rules says why). */
+export function watchedFolders(root: string): string[] {
+  return TASK_FOLDERS.filter((f) => !isIgnoredForWatch(root, join(root, f), true));
+}
+
+/** inotify watches the service holds: one per watched task folder plus one on the vault root. */
+export function inotifyWatchesNeeded(root: string): number {
+  return 1 + watchedFolders(root).length;
+}
+
 /** How long an unlink waits for the same path to reappear (vim and other backup-rename saves). */
 const UNLINK_GRACE_MS = 100;
 /** How long an in-place change waits for the next write of the same save. */
@@ -70,7 +80,7 @@ export function createVaultWatcher(opts: VaultWatcherOptions): VaultWatcher {
   const rescanReasons = new Set<string>();
   const folders = new Map<string, { id: string; fsw: FSWatcher }>();
   // Done/ and Plans/ are left alone (ignore-rules says why): only the active folders are watched.
-  const active = TASK_FOLDERS.filter((f) => !isIgnoredForWatch(root, join(root, f), true));
+  const active = watchedFolders(root);
   let closed = false;
 
   // A pending hint keeps the longest wait any of its events asked for (an unlink's grace is not

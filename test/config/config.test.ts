@@ -42,6 +42,7 @@ describe('loadConfig', () => {
     [{ PERMISSION_MODE: 'yolo' }, /^PERMISSION_MODE="yolo" is not allowed; use one of plan, default, acceptEdits, bypassPermissions$/],
     [{ EXECUTOR_AUTORUN: 'maybe' }, /^EXECUTOR_AUTORUN="maybe" is not allowed; use true or false$/],
     [{ PLANNER: 'magic' }, /^PLANNER="magic" is not allowed; use one of agent, template$/],
+    [{ WATCH_MODE: 'inotify' }, /^WATCH_MODE="inotify" is not allowed; use one of events, poll$/],
     [{ COMMAND_AGENTS: '{bad json' }, /^COMMAND_AGENTS=.* is not allowed; use JSON like/],
     [{ COMMAND_AGENTS: '{"x":"node run.js"}' }, /COMMAND_AGENTS=.*argv array/],
     [{ AGENT: 'ghost' }, /^AGENT="ghost" is not allowed; use one of claude, demo$/],

@@ -57,4 +57,14 @@ describe('missed events', () => {
     h.drop('after-recreate', 'type: claude_code');
     await waitFor(() => h.find('after-recreate')?.folder === 'Done', 'task in recreated folder done');
   });
+
+  it('WATCH_MODE=poll notices a dropped note by polling, with the timers far away', async () => {
+    // The periodic scans are an hour off, so only the polling watcher can find the note.
+    h = createHarness({ WATCH_MODE: 'poll', ORCHESTRATOR_INTERVAL: '1h', EXECUTOR_INTERVAL: '1h' });
+    await h.start();
+    h.drop('polled', 'type: claude_code');
+    await waitFor(() => h.find('polled')?.folder === 'Done', 'polled task done', 10_000);
+    expect(h.runs().filter((r) => r.task === 'polled')).toHaveLength(1);
+    expect(h.logLines().some((l) => l.component === 'watcher' && l.mode === 'poll')).toBe(true);
+  });
 });

@@ -109,8 +109,8 @@ describe('shouldDescend', () => {
   });
 });
 
-describe('isIgnoredForWatch (the chokidar `ignored` predicate)', () => {
-  // [path, isDir (undefined = chokidar has no stats yet), ignored]
+describe('isIgnoredForWatch (what the watchers leave alone)', () => {
+  // [path, isDir (undefined = no stats yet), ignored]
   const cases: Array<[string, boolean | undefined, boolean]> = [
     ['', undefined, false],
     ['', true, false],

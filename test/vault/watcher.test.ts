@@ -1,4 +1,4 @@
-// Real filesystem, real chokidar. Each editor-style save must reach onNote exactly once, for the
+// Real filesystem, real fs.watch. Each editor-style save must reach onNote exactly once, for the
 // final .md path, with the final content on disk by the time onNote runs.
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
@@ -100,7 +100,7 @@ describe('editor-style saves reach onNote once, for the final path', () => {
   });
 
   it('in-place write in two slow steps: onNote runs after the last write', async () => {
-    // chokidar drops a second `change` within 50 ms; the watcher must not report before it lands.
+    // Two writes 30 ms apart are one save; the watcher must not report before the second lands.
     const f = join(na, 'a.md');
     await expectOneNote(f, 'second step\n', async () => {
       const fh = await open(f, 'r+');

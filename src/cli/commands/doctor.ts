@@ -14,6 +14,7 @@ import { classifyPath } from '../../vault/ignore-rules.js';
 import { STATE_DIR, TASK_FOLDERS, VAULT_FOLDERS, vaultPaths, type VaultPaths } from '../../vault/layout.js';
 import { NoteStore } from '../../vault/note-store.js';
 import { inspectLock } from '../../vault/service-lock.js';
+import { inotifyWatchesNeeded } from '../../vault/watcher.js';
 import type { Command, CommandContext } from '../command.js';
 import { configFor, readEnv } from '../load-config.js';
 
@@ -133,15 +134,13 @@ async function checkInotify(ctx: CommandContext, paths: VaultPaths): Promise<Che
   } catch {
     return pass('inotify watch limit: not applicable on this system');
   }
-  let entries = 1;
-  for (const dir of [paths.root, ...TASK_FOLDERS.map((f) => join(paths.root, f))]) entries += (await readdir(dir).catch(() => [])).length;
   const override = Number(ctx.io.env[MIN_WATCHES_ENV]);
-  const need = Number.isFinite(override) && override > 0 ? override : 2 * entries;
+  const need = Number.isFinite(override) && override > 0 ? override : inotifyWatchesNeeded(paths.root);
   const fix = `raise it: sudo sysctl fs.inotify.max_user_watches=524288 (and add that line to /etc/sysctl.d/90-inotify.conf)`;
   if (!Number.isFinite(limit)) return fail(`inotify watch limit: cannot read ${INOTIFY_FILE}`);
-  if (limit < need) return fail(`inotify watch limit ${limit} is below the ${need} this vault needs (${entries} folders and files); ${fix}`);
+  if (limit < need) return fail(`inotify watch limit ${limit} is below the ${need} the service needs (one per watched folder, whatever the vault's size); ${fix}`);
   const warn = limit < WATCHES_WARN_BELOW ? `; warning: below ${WATCHES_WARN_BELOW}, other programs share this limit — ${fix}` : '';
-  return pass(`inotify watch limit ${limit} (vault needs ${need})${warn}`);
+  return pass(`inotify watch limit ${limit} (the service needs ${need})${warn}`);
 }
 
 async function checkWorkingDirs(config: Config, paths: VaultPaths): Promise<CheckResult> {
@@ -209,8 +208,8 @@ export const doctorCommand: Command = {
     'Prints one ✓ or ✗ line per check, each ✗ with how to fix it; exit 0 when all pass, else 1.',
     'Checks: the config is valid; the vault folders exist and are writable; each agent CLI is found',
     '(with its version); Claude credentials exist (ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN in the',
-    'environment or .env, or a login in ~/.claude); the inotify watch limit suffices (at least twice',
-    `the vault's folders and files; a warning below ${WATCHES_WARN_BELOW}); the working_dir of every queued task`,
+    'environment or .env, or a login in ~/.claude); the inotify watch limit suffices (the service needs',
+    `one watch per watched folder; a warning below ${WATCHES_WARN_BELOW}, as Obsidian and other programs share it); the working_dir of every queued task`,
     'exists inside WORKSPACE_ROOTS; no stale service lock; no sync-conflict copies in task folders.',
     `${MIN_WATCHES_ENV}=<n> (read only by doctor) overrides the required number of watches.`,
     'Doctor never writes to the vault and never prints a secret.',

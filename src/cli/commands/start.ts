@@ -27,7 +27,7 @@ export const startCommand: Command = {
         `vaultrunner — vault ${config.vaultDir}`,
         `  whitelist   ${config.executorTypes.join(', ') || '(none)'}`,
         `  agents      ${found.join('; ')} (default: ${config.agent})`,
-        `  concurrency ${config.maxConcurrent}, timeout ${formatDuration(config.taskTimeoutMs)}, permission ceiling ${config.permissionMode}, planner ${config.planner}`,
+        `  concurrency ${config.maxConcurrent}, timeout ${formatDuration(config.taskTimeoutMs)}, permission ceiling ${config.permissionMode}, planner ${config.planner}${config.watchMode === 'poll' ? ', watching by polling (1s)' : ''}`,
         `  logs        ${config.vaultDir}/Logs (vaultrunner logs -f)`,
         '',
       ].join('\n'),
