@@ -104,3 +104,44 @@ function otherGroupMembers(pgid: number): boolean {
     return true;
   }
 }
+
+/** The environment variable that marks every process of one run (value: the run's lease token). */
+export const RUN_MARKER_ENV = 'VAULTRUNNER_RUN';
+
+/**
+ * Process groups holding a process whose environment has `name=value` (Linux /proc; elsewhere
+ * none). Finds a run's agent when its pid never reached the lease (a crash right after spawn).
+ */
+export function groupsWithEnv(name: string, value: string): number[] {
+  const want = `${name}=${value}`;
+  const own = ownGroup();
+  const groups = new Set<number>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      // Readable only for our own processes, which is all we may signal anyway.
+      if (!readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(want)) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (pgid > 0 && pgid !== own) groups.add(pgid);
+    } catch {
+      /* exited meanwhile, or not ours */
+    }
+  }
+  return [...groups];
+}
+
+function ownGroup(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  } catch {
+    return undefined;
+  }
+}

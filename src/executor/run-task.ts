@@ -1,8 +1,9 @@
 // One attempt of one task: claim (lease) → `executing` → agent run → outcome journal → note.
 import { join } from 'node:path';
 import type { Agent, AgentOutcome, AgentRun, PermissionMode, StopReason } from '../agents/agent.js';
-import { processStartTime } from '../agents/process-group.js';
+import { processStartTime, RUN_MARKER_ENV } from '../agents/process-group.js';
 import { obsidianDateTime } from '../clock.js';
+import { faultPoint } from '../fault.js';
 import { shortMessage } from '../errors.js';
 import type { EngineContext } from '../lifecycle/context.js';
 import type { Task } from '../lifecycle/task.js';
@@ -87,7 +88,8 @@ export async function startRun(ctx: EngineContext, input: StartInput, onEnd: (r:
     model: task.model,
     permissionMode: input.permissionMode,
     resumeSessionId: resumeSession,
-    env: ctx.env,
+    // The marker finds this run's processes after a crash, even before its pid reaches the lease.
+    env: { ...ctx.env, [RUN_MARKER_ENV]: lease.token },
     onRawLine: (line) => transcript.onRawLine(line),
     onEvent: (ev) => {
       transcript.onEvent(ev);
@@ -110,6 +112,7 @@ export async function startRun(ctx: EngineContext, input: StartInput, onEnd: (r:
     attempt,
     transcript,
   } satisfies Partial<ActiveRun>);
+  faultPoint('after-spawn');
   // pid 0 means the spawn failed; never record it (kill(-0) would signal our own group).
   if (run.pid > 0) await ctx.leases.update(lease, { attempt, run: { pid: run.pid, pidStart: processStartTime(run.pid), startedAt: now } }).catch(() => false);
   active.done = run.outcome.then((o) => onEnd(active, o));

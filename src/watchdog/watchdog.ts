@@ -1,7 +1,7 @@
 // The watchdog: stops runs that pass their timeout, recovers tasks whose lease holder died (killing
 // any orphaned agent first, so two runs of one task never overlap), and notices when an agent CLI
 // cannot be called.
-import { groupAlive, isAlive, terminateGroup } from '../agents/process-group.js';
+import { groupAlive, groupsWithEnv, isAlive, RUN_MARKER_ENV, terminateGroup } from '../agents/process-group.js';
 import { shortMessage } from '../errors.js';
 import { applyOutcome } from '../executor/apply-outcome.js';
 import type { Executor } from '../executor/executor.js';
@@ -56,9 +56,13 @@ export class Watchdog {
   async recover(lease: Lease): Promise<void> {
     const { ctx } = this;
     const id = lease.taskId;
-    if (lease.run && lease.run.pid > 0 && ownerState(lease.owner) !== 'unknown' && isAlive(lease.run.pid, lease.run.pidStart) && groupAlive(lease.run.pid)) {
-      ctx.logger.warn({ component: 'watchdog', task: id, pid: lease.run.pid }, `${id}: killing orphaned agent process group ${lease.run.pid}`);
-      await terminateGroup(lease.run.pid, ctx.config.killGraceMs);
+    if (ownerState(lease.owner) !== 'unknown') {
+      const groups = new Set(groupsWithEnv(RUN_MARKER_ENV, lease.token));
+      if (lease.run && lease.run.pid > 0 && isAlive(lease.run.pid, lease.run.pidStart) && groupAlive(lease.run.pid)) groups.add(lease.run.pid);
+      for (const pgid of groups) {
+        ctx.logger.warn({ component: 'watchdog', task: id, pid: pgid }, `${id}: killing orphaned agent process group ${pgid}`);
+        await terminateGroup(pgid, ctx.config.killGraceMs);
+      }
     }
     const entry = ctx.index.byId(id);
     if (entry) {

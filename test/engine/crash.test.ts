@@ -12,7 +12,7 @@ import { NoteStore } from '../../src/vault/note-store.js';
 let root: string;
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-function envFor(vault: string, runLog: string, fault?: string): NodeJS.ProcessEnv {
+function envFor(vault: string, runLog: string, fault?: string, sleepMs = 300): NodeJS.ProcessEnv {
   return {
     VAULT_DIR: vault,
     AGENT: 'ok',
@@ -24,13 +24,13 @@ function envFor(vault: string, runLog: string, fault?: string): NodeJS.ProcessEn
     LEASE_TTL: '3s',
     KILL_GRACE: '300ms',
     FIXTURE_LOG: runLog,
-    FIXTURE_SLEEP_MS: '300',
+    FIXTURE_SLEEP_MS: String(sleepMs),
     LOG_LEVEL: 'info',
     ...(fault ? { VAULTRUNNER_FAULT: fault } : {}),
   };
 }
 
-async function crashThenRecover(fault: string, tasks: number) {
+async function crashThenRecover(fault: string, tasks: number, sleepMs?: number) {
   root = mkdtempSync(join(tmpdir(), 'vr-crash-'));
   const vault = join(root, 'vault');
   const runLog = join(root, 'runs.log');
@@ -38,10 +38,10 @@ async function crashThenRecover(fault: string, tasks: number) {
   await initVault(vault, { examples: false });
   const ids = Array.from({ length: tasks }, (_, i) => `job-${i}`);
   for (const id of ids) writeFileSync(join(vault, 'Needs_Action', `${id}.md`), `---\ntype: claude_code\n---\nJob ${id}\n`);
-  const first = spawnService([], { cwd: root, env: envFor(vault, runLog, fault) });
+  const first = spawnService([], { cwd: root, env: envFor(vault, runLog, fault, sleepMs) });
   const exit = await first.exited;
   expect(exit.signal, first.output()).toBe('SIGKILL');
-  const second = spawnService([], { cwd: root, env: envFor(vault, runLog) });
+  const second = spawnService([], { cwd: root, env: envFor(vault, runLog, undefined, sleepMs) });
   try {
     await waitFor(() => ids.every((id) => existsSync(join(vault, 'Done', `${id}.md`))), `all tasks done after ${fault}`, 30_000, 100);
   } finally {
@@ -74,4 +74,13 @@ describe('kill -9 and restart', () => {
       }
     }, 60_000);
   }
+
+  it('finds and stops an agent whose pid never reached the lease (killed right after spawn)', async () => {
+    // The orphan would sleep 4 s: without being found by its run marker it would still be running
+    // when the restarted service runs the task again.
+    const { runs } = await crashThenRecover('after-spawn', 1, 4000);
+    const first = runs.find((r) => r.task === 'job-0')!;
+    expect(runs.filter((r) => r.task === 'job-0')).toHaveLength(2);
+    expect(first.end! - first.start).toBeLessThan(3500); // stopped, not finished
+  }, 60_000);
 });
