@@ -57,7 +57,7 @@ interface Rep {
 export async function runScale(quick: boolean): Promise<BenchResult> {
   const done = quick ? 10_000 : 100_000;
   const paused = quick ? 500 : 5_000;
-  const idleS = quick ? 10 : 30;
+  const idleS = quick ? 5 : 30;
   const pickups = quick ? 6 : 15;
   const reps = 3;
   const dir = benchDir('scale');

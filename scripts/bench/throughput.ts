@@ -122,7 +122,7 @@ async function floor(n: number): Promise<Sample> {
 }
 
 export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}): Promise<BenchResult> {
-  const n = quick ? 200 : 1000;
+  const n = quick ? 120 : 1000;
   const reps = 3;
   const a: Sample[] = [];
   const b: Sample[] = [];
