@@ -58,6 +58,10 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
   const debounceMs = opts.debounceMs ?? 1000;
   const listings = new Map(TASK_FOLDERS.map((f) => [f, new DirListing(join(ctx.paths.root, f))]));
   let recent: { items: DoneItem[]; note?: string } = { items: [] };
+  // Done/ bookkeeping redone only when its listing changed: the count of task notes, and each
+  // note's mtime (a finished task adds one name; the others are not stat'ed again).
+  let doneCount = 0;
+  const doneMtimes = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   let chain: Promise<void> = Promise.resolve();
@@ -65,8 +69,12 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
   const collect = async (): Promise<DashboardData> => {
     for (const l of listings.values()) await l.refresh();
     const done = listings.get('Done')!;
-    if (done.changed) recent = await recentDone(ctx, done.names);
-    return collectDashboard(ctx, executor, { listings, recent });
+    if (done.changed) {
+      const notes = done.names.filter((n) => classifyPath(ctx.paths.root, join(ctx.paths.done, n)).kind === 'task-note');
+      doneCount = notes.length;
+      recent = await recentDone(ctx, notes, doneMtimes);
+    }
+    return collectDashboard(ctx, executor, { listings, recent, doneCount });
   };
 
   const write = async (): Promise<void> => {
@@ -111,15 +119,23 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
   };
 }
 
-/** The newest notes in Done/ by mtime, with their status; skipped (with a note) for a huge Done/. */
-async function recentDone(ctx: EngineContext, names: string[]): Promise<{ items: DoneItem[]; note?: string }> {
-  const notes = names.filter((n) => classifyPath(ctx.paths.root, join(ctx.paths.done, n)).kind === 'task-note');
-  if (notes.length > DONE_SCAN_LIMIT) return { items: [], note: `Done/ holds ${notes.length} notes; the recent list is skipped to keep the dashboard cheap (sort Done/ by modified time in Obsidian)` };
-  const stamped: { name: string; at: number }[] = [];
-  for (let i = 0; i < notes.length; i += 64) {
-    const batch = await Promise.all(notes.slice(i, i + 64).map(async (name) => ({ name, at: (await stat(join(ctx.paths.done, name)).catch(() => undefined))?.mtimeMs })));
-    for (const b of batch) if (b.at !== undefined) stamped.push({ name: b.name, at: b.at });
+/**
+ * The newest notes in Done/ by mtime, with their status; skipped (with a note) for a huge Done/.
+ * `mtimes` carries each note's mtime from one listing to the next, so only new names are stat'ed.
+ */
+async function recentDone(ctx: EngineContext, notes: string[], mtimes: Map<string, number>): Promise<{ items: DoneItem[]; note?: string }> {
+  if (notes.length > DONE_SCAN_LIMIT) {
+    mtimes.clear();
+    return { items: [], note: `Done/ holds ${notes.length} notes; the recent list is skipped to keep the dashboard cheap (sort Done/ by modified time in Obsidian)` };
   }
+  const present = new Set(notes);
+  for (const name of mtimes.keys()) if (!present.has(name)) mtimes.delete(name);
+  const unknown = notes.filter((n) => !mtimes.has(n));
+  for (let i = 0; i < unknown.length; i += 64) {
+    const batch = await Promise.all(unknown.slice(i, i + 64).map(async (name) => ({ name, at: (await stat(join(ctx.paths.done, name)).catch(() => undefined))?.mtimeMs })));
+    for (const b of batch) if (b.at !== undefined) mtimes.set(b.name, b.at);
+  }
+  const stamped = [...mtimes].map(([name, at]) => ({ name, at }));
   stamped.sort((a, b) => b.at - a.at || a.name.localeCompare(b.name));
   const items: DoneItem[] = [];
   for (const s of stamped.slice(0, RECENT)) {
@@ -137,7 +153,7 @@ type Valid = IndexEntry & { task: Task };
 export async function collectDashboard(
   ctx: EngineContext,
   executor: Pick<Executor, 'active'>,
-  cache: { listings: ReadonlyMap<string, { dir: string; names: readonly string[] }>; recent: { items: DoneItem[]; note?: string } },
+  cache: { listings: ReadonlyMap<string, { dir: string; names: readonly string[] }>; recent: { items: DoneItem[]; note?: string }; doneCount: number },
 ): Promise<DashboardData> {
   const { index, paths, config } = ctx;
   const now = ctx.clock.now();
@@ -215,10 +231,8 @@ export async function collectDashboard(
     if (probe && !probe.ok) problems.push({ text: `agent ${name} cannot be used: ${probe.detail}` });
   }
 
-  const doneListing = cache.listings.get('Done');
-  const doneFolder = doneListing?.names.filter((n) => classifyPath(paths.root, join(paths.done, n)).kind === 'task-note').length;
   running.sort((a, b) => a.id.localeCompare(b.id));
-  return { now, counts, doneFolder, running, queue, person, recentDone: cache.recent.items, recentDoneNote: cache.recent.note, failed: failedItems, problems };
+  return { now, counts, doneFolder: cache.doneCount, running, queue, person, recentDone: cache.recent.items, recentDoneNote: cache.recent.note, failed: failedItems, problems };
 }
 
 /** Link target of a dependency's note: the active note, else Done/<id>.md, else none. */

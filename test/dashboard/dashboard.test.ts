@@ -214,6 +214,27 @@ describe('Dashboard.md', () => {
     expect(readdirSync(vault).filter((n) => n.includes('.tmp'))).toEqual([]);
   });
 
+  it('follows Done/ across flushes: newly filed notes lead the recent list, removed ones leave it', async () => {
+    const { utimesSync, unlinkSync } = await import('node:fs');
+    const at = (name: string, s: number) => utimesSync(join(vault, 'Done', `${name}.md`), s, s);
+    for (let i = 0; i < 3; i++) task('Done', `d${i}`, 'type: claude_code\nstatus: done');
+    for (let i = 0; i < 3; i++) at(`d${i}`, 1_000_000 + i);
+    const ctx = await makeContext();
+    const dash = createDashboard({ ctx, executor: { active: () => runs }, debounceMs: 10 });
+    const recentIds = () => {
+      const text = readFileSync(ctx.paths.dashboard, 'utf8');
+      return { count: /\| filed in Done\/ \| (\d+) \|/.exec(text)?.[1], ids: [...text.slice(text.indexOf('## Recently done')).matchAll(/^- \[\[Done\/([^|]+)\|/gm)].map((m) => m[1]) };
+    };
+    await dash.flush();
+    expect(recentIds()).toEqual({ count: '3', ids: ['d2', 'd1', 'd0'] });
+    task('Done', 'fresh', 'type: claude_code\nstatus: done');
+    at('fresh', 2_000_000);
+    unlinkSync(join(vault, 'Done', 'd1.md'));
+    await dash.flush();
+    expect(recentIds()).toEqual({ count: '3', ids: ['fresh', 'd2', 'd0'] });
+    dash.close();
+  });
+
   it('skips the recent list for a huge Done/ and renders purely', () => {
     const text = renderDashboard(
       { now: 0, counts: {}, running: [], queue: [], person: [], recentDone: [], recentDoneNote: 'Done/ holds 2500 notes; skipped', failed: [], problems: [] },
