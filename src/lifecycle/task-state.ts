@@ -3,6 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readJson, removeFile, writeJson } from '../vault/json-file.js';
+import { KeyedQueue } from '../vault/keyed-queue.js';
 
 export interface TaskState {
   /** No new attempt before this time (retry backoff). */
@@ -28,7 +29,7 @@ export class TaskStateStore {
   // Cached with the file's stamp, so a change made by another process (e.g. `vaultrunner retry`
   // clearing a backoff) is seen on the next get().
   private readonly cache = new Map<string, { stamp: string; state: TaskState }>();
-  private readonly queues = new Map<string, Promise<void>>();
+  private readonly queue = new KeyedQueue();
 
   constructor(private readonly dir: string) {}
 
@@ -59,7 +60,7 @@ export class TaskStateStore {
    * Pass a function to compute the patch from the current state.
    */
   patch(id: string, patch: Partial<TaskState> | ((cur: TaskState) => Partial<TaskState>)): Promise<TaskState> {
-    return this.serial(id, async () => {
+    return this.queue.run(id, async () => {
       const cur = await this.get(id);
       const next: TaskState = { ...cur, ...(typeof patch === 'function' ? patch(cur) : patch) };
       for (const k of Object.keys(next) as (keyof TaskState)[]) if (next[k] === undefined) delete next[k];
@@ -72,23 +73,9 @@ export class TaskStateStore {
   }
 
   clear(id: string): Promise<void> {
-    return this.serial(id, async () => {
+    return this.queue.run(id, async () => {
       await removeFile(this.file(id));
       this.cache.set(id, { stamp: 'absent', state: {} });
     });
-  }
-
-  private serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.queues.get(id) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.queues.set(id, tail);
-    void tail.then(() => {
-      if (this.queues.get(id) === tail) this.queues.delete(id);
-    });
-    return run;
   }
 }

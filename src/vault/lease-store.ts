@@ -6,6 +6,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readJson, removeFile, writeJson } from './json-file.js';
 import { ownerState, selfOwner, type Owner } from './owner.js';
+import { KeyedQueue } from './keyed-queue.js';
 
 export interface LeaseOutcome {
   ok: boolean;
@@ -34,6 +35,7 @@ export interface Lease {
 
 export class LeaseStore {
   private readonly self = selfOwner();
+  private readonly queue = new KeyedQueue();
 
   constructor(
     private readonly dir: string,
@@ -68,18 +70,23 @@ export class LeaseStore {
     return readJson<Lease>(this.file(taskId));
   }
 
-  /** Rewrite our lease (renewing its expiry); false when it is no longer ours. */
-  async update(lease: Lease, patch: Partial<Pick<Lease, 'run' | 'outcome' | 'attempt'>> = {}): Promise<boolean> {
-    const cur = await this.get(lease.taskId);
-    if (!cur || cur.token !== lease.token) return false;
-    Object.assign(lease, patch, { expiresAt: this.now() + this.ttlMs });
-    await writeJson(this.file(lease.taskId), lease, { fsync: patch.outcome !== undefined });
-    return true;
+  /** Rewrite our lease (renewing its expiry); false when it is no longer ours. One at a time per
+   *  task: a renewal in flight must not land after, and erase, the outcome journaled after it. */
+  update(lease: Lease, patch: Partial<Pick<Lease, 'run' | 'outcome' | 'attempt'>> = {}): Promise<boolean> {
+    return this.queue.run(lease.taskId, async () => {
+      const cur = await this.get(lease.taskId);
+      if (!cur || cur.token !== lease.token) return false;
+      Object.assign(lease, patch, { expiresAt: this.now() + this.ttlMs });
+      await writeJson(this.file(lease.taskId), lease, { fsync: patch.outcome !== undefined });
+      return true;
+    });
   }
 
-  async release(lease: Lease): Promise<void> {
-    const cur = await this.get(lease.taskId);
-    if (cur && cur.token === lease.token) await removeFile(this.file(lease.taskId));
+  release(lease: Lease): Promise<void> {
+    return this.queue.run(lease.taskId, async () => {
+      const cur = await this.get(lease.taskId);
+      if (cur && cur.token === lease.token) await removeFile(this.file(lease.taskId));
+    });
   }
 
   /** Remove a lease regardless of holder (the watchdog, after it has dealt with the holder's run). */
