@@ -1,6 +1,7 @@
 // Writes that survive a crash: data fsynced before it is renamed or linked into place, and the
 // directory fsynced after.
-import { open } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, link, open } from 'node:fs/promises';
 
 /** Write `text` to `path` and fsync it. `flag` 'wx' refuses an existing file. */
 export async function writeSynced(path: string, text: string, flag: 'w' | 'wx', fsync = true): Promise<void> {
@@ -23,5 +24,17 @@ export async function syncDir(dir: string): Promise<void> {
     }
   } catch {
     /* best effort: some filesystems refuse fsync on directories */
+  }
+}
+
+/** Put `from` at `to` without ever replacing an existing `to` (EEXIST): a hard link, or a copy on
+ *  filesystems without hard links. */
+export async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await link(from, to);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'EOPNOTSUPP') throw err;
+    await copyFile(from, to, constants.COPYFILE_EXCL);
   }
 }

@@ -1,8 +1,8 @@
 // Small JSON files in the machine-state folder, written atomically.
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { writeSynced } from './durable-fs.js';
+import { linkOrCopy, writeSynced } from './durable-fs.js';
 
 export async function readJson<T>(path: string): Promise<T | undefined> {
   try {
@@ -23,11 +23,7 @@ export async function writeJson(path: string, value: unknown, opts: { exclusive?
     // crash can never leave an empty claim that nobody can read, take over or recover.
     await writeSynced(tmp, text, 'wx', opts.fsync !== false);
     try {
-      await link(tmp, path);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
-      await writeSynced(path, text, 'wx', opts.fsync !== false); // a filesystem without hard links
+      await linkOrCopy(tmp, path);
     } finally {
       await unlink(tmp).catch(() => {});
     }
@@ -41,4 +37,15 @@ export async function removeFile(path: string): Promise<void> {
   await unlink(path).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOENT') throw err;
   });
+}
+
+/**
+ * Remove the temp files a crash left in a state folder (`.<name>.<hex>.tmp`, see writeJson).
+ * Only for folders that just one process writes, and only while it holds the service lock.
+ */
+export async function removeStaleTemps(dir: string): Promise<number> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const stale = names.filter((n) => /^\..+\.[0-9a-f]{8}\.tmp$/.test(n));
+  await Promise.all(stale.map((n) => removeFile(join(dir, n))));
+  return stale.length;
 }

@@ -3,10 +3,10 @@
 // so a person's newer edit always wins. Moves never overwrite.
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, copyFile, link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { NoteChangedError, NoteGoneError, NoteParseError, VaultrunnerError } from '../errors.js';
-import { syncDir, writeSynced } from './durable-fs.js';
+import { linkOrCopy, syncDir, writeSynced } from './durable-fs.js';
 import { applyEdits, FrontmatterSyntaxError, parseFrontmatter, splitNote, type FieldEdits } from './frontmatter.js';
 
 export interface FileStamp {
@@ -14,6 +14,8 @@ export interface FileStamp {
   mtimeMs: number;
   ctimeMs: number;
   ino: number;
+  /** Permission bits, carried over to the file that replaces this one (not compared). */
+  mode?: number;
 }
 
 export interface NoteSnapshot {
@@ -37,8 +39,8 @@ export function hashText(text: string): string {
   return createHash('sha1').update(text).digest('hex');
 }
 
-export function stampOf(s: { size: number; mtimeMs: number; ctimeMs: number; ino: number }): FileStamp {
-  return { size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino };
+export function stampOf(s: { size: number; mtimeMs: number; ctimeMs: number; ino: number; mode?: number }): FileStamp {
+  return { size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino, mode: s.mode === undefined ? undefined : s.mode & 0o7777 };
 }
 
 export function sameStamp(a: FileStamp, b: FileStamp): boolean {
@@ -139,11 +141,13 @@ export class NoteStore {
    */
   async replace(path: string, text: string, expected: NoteSnapshot | null): Promise<NoteSnapshot | null> {
     const tmp = tempNameFor(path);
-    let mode: number | undefined;
     try {
       await writeSynced(tmp, text, 'wx');
       if (expected) {
-        // The compare of compare-and-swap, as close to the rename as we can put it.
+        // Permissions first, so that nothing but the compare's stat stands before the rename: a
+        // save landing in that gap would be replaced unseen. (A chmod since our read changed the
+        // ctime, so the compare catches it.)
+        if (expected.stamp.mode !== undefined) await chmod(tmp, expected.stamp.mode);
         let st;
         try {
           st = await stat(path);
@@ -157,12 +161,11 @@ export class NoteStore {
             await unlink(tmp).catch(() => {}); // the compare failed: drop our temp file too
             return null;
           }
+          await chmod(tmp, st.mode & 0o7777); // same text, touched meanwhile (rare)
         }
-        mode = st.mode & 0o7777;
       } else if (await exists(path)) {
         throw new VaultrunnerError('NOTE_CHANGED', `refusing to overwrite existing note ${path}`);
       }
-      if (mode !== undefined) await chmod(tmp, mode);
       await rename(tmp, path);
     } catch (err) {
       await unlink(tmp).catch(() => {});
@@ -206,15 +209,27 @@ export class NoteStore {
         if (code === 'ENOENT' && !(await exists(path))) throw new NoteGoneError(path, { cause: err });
         throw err;
       }
-      // A save by rename in between would leave the person's new version at `path`: take that one.
-      if (!(await sameFile(path, target))) {
-        await unlink(target);
-        n--;
-        continue;
-      }
-      await unlink(path).catch((err: NodeJS.ErrnoException) => {
+      // Take the source away by rename, which captures atomically whatever `path` holds now; an
+      // unlink after a check could delete a save that landed between the two.
+      const grave = tempNameFor(path);
+      let taken = true;
+      await rename(path, grave).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw err;
+        taken = false; // gone meanwhile: the target is the only copy
       });
+      if (taken && !(await sameFile(grave, target))) {
+        // A save by rename came in after our link: that newer version is the one to move.
+        await unlink(target);
+        try {
+          await linkOrCopy(grave, target);
+        } catch (err) {
+          // Put it back rather than lose it; if even that fails, the dot-file keeps it.
+          const restored = await linkOrCopy(grave, path).then(() => true, () => false);
+          if (restored) await unlink(grave);
+          throw err;
+        }
+      }
+      if (taken) await unlink(grave);
       await syncDir(toDir);
       await syncDir(dirname(path));
       this.opts.onWrite?.(path, undefined, target);
@@ -238,16 +253,6 @@ export function parseSnapshot(note: NoteSnapshot): NoteRead {
   } catch (err) {
     if (err instanceof FrontmatterSyntaxError) return { ok: false, note, error: new NoteParseError(note.path, err.message, { cause: err }) };
     throw err;
-  }
-}
-
-async function linkOrCopy(from: string, to: string): Promise<void> {
-  try {
-    await link(from, to);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'EOPNOTSUPP') throw err;
-    await copyFile(from, to, constants.COPYFILE_EXCL); // filesystems without hard links
   }
 }
 

@@ -128,6 +128,15 @@ describe('update()', () => {
     expect((await stat(p)).mode & 0o777).toBe(mode);
   });
 
+  it('keeps a mode changed between our read and our write', async () => {
+    const p = await note('a.md', NOTE);
+    const before = await store.snapshot(p);
+    await chmod(p, 0o600); // the text is the same, only the permissions changed
+    const written = await store.replace(p, NOTE.replace('Do it.', 'Do it now.'), before);
+    expect(written).not.toBeNull();
+    expect((await stat(p)).mode & 0o777).toBe(0o600);
+  });
+
   it('is atomic: a concurrent reader only ever sees a whole old or whole new note', async () => {
     const p = await note('a.md', NOTE);
     const seen = new Set<string>();
