@@ -12,14 +12,46 @@ import { resolveWorkingDir } from '../executor/workspace.js';
 import type { Planner } from './planner.js';
 
 const MAX_PLAN_FAILURES = 3;
+/** Prefix of the `error` the orchestrator writes into an invalid note (cleared once it is valid). */
+const INVALID_PREFIX = 'invalid task: ';
+
+export interface OrchestratorOptions {
+  /** An invalid note gets its `error:` line only once it has not changed for this long: Obsidian
+   *  saves while a person types, and `status: pa` on the way to `paused` is no reason to write. */
+  invalidSettleMs?: number;
+}
 
 export class Orchestrator {
   private readonly busy = new Set<string>();
+  private readonly rechecks = new Map<string, NodeJS.Timeout>();
+  private readonly settleMs: number;
+  private closed = false;
 
   constructor(
     private readonly ctx: EngineContext,
     private readonly planner: Planner,
-  ) {}
+    opts: OrchestratorOptions = {},
+  ) {
+    this.settleMs = opts.invalidSettleMs ?? 5000;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const t of this.rechecks.values()) clearTimeout(t);
+    this.rechecks.clear();
+  }
+
+  /** Look at a note again once it has had time to settle. */
+  private recheckLater(path: string, ms: number): void {
+    if (this.closed || this.rechecks.has(path)) return;
+    const t = setTimeout(() => {
+      this.rechecks.delete(path);
+      const entry = this.ctx.index.getPath(path);
+      if (entry && !this.closed) void this.handle(entry);
+    }, ms);
+    t.unref();
+    this.rechecks.set(path, t);
+  }
 
   async tick(): Promise<void> {
     await Promise.all(this.ctx.index.entries().map((e) => this.handle(e)));
@@ -46,8 +78,10 @@ export class Orchestrator {
       const raw = state.data.status;
       const unknownStatus = state.problems.some((p) => p.key === 'status');
       if (!unknownStatus && state.status !== 'new' && state.status !== 'planned') return;
-      const error = shortMessage(`invalid task: ${describeProblems(state.problems)}`, 300);
+      const error = shortMessage(`${INVALID_PREFIX}${describeProblems(state.problems)}`, 300);
       if (state.data.error !== error && !state.problems.some((p) => p.key === 'error')) {
+        const still = this.ctx.clock.now() - entry.stamp.mtimeMs;
+        if (still < this.settleMs) return this.recheckLater(entry.path, this.settleMs - still + 20);
         // Written only while the status is still the one we judged (compared raw: it may be unknown).
         const written = await this.ctx.store.update(entry.path, (data) => (JSON.stringify(data.status) === JSON.stringify(raw) ? { error } : null));
         if (written) this.ctx.logger.warn({ component: 'orchestrator', task: entry.id, problems: state.problems }, `${entry.id}: invalid task, not planned until fixed`);
@@ -56,6 +90,13 @@ export class Orchestrator {
       return;
     }
     const task = state.task;
+    if (task.error?.startsWith(INVALID_PREFIX) && task.status !== 'new' && task.status !== 'planned') {
+      // Fixed into a status that no transition of ours passes through (e.g. `paused`): the
+      // problem it names is gone. (`new`/`planned` clear it when planned or run.)
+      await editIfStatus(this.ctx.store, entry.path, [task.status], { error: undefined });
+      await this.ctx.index.refresh(entry.path);
+      return;
+    }
     switch (task.status) {
       case 'new':
         return this.plan(entry, task, state.body);

@@ -17,6 +17,7 @@ import { vaultPaths, VAULT_FOLDERS, type VaultPaths } from '../vault/layout.js';
 import { LeaseStore } from '../vault/lease-store.js';
 import { NoteStore } from '../vault/note-store.js';
 import { acquireServiceLock, type ServiceLock } from '../vault/service-lock.js';
+import { removeStaleTemps } from '../vault/json-file.js';
 import { createVaultWatcher } from '../vault/watcher.js';
 import { Watchdog } from '../watchdog/watchdog.js';
 import { join } from 'node:path';
@@ -31,6 +32,8 @@ export interface ServiceOptions {
   heartbeatMs?: number;
   /** How long running agents may finish on shutdown before they are stopped. */
   shutdownGraceMs?: number;
+  /** How long an invalid note must be unchanged before its `error:` is written (tests shorten it). */
+  invalidSettleMs?: number;
 }
 
 export interface RunningService {
@@ -49,6 +52,9 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   for (const f of VAULT_FOLDERS) await mkdir(join(paths.root, f), { recursive: true });
   await mkdir(paths.leases, { recursive: true });
   const lock: ServiceLock = await acquireServiceLock(paths.lock, () => clock.now());
+  // Ours alone now: half-written state files of a crashed predecessor can go.
+  const temps = (await removeStaleTemps(paths.leases)) + (await removeStaleTemps(paths.taskState));
+  if (temps > 0) logger.debug({ component: 'service', count: temps }, 'removed temp files left by a crash');
 
   const store = new NoteStore();
   const index = new TaskIndex(store, paths, logger, () => clock.now());
@@ -68,7 +74,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     config.planner === 'agent'
       ? createAgentPlanner({ agentFor: ({ task }) => ctx.agents.get(task.agent ?? config.agent) ?? ctx.agents.get('claude')!, env: ctx.env, timeoutMs: config.taskTimeoutMs, killGraceMs: config.killGraceMs })
       : createTemplatePlanner();
-  const orchestrator = new Orchestrator(ctx, planner);
+  const orchestrator = new Orchestrator(ctx, planner, { invalidSettleMs: opts.invalidSettleMs });
   const executor = new Executor(ctx);
   const watchdog = new Watchdog(ctx, executor);
   const dashboard = createDashboard({ ctx, executor });
@@ -149,6 +155,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       if (stopped) return;
       stopped = true;
       for (const t of timers) clearInterval(t);
+      orchestrator.close();
       await watcher.close();
       await executor.shutdown(stopOpts.graceMs ?? opts.shutdownGraceMs ?? 10_000);
       await dashboard.flush();

@@ -1,11 +1,11 @@
 // kill -9 of the real service at chosen moments of the lifecycle, then a restart: every task
 // still ends done, exactly once in Done/, and no two runs of one task overlap in time.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnService } from '../helpers/cli-process.js';
-import { concurrency, fixtureAgent, parseRunLog, waitFor } from '../helpers/vault-harness.js';
+import { concurrency, createHarness, fixtureAgent, parseRunLog, waitFor } from '../helpers/vault-harness.js';
 import { initVault } from '../../src/vault/init-vault.js';
 import { NoteStore } from '../../src/vault/note-store.js';
 
@@ -41,7 +41,7 @@ async function crashThenRecover(fault: string, tasks: number, sleepMs?: number) 
   const first = spawnService([], { cwd: root, env: envFor(vault, runLog, fault, sleepMs) });
   const exit = await first.exited;
   expect(exit.signal, first.output()).toBe('SIGKILL');
-  const second = spawnService([], { cwd: root, env: envFor(vault, runLog, undefined, sleepMs) });
+  const second = spawnService([], { cwd: root, env: envFor(vault, runLog) });
   try {
     await waitFor(() => ids.every((id) => existsSync(join(vault, 'Done', `${id}.md`))), `all tasks done after ${fault}`, 30_000, 100);
   } finally {
@@ -76,11 +76,30 @@ describe('kill -9 and restart', () => {
   }
 
   it('finds and stops an agent whose pid never reached the lease (killed right after spawn)', async () => {
-    // The orphan would sleep 4 s: without being found by its run marker it would still be running
-    // when the restarted service runs the task again.
-    const { runs } = await crashThenRecover('after-spawn', 1, 4000);
+    // The orphan would sleep 15 s: without being found by its run marker it would still be running
+    // when the restarted service runs the task again (the re-run sleeps the usual 300 ms).
+    const { runs } = await crashThenRecover('after-spawn', 1, 15_000);
     const first = runs.find((r) => r.task === 'job-0')!;
     expect(runs.filter((r) => r.task === 'job-0')).toHaveLength(2);
-    expect(first.end! - first.start).toBeLessThan(3500); // stopped, not finished
+    expect(first.end! - first.start).toBeLessThan(12_000); // stopped, not finished
   }, 60_000);
+
+  it('clears the temp files a crash left in its state folders, and nothing else there', async () => {
+    const h = createHarness();
+    root = h.root;
+    const state = join(h.vault, '.vaultrunner');
+    await initVault(h.vault, { examples: false });
+    for (const d of ['leases', 'tasks']) mkdirSync(join(state, d), { recursive: true });
+    writeFileSync(join(state, 'leases', '.a.json.0123abcd.tmp'), '{"taskId":');
+    writeFileSync(join(state, 'tasks', '.b.json.89abcdef.tmp'), '');
+    writeFileSync(join(state, 'tasks', 'b.json'), '{"failures":1}\n');
+    try {
+      await h.start();
+      expect(readdirSync(join(state, 'leases'))).toEqual([]);
+      expect(readdirSync(join(state, 'tasks'))).toEqual(['b.json']);
+    } finally {
+      await h.stop();
+      h.cleanup();
+    }
+  });
 });

@@ -75,6 +75,28 @@ describe('a dropped note', () => {
     expect(done.text).not.toMatch(/^error:/m);
   });
 
+  it('waits until an invalid note has been still for a while before writing its error', async () => {
+    // Obsidian saves while a person types: `status: pa` on the way to `paused` must not be answered.
+    h = createHarness({}, { invalidSettleMs: 2000 });
+    await h.start();
+    const { writeFileSync, statSync } = await import('node:fs');
+    const path = h.drop('typing', 'type: claude_code\nstatus: pa');
+    await new Promise((r) => setTimeout(r, 800));
+    expect(h.read(path)).not.toMatch(/^error:/m);
+    writeFileSync(path, h.read(path).replace('status: pa', 'status: pau')); // still typing
+    const lastSave = statSync(path).mtimeMs;
+    await new Promise((r) => setTimeout(r, 800));
+    expect(h.read(path)).not.toMatch(/^error:/m); // 1.6 s after the first save, 0.8 s after the last
+    const text = await waitFor(() => /^error: /m.test(h.read(path)) && h.read(path), 'error written once still');
+    expect(statSync(path).mtimeMs - lastSave).toBeGreaterThanOrEqual(1900);
+    expect(text).toMatch(/^error: .*status: \\"pau\\"/m);
+    // Finished typing: `paused` is valid, and the error about the typo goes away.
+    writeFileSync(path, text.replace('status: pau', 'status: paused'));
+    const fixed = await waitFor(() => !/^error:/m.test(h.read(path)) && h.read(path), 'stale error cleared');
+    expect(fixed).toMatch(/^status: paused$/m);
+    expect(h.runs()).toHaveLength(0);
+  });
+
   it('reports an unknown status once, keeps the typo, and plans the task once it is fixed', async () => {
     h = createHarness();
     await h.start();

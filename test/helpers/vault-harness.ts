@@ -37,7 +37,7 @@ export interface RunRecord {
 
 const AGENTS = { ok: fixtureAgent('ok'), fail: fixtureAgent('fail'), hang: fixtureAgent('hang'), stubborn: fixtureAgent('ignore-term'), session: fixtureAgent('session') };
 
-export function createHarness(overrides: Partial<Record<ConfigKey, string>> = {}, opts: { examples?: boolean; agentEnv?: Record<string, string> } = {}): Harness {
+export function createHarness(overrides: Partial<Record<ConfigKey, string>> = {}, opts: { examples?: boolean; agentEnv?: Record<string, string>; invalidSettleMs?: number } = {}): Harness {
   const root = mkdtempSync(join(tmpdir(), 'vr-test-'));
   const vault = join(root, 'vault');
   const runLog = join(root, 'runs.log');
@@ -65,7 +65,7 @@ export function createHarness(overrides: Partial<Record<ConfigKey, string>> = {}
     async start() {
       await initVault(vault, { examples: opts.examples ?? false });
       const { logger } = createLogger({ vaultDir: vault, level: 'debug', console: false });
-      h.service = await startService({ config, logger, env: { ...process.env, FIXTURE_LOG: runLog, ...opts.agentEnv }, heartbeatMs: 1000, shutdownGraceMs: 500 });
+      h.service = await startService({ config, logger, env: { ...process.env, FIXTURE_LOG: runLog, ...opts.agentEnv }, heartbeatMs: 1000, shutdownGraceMs: 500, invalidSettleMs: opts.invalidSettleMs ?? 300 });
       return h.service;
     },
     async stop() {

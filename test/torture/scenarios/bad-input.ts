@@ -35,7 +35,10 @@ export async function badInputScenario(o: BadInputOptions): Promise<ScenarioRepo
       }
       before.set(it.name, fingerprint(path));
     }
-    const settled = () => items.every((it) => satisfied(tv.vault, it.name, it.expect, logLines(tv.vault)));
+    const settled = () => {
+      const lines = logLines(tv.vault); // once per poll, not once per note
+      return items.every((it) => satisfied(tv.vault, it.name, it.expect, lines));
+    };
     await until(settled, 'every bad note handled', 45_000, 250).catch((err) => {
       for (const it of items) if (!satisfied(tv.vault, it.name, it.expect, logLines(tv.vault))) problems.push(`${it.name}: not handled as '${it.expect}' (${it.why})`);
       problems.push(String(err));
@@ -94,7 +97,7 @@ function satisfied(vault: string, name: string, expect: Expect, logs: Record<str
     case 'conflict':
       return logged((l) => l.file === path && String(l.msg).includes('sync conflict'));
     case 'invalid':
-      // An `error:` line, or (when even the status is unknown, so the note is not edited) a warning.
+      // An `error:` line (written once the note has been still for 5 s), and the warning logged with it.
       return (errorLine() && /^error: "?invalid task/m.test(text())) || logged((l) => l.task === id && l.level === 40 && Array.isArray(l.problems));
     case 'rejected':
       return errorLine() && where.every((w) => w.folder === 'Needs_Action');
