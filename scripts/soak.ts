@@ -28,7 +28,11 @@ for (const n of names) if (!SCENARIOS[n]) throw new Error(`unknown scenario ${n}
 // The scenarios run the real CLI: build dist/ first, as the tests' global setup does.
 const root = join(import.meta.dirname, '..');
 const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { encoding: 'utf8' });
-if (tsc.status !== 0) process.stderr.write(`warning: tsc reported errors:\n${tsc.stdout}${tsc.stderr}\n`);
+if (tsc.status !== 0) {
+  // A soak of a build that did not compile would test yesterday's dist/.
+  process.stderr.write(`tsc failed; fix the build first:\n${tsc.stdout}${tsc.stderr}\n`);
+  process.exit(1);
+}
 
 let failed = 0;
 const t0 = Date.now();

@@ -210,7 +210,8 @@ export function cpuSeconds(pid: number): number {
 /** Wait until `pid` uses < 2 % of a core in two 500 ms windows in a row (the tail of its start-up
  *  work, e.g. the first dashboard write 1 s after start, is done), at most `maxMs`; returns how
  *  long that took. */
-export async function waitQuiet(pid: number, maxMs = 15_000): Promise<number> {
+/** Wait for two quiet 500 ms windows in a row; says whether that happened within `maxMs`. */
+export async function waitQuiet(pid: number, maxMs = 15_000): Promise<{ ms: number; quiet: boolean }> {
   const t0 = Date.now();
   let last = cpuSeconds(pid);
   let quiet = 0;
@@ -220,7 +221,7 @@ export async function waitQuiet(pid: number, maxMs = 15_000): Promise<number> {
     quiet = now - last < 0.01 ? quiet + 1 : 0;
     last = now;
   }
-  return Date.now() - t0;
+  return { ms: Date.now() - t0, quiet: quiet >= 2 };
 }
 
 // ---- statistics ------------------------------------------------------------------------------

@@ -67,6 +67,7 @@ export async function runScale(quick: boolean): Promise<BenchResult> {
   process.stderr.write(`  wrote ${done} + ${paused} notes in ${round((Date.now() - t) / 1000)} s\n`);
   const out: Rep[] = [];
   const emptyP50: number[] = [];
+  let notQuiet = 0;
   // The empty-vault service runs beside the big one for the whole benchmark, for the side-by-side
   // pickup ratio; idle, each costs the other nothing.
   const svc2 = startService(empty, serviceEnv(empty));
@@ -80,7 +81,10 @@ export async function runScale(quick: boolean): Promise<BenchResult> {
         // The service's own timestamp of its "started" line, from its JSON log.
         const started = logLine(dir.vault, 'vaultrunner started', `"pid":${svc.pid},`)?.time;
         const readyMs = (typeof started === 'number' ? started : Date.now()) - spawnedAt;
-        const settleMs = await waitQuiet(svc.pid); // the post-start reconcile and first dashboard
+        const settled = await waitQuiet(svc.pid); // the post-start reconcile and first dashboard
+        const settleMs = settled.ms;
+        if (!settled.quiet) process.stderr.write(`  warning: the service never went quiet within ${settleMs} ms; the idle figure below includes that work\n`);
+        notQuiet += settled.quiet ? 0 : 1;
         const rss = rssMb(svc.pid);
         const c0 = cpuSeconds(svc.pid);
         const idleStart = Date.now();
@@ -106,12 +110,12 @@ export async function runScale(quick: boolean): Promise<BenchResult> {
   const f = { readyMs: round(m('readyMs'), 0), settleMs: round(m('settleMs'), 0), rssMb: round(m('rssMb')), idleCpuPct: round(m('idleCpuPct'), 2), pickupP50: round(m('pickupP50')), emptyPickupP50: round(median(emptyP50)) };
   return {
     name: 'scale',
-    figures: { done, paused, reps, idleSeconds: idleS, ...f, pickupRatio: ratio, targets: { readyMs: 10_000, rssMb: 250, idleCpuPct: 1, pickupRatio: 1.5 } },
+    figures: { done, paused, reps, idleSeconds: idleS, ...f, notQuietReps: notQuiet, pickupRatio: ratio, targets: { readyMs: 10_000, rssMb: 250, idleCpuPct: 1, pickupRatio: 1.5 } },
     rows: [
       [`${done} notes in Done/, ${paused} paused in Needs_Action/: start → ready`, `${f.readyMs} ms`, '≤ 10 s', verdict(f.readyMs <= 10_000)],
       ['then until its CPU is quiet (post-start reconcile, first dashboard)', `${f.settleMs} ms`, '', ''],
       ['RSS after ready', `${f.rssMb} MB`, '≤ 250 MB', verdict(f.rssMb <= 250)],
-      [`CPU while idle (${idleS} s, once quiet)`, `${f.idleCpuPct} %`, '≤ 1 %', verdict(f.idleCpuPct <= 1)],
+      [`CPU while idle (${idleS} s, ${notQuiet ? `${notQuiet} of ${reps} reps never went quiet` : 'once quiet'})`, `${f.idleCpuPct} %`, '≤ 1 %', verdict(f.idleCpuPct <= 1)],
       [`pickup p50 at this size / empty vault (n=${pickups} per rep)`, `${f.pickupP50} / ${f.emptyPickupP50} ms = ${ratio}×`, '≤ 1.5×', verdict(ratio <= 1.5)],
     ],
   };

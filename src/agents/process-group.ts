@@ -1,17 +1,33 @@
 // Process-group control: agents are spawned detached (their own group), so a timeout or cancel
 // can end the whole tree the agent started, and an orphan can be found again after a crash.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
-/** Start time of a pid in clock ticks since boot (Linux /proc), to tell a pid from a reused one. */
-export function processStartTime(pid: number): string | undefined {
+/**
+ * Fields 3… of /proc/<pid>/stat (Linux), so [0] is the state, [2] the process group, [19] the
+ * start time; undefined without /proc or once the process is gone.
+ */
+function statFields(pid: number | 'self'): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may contain spaces and parens; fields after the last ')' are fixed.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return rest[19]; // field 22 overall
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
+}
+
+/** Numeric entries of /proc (every pid), or none where there is no /proc. */
+function procPids(): number[] {
+  try {
+    return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Start time of a pid in clock ticks since boot (Linux /proc), to tell a pid from a reused one. */
+export function processStartTime(pid: number): string | undefined {
+  return statFields(pid)?.[19];
 }
 
 export function isAlive(pid: number, startTime?: string): boolean {
@@ -27,12 +43,7 @@ export function isAlive(pid: number, startTime?: string): boolean {
 }
 
 export function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return false;
-  }
+  return statFields(pid)?.[0] === 'Z';
 }
 
 /** Is any process of group `pgid` still there? */
@@ -85,24 +96,13 @@ function onlyZombies(pgid: number): boolean {
 }
 
 function otherGroupMembers(pgid: number): boolean {
-  // Cheap check via /proc: any non-zombie process whose pgrp is pgid.
-  try {
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      const pid = Number(entry);
-      if (pid === pgid) continue;
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        if (Number(rest[2]) === pgid && rest[0] !== 'Z') return true;
-      } catch {
-        /* raced with exit */
-      }
-    }
-    return false;
-  } catch {
-    return true;
-  }
+  // Any non-zombie process whose pgrp is pgid.
+  if (!existsSync('/proc')) return true;
+  return procPids().some((pid) => {
+    if (pid === pgid) return false;
+    const f = statFields(pid);
+    return f !== undefined && Number(f[2]) === pgid && f[0] !== 'Z';
+  });
 }
 
 /** The environment variable that marks every process of one run (value: the run's lease token). */
@@ -114,34 +114,18 @@ export const RUN_MARKER_ENV = 'VAULTRUNNER_RUN';
  */
 export function groupsWithEnv(name: string, value: string): number[] {
   const want = `${name}=${value}`;
-  const own = ownGroup();
+  const own = Number(statFields('self')?.[2]);
   const groups = new Set<number>();
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return [];
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+  for (const pid of procPids()) {
+    if (pid === process.pid) continue;
     try {
       // Readable only for our own processes, which is all we may signal anyway.
-      if (!readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(want)) continue;
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-      if (pgid > 0 && pgid !== own) groups.add(pgid);
+      if (!readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(want)) continue;
     } catch {
-      /* exited meanwhile, or not ours */
+      continue; // exited meanwhile, or not ours
     }
+    const pgid = Number(statFields(pid)?.[2]);
+    if (pgid > 0 && pgid !== own) groups.add(pgid);
   }
   return [...groups];
-}
-
-function ownGroup(): number | undefined {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-  } catch {
-    return undefined;
-  }
 }

@@ -24,6 +24,7 @@ export function createPollingWatcher(opts: PollingWatcherOptions): VaultWatcher 
     binaryInterval: interval,
     ignoreInitial: true,
     depth: 1,
+    followSymlinks: false, // notes are never read through links (note-store says why)
     ignored: (path, stats) => isIgnoredForWatch(root, path, stats?.isDirectory()),
   });
 
@@ -53,7 +54,8 @@ export function createPollingWatcher(opts: PollingWatcherOptions): VaultWatcher 
     call(() => opts.onRescan('watcher error'));
   });
 
-  const ready = new Promise<void>((res) => fsw.once('ready', () => res()));
+  // An error before "ready" must not hold up the start: the periodic scans still find notes.
+  const ready = new Promise<void>((res) => fsw.once('ready', () => res()).once('error', () => res()));
   return {
     ready,
     async close() {

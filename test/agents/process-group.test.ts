@@ -1,9 +1,23 @@
 // Real processes: a run's process group is found by the marker in its environment (how the
 // watchdog finds an agent whose pid never reached the lease) and ended by terminateGroup.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { groupsWithEnv, RUN_MARKER_ENV, terminateGroup } from '../../src/agents/process-group.js';
+
+/** Processes (not groups) whose environment carries the marker. */
+function withMarker(token: string): number {
+  let n = 0;
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readFileSync(`/proc/${e}/environ`, 'utf8').split('\0').includes(`${RUN_MARKER_ENV}=${token}`)) n++;
+    } catch {
+      /* gone or not ours */
+    }
+  }
+  return n;
+}
 
 it.skipIf(!existsSync('/proc/self/environ'))('finds the groups of processes carrying a run marker, and only those', async () => {
   const token = `t${process.pid}${Date.now()}`;
@@ -12,12 +26,15 @@ it.skipIf(!existsSync('/proc/self/environ'))('finds the groups of processes carr
   const marked = spawn(process.execPath, ['-e', script], { detached: true, stdio: 'ignore', env: { ...process.env, [RUN_MARKER_ENV]: token } });
   const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)'], { detached: true, stdio: 'ignore', env: { ...process.env, [RUN_MARKER_ENV]: `${token}x` } });
   try {
-    await new Promise((r) => setTimeout(r, 300));
+    // Wait until the leader's child is up too, so "the whole group went" means something.
+    const until = Date.now() + 10_000;
+    while (withMarker(token) < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(withMarker(token)).toBe(2);
     expect(groupsWithEnv(RUN_MARKER_ENV, token)).toEqual([marked.pid]);
     const exited = new Promise((r) => marked.once('exit', r));
     expect(await terminateGroup(marked.pid!, 500)).toBe('exited');
     await exited;
-    expect(groupsWithEnv(RUN_MARKER_ENV, token)).toEqual([]); // the child in its group went too
+    expect(withMarker(token)).toBe(0); // the child in its group went too (a zombie has no environment)
     expect(groupsWithEnv(RUN_MARKER_ENV, `${token}x`)).toEqual([other.pid]);
   } finally {
     for (const c of [marked, other]) {

@@ -62,6 +62,7 @@ describe('missed events', () => {
     // The periodic scans are an hour off, so only the polling watcher can find the note.
     h = createHarness({ WATCH_MODE: 'poll', ORCHESTRATOR_INTERVAL: '1h', EXECUTOR_INTERVAL: '1h' });
     await h.start();
+    await new Promise((r) => setTimeout(r, 1000)); // past the scan the service makes as it starts
     h.drop('polled', 'type: claude_code');
     await waitFor(() => h.find('polled')?.folder === 'Done', 'polled task done', 10_000);
     expect(h.runs().filter((r) => r.task === 'polled')).toHaveLength(1);

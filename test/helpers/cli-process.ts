@@ -1,6 +1,7 @@
 // The real CLI as a child process, for tests that kill it, signal it or read its output.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { DEFAULTS } from '../../src/config/config.js';
 
 export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
 
@@ -24,9 +25,13 @@ export function spawnService(args: string[], opts: { cwd: string; env?: NodeJS.P
   return { child, output: () => out, exited };
 }
 
-/** The parent's env minus vaultrunner settings a developer may have exported. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (/^(VAULT_DIR|EXECUTOR_\w+|MAX_CONCURRENT|TASK_TIMEOUT|ORCHESTRATOR_\w+|WATCHDOG_\w+|PLANNER|AGENT|COMMAND_AGENTS|WORKSPACE_ROOTS|VAULTRUNNER_FAULT|CLAUDECODE|RETRY_BACKOFF|MAX_ATTEMPTS|LOG_LEVEL|KILL_GRACE|LEASE_TTL|PERMISSION_MODE|CLAUDE_BIN)$/.test(k)) delete env[k];
+/** The parent's env minus what would change the CLI under test: every config key (the public
+ *  contract in DEFAULTS), our own VAULTRUNNER_* hooks, and an enclosing Claude session's or a
+ *  developer's Claude settings. Tests pass what they need explicitly. */
+export function cleanEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !isLeaky(k)) env[k] = v;
   return env;
 }
+
+const isLeaky = (k: string) => k in DEFAULTS || /^(VAULTRUNNER_\w+|CLAUDECODE|CLAUDE_CONFIG_DIR|ANTHROPIC_\w+)$/.test(k);

@@ -5,7 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { VAULT_FOLDERS } from '../../src/vault/layout.js';
-import { CLI, runCli } from './cli-process.js';
+import { CLI, cleanEnv, runCli } from './cli-process.js';
 
 export interface CliResult {
   code: number | null;
@@ -42,15 +42,6 @@ export interface SpawnedCli {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-// Settings a developer may have exported must not leak into the CLI under test.
-const LEAKY = /^(VAULT_DIR|EXECUTOR_\w+|MAX_CONCURRENT|TASK_TIMEOUT|ORCHESTRATOR_\w+|WATCHDOG_\w+|PLANNER|AGENT|COMMAND_AGENTS|WORKSPACE_ROOTS|VAULTRUNNER_\w+|CLAUDECODE|CLAUDE_CONFIG_DIR|RETRY_BACKOFF|MAX_ATTEMPTS|LOG_LEVEL|KILL_GRACE|LEASE_TTL|PERMISSION_MODE|CLAUDE_BIN|ANTHROPIC_\w+)$/;
-
-export function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !LEAKY.test(k)) env[k] = v;
-  return env;
-}
-
 export function createCliVault(opts: { env?: Record<string, string> } = {}): CliVault {
   const root = mkdtempSync(join(tmpdir(), 'vr-cli-'));
   const vault = join(root, 'vault');
@@ -63,12 +54,8 @@ export function createCliVault(opts: { env?: Record<string, string> } = {}): Cli
   writeFileSync(claudeBin, '#!/bin/sh\necho "2.1.0 (Claude Code)"\n');
   chmodSync(claudeBin, 0o755);
   const env: Record<string, string> = { VAULT_DIR: vault, HOME: home, WORKSPACE_ROOTS: work, CLAUDE_BIN: claudeBin, ...opts.env };
-  // Explicit, so the parent's variables (removed by baseEnv) cannot come back through runCli's own env.
-  const fullEnv = (extra?: Record<string, string>) => {
-    const e: NodeJS.ProcessEnv = { ...baseEnv(), ...env, ...extra };
-    for (const k of Object.keys(process.env)) if (LEAKY.test(k) && !(k in env) && !(extra && k in extra)) e[k] = undefined;
-    return e;
-  };
+  // From cleanEnv(): a developer's exported settings never reach the CLI under test.
+  const fullEnv = (extra?: Record<string, string>): NodeJS.ProcessEnv => ({ ...cleanEnv(), ...env, ...extra });
   const v: CliVault = {
     root,
     vault,

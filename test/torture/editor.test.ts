@@ -7,5 +7,5 @@ describe('torture: concurrent editor', () => {
     const r = await editorScenario({ tasks: 40, editsPerSecond: 8, seed: process.env.TORTURE_SEED ? Number(process.env.TORTURE_SEED) : undefined, timeoutMs: 40_000 });
     expect(r.problems, JSON.stringify(r.facts)).toEqual([]);
     expect(r.facts.edits as number).toBeGreaterThan(10);
-  }, 60_000);
+  }, 150_000); // above the sum of the scenario's own waits, so its cleanup always runs
 });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { spawnService, type ServiceProcess } from '../helpers/cli-process.js';
 import { concurrency, fixtureAgent, parseRunLog, type RunRecord } from '../helpers/vault-harness.js';
 import { NoteStore } from '../../src/vault/note-store.js';
+import { isAlive, isZombie } from '../../src/agents/process-group.js';
 
 export const FOLDERS = ['Needs_Action', 'Pending_Approval', 'Done', 'Plans'] as const;
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -132,13 +133,14 @@ export function runProblems(runLog: string): string[] {
 
 const fmt = (r: RunRecord) => `${r.task}#${r.attempt} pid ${r.pid} [${r.start}, ${r.end ?? '…'}]`;
 
-export function pidAlive(pid: number): boolean {
+/** Is this fixture agent of ours still running? (The run log's path in its environment tells a
+ *  reused pid apart; without /proc the pid alone is trusted.) */
+export function agentAlive(pid: number, runLog: string): boolean {
+  if (!isAlive(pid) || isZombie(pid)) return false;
   try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`FIXTURE_LOG=${runLog}`);
   } catch {
-    return false;
+    return !existsSync('/proc/self/environ');
   }
 }
 

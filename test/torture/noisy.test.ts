@@ -6,5 +6,5 @@ describe('torture: noisy agents', () => {
   it('200 MB of output and a SIGTERM-proof agent: RSS < 300 MB, transcripts capped, stopped at the timeout', async () => {
     const r = await noisyScenario({ noisyMb: 200, timeoutS: 40 });
     expect(r.problems, JSON.stringify(r.facts)).toEqual([]);
-  }, 60_000);
+  }, 150_000); // above the sum of the scenario's own waits, so its cleanup always runs
 });

@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseRunLog } from '../../helpers/vault-harness.js';
-import { countIn, inventory, kill9, pidAlive, ready, rng, runProblems, sleep, stop, taskNote, tortureVault, unparseable, until, type ScenarioReport } from '../lib.js';
+import { agentAlive, countIn, inventory, kill9, ready, rng, runProblems, sleep, stop, taskNote, tortureVault, unparseable, until, type ScenarioReport } from '../lib.js';
 
 export interface CrashOptions {
   tasks: number;
@@ -56,7 +56,7 @@ export async function crashScenario(o: CrashOptions): Promise<ScenarioReport> {
   problems.push(...(await unparseable(tv.vault)), ...runProblems(tv.runLog));
   const runs = parseRunLog(tv.runLog);
   await sleep(200);
-  for (const r of runs) if (pidAlive(r.pid)) problems.push(`agent ${r.task} pid ${r.pid} still running after the final stop`);
+  for (const r of runs) if (agentAlive(r.pid, tv.runLog)) problems.push(`agent ${r.task} pid ${r.pid} still running after the final stop`);
   const leases = readdirSync(join(tv.vault, '.vaultrunner', 'leases')).filter((n) => n.endsWith('.json'));
   if (leases.length) problems.push(`leases left behind: ${leases.join(', ')}`);
   const report: ScenarioReport = {
