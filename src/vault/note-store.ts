@@ -162,6 +162,8 @@ export class NoteStore {
             return null;
           }
           await chmod(tmp, st.mode & 0o7777); // same text, touched meanwhile (rare)
+        } else if (expected.stamp.mode === undefined) {
+          await chmod(tmp, st.mode & 0o7777); // a snapshot made without its mode
         }
       } else if (await exists(path)) {
         throw new VaultrunnerError('NOTE_CHANGED', `refusing to overwrite existing note ${path}`);
