@@ -11,7 +11,6 @@ import { execa } from 'execa';
 import { AgentError, shortMessage } from '../errors.js';
 import type { Agent, AgentEvent, AgentOutcome, AgentProbe, AgentRun, AgentRunRequest } from './agent.js';
 import { LineSplitter } from './line-splitter.js';
-import { groupAlive, terminateGroup } from './process-group.js';
 import { RunControl } from './run-control.js';
 
 export interface CommandAgentOptions {
@@ -23,10 +22,6 @@ export interface CommandAgentOptions {
 /** Longest stdout line kept (longer ones are cut): bounds memory whatever the child prints. */
 const MAX_LINE_BYTES = 64 * 1024;
 const STDERR_LINE_BYTES = 8 * 1024;
-/** After the leader exits, how long a stray grandchild may hold our pipes open. */
-const DRAIN_MS = 2000;
-/** Grace for background jobs the agent left in its process group after a normal exit. */
-const LEFTOVER_GRACE_MS = 1000;
 // Interpreters whose first argument is the script that really is the agent (probe checks it too).
 const INTERPRETERS = /^(node|nodejs|python[0-9.]*|bash|sh|zsh|deno|bun|ruby|perl)$/;
 
@@ -155,19 +150,13 @@ export function createCommandAgent(opts: CommandAgentOptions): Agent {
     child.stderr?.on('data', (chunk: Buffer) => {
       for (const l of err.push(chunk)) onStderr(l.line);
     });
-    child.once('exit', () => {
-      control.exited = true;
-      setTimeout(() => {
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-      }, DRAIN_MS).unref();
-    });
+    control.watchExit(child);
 
     const outcome: Promise<AgentOutcome> = (async () => {
       const res = await child;
       for (const l of out.end()) onStdout(l.line, l.truncated ? l.bytes - MAX_LINE_BYTES : 0);
       for (const l of err.end()) onStderr(l.line);
-      if (pid > 0 && groupAlive(pid)) await terminateGroup(pid, LEFTOVER_GRACE_MS);
+      await control.endLeftovers();
       const exitCode = res.exitCode ?? null;
       const common = {
         ...(facts.sessionId !== undefined ? { sessionId: facts.sessionId } : {}),

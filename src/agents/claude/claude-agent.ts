@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import type { Agent, AgentEvent, AgentOutcome, AgentProbe, AgentRun, AgentRunRequest, StopReason } from '../agent.js';
 import { AgentError, shortMessage } from '../../errors.js';
 import { LineSplitter } from '../line-splitter.js';
-import { groupAlive, terminateGroup } from '../process-group.js';
+import { terminateGroup } from '../process-group.js';
 import { buildClaudeArgs, childEnv } from './claude-args.js';
 import { RunControl } from '../run-control.js';
 import {
@@ -29,10 +29,6 @@ export interface ClaudeAgentOptions {
 }
 
 const STDERR_LINE_BYTES = 8 * 1024;
-/** After the leader exits, how long its stdio may stay open (held by a stray grandchild). */
-const DRAIN_MS = 2000;
-/** Grace for leftover group members (background jobs the agent started) after a normal exit. */
-const LEFTOVER_GRACE_MS = 1000;
 
 /** Keeps only the last `max` bytes written to it. */
 class TailBuffer {
@@ -261,21 +257,13 @@ export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
       stderrTail.push(chunk);
       for (const l of stderrSplit.push(chunk)) onStderrLine(l.line);
     });
-    // Some grandchild may keep our pipes open after the leader died; do not wait on it forever.
-    child.once('exit', () => {
-      control.exited = true;
-      setTimeout(() => {
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-      }, DRAIN_MS).unref();
-    });
+    control.watchExit(child);
 
     const outcome: Promise<AgentOutcome> = (async () => {
       const res = await child;
       for (const l of stdoutSplit.end()) onStdoutLine(l.line);
       for (const l of stderrSplit.end()) onStderrLine(l.line);
-      // Background jobs the agent left in its group must not outlive the run.
-      if (pid > 0 && groupAlive(pid)) await terminateGroup(pid, LEFTOVER_GRACE_MS);
+      await control.endLeftovers();
       facts.exitCode = res.exitCode ?? null;
       if (res.signal !== undefined) facts.signal = res.signal;
       if (res.failed && res.exitCode === undefined && res.signal === undefined) {
