@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildClaudeArgs, childEnv } from '../../src/agents/claude/claude-args.js';
 import { taskPrompt } from '../../src/executor/prompt.js';
-import { validateTask } from '../../src/lifecycle/task.js';
+import { validateTask } from '../../src/domain/task.js';
 import { NoteStore } from '../../src/vault/note-store.js';
 import { claudeTestEnv, startModelServer, text } from '../../test/fixtures/model-server.js';
 import { benchDir, dropStaged, median, noteText, ROOT, round, serviceEnv, sleep, stageNote, startService, waitUntil, type BenchResult } from './common.js';

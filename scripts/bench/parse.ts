@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { validateTask } from '../../src/lifecycle/task.js';
+import { validateTask } from '../../src/domain/task.js';
 import { taskIdOf } from '../../src/vault/layout.js';
 import { NoteStore } from '../../src/vault/note-store.js';
 import { benchDir, median, noteText, round, type BenchResult } from './common.js';

@@ -1,8 +1,9 @@
 // The one interface every agent CLI plugs in behind. The engine knows nothing of any CLI's flags.
 import type { AgentError } from '../errors.js';
 
-export const PERMISSION_MODES = ['plan', 'default', 'acceptEdits', 'bypassPermissions'] as const;
-export type PermissionMode = (typeof PERMISSION_MODES)[number];
+import type { PermissionMode } from '../config/permission-modes.js';
+
+export { PERMISSION_MODES, type PermissionMode } from '../config/permission-modes.js';
 
 /** What a run shows a person in its transcript, normalised across agents. */
 export type AgentEvent =
@@ -76,10 +77,41 @@ export interface AgentProbe {
   detail: string;
 }
 
+/**
+ * What an adapter declares it can do; the engine asks this, never the agent's `kind`.
+ * Absent on an adapter means DEFAULT_CAPABILITIES (no resume, plan mode only through the prompt).
+ */
+export interface AgentCapabilities {
+  /** Continues a session it reported (`resumeSessionId`): Claude's --resume; command agents get
+   *  VAULTRUNNER_RESUME_SESSION. The engine resumes after pause, shutdown and crash only if true. */
+  resume: boolean;
+  /** Permission modes it can honour; a task whose (clamped) mode is not listed fails with PERMISSION_DENIED. */
+  permissionModes: readonly PermissionMode[];
+  /** Reports cost in USD / token counts in its outcome. */
+  reportsCost: boolean;
+  reportsTokens: boolean;
+  /** Has a real read-only plan mode (so PLANNER=agent can use it safely). */
+  planMode: boolean;
+}
+
+export const DEFAULT_CAPABILITIES: AgentCapabilities = Object.freeze({
+  resume: false,
+  permissionModes: Object.freeze(['plan', 'default', 'acceptEdits', 'bypassPermissions'] as const),
+  reportsCost: false,
+  reportsTokens: false,
+  planMode: false,
+});
+
+export function capabilitiesOf(agent: Pick<Agent, 'capabilities'>): AgentCapabilities {
+  return agent.capabilities ?? DEFAULT_CAPABILITIES;
+}
+
 export interface Agent {
   readonly name: string;
-  /** Which CLI it drives, for banners and doctor. */
-  readonly kind: 'claude' | 'command';
+  /** Which CLI it drives, for banners and doctor (e.g. 'claude', 'command', 'codex'). */
+  readonly kind: string;
+  /** What it can do (see AgentCapabilities); optional so older adapters keep building. */
+  readonly capabilities?: AgentCapabilities;
   start(req: AgentRunRequest): AgentRun;
   /** Is the CLI callable (e.g. `claude --version`)? Cheap; the watchdog calls it. */
   probe(): Promise<AgentProbe>;

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { PERMISSION_MODES, type PermissionMode } from '../agents/agent.js';
+import { PERMISSION_MODES, type PermissionMode } from './permission-modes.js';
 import { ConfigError } from '../errors.js';
 import { parseDuration } from './duration.js';
 

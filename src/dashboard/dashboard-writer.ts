@@ -6,23 +6,29 @@
 // not scanned at all beyond DONE_SCAN_LIMIT notes.
 import { readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Executor } from '../executor/executor.js';
-import type { EngineContext } from '../lifecycle/context.js';
-import { dispatchOrder, readiness } from '../lifecycle/dependencies.js';
-import type { IndexEntry } from '../lifecycle/task-index.js';
-import type { Task } from '../lifecycle/task.js';
+import { dispatchOrder } from '../domain/dispatch.js';
+import type { Task } from '../domain/task.js';
+import { healthOf } from '../engine/agent-health.js';
+import type { EngineContext } from '../engine/context.js';
+import type { RunRegistry } from '../engine/run-registry.js';
+import { readinessOf, runningSet } from '../engine/wait-facts.js';
 import { classifyPath } from '../vault/ignore-rules.js';
 import { linkTarget, TASK_FOLDERS } from '../vault/layout.js';
+import { resolveNoteLink } from '../vault/links.js';
 import { tempNameFor } from '../vault/note-store.js';
+import type { IndexEntry } from '../vault/task-index.js';
 import { renderDashboard, stripVolatile, type DashboardData, type DoneItem, type NoteRef, type ProblemItem, type QueueItem } from './render-dashboard.js';
 
 export const DONE_SCAN_LIMIT = 2000;
 const RECENT = 10;
 
+/** The runs this service has in flight (the shared run machinery, or a stand-in in tests). */
+export type RunsView = Pick<RunRegistry, 'all' | 'slots'>;
+
 export interface DashboardOptions {
   ctx: EngineContext;
-  /** Only `active()` is used: the runs this service has in flight. */
-  executor: Pick<Executor, 'active'>;
+  /** Defaults to ctx.runs. */
+  runs?: RunsView;
   debounceMs?: number;
 }
 
@@ -54,7 +60,8 @@ class DirListing {
 }
 
 export function createDashboard(opts: DashboardOptions): Dashboard {
-  const { ctx, executor } = opts;
+  const { ctx } = opts;
+  const runs = opts.runs ?? ctx.runs;
   const debounceMs = opts.debounceMs ?? 1000;
   const listings = new Map(TASK_FOLDERS.map((f) => [f, new DirListing(join(ctx.paths.root, f))]));
   let recent: { items: DoneItem[]; note?: string } = { items: [] };
@@ -74,7 +81,7 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
       doneCount = notes.length;
       recent = await recentDone(ctx, notes, doneMtimes);
     }
-    return collectDashboard(ctx, executor, { listings, recent, doneCount });
+    return collectDashboard(ctx, runs, { listings, recent, doneCount });
   };
 
   const write = async (): Promise<void> => {
@@ -149,10 +156,10 @@ async function recentDone(ctx: EngineContext, notes: string[], mtimes: Map<strin
 
 type Valid = IndexEntry & { task: Task };
 
-/** Everything the dashboard shows, from the index, the executor and cheap cached listings. */
+/** Everything the dashboard shows, from the index, the run machinery and cheap cached listings. */
 export async function collectDashboard(
   ctx: EngineContext,
-  executor: Pick<Executor, 'active'>,
+  runs: RunsView,
   cache: { listings: ReadonlyMap<string, { dir: string; names: readonly string[] }>; recent: { items: DoneItem[]; note?: string }; doneCount: number },
 ): Promise<DashboardData> {
   const { index, paths, config } = ctx;
@@ -175,32 +182,32 @@ export async function collectDashboard(
     }
   }
 
-  const active = executor.active();
+  const active = runs.all();
   const mine = new Set(active.map((r) => r.taskId));
   const running: DashboardData['running'] = [];
   for (const r of active) {
     const e = index.byId(r.taskId);
-    const note = e ? linkTarget(paths, e.path) : r.path ? linkTarget(paths, r.path) : undefined;
-    if (!note) continue;
-    running.push({ id: r.taskId, note, agent: r.agent?.name, attempt: r.attempt, startedAt: r.startedAt, transcript: r.transcript?.link });
+    const note = e ? linkTarget(paths, e.path) : linkTarget(paths, r.path);
+    const live = r.state === 'starting' ? undefined : r;
+    running.push({ id: r.taskId, note, agent: live?.agent.name, attempt: r.kind === 'plan' ? undefined : r.attempt, startedAt: live?.startedAt, transcript: live?.transcript?.link, planning: r.kind === 'plan' });
   }
   for (const v of valid) if (v.task.status === 'executing' && !mine.has(v.id)) running.push({ ...refOf(v), foreign: true });
 
+  // The same readiness the executor dispatches by (engine/wait-facts.ts).
+  const sources = { config, index, taskState: ctx.taskState, now, running: runningSet(runs.slots(), config.maxConcurrent), agentHealth: (name: string) => healthOf(ctx, name) };
   const queue: QueueItem[] = [];
-  for (const v of valid.filter((x) => x.folder === 'Needs_Action' && (x.task.status === 'planned' || x.task.status === 'new')).sort(dispatchOrder)) {
-    const item: QueueItem = { ...refOf(v), status: v.task.status as 'new' | 'planned', priority: v.task.priority, due: v.task.due, state: 'ready' };
-    if (v.task.status === 'new') item.state = 'planning';
-    else if (!config.executorTypes.includes(v.task.type) && !v.task.approved) item.state = 'approval';
-    else {
-      const ready = await readiness(v.task, index);
-      const st = await ctx.taskState.get(v.id);
-      if (!ready.ready && 'problem' in ready) {
-        Object.assign(item, { state: 'problem', problem: ready.problem });
-        problems.push({ ref: refOf(v), text: ready.problem });
-      } else if (!ready.ready) {
-        item.state = 'blocked';
-        item.waitingOn = await Promise.all(ready.waitingOn.map(async (id) => ({ id, note: await noteOf(ctx, id) })));
-      } else if (st.notBefore && st.notBefore > now) Object.assign(item, { state: 'backoff', notBefore: st.notBefore });
+  const queued = valid.filter((x) => x.folder === 'Needs_Action' && (x.task.status === 'planned' || x.task.status === 'new' || x.task.status === 'draft') && !mine.has(x.id));
+  for (const v of queued.sort(dispatchOrder)) {
+    const item: QueueItem = { ...refOf(v), status: v.task.status as QueueItem['status'], priority: v.task.priority, due: v.task.due, state: 'ready' };
+    const verdict = await readinessOf(v, sources);
+    if (verdict.kind === 'ready') item.state = verdict.step === 'plan' ? 'planning' : 'ready';
+    else if (verdict.kind === 'problem') {
+      Object.assign(item, { state: 'problem', problem: verdict.problem });
+      problems.push({ ref: refOf(v), text: verdict.problem });
+    } else if (verdict.kind === 'waiting') {
+      item.state = 'waiting';
+      item.reason = verdict.reason;
+      if (verdict.reason.kind === 'dependency') item.waitingOn = await Promise.all(verdict.reason.on.map(async (id) => ({ id, note: await noteOf(ctx, id) })));
     }
     queue.push(item);
   }
@@ -252,12 +259,11 @@ async function runLogOf(ctx: EngineContext, task: Task): Promise<string | undefi
   return existingLink(ctx, task.runLog, ctx.paths.root);
 }
 
+/** Through the one link resolver: only notes that exist inside the vault become links. */
 async function existingLink(ctx: EngineContext, raw: string | undefined, dir: string): Promise<string | undefined> {
   if (!raw) return undefined;
-  const target = raw.trim().replace(/^\[\[|\]\]$/g, '').split('|')[0]!.split('#')[0]!.trim().replace(/\.md$/i, '');
-  if (!target || target.includes('..')) return undefined;
-  const path = join(target.includes('/') ? ctx.paths.root : dir, `${target}.md`);
-  return (await exists(path)) ? linkTarget(ctx.paths, path) : undefined;
+  const r = await resolveNoteLink(ctx.paths, raw, dir);
+  return r.ok ? linkTarget(ctx.paths, r.path) : undefined;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -3,7 +3,8 @@
 // (`[[Needs_Action/x|x]]`) so it resolves even when two notes share a name; a name that cannot be
 // a link target (`#^[]|` in it) is shown as code instead. Nothing here depends on the clock except
 // the "Updated" line, which `stripVolatile` removes for change detection.
-import { STATUSES, type Status } from '../lifecycle/status.js';
+import { describeWait, type WaitReason } from '../domain/readiness.js';
+import { STATUSES, type Status } from '../domain/status.js';
 import { clip, code, escapeText } from '../runs/markdown-safe.js';
 
 export interface NoteRef {
@@ -20,16 +21,20 @@ export interface RunningItem extends NoteRef {
   transcript?: string;
   /** True when the note says `executing` but this service runs nothing for it (another host, or a crash). */
   foreign?: boolean;
+  /** An agent planner writing the task's plan. */
+  planning?: boolean;
 }
 
 export interface QueueItem extends NoteRef {
-  status: 'new' | 'planned';
+  status: 'draft' | 'new' | 'planned';
   priority: string;
   due?: string;
-  /** `ready`, `planning`, `approval`, `blocked`, `backoff`, `problem`. */
-  state: 'ready' | 'planning' | 'approval' | 'blocked' | 'backoff' | 'problem';
+  /** The one readiness verdict (domain/readiness.ts): ready to run, to be planned, waiting (with
+   *  its reason) or a problem. */
+  state: 'ready' | 'planning' | 'waiting' | 'problem';
+  reason?: WaitReason;
+  /** Links for a dependency wait. */
   waitingOn?: { id: string; note?: string }[];
-  notBefore?: number;
   problem?: string;
 }
 
@@ -97,7 +102,7 @@ export function renderDashboard(d: DashboardData, opts: { updatedAt: number }): 
   for (const r of d.running) {
     const bits = [r.foreign ? 'executing, but not by this service (another host, or a run that was interrupted)' : undefined];
     if (!r.foreign) {
-      bits.push([r.agent ? escapeText(r.agent) : undefined, r.attempt ? `attempt ${r.attempt}` : undefined].filter(Boolean).join(', ') || undefined);
+      bits.push([r.agent ? escapeText(r.agent) : undefined, r.planning ? 'planning' : r.attempt ? `attempt ${r.attempt}` : undefined].filter(Boolean).join(', ') || undefined);
       bits.push(r.startedAt !== undefined ? `started ${clock(r.startedAt)}, ${elapsed(d.now - r.startedAt)}` : 'starting');
     }
     if (r.transcript) bits.push(link(r.transcript, 'live transcript'));
@@ -139,20 +144,19 @@ export function renderDashboard(d: DashboardData, opts: { updatedAt: number }): 
   return out.join('\n');
 }
 
+/** The same words `list` and `show` use (domain/readiness.ts describeWait), with links. */
 function queueState(q: QueueItem): string {
   switch (q.state) {
     case 'ready':
-      return 'ready, waiting for a free slot';
+      return 'ready';
     case 'planning':
       return 'being planned';
-    case 'approval':
-      return 'needs approval';
-    case 'blocked':
-      return `waiting on ${(q.waitingOn ?? []).map((w) => (w.note ? link(w.note, w.id) : escapeText(w.id))).join(', ')}`;
-    case 'backoff':
-      return q.notBefore ? `retry after ${clock(q.notBefore)}` : 'retry backoff';
     case 'problem':
       return `cannot start: ${escapeText(clip(q.problem ?? 'unknown problem', 200))}`;
+    case 'waiting':
+      if (!q.reason) return 'waiting';
+      if (q.reason.kind === 'dependency') return `blocked by ${(q.waitingOn ?? q.reason.on.map((id) => ({ id, note: undefined }))).map((w) => (w.note ? link(w.note, w.id) : escapeText(w.id))).join(', ')}`;
+      return escapeText(describeWait(q.reason, clock));
   }
 }
 

@@ -1,46 +1,45 @@
-// The executor picks `planned` tasks in dispatch order and runs them, at most MAX_CONCURRENT at
-// once and one at a time per working_dir, each under a lease.
-import { resolve } from 'node:path';
-import type { AgentOutcome } from '../agents/agent.js';
+// The executor runs `planned` tasks: every pass judges each queued task with the one readiness
+// function (in dispatch order, so "slot" and "working dir busy" reflect the runs it just started),
+// starts the ready ones on slots of the shared run machinery, and wakes itself exactly when the
+// earliest retry backoff ends.
+import { capabilitiesOf, type AgentOutcome } from '../agents/agent.js';
 import { clampPermissionMode } from '../agents/permission.js';
 import { obsidianDateTime } from '../clock.js';
-import { shortMessage, VaultrunnerError } from '../errors.js';
+import { dirKey, dispatchOrder } from '../domain/dispatch.js';
+import type { Readiness } from '../domain/readiness.js';
+import type { Task } from '../domain/task.js';
+import { healthOf, probeAgents } from '../engine/agent-health.js';
+import { applyOutcome } from '../engine/apply-outcome.js';
+import type { EngineContext } from '../engine/context.js';
+import type { LiveRun, RunStopReason } from '../engine/run-registry.js';
+import { editIfStatus, transition } from '../engine/transition.js';
+import { readinessOf, runningSet } from '../engine/wait-facts.js';
+import { resolveWorkingDir } from '../engine/working-dir.js';
+import { AgentError, shortMessage, VaultrunnerError } from '../errors.js';
 import { faultPoint } from '../fault.js';
-import type { EngineContext } from '../lifecycle/context.js';
-import { dispatchOrder, readiness } from '../lifecycle/dependencies.js';
-import type { IndexEntry } from '../lifecycle/task-index.js';
-import type { Task } from '../lifecycle/task.js';
-import { editIfStatus, transition } from '../lifecycle/transition.js';
-import { applyOutcome } from './apply-outcome.js';
-import { startRun, toLeaseOutcome, type ActiveRun, type RunStopReason } from './run-task.js';
-import { resolveWorkingDir } from './workspace.js';
+import type { IndexEntry } from '../vault/task-index.js';
+import { startRun, toRunOutcome } from './run-task.js';
 
 type Candidate = IndexEntry & { task: Task; body: string };
 
-
 export class Executor {
-  private readonly runs = new Map<string, ActiveRun>();
   private dispatching = false;
   private again = false;
   private kickTimer: NodeJS.Immediate | undefined;
+  private wakeTimer: { at: number; timer: NodeJS.Timeout } | undefined;
   private stopping = false;
-  private readonly renewTimers = new Map<string, NodeJS.Timeout>();
+  /** The verdict of the last pass for each queued task (what views compare against). */
+  private verdicts: ReadonlyMap<string, Readiness> = new Map();
 
   constructor(private readonly ctx: EngineContext) {}
 
-  active(): ActiveRun[] {
-    return [...this.runs.values()];
-  }
-
-  /** Claimed by this executor: starting, running, or recording its outcome. */
+  /** Claimed by this service: starting, running, or recording its outcome. */
   isRunning(taskId: string): boolean {
-    return this.runs.has(taskId);
+    return this.ctx.runs.has(taskId);
   }
 
-  /** An agent process is still running for this task (so a person's edit should stop it). */
-  isLive(taskId: string): boolean {
-    const r = this.runs.get(taskId);
-    return Boolean(r && r.run && !r.ended);
+  lastVerdicts(): ReadonlyMap<string, Readiness> {
+    return this.verdicts;
   }
 
   /** Ask for a dispatch pass soon; many kicks in one turn of the event loop make one pass. */
@@ -71,63 +70,61 @@ export class Executor {
     }
   }
 
-  async stopRun(taskId: string, reason: RunStopReason): Promise<void> {
-    const r = this.runs.get(taskId);
-    if (!r || !r.run || r.ended || r.stopReason) return;
-    r.stopReason = reason;
-    r.transcript.note(`Stopping the agent: ${reason === 'timeout' ? `timeout after ${Math.round(r.timeoutMs / 1000)}s` : reason}.`);
-    this.ctx.logger.info({ component: reason === 'timeout' ? 'watchdog' : 'executor', task: taskId, reason }, `${taskId}: stopping agent (${reason})`);
-    r.stopping = r.run.stop(reason === 'moved' ? 'cancel' : reason, this.ctx.config.killGraceMs);
-    await r.stopping;
+  stopRun(taskId: string, reason: RunStopReason): Promise<void> {
+    return this.ctx.runs.stop(taskId, reason);
   }
 
   /** Stop claiming; let runs finish for `graceMs`, then stop them (they resume on next start). */
   async shutdown(graceMs: number): Promise<void> {
     this.stopping = true;
     if (this.kickTimer) clearImmediate(this.kickTimer);
-    const all = () => Promise.all(this.active().map((r) => r.done));
-    const timedOut = await Promise.race([all().then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
-    if (timedOut) await Promise.all(this.active().map((r) => this.stopRun(r.taskId, 'shutdown')));
-    await all();
+    if (this.wakeTimer) clearTimeout(this.wakeTimer.timer);
+    await this.ctx.runs.shutdown(graceMs);
   }
 
   private async dispatch(): Promise<void> {
     const { ctx } = this;
-    const free = ctx.config.maxConcurrent - this.runs.size;
-    if (free <= 0) return;
-    const candidates = await this.candidates();
-    const busyDirs = new Set(this.active().map((r) => dirKey(r.task)));
-    let started = 0;
-    for (const c of candidates) {
-      if (started >= free || this.stopping) break;
-      const key = dirKey(c.task);
-      if (busyDirs.has(key)) continue;
-      if (await this.start(c)) {
-        busyDirs.add(key);
-        started++;
-      }
+    const queued: Candidate[] = [];
+    for (const e of ctx.index.entries()) {
+      if (e.folder !== 'Needs_Action' || e.state.kind !== 'task' || e.state.task.status !== 'planned') continue;
+      queued.push({ ...e, task: e.state.task, body: e.state.body });
     }
+    queued.sort(dispatchOrder);
+    await probeAgents(ctx, queued.filter((c) => !ctx.runs.has(c.id)).map((c) => c.task.agent ?? ctx.config.agent));
+    const verdicts = new Map<string, Readiness>();
+    const started: string[] = [];
+    let wakeAt: number | undefined;
+    for (const c of queued) {
+      if (this.stopping) break;
+      const now = ctx.clock.now();
+      const verdict = await readinessOf(c, {
+        config: ctx.config,
+        index: ctx.index,
+        taskState: ctx.taskState,
+        now,
+        running: runningSet(ctx.runs.slots(), ctx.config.maxConcurrent),
+        agentHealth: (name) => healthOf(ctx, name),
+      });
+      verdicts.set(c.id, verdict);
+      if (verdict.kind === 'problem') await this.report(c, c.task, verdict.problem);
+      else if (verdict.kind === 'waiting' && verdict.reason.kind === 'backoff') wakeAt = Math.min(wakeAt ?? Infinity, verdict.reason.until);
+      else if (verdict.kind === 'ready' && (await this.start(c))) started.push(c.id);
+    }
+    this.verdicts = verdicts;
+    if (wakeAt !== undefined) this.wakeAt(wakeAt);
+    ctx.events.emit('dispatch:pass', { started, verdicts });
   }
 
-  private async candidates(): Promise<Candidate[]> {
-    const { ctx } = this;
-    const now = ctx.clock.now();
-    const out: Candidate[] = [];
-    for (const e of ctx.index.entries()) {
-      if (e.folder !== 'Needs_Action' || e.state.kind !== 'task') continue;
-      const task = e.state.task;
-      if (task.status !== 'planned' || this.runs.has(task.id)) continue;
-      if (!ctx.config.executorTypes.includes(task.type) && !task.approved) continue;
-      const st = await ctx.taskState.get(task.id);
-      if (st.notBefore && st.notBefore > now) continue;
-      const ready = await readiness(task, ctx.index);
-      if (!ready.ready) {
-        if ('problem' in ready) await this.report(e, task, ready.problem);
-        continue;
-      }
-      out.push({ ...e, task, body: e.state.body });
-    }
-    return out.sort(dispatchOrder);
+  /** Exact retry timing: a pass when the earliest backoff ends (the interval is only a net). */
+  private wakeAt(at: number): void {
+    if (this.stopping || (this.wakeTimer && this.wakeTimer.at <= at)) return;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer.timer);
+    const timer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.kick();
+    }, Math.max(0, at - this.ctx.clock.now()) + 5);
+    timer.unref();
+    this.wakeTimer = { at, timer };
   }
 
   /** A problem goes into the note's `error` and the log once, not on every pass. */
@@ -135,7 +132,7 @@ export class Executor {
     const error = shortMessage(problem, 300);
     if (task.error === error) return;
     this.ctx.logger.warn({ component: 'executor', task: task.id, problem }, `${task.id}: ${problem}`);
-    await editIfStatus(this.ctx.store, e.path, ['planned'], { error });
+    await editIfStatus(this.ctx, e.path, task.id, ['planned'], { error });
     await this.ctx.index.refresh(e.path);
   }
 
@@ -149,78 +146,70 @@ export class Executor {
     try {
       if (!agent) throw new VaultrunnerError('AGENT_UNKNOWN', `agent ${JSON.stringify(agentName)} is not configured; configured agents: ${ctx.agents.names().join(', ')}`);
       mode = clampPermissionMode(task.permissionMode, ctx.config.permissionMode);
+      if (!capabilitiesOf(agent).permissionModes.includes(mode)) throw new AgentError('PERMISSION_DENIED', `agent ${agent.name} cannot honour permission mode "${mode}"; ask for one of ${capabilitiesOf(agent).permissionModes.join(', ')}`);
       cwd = await resolveWorkingDir(task, ctx.config, ctx.paths);
     } catch (err) {
-      await transition(ctx.store, ctx.logger, { path: c.path, taskId: task.id, from: 'planned', to: 'failed', actor: 'executor', edits: { error: shortMessage(err, 300), finished_at: obsidianDateTime(ctx.clock.now()) }, log: { code: (err as VaultrunnerError).code } });
+      const code = err instanceof VaultrunnerError ? err.code : undefined;
+      const error = code && code !== 'AGENT_UNKNOWN' ? `${code}: ${shortMessage(err, 280)}` : shortMessage(err, 300);
+      await transition(ctx, { path: c.path, taskId: task.id, from: 'planned', to: 'failed', actor: 'executor', edits: { error, finished_at: obsidianDateTime(ctx.clock.now()) }, log: { code } });
       await ctx.index.refresh(c.path);
       return false;
     }
-    const probe = await ctx.agents.probe(agentName, ctx.clock.now());
-    if (probe && !probe.ok) return false; // the watchdog reports it once; tasks wait
     faultPoint('before-claim');
-    const lease = await ctx.leases.acquire(task.id, task.attempts + 1);
-    if (!lease) return false;
+    const claim = await ctx.runs.claim({ taskId: task.id, kind: 'run', path: c.path, dirKey: dirKey(task), attempt: task.attempts + 1 });
+    if (!claim) return false;
     faultPoint('after-claim');
-    this.runs.set(task.id, { taskId: task.id } as ActiveRun); // reserve the slot while starting
-    let run: ActiveRun | undefined;
+    let run;
     try {
-      run = await startRun(ctx, { path: c.path, task, body: c.body, agent: agent!, cwd, permissionMode: mode, lease }, (r, o) => this.finish(r, o));
+      run = await startRun(ctx, claim, { path: c.path, task, body: c.body, agent: agent!, cwd, permissionMode: mode }, (r, o) => this.finish(r, o));
     } catch (err) {
       ctx.logger.error({ component: 'executor', task: task.id, err }, `${task.id}: could not start: ${shortMessage(err)}`);
     }
     if (!run) {
-      this.runs.delete(task.id);
-      await ctx.leases.release(lease);
+      await ctx.runs.release(task.id);
       await ctx.index.refresh(c.path);
       return false;
     }
-    this.runs.set(task.id, run);
     faultPoint('mid-run');
-    const renew = setInterval(() => void ctx.leases.update(run.lease).catch(() => {}), Math.max(250, ctx.config.leaseTtlMs / 3));
-    this.renewTimers.set(task.id, renew);
     await ctx.index.refresh(c.path);
     return true;
   }
 
-  private async finish(r: ActiveRun, o: AgentOutcome): Promise<void> {
+  private async finish(r: LiveRun, o: AgentOutcome): Promise<void> {
     const { ctx } = this;
-    r.ended = true;
-    clearInterval(this.renewTimers.get(r.taskId));
-    this.renewTimers.delete(r.taskId);
+    const stopReason = r.state === 'stopping' ? r.stopReason : undefined;
+    let recorded = false;
     try {
       // A stopped run is recorded only once its whole process tree is gone.
-      await r.stopping?.catch(() => undefined);
+      if (r.state === 'stopping') await r.stopped.catch(() => undefined);
       // Or its late "session_id recorded" would undo what the outcome records (e.g. what to resume).
-      await r.recording;
-      const journal = toLeaseOutcome(o, r.stopReason, ctx.clock.now());
+      await r.session.recording;
+      const journal = toRunOutcome(o, stopReason, ctx.clock.now());
       // Journal first: a crash between here and the note write is replayed, not re-run.
       await ctx.leases.update(r.lease, { outcome: journal });
       faultPoint('after-outcome');
-      await r.transcript.finish({
-        status: r.stopReason && r.stopReason !== 'timeout' ? `stopped (${r.stopReason})` : o.ok ? 'success' : 'failed',
+      await r.transcript?.finish({
+        status: stopReason && stopReason !== 'timeout' ? `stopped (${stopReason})` : o.ok ? 'success' : 'failed',
         durationMs: ctx.clock.now() - r.startedAt,
         numTurns: o.numTurns,
         costUsd: o.costUsd,
         permissionDenials: o.permissionDenials,
         error: o.ok ? undefined : o.error.message,
-        sessionId: o.sessionId ?? r.sessionId,
+        sessionId: o.sessionId ?? r.session.id,
       });
       if (o.permissionDenials.length > 0) {
         ctx.logger.warn({ component: 'executor', task: r.taskId, denials: o.permissionDenials }, `${r.taskId}: the agent was denied ${o.permissionDenials.length} tool use(s) (see the run log)`);
       }
       await applyOutcome(ctx, r.path, journal);
-      await ctx.leases.release(r.lease);
+      recorded = true;
     } catch (err) {
       ctx.logger.error({ component: 'executor', task: r.taskId, err }, `${r.taskId}: recording the outcome failed: ${shortMessage(err)}; the watchdog will retry`);
     } finally {
-      this.runs.delete(r.taskId);
+      // Unrecorded: the lease (with its journal) stays for the watchdog to replay.
+      await ctx.runs.release(r.taskId, { keepLease: !recorded });
       await ctx.index.refresh(r.path).catch(() => undefined);
+      ctx.events.emit('run:end', { taskId: r.taskId, kind: 'run', attempt: r.attempt, ok: o.ok, ...(stopReason ? { stopReason } : {}) });
       this.kick();
     }
   }
-}
-
-/** Runs sharing a working_dir are serialised; tasks without one each get their own scratch dir. */
-function dirKey(task: Task): string {
-  return task.workingDir ? resolve(task.workingDir) : `scratch:${task.id}`;
 }

@@ -1,4 +1,6 @@
-// The agent planner: the task's agent in plan mode (read-only) writes the plan.
+// The agent planner: the task's agent in plan mode (read-only) writes the plan. Its process runs
+// on a slot of the shared run machinery (the orchestrator claims it): lease, run marker, deadline,
+// shutdown and crash recovery are the same as for a task attempt.
 import type { Agent } from '../agents/agent.js';
 import { VaultrunnerError } from '../errors.js';
 import type { Planner, PlanInput } from './planner.js';
@@ -6,13 +8,12 @@ import type { Planner, PlanInput } from './planner.js';
 export interface AgentPlannerOptions {
   agentFor: (input: PlanInput) => Agent;
   env: NodeJS.ProcessEnv;
-  timeoutMs: number;
-  killGraceMs: number;
 }
 
 export function createAgentPlanner(opts: AgentPlannerOptions): Planner {
   return {
     name: 'agent',
+    usesAgent: true,
     async plan(input) {
       const agent = opts.agentFor(input);
       const run = agent.start({
@@ -22,10 +23,10 @@ export function createAgentPlanner(opts: AgentPlannerOptions): Planner {
         cwd: input.cwd,
         model: input.task.model,
         permissionMode: 'plan',
-        env: opts.env,
+        env: input.env ?? opts.env,
       });
-      const timer = setTimeout(() => void run.stop('timeout', opts.killGraceMs), opts.timeoutMs);
-      const outcome = await run.outcome.finally(() => clearTimeout(timer));
+      await input.onStart?.(run, agent.name);
+      const outcome = await run.outcome;
       if (!outcome.ok) throw new VaultrunnerError('PLAN_FAILED', `planning failed: ${outcome.error.message}`, { cause: outcome.error, retryable: outcome.error.retryable });
       const text = outcome.result?.trim();
       if (!text) throw new VaultrunnerError('PLAN_FAILED', 'planning failed: the agent returned no plan text', { retryable: true });

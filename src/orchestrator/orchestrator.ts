@@ -1,14 +1,20 @@
 // The orchestrator plans `new` tasks, routes tasks that need a person's approval to
-// Pending_Approval/ and back, reports invalid notes, and files finished notes into Done/.
+// Pending_Approval/ and back, reports invalid notes, and files finished notes into Done/. Whether
+// a note may be planned now is the one readiness function's answer (drafts and placeholder bodies
+// wait); an agent planner runs on a slot of the shared run machinery.
 import { join } from 'node:path';
 import { obsidianDateTime } from '../clock.js';
+import { planBackoffMs } from '../domain/backoff.js';
+import { folderFor } from '../domain/status.js';
+import { describeProblems, type Task } from '../domain/task.js';
+import { healthOf } from '../engine/agent-health.js';
+import type { EngineContext } from '../engine/context.js';
+import { editIfStatus, transition } from '../engine/transition.js';
+import { readinessOf, runningSet } from '../engine/wait-facts.js';
+import { resolveWorkingDir } from '../engine/working-dir.js';
 import { shortMessage, VaultrunnerError } from '../errors.js';
-import type { EngineContext } from '../lifecycle/context.js';
-import type { IndexEntry } from '../lifecycle/task-index.js';
-import { describeProblems, type Task } from '../lifecycle/task.js';
-import { editIfStatus, transition } from '../lifecycle/transition.js';
 import { wikilink } from '../vault/layout.js';
-import { resolveWorkingDir } from '../executor/workspace.js';
+import type { IndexEntry } from '../vault/task-index.js';
 import type { Planner } from './planner.js';
 
 const MAX_PLAN_FAILURES = 3;
@@ -41,7 +47,7 @@ export class Orchestrator {
     this.rechecks.clear();
   }
 
-  /** Look at a note again once it has had time to settle. */
+  /** Look at a note again after `ms` (a settle time, or a planning backoff ending). */
   private recheckLater(path: string, ms: number): void {
     if (this.closed || this.rechecks.has(path)) return;
     const t = setTimeout(() => {
@@ -59,7 +65,7 @@ export class Orchestrator {
 
   /** Handle one note; safe to call from events and timers at once (one step per task at a time). */
   async handle(entry: IndexEntry): Promise<void> {
-    if (this.busy.has(entry.path)) return;
+    if (this.busy.has(entry.path) || this.closed) return;
     this.busy.add(entry.path);
     try {
       await this.step(entry);
@@ -67,33 +73,19 @@ export class Orchestrator {
       this.ctx.logger.error({ component: 'orchestrator', task: entry.id, err }, `orchestrator step failed: ${shortMessage(err)}`);
     } finally {
       this.busy.delete(entry.path);
+      this.ctx.events.emit('orchestrator:step', { taskId: entry.id, status: entry.state.kind === 'task' ? entry.state.task.status : undefined });
     }
   }
 
   private async step(entry: IndexEntry): Promise<void> {
     const { state } = entry;
     if (state.kind === 'unreadable') return;
-    if (state.kind === 'invalid') {
-      // A status we don't know (a typo like `planed`) is reported like any other problem.
-      const raw = state.data.status;
-      const unknownStatus = state.problems.some((p) => p.key === 'status');
-      if (!unknownStatus && state.status !== 'new' && state.status !== 'planned') return;
-      const error = shortMessage(`${INVALID_PREFIX}${describeProblems(state.problems)}`, 300);
-      if (state.data.error !== error && !state.problems.some((p) => p.key === 'error')) {
-        const still = this.ctx.clock.now() - entry.stamp.mtimeMs;
-        if (still < this.settleMs) return this.recheckLater(entry.path, this.settleMs - still + 20);
-        // Written only while the status is still the one we judged (compared raw: it may be unknown).
-        const written = await this.ctx.store.update(entry.path, (data) => (JSON.stringify(data.status) === JSON.stringify(raw) ? { error } : null));
-        if (written) this.ctx.logger.warn({ component: 'orchestrator', task: entry.id, problems: state.problems }, `${entry.id}: invalid task, not planned until fixed`);
-        await this.ctx.index.refresh(entry.path);
-      }
-      return;
-    }
+    if (state.kind === 'invalid') return this.invalid(entry, state);
     const task = state.task;
     if (task.error?.startsWith(INVALID_PREFIX) && task.status !== 'new' && task.status !== 'planned') {
       // Fixed into a status that no transition of ours passes through (e.g. `paused`): the
       // problem it names is gone. (`new`/`planned` clear it when planned or run.)
-      await editIfStatus(this.ctx.store, entry.path, [task.status], { error: undefined });
+      await editIfStatus(this.ctx, entry.path, task.id, [task.status], { error: undefined });
       await this.ctx.index.refresh(entry.path);
       return;
     }
@@ -103,20 +95,38 @@ export class Orchestrator {
       case 'awaiting_approval':
         return this.approval(entry, task);
       case 'planned':
-        if (entry.folder === 'Pending_Approval') return this.file(entry, this.ctx.paths.needsAction, 'approved task back to Needs_Action');
+        if (entry.folder !== folderFor('planned')) return this.file(entry, this.ctx.paths.needsAction, 'approved task back to Needs_Action');
         if (!this.whitelisted(task) && !task.approved) {
-          await transition(this.ctx.store, this.ctx.logger, { path: entry.path, taskId: task.id, from: 'planned', to: 'awaiting_approval', actor: 'orchestrator', log: { reason: `type ${task.type} is not in EXECUTOR_TYPES` } });
+          await transition(this.ctx, { path: entry.path, taskId: task.id, from: 'planned', to: 'awaiting_approval', actor: 'orchestrator', log: { reason: `type ${task.type} is not in EXECUTOR_TYPES` } });
           return this.file(entry, this.ctx.paths.pendingApproval, 'needs approval');
         }
         return;
       case 'done':
       case 'cancelled':
         // A running task is filed by the executor when its run has stopped.
-        if (await this.ctx.leases.get(task.id)) return;
+        if (this.ctx.runs.has(task.id) || (await this.ctx.leases.get(task.id))) return;
         return this.file(entry, this.ctx.paths.done, `${task.status} task filed`);
       default:
         return;
     }
+  }
+
+  private async invalid(entry: IndexEntry, state: Extract<IndexEntry['state'], { kind: 'invalid' }>): Promise<void> {
+    // A status we don't know (a typo like `planed`) is reported like any other problem.
+    const raw = state.data.status;
+    const unknownStatus = state.problems.some((p) => p.key === 'status');
+    if (!unknownStatus && state.status !== 'new' && state.status !== 'planned') return;
+    const error = shortMessage(`${INVALID_PREFIX}${describeProblems(state.problems)}`, 300);
+    if (state.data.error === error || state.problems.some((p) => p.key === 'error')) return;
+    const still = this.ctx.clock.now() - entry.stamp.mtimeMs;
+    if (still < this.settleMs) return this.recheckLater(entry.path, this.settleMs - still + 20);
+    // Written only while the status is still the one we judged (compared raw: it may be unknown).
+    const written = await this.ctx.store.update(entry.path, (data) => (JSON.stringify(data.status) === JSON.stringify(raw) ? { error } : null));
+    if (written) {
+      this.ctx.ownWrites.record(entry.id, written.note.hash);
+      this.ctx.logger.warn({ component: 'orchestrator', task: entry.id, problems: state.problems }, `${entry.id}: invalid task, not planned until fixed`);
+    }
+    await this.ctx.index.refresh(entry.path);
   }
 
   private whitelisted(task: Task): boolean {
@@ -125,67 +135,120 @@ export class Orchestrator {
 
   private async plan(entry: IndexEntry, task: Task, body: string): Promise<void> {
     const { ctx } = this;
-    const ts = await ctx.taskState.get(task.id);
-    if (ts.planNotBefore && ts.planNotBefore > ctx.clock.now()) return;
-    if (ts.planGaveUp === entry.hash) return;
+    const verdict = await readinessOf(entry, {
+      config: ctx.config,
+      index: ctx.index,
+      taskState: ctx.taskState,
+      now: ctx.clock.now(),
+      running: runningSet(ctx.runs.slots(), ctx.config.maxConcurrent),
+      agentHealth: (name) => healthOf(ctx, name),
+    });
+    if (verdict.kind === 'waiting' && verdict.reason.kind === 'backoff') return this.recheckLater(entry.path, Math.max(0, verdict.reason.until - ctx.clock.now()) + 5);
+    if (verdict.kind !== 'ready') return; // a draft, no slot for an agent planner, or planning gave up
     const planPath = join(ctx.paths.plans, `PLAN_${task.id}.md`);
     const planLink = wikilink(`PLAN_${task.id}`);
     try {
-      await this.writePlan(planPath, task, body);
+      if ((await this.writePlan(entry, planPath, task, body)) === 'no-slot') return; // planned when a run ends
     } catch (err) {
+      if (err instanceof VaultrunnerError && err.code === 'WORKSPACE_DENIED') return this.refuse(entry, task, err);
+      const ts = await ctx.taskState.get(task.id);
       const failures = (ts.planFailures ?? 0) + 1;
       const retry = (err instanceof VaultrunnerError ? err.retryable : true) && failures < MAX_PLAN_FAILURES;
-      await ctx.taskState.patch(task.id, { planFailures: failures, planNotBefore: retry ? ctx.clock.now() + ctx.config.retryBackoffMs * 2 ** (failures - 1) : undefined });
+      const delay = planBackoffMs(ctx.config.retryBackoffMs, failures);
+      await ctx.taskState.patch(task.id, { planFailures: failures, planNotBefore: retry ? ctx.clock.now() + delay : undefined });
       ctx.logger.warn({ component: 'orchestrator', task: task.id, failures, err }, `${task.id}: planning failed${retry ? ', will retry' : ''}`);
-      if (!retry) {
-        await editIfStatus(ctx.store, entry.path, ['new'], { error: shortMessage(err, 300) });
-        const now = await ctx.index.refresh(entry.path);
-        await ctx.taskState.patch(task.id, { planFailures: undefined, planNotBefore: undefined, planGaveUp: now?.hash });
-      }
+      if (retry) return this.recheckLater(entry.path, delay + 5);
+      await editIfStatus(ctx, entry.path, task.id, ['new'], { error: shortMessage(err, 300) });
+      const now = await ctx.index.refresh(entry.path);
+      await ctx.taskState.patch(task.id, { planFailures: undefined, planNotBefore: undefined, planGaveUp: now?.hash });
       return;
     }
     const needsApproval = !this.whitelisted(task) || (task.requiresApproval && !task.approved);
     const to = needsApproval ? 'awaiting_approval' : 'planned';
-    const done = await transition(ctx.store, ctx.logger, {
+    const done = await transition(ctx, {
       path: entry.path,
       taskId: task.id,
       from: 'new',
       to,
       actor: 'orchestrator',
-      edits: { plan: planLink, error: undefined },
+      // `created` is set once, at the first transition, from when the note first appeared.
+      edits: { plan: planLink, error: undefined, ...(task.created ? {} : { created: obsidianDateTime(entry.firstSeen) }) },
       log: { planner: this.planner.name },
     });
     await ctx.taskState.patch(task.id, { planFailures: undefined, planNotBefore: undefined, planGaveUp: undefined });
-    if (done && needsApproval && entry.folder !== 'Pending_Approval') {
+    if (done && needsApproval && entry.folder !== folderFor('awaiting_approval')) {
       await this.file(entry, ctx.paths.pendingApproval, !this.whitelisted(task) ? `type ${task.type} is not in EXECUTOR_TYPES` : 'requires_approval');
     } else if (done) {
       await ctx.index.refresh(entry.path);
     }
   }
 
+  /** A working_dir outside WORKSPACE_ROOTS can never be planned or run: `failed`, with the code. */
+  private async refuse(entry: IndexEntry, task: Task, err: VaultrunnerError): Promise<void> {
+    await transition(this.ctx, {
+      path: entry.path,
+      taskId: task.id,
+      from: 'new',
+      to: 'failed',
+      actor: 'orchestrator',
+      edits: { error: `${err.code}: ${shortMessage(err, 280)}`, finished_at: obsidianDateTime(this.ctx.clock.now()) },
+      log: { code: err.code },
+    });
+    await this.ctx.index.refresh(entry.path);
+  }
+
   /** Keep a plan note a person may have edited; write one only when there is none. */
-  private async writePlan(planPath: string, task: Task, body: string): Promise<void> {
-    const existing = await this.ctx.store.read(planPath).catch(() => undefined);
-    if (existing) return;
-    const cwd = await resolveWorkingDir(task, this.ctx.config, this.ctx.paths);
-    const planBody = await this.planner.plan({ task, body, cwd });
-    const eol = '\n';
-    const text = ['---', `task: "${wikilink(task.id)}"`, `planner: ${this.planner.name}`, `created: ${obsidianDateTime(this.ctx.clock.now())}`, '---', '', planBody].join(eol);
+  private async writePlan(entry: IndexEntry, planPath: string, task: Task, body: string): Promise<'written' | 'no-slot'> {
+    const { ctx } = this;
+    // The working dir is checked even when a plan exists: a task that can never run fails now.
+    const cwd = await resolveWorkingDir(task, ctx.config, ctx.paths);
+    const existing = await ctx.store.read(planPath).catch(() => undefined);
+    if (existing) return 'written';
+    const planBody = this.planner.usesAgent ? await this.planOnSlot(entry, task, body, cwd) : await this.planner.plan({ task, body, cwd });
+    if (planBody === undefined) return 'no-slot';
+    const text = ['---', `task: "${wikilink(task.id)}"`, `planner: ${this.planner.name}`, `created: ${obsidianDateTime(ctx.clock.now())}`, '---', '', planBody].join('\n');
     try {
-      await this.ctx.store.create(planPath, text);
+      await ctx.store.create(planPath, text);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // written meanwhile: keep it
+    }
+    return 'written';
+  }
+
+  /** An agent planner on a claimed slot: lease, run marker, deadline, shutdown, crash recovery. */
+  private async planOnSlot(entry: IndexEntry, task: Task, body: string, cwd: string): Promise<string | undefined> {
+    const { ctx } = this;
+    const claim = await ctx.runs.claim({ taskId: task.id, kind: 'plan', path: entry.path, attempt: 0 });
+    if (!claim) return undefined;
+    let ok = false;
+    try {
+      const text = await this.planner.plan({
+        task,
+        body,
+        cwd,
+        env: ctx.runs.envFor(claim),
+        onStart: async (agentRun, agentName) => {
+          const agent = ctx.agents.get(agentName);
+          if (!agent) return;
+          await ctx.runs.started(claim, { agent, agentRun, startedAt: ctx.clock.now(), timeoutMs: ctx.config.taskTimeoutMs, session: {} }, async () => {});
+        },
+      });
+      ok = true;
+      return text;
+    } finally {
+      await ctx.runs.release(task.id);
+      ctx.events.emit('run:end', { taskId: task.id, kind: 'plan', attempt: 0, ok });
     }
   }
 
   private async approval(entry: IndexEntry, task: Task): Promise<void> {
     if (task.approved) {
-      const done = await transition(this.ctx.store, this.ctx.logger, { path: entry.path, taskId: task.id, from: 'awaiting_approval', to: 'planned', actor: 'orchestrator', log: { reason: 'approved' } });
+      const done = await transition(this.ctx, { path: entry.path, taskId: task.id, from: 'awaiting_approval', to: 'planned', actor: 'orchestrator', log: { reason: 'approved' } });
       if (done && entry.folder === 'Pending_Approval') await this.file(entry, this.ctx.paths.needsAction, 'approved');
       else if (done) await this.ctx.index.refresh(entry.path);
       return;
     }
-    if (entry.folder === 'Needs_Action') await this.file(entry, this.ctx.paths.pendingApproval, 'awaiting approval');
+    if (entry.folder !== folderFor('awaiting_approval')) await this.file(entry, this.ctx.paths.pendingApproval, 'awaiting approval');
   }
 
   /** Move a note to another folder (never overwriting) and update the index for both paths. */

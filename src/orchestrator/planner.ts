@@ -1,5 +1,6 @@
 // Planners turn a task into the body of its plan note.
-import type { Task } from '../lifecycle/task.js';
+import type { AgentRun } from '../agents/agent.js';
+import type { Task } from '../domain/task.js';
 
 export interface PlanInput {
   task: Task;
@@ -7,10 +8,16 @@ export interface PlanInput {
   body: string;
   /** Directory the agent may look at (already checked against WORKSPACE_ROOTS). */
   cwd: string;
+  /** Environment for an agent planner's child (carries the run marker). */
+  env?: NodeJS.ProcessEnv;
+  /** Called once the planner's agent process is spawned (the run machinery tracks it). */
+  onStart?: (run: AgentRun, agentName: string) => void | Promise<void>;
 }
 
 export interface Planner {
   readonly name: 'template' | 'agent';
+  /** Needs an agent process, and so a run slot, a lease and a deadline. */
+  readonly usesAgent?: boolean;
   /** Markdown for the plan note body. Throws (typed) on failure. */
   plan(input: PlanInput): Promise<string>;
 }

@@ -6,10 +6,14 @@ import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/config.js';
 import { shortMessage } from '../errors.js';
 import { createDashboard } from '../dashboard/dashboard-writer.js';
+import type { Status } from '../domain/status.js';
+import type { EngineContext } from '../engine/context.js';
+import { EngineEvents } from '../engine/events.js';
+import { RunRegistry } from '../engine/run-registry.js';
+import { OwnWrites } from '../engine/transition.js';
 import { Executor } from '../executor/executor.js';
-import type { EngineContext } from '../lifecycle/context.js';
-import { TaskIndex, type IndexEntry } from '../lifecycle/task-index.js';
-import { TaskStateStore } from '../lifecycle/task-state.js';
+import { TaskIndex, type IndexEntry } from '../vault/task-index.js';
+import { TaskStateStore } from '../vault/task-state.js';
 import { createAgentPlanner } from '../orchestrator/agent-planner.js';
 import { Orchestrator } from '../orchestrator/orchestrator.js';
 import { createTemplatePlanner } from '../orchestrator/template-planner.js';
@@ -34,10 +38,13 @@ export interface ServiceOptions {
   shutdownGraceMs?: number;
   /** How long an invalid note must be unchanged before its `error:` is written (tests shorten it). */
   invalidSettleMs?: number;
+  /** The engine's event bus (tests pass one to wait on facts). */
+  events?: EngineEvents;
 }
 
 export interface RunningService {
   ctx: EngineContext;
+  events: EngineEvents;
   orchestrator: Orchestrator;
   executor: Executor;
   watchdog: Watchdog;
@@ -58,7 +65,8 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
 
   const store = new NoteStore();
   const index = new TaskIndex(store, paths, logger, () => clock.now());
-  const ctx: EngineContext = {
+  const events = opts.events ?? new EngineEvents();
+  const base = {
     config,
     paths,
     store,
@@ -69,15 +77,18 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     clock,
     logger,
     env: opts.env ?? process.env,
+    events,
+    ownWrites: new OwnWrites(),
   };
+  const ctx: EngineContext = { ...base, runs: new RunRegistry(base) };
   const planner =
     config.planner === 'agent'
-      ? createAgentPlanner({ agentFor: ({ task }) => ctx.agents.get(task.agent ?? config.agent) ?? ctx.agents.get('claude')!, env: ctx.env, timeoutMs: config.taskTimeoutMs, killGraceMs: config.killGraceMs })
+      ? createAgentPlanner({ agentFor: ({ task }) => ctx.agents.get(task.agent ?? config.agent) ?? ctx.agents.get('claude')!, env: ctx.env })
       : createTemplatePlanner();
   const orchestrator = new Orchestrator(ctx, planner, { invalidSettleMs: opts.invalidSettleMs });
   const executor = new Executor(ctx);
-  const watchdog = new Watchdog(ctx, executor);
-  const dashboard = createDashboard({ ctx, executor });
+  const watchdog = new Watchdog(ctx, () => executor.kick());
+  const dashboard = createDashboard({ ctx });
 
   const guard = (name: string, fn: () => Promise<void>) => () =>
     void fn().catch((err) => logger.error({ component: name, err }, `${name} tick failed: ${shortMessage(err)}`));
@@ -88,11 +99,29 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   if (config.watchdogAutorun) await watchdog.tick(); // recover a crashed predecessor's tasks at once
   // People steer running tasks by editing the note: pause, cancel, or moving it away.
   const steer = (entry: IndexEntry) => {
-    if (!executor.isLive(entry.id) || entry.state.kind !== 'task') return;
+    if (!ctx.runs.isLive(entry.id) || entry.state.kind !== 'task') return;
     const s = entry.state.task.status;
-    if (s === 'paused' || s === 'cancelled') void executor.stopRun(entry.id, s === 'paused' ? 'pause' : 'cancel');
+    if (s === 'paused' || s === 'cancelled') void ctx.runs.stop(entry.id, s === 'paused' ? 'pause' : 'cancel');
+  };
+  // A status change we did not write is a person's: logged `from → to (person)` and emitted.
+  const seen = new Map<string, Status>();
+  for (const e of index.entries()) if (e.state.kind === 'task') seen.set(e.id, e.state.task.status);
+  const noticePerson = (entry: IndexEntry) => {
+    if (entry.state.kind !== 'task') return;
+    const to = entry.state.task.status;
+    const from = seen.get(entry.id);
+    seen.set(entry.id, to);
+    if (from === undefined || from === to || ctx.ownWrites.isOurs(entry.id, entry.hash)) return;
+    logger.info({ component: 'service', actor: 'person', task: entry.id, from, to }, `${entry.id}: ${from} → ${to} (person)`);
+    events.emit('task:transition', { taskId: entry.id, from, to, actor: 'person', component: 'service' });
+    // A person sending a failed task back starts a new cycle: max_attempts counts from here.
+    if (from === 'failed' && (to === 'planned' || to === 'new')) {
+      const attempts = entry.state.task.attempts;
+      void ctx.taskState.patch(entry.id, (cur) => ({ cycleStart: Math.max(cur.cycleStart ?? 0, attempts), notBefore: undefined, failures: undefined, interrupted: undefined, resumeSession: undefined }));
+    }
   };
   index.on('change', (entry) => {
+    noticePerson(entry);
     steer(entry);
     dashboard.schedule();
     if (config.orchestratorAutorun) void orchestrator.handle(entry);
@@ -100,11 +129,16 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   });
   index.on('remove', (entry) => {
     dashboard.schedule();
-    if (executor.isLive(entry.id) && !index.byId(entry.id)) {
+    if (!index.byId(entry.id)) seen.delete(entry.id);
+    if (ctx.runs.isLive(entry.id) && !index.byId(entry.id)) {
       logger.info({ component: 'executor', task: entry.id }, `${entry.id}: note moved or deleted by a person during its run`);
-      void executor.stopRun(entry.id, 'moved');
+      void ctx.runs.stop(entry.id, 'moved');
     }
   });
+  // A freed slot may let a waiting agent planner start (its notes get no index event meanwhile).
+  if (planner.usesAgent && config.orchestratorAutorun) events.on('run:end', () => void orchestrator.tick());
+  // A slot freed by a planner lets the executor start something.
+  if (config.executorAutorun) events.on('run:end', (e) => e.kind === 'plan' && executor.kick());
 
   // Polling (chokidar) only where the filesystem sends no events; loaded only then.
   const createWatcher = config.watchMode === 'poll' ? (await import('../vault/poll-watcher.js')).createPollingWatcher : createVaultWatcher;
@@ -133,7 +167,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const watchdogPass = async () => {
     const before = health();
     await watchdog.tick();
-    if (executor.active().length > 0 || health() !== before) dashboard.schedule();
+    if (ctx.runs.size > 0 || health() !== before) dashboard.schedule();
   };
   if (config.watchdogAutorun) every(config.watchdogIntervalMs, guard('watchdog', watchdogPass));
   every(opts.heartbeatMs ?? 30_000, guard('lock', () => lock.heartbeat()));
@@ -147,6 +181,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   let stopped = false;
   return {
     ctx,
+    events,
     orchestrator,
     executor,
     watchdog,

@@ -2,7 +2,7 @@
 // (pid + start time survives pid reuse; boot id survives reboots).
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { isAlive, processStartTime } from '../agents/process-group.js';
+import { isAlive, processStartTime } from '../os/process.js';
 
 export interface Owner {
   host: string;

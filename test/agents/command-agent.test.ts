@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentEvent, AgentFailure, AgentRunRequest } from '../../src/agents/agent.js';
 import { createCommandAgent, resolveExecutable } from '../../src/agents/command-agent.js';
-import { isZombie } from '../../src/agents/process-group.js';
+import { isZombie } from '../../src/os/process.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'agents');
 const agent = (script: string) => createCommandAgent({ name: 'fixture', argv: [process.execPath, join(FIXTURES, script)] });

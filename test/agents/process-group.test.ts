@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { groupsWithEnv, RUN_MARKER_ENV, terminateGroup } from '../../src/agents/process-group.js';
+import { groupsWithEnv, RUN_MARKER_ENV, terminateGroup } from '../../src/os/process.js';
 
 /** Processes (not groups) whose environment carries the marker. */
 function withMarker(token: string): number {

@@ -1,5 +1,5 @@
 // pause / resume / cancel / retry / approve: one frontmatter edit each, every other byte kept.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCliVault, type CliVault } from '../helpers/cli-vault.js';
@@ -76,13 +76,23 @@ describe('task edits', () => {
     expect(v.read('Needs_Action/fix.md')).toBe(before.replace('status: planned', 'status: cancelled'));
   });
 
-  it('retry: status planned, attempts 0, error line removed; nothing else', () => {
+  it('retry: status planned, error line removed, attempts keep counting (a new cycle); nothing else', () => {
     const before = note('failed');
     v.write('Needs_Action/fix.md', before);
     const r = edit('retry');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.trim()).toBe('retrying fix (was failed, now planned); attempts reset to 0, error cleared');
-    expect(v.read('Needs_Action/fix.md')).toBe(before.replace('status: failed', 'status: planned').replace('attempts: 2', 'attempts: 0').replace('error: "boom: it failed"\n', ''));
+    expect(r.stdout.trim()).toBe('retrying fix (was failed, now planned); error cleared, attempts continue from 2 (max_attempts counts anew)');
+    expect(v.read('Needs_Action/fix.md')).toBe(before.replace('status: failed', 'status: planned').replace('error: "boom: it failed"\n', ''));
+    // max_attempts counts from attempt 2 on: the next attempt is number 3 (attempt-1/2 transcripts stay).
+    expect(JSON.parse(v.read('.vaultrunner/tasks/fix.json'))).toEqual({ cycleStart: 2 });
+  });
+
+  it('every edit goes through the transition path and is logged `from → to (person)` when no service runs', () => {
+    v.write('Needs_Action/fix.md', note('executing'));
+    expect(edit('pause').code).toBe(0);
+    expect(edit('resume').code).toBe(0);
+    const logs = readdirSync(v.path('Logs')).filter((f) => f.endsWith('.jsonl')).flatMap((f) => v.read(`Logs/${f}`).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>));
+    expect(logs.filter((l) => l.actor === 'person').map((l) => l.msg)).toEqual(['fix: executing → paused (person)', 'fix: paused → planned (person)']);
   });
 
   it('retry of a note in Done/ edits it, then moves it back to Needs_Action/', () => {
@@ -92,7 +102,7 @@ describe('task edits', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('moved back to Needs_Action/fix.md');
     expect(existsSync(v.path('Done/fix.md'))).toBe(false);
-    expect(v.read('Needs_Action/fix.md')).toBe(before.replace('status: cancelled', 'status: planned').replace('attempts: 2', 'attempts: 0').replace('error: "boom: it failed"\n', ''));
+    expect(v.read('Needs_Action/fix.md')).toBe(before.replace('status: cancelled', 'status: planned').replace('error: "boom: it failed"\n', ''));
   });
 
   it('approve: adds approved: true (or flips false), nothing else; CRLF notes keep CRLF', () => {

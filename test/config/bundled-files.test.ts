@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULTS, loadConfig } from '../../src/config/config.js';
 import { EXAMPLES, TASK_TEMPLATE } from '../../src/vault/bundled.js';
 import { parseSnapshot, hashText } from '../../src/vault/note-store.js';
-import { validateTask } from '../../src/lifecycle/task.js';
+import { validateTask } from '../../src/domain/task.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 

@@ -9,10 +9,12 @@ import { AgentRegistry } from '../../src/agents/registry.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createDashboard } from '../../src/dashboard/dashboard-writer.js';
 import { renderDashboard, stripVolatile } from '../../src/dashboard/render-dashboard.js';
-import type { ActiveRun } from '../../src/executor/run-task.js';
-import type { EngineContext } from '../../src/lifecycle/context.js';
-import { TaskIndex } from '../../src/lifecycle/task-index.js';
-import { TaskStateStore } from '../../src/lifecycle/task-state.js';
+import type { EngineContext } from '../../src/engine/context.js';
+import { EngineEvents } from '../../src/engine/events.js';
+import { RunRegistry, type ActiveRun } from '../../src/engine/run-registry.js';
+import { OwnWrites } from '../../src/engine/transition.js';
+import { TaskIndex } from '../../src/vault/task-index.js';
+import { TaskStateStore } from '../../src/vault/task-state.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { vaultPaths, VAULT_FOLDERS } from '../../src/vault/layout.js';
 import { LeaseStore } from '../../src/vault/lease-store.js';
@@ -44,7 +46,7 @@ async function makeContext(): Promise<EngineContext> {
   const agents = new AgentRegistry([fakeAgent('claude', true), fakeAgent('broken', false)]);
   await agents.probe('claude', clockNow, 0);
   await agents.probe('broken', clockNow, 0);
-  return {
+  const base = {
     config,
     paths,
     store,
@@ -55,8 +57,14 @@ async function makeContext(): Promise<EngineContext> {
     clock: { now: () => clockNow },
     logger: silentLogger(),
     env: {},
+    events: new EngineEvents(),
+    ownWrites: new OwnWrites(),
   };
+  return { ...base, runs: new RunRegistry(base) };
 }
+
+/** The runs this test pretends the service has in flight. */
+const runsView = () => ({ all: () => runs, slots: () => runs.map((r) => ({ taskId: r.taskId, kind: r.kind })) });
 
 /** Every file in the vault (as Obsidian indexes it: no dot-folders), vault-relative. */
 function vaultFiles(): string[] {
@@ -126,8 +134,8 @@ describe('Dashboard.md', () => {
     task('Done', 'gave-up', 'type: claude_code\nstatus: cancelled');
 
     const ctx = await makeContext();
-    runs = [{ taskId: 'running-here', path: join(vault, 'Needs_Action/running-here.md'), startedAt: clockNow - 5 * 60_000, attempt: 1, agent: { name: 'claude' }, transcript: { link: 'Logs/runs/running-here/attempt-1' } } as unknown as ActiveRun];
-    const dash = createDashboard({ ctx, executor: { active: () => runs }, debounceMs: 10 });
+    runs = [{ state: 'running', kind: 'run', taskId: 'running-here', path: join(vault, 'Needs_Action/running-here.md'), startedAt: clockNow - 5 * 60_000, attempt: 1, agent: { name: 'claude' }, transcript: { link: 'Logs/runs/running-here/attempt-1' } } as unknown as ActiveRun];
+    const dash = createDashboard({ ctx, runs: runsView(), debounceMs: 10 });
     await dash.flush();
     const text = readFileSync(ctx.paths.dashboard, 'utf8');
 
@@ -144,11 +152,11 @@ describe('Dashboard.md', () => {
     const order = [...queue.matchAll(/^\d+\. \[\[Needs_Action\/([^|]+)\|/gm)].map((m) => m[1]);
     expect(order[0]).toBe('ready-one');
     expect(order.at(-1)).toBe('backing-off');
-    expect(queue).toContain('[[Needs_Action/ready-one|ready-one]] — high · ready, waiting for a free slot');
-    expect(queue).toContain('[[Needs_Action/blocked-one|blocked-one]] — medium · waiting on [[Needs_Action/ready-one|ready-one]]');
+    expect(queue).toContain('[[Needs_Action/ready-one|ready-one]] — high · ready');
+    expect(queue).toContain('[[Needs_Action/blocked-one|blocked-one]] — medium · blocked by [[Needs_Action/ready-one|ready-one]]');
     expect(queue).toContain('[[Needs_Action/orphan|orphan]] — medium · cannot start: blocked\\_by ghost');
-    expect(queue).toContain('[[Needs_Action/untrusted|untrusted]] — medium · needs approval');
-    expect(queue).toContain('[[Needs_Action/backing-off|backing-off]] — low · retry after 12:01:30');
+    expect(queue).toContain('[[Needs_Action/untrusted|untrusted]] — medium · approval');
+    expect(queue).toContain('[[Needs_Action/backing-off|backing-off]] — low · backoff until 12:01:30');
     expect(queue).toContain('[[Needs_Action/fresh|fresh]] — medium · being planned');
     expect(queue).toContain('`Needs_Action/Fix #12.md` — medium · being planned');
     expect(text).toContain('- [[Pending_Approval/risky|risky]] — awaiting approval: set `approved: true` to run it · [[Plans/PLAN_risky|plan]]');
@@ -168,7 +176,7 @@ describe('Dashboard.md', () => {
   it('is debounced, and writes only when the content changed (an idle service writes nothing)', async () => {
     task('Needs_Action', 'one', 'type: claude_code\nstatus: planned');
     const ctx = await makeContext();
-    const dash = createDashboard({ ctx, executor: { active: () => runs }, debounceMs: 150 });
+    const dash = createDashboard({ ctx, runs: runsView(), debounceMs: 150 });
     const path = ctx.paths.dashboard;
     const exists = () => readdirSync(vault).includes('Dashboard.md');
     dash.schedule();
@@ -220,7 +228,7 @@ describe('Dashboard.md', () => {
     for (let i = 0; i < 3; i++) task('Done', `d${i}`, 'type: claude_code\nstatus: done');
     for (let i = 0; i < 3; i++) at(`d${i}`, 1_000_000 + i);
     const ctx = await makeContext();
-    const dash = createDashboard({ ctx, executor: { active: () => runs }, debounceMs: 10 });
+    const dash = createDashboard({ ctx, runs: runsView(), debounceMs: 10 });
     const recentIds = () => {
       const text = readFileSync(ctx.paths.dashboard, 'utf8');
       return { count: /\| filed in Done\/ \| (\d+) \|/.exec(text)?.[1], ids: [...text.slice(text.indexOf('## Recently done')).matchAll(/^- \[\[Done\/([^|]+)\|/gm)].map((m) => m[1]) };

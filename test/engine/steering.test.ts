@@ -1,7 +1,7 @@
 import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isZombie } from '../../src/agents/process-group.js';
+import { isZombie } from '../../src/os/process.js';
 import { createHarness, waitFor, type Harness } from '../helpers/vault-harness.js';
 
 let h: Harness;

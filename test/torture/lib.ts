@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { spawnService, type ServiceProcess } from '../helpers/cli-process.js';
 import { concurrency, fixtureAgent, parseRunLog, type RunRecord } from '../helpers/vault-harness.js';
 import { NoteStore } from '../../src/vault/note-store.js';
-import { isAlive, isZombie } from '../../src/agents/process-group.js';
+import { isAlive, isZombie } from '../../src/os/process.js';
 
 export const FOLDERS = ['Needs_Action', 'Pending_Approval', 'Done', 'Plans'] as const;
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

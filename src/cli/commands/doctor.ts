@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { AgentRegistry } from '../../agents/registry.js';
 import { loadConfig, type Config, type ConfigKey } from '../../config/config.js';
 import { ConfigError, shortMessage } from '../../errors.js';
-import { resolveWorkingDir } from '../../executor/workspace.js';
+import { resolveWorkingDir } from '../../engine/working-dir.js';
 import { TaskIndex } from '../../lifecycle/task-index.js';
 import { silentLogger } from '../../log/logger.js';
 import { classifyPath } from '../../vault/ignore-rules.js';

@@ -4,14 +4,15 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../../config/config.js';
 import { UsageError } from '../../errors.js';
-import { readiness } from '../../lifecycle/dependencies.js';
-import { PRIORITY_RANK, STATUSES, type Priority } from '../../lifecycle/status.js';
-import { TaskIndex, type IndexEntry } from '../../lifecycle/task-index.js';
-import { TaskStateStore } from '../../lifecycle/task-state.js';
-import { describeProblems, type Task } from '../../lifecycle/task.js';
+import { readinessText, type Readiness, type WaitReason } from '../../domain/readiness.js';
+import { PRIORITY_RANK, STATUSES, type Priority } from '../../domain/status.js';
+import { describeProblems } from '../../domain/task.js';
+import { offlineWaitSources, readinessOf, type WaitSources } from '../../engine/wait-facts.js';
 import { silentLogger } from '../../log/logger.js';
 import type { VaultPaths } from '../../vault/layout.js';
 import type { NoteStore } from '../../vault/note-store.js';
+import { TaskIndex, type IndexEntry } from '../../vault/task-index.js';
+import { TaskStateStore } from '../../vault/task-state.js';
 import type { Command } from '../command.js';
 import { clockTime, formatAge, openVault, parseLocalDateTime, validated } from './shared.js';
 
@@ -29,6 +30,8 @@ export interface TaskRow {
   attempts: number;
   /** What the task waits on: `blocked by a, b`, `approval`, `queued`, `backoff until 12:00:00`, `paused`, … or null. */
   waitingOn: string | null;
+  /** The same, structured: the wait reason of the one readiness function (domain/readiness.ts). */
+  wait: WaitReason | null;
   /** Dependencies not done yet. */
   dependencies: string[];
   /** Retry backoff end (epoch ms) from .vaultrunner/tasks/<id>.json. */
@@ -56,8 +59,9 @@ export async function collectTaskRows(opts: CollectOptions): Promise<TaskRow[]> 
   const index = new TaskIndex(store, paths, silentLogger(), () => now);
   await index.scan();
   const states = new TaskStateStore(paths.taskState);
+  const sources = await offlineWaitSources({ config: opts.config, paths, index, taskState: states, now });
   const rows: TaskRow[] = [];
-  for (const e of index.entries()) rows.push(await rowOf(e, index, states, opts));
+  for (const e of index.entries()) rows.push(await rowOf(e, sources, opts));
   if (opts.includeDone) rows.push(...(await doneRows(opts)));
   return rows.sort(
     (a, b) =>
@@ -81,6 +85,7 @@ function baseRow(id: string, path: string, folder: TaskRow['folder'], data: Reco
     age: ageMs === null ? '?' : formatAge(ageMs),
     attempts: typeof data?.attempts === 'number' ? data.attempts : 0,
     waitingOn: null,
+    wait: null,
     dependencies: [],
     notBefore: null,
     problem: null,
@@ -89,7 +94,7 @@ function baseRow(id: string, path: string, folder: TaskRow['folder'], data: Reco
   };
 }
 
-async function rowOf(e: IndexEntry, index: TaskIndex, states: TaskStateStore, opts: CollectOptions): Promise<TaskRow> {
+async function rowOf(e: IndexEntry, sources: WaitSources, opts: CollectOptions): Promise<TaskRow> {
   const data = e.state.kind === 'unreadable' ? undefined : e.state.data;
   const row = baseRow(e.id, e.path, e.folder, data, e.firstSeen, opts.now);
   if (e.state.kind === 'unreadable') {
@@ -103,60 +108,17 @@ async function rowOf(e: IndexEntry, index: TaskIndex, states: TaskStateStore, op
   }
   const task = e.state.task;
   Object.assign(row, { status: task.status, type: task.type, priority: task.priority, attempts: task.attempts, title: task.title ?? null });
-  await explainWait(row, task, index, states, opts);
+  explainWait(row, await readinessOf(e, sources));
   return row;
 }
 
-/** Fills waitingOn/dependencies/notBefore/problem for one valid task. */
-async function explainWait(row: TaskRow, task: Task, index: TaskIndex, states: TaskStateStore, opts: CollectOptions): Promise<void> {
-  const { now, config } = opts;
-  switch (task.status) {
-    case 'new': {
-      const st = await states.get(task.id);
-      row.waitingOn = st.planNotBefore && st.planNotBefore > now ? `planning (retry at ${clockTime(st.planNotBefore)})` : 'planning';
-      return;
-    }
-    case 'planned': {
-      if (!config.executorTypes.includes(task.type) && !task.approved) {
-        row.waitingOn = 'approval';
-        return;
-      }
-      const ready = await readiness(task, index);
-      if (!ready.ready && 'problem' in ready) {
-        row.problem = ready.problem;
-        row.waitingOn = 'blocked';
-        return;
-      }
-      if (!ready.ready) {
-        row.dependencies = ready.waitingOn;
-        row.waitingOn = `blocked by ${ready.waitingOn.join(', ')}`;
-        return;
-      }
-      const st = await states.get(task.id);
-      if (st.notBefore && st.notBefore > now) {
-        row.notBefore = st.notBefore;
-        row.waitingOn = `backoff until ${clockTime(st.notBefore)}`;
-        return;
-      }
-      // Whether a slot is free depends on the service's running count, unknown from outside.
-      row.waitingOn = 'queued';
-      return;
-    }
-    case 'executing':
-      row.waitingOn = 'running';
-      return;
-    case 'awaiting_approval':
-      row.waitingOn = 'approval';
-      return;
-    case 'in_review':
-      row.waitingOn = 'review';
-      return;
-    case 'paused':
-      row.waitingOn = 'paused';
-      return;
-    default:
-      return;
-  }
+function explainWait(row: TaskRow, r: Readiness): void {
+  row.waitingOn = readinessText(r, clockTime);
+  if (r.kind === 'problem') row.problem = r.problem;
+  if (r.kind !== 'waiting') return;
+  row.wait = r.reason;
+  if (r.reason.kind === 'dependency') row.dependencies = r.reason.on;
+  if (r.reason.kind === 'backoff') row.notBefore = r.reason.until;
 }
 
 async function doneRows(opts: CollectOptions): Promise<TaskRow[]> {
@@ -203,11 +165,12 @@ export const listCommand: Command = {
   usage: 'list [--status <status>] [--all] [--json]',
   help: [
     'One line per task: id, status, type, priority, age, folder and what it waits on',
-    '(dependencies, approval, review, a free slot ("queued"), retry backoff, paused).',
+    '(dependencies, approval, review, a free slot, its working dir, retry backoff, an unavailable',
+    'agent, paused, draft); "queued" means ready: the service starts it on its next pass.',
     'Notes that cannot be read or are invalid are listed with their problem.',
     '--all adds the notes in Done/; --json prints an array of objects',
-    '{ id, title, status, type, priority, folder, age, ageMs, attempts, waitingOn, dependencies,',
-    '  notBefore, problem, error, path }.',
+    '{ id, title, status, type, priority, folder, age, ageMs, attempts, waitingOn, wait, dependencies,',
+    '  notBefore, problem, error, path } (wait: the structured reason, e.g. { kind: "slot", running, max }).',
     `Statuses: ${STATUSES.join(', ')}.`,
   ].join('\n'),
   options: { status: { type: 'string' }, all: { type: 'boolean' }, json: { type: 'boolean' } },

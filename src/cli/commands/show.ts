@@ -1,14 +1,21 @@
 // `vaultrunner show <task>`: one task's properties, its instructions and plan, and the end of its
 // latest run transcript. Read-only.
-import { existsSync } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
+import { isInside } from '../../domain/links.js';
+import { readinessText } from '../../domain/readiness.js';
+import { describeProblems } from '../../domain/task.js';
+import { offlineWaitSources, readinessOf } from '../../engine/wait-facts.js';
 import { UsageError } from '../../errors.js';
-import { isInside } from '../../executor/workspace.js';
-import { describeProblems } from '../../lifecycle/task.js';
+import { silentLogger } from '../../log/logger.js';
 import type { VaultPaths } from '../../vault/layout.js';
+import { resolveNoteLink as resolveLink } from '../../vault/links.js';
+import type { NoteStore } from '../../vault/note-store.js';
+import { TaskIndex } from '../../vault/task-index.js';
+import { TaskStateStore } from '../../vault/task-state.js';
+import type { Config } from '../../config/config.js';
 import type { Command } from '../command.js';
-import { findTask, openVault, validated } from './shared.js';
+import { clockTime, findTask, openVault, validated, type FoundTask } from './shared.js';
 
 const SUMMARY_KEYS = [
   'title', 'status', 'type', 'priority', 'due', 'agent', 'model', 'permission_mode', 'working_dir', 'branch', 'blocked_by',
@@ -17,15 +24,24 @@ const SUMMARY_KEYS = [
 ] as const;
 const TAIL_BYTES = 256 * 1024;
 
-/** The vault file a `[[link]]` property points to, if it exists inside the vault. */
-export function resolveNoteLink(paths: VaultPaths, raw: unknown, defaultDir?: string): string | undefined {
-  if (typeof raw !== 'string' || raw.trim() === '') return undefined;
-  let target = raw.trim().replace(/^\[\[|\]\]$/g, '').split('|')[0]!.split('#')[0]!.trim();
-  if (!target) return undefined;
-  if (!/\.md$/i.test(target)) target += '.md';
-  const candidates = target.includes('/') ? [join(paths.root, target)] : [...(defaultDir ? [join(defaultDir, target)] : []), join(paths.root, target)];
-  // A person may edit the link; never read outside the vault because of it.
-  return candidates.map((c) => resolve(c)).find((c) => isInside(c, paths.root) && existsSync(c));
+/** The vault file a `[[link]]` property points to, through the one link resolver (never outside the vault). */
+export async function resolveNoteLink(paths: VaultPaths, raw: unknown, defaultDir?: string): Promise<string | undefined> {
+  const r = await resolveLink(paths, raw, defaultDir);
+  return r.ok ? r.path : undefined;
+}
+
+/** What the task waits on, judged exactly as `list`, Dashboard.md and the executor judge it. */
+async function waitLine(found: FoundTask, paths: VaultPaths, store: NoteStore, config: Config): Promise<string | undefined> {
+  if (found.folder === 'Done') return undefined;
+  const now = Date.now();
+  const index = new TaskIndex(store, paths, silentLogger(), () => now);
+  await index.scan();
+  const entry = index.getPath(found.path);
+  if (!entry || entry.state.kind !== 'task') return undefined;
+  const taskState = new TaskStateStore(paths.taskState);
+  const verdict = await readinessOf(entry, await offlineWaitSources({ config, paths, index, taskState, now }));
+  const text = readinessText(verdict, clockTime);
+  return text === null ? undefined : verdict.kind === 'problem' ? `${text}: ${verdict.problem}` : text;
 }
 
 /** The latest `Logs/runs/<id>/attempt-<n>.md`, for tasks whose `run_log` is missing. */
@@ -77,7 +93,7 @@ export const showCommand: Command = {
     const { io } = ctx;
     const lines = ctx.values.lines === undefined ? 40 : Number(ctx.values.lines);
     if (!Number.isInteger(lines) || lines < 0) throw new UsageError(`--lines ${JSON.stringify(ctx.values.lines)} is not a whole number`);
-    const { paths, store } = openVault(ctx);
+    const { paths, store, config } = openVault(ctx);
     const found = await findTask(paths, ctx.positionals[0]!);
     const rel = (p: string) => relative(paths.root, p).split('\\').join('/');
     const out: string[] = [`${found.id}  (${rel(found.path)})`];
@@ -94,11 +110,13 @@ export const showCommand: Command = {
       else if (data[key] !== undefined && data[key] !== null && data[key] !== '') out.push(`  ${key.padEnd(17)} ${show(data[key])}`);
     }
     if (!v.ok) out.push(`  ${'problem'.padEnd(17)} invalid: ${describeProblems(v.problems)}`);
+    const waiting = v.ok ? await waitLine(found, paths, store, config) : undefined;
+    if (waiting) out.push(`  ${'waiting'.padEnd(17)} ${waiting}`);
 
     const body = read.ok ? read.body.replace(/^\s*\n/, '').replace(/\s+$/, '') : '';
     out.push('', '── Task ──', body || '(empty)');
 
-    const plan = resolveNoteLink(paths, data.plan, paths.plans) ?? resolveNoteLink(paths, `PLAN_${found.id}`, paths.plans);
+    const plan = (await resolveNoteLink(paths, data.plan, paths.plans)) ?? (await resolveNoteLink(paths, `PLAN_${found.id}`, paths.plans));
     if (plan) {
       const pr = await store.read(plan).catch(() => undefined);
       out.push('', `── Plan: ${rel(plan)} ──`, pr?.ok ? pr.body.replace(/^\s*\n/, '').replace(/\s+$/, '') : `(cannot read: ${pr && !pr.ok ? pr.error.message : 'gone'})`);
@@ -106,7 +124,7 @@ export const showCommand: Command = {
       out.push('', '── Plan ──', data.plan ? `(${show(data.plan)} does not exist)` : '(not planned yet)');
     }
 
-    const transcript = resolveNoteLink(paths, data.run_log) ?? (await latestTranscript(paths, found.id));
+    const transcript = (await resolveNoteLink(paths, data.run_log)) ?? (await latestTranscript(paths, found.id));
     if (transcript) {
       out.push('', `── Transcript: ${rel(transcript)} (last ${lines} lines) ──`, await tailLines(transcript, lines).catch((e: Error) => `(cannot read: ${e.message})`));
     } else {

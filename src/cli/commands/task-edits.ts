@@ -1,81 +1,32 @@
-// `pause`, `resume`, `cancel`, `retry`, `approve`: each is one frontmatter edit made through the
-// NoteStore (compare-and-swap, every other byte kept), exactly what a person editing the note in
-// Obsidian would do (actor 'person'). The service notices the edit like any other.
+// `pause`, `resume`, `cancel`, `retry`, `approve`: each is one frontmatter edit, decided by the
+// domain (domain/person-edits.ts) and written through the one transition path as actor 'person'
+// (compare-and-swap, every other byte kept), exactly what a person editing the note in Obsidian
+// does. The service notices the edit like any other and logs it `from → to (person)`; when no
+// service is running, the CLI logs it itself.
 import { relative } from 'node:path';
+import { decideEdit, type EditAction, type EditDecision } from '../../domain/person-edits.js';
+import { decideAndWrite } from '../../engine/transition.js';
 import { NoteGoneError } from '../../errors.js';
-import { noteStatus } from '../../lifecycle/transition.js';
-import type { FieldEdits } from '../../vault/frontmatter.js';
-import { TaskStateStore } from '../../lifecycle/task-state.js';
+import { createLogger, silentLogger } from '../../log/logger.js';
 import { inspectLock } from '../../vault/service-lock.js';
+import { TaskStateStore } from '../../vault/task-state.js';
 import type { Command } from '../command.js';
-import { findTask, openVault, RefusedError, type SearchFolder } from './shared.js';
+import { findTask, openVault, RefusedError } from './shared.js';
 
-export type EditAction = 'pause' | 'resume' | 'cancel' | 'retry' | 'approve';
-
-export type EditDecision =
-  | { kind: 'edit'; edits: FieldEdits; from: string; to?: string }
-  | { kind: 'noop'; from: string; message: string }
-  | { kind: 'refuse'; message: string };
-
-const truthy = (v: unknown) => v === true || v === 'true' || v === 'yes';
-
-/** What `action` does to a note with this frontmatter in this folder. Pure. */
-export function decideEdit(action: EditAction, id: string, data: Record<string, unknown>, folder: SearchFolder): EditDecision {
-  const status = noteStatus(data);
-  const from = status ?? `${JSON.stringify(data.status)} (not a status)`;
-  const refuse = (why: string): EditDecision => ({ kind: 'refuse', message: `cannot ${action} ${id}: ${why}` });
-  if (folder === 'Done' && action !== 'retry') return refuse(`it is filed in Done/ (status ${from}); only 'vaultrunner retry' brings it back`);
-  // A task that was never planned goes back to `new`, so the orchestrator writes its plan first.
-  const queued = typeof data.plan === 'string' && data.plan.trim() !== '' ? 'planned' : 'new';
-  switch (action) {
-    case 'pause':
-      if (status === 'paused') return refuse('it is already paused');
-      if (status === 'new' || status === 'planned' || status === 'executing' || status === 'awaiting_approval') return { kind: 'edit', edits: { status: 'paused' }, from, to: 'paused' };
-      return refuse(`it is ${from}${hint(status)}`);
-    case 'resume':
-      if (status !== 'paused') return refuse(`it is ${from}, not paused${hint(status)}`);
-      return { kind: 'edit', edits: { status: queued }, from, to: queued };
-    case 'cancel':
-      if (status === 'cancelled' || status === 'done') return refuse(`it is already ${status}`);
-      return { kind: 'edit', edits: { status: 'cancelled' }, from, to: 'cancelled' };
-    case 'retry':
-      if (status === 'executing') return refuse("it is running now; pause or cancel it first");
-      return { kind: 'edit', edits: { status: queued, attempts: 0, error: undefined }, from, to: queued };
-    case 'approve':
-      if (status === 'done' || status === 'cancelled' || status === 'failed' || status === 'in_review' || status === 'executing') return refuse(`it is ${from}${hint(status)}`);
-      if (truthy(data.approved)) return { kind: 'noop', from, message: `${id} is already approved (status ${from})` };
-      return { kind: 'edit', edits: { approved: true }, from };
-  }
-}
-
-function hint(status: string | undefined): string {
-  switch (status) {
-    case 'failed':
-      return "; use 'vaultrunner retry' to run it again";
-    case 'in_review':
-      return '; it waits for your review: set status: done when it is good';
-    case 'done':
-    case 'cancelled':
-      return '; nothing is left to run';
-    case 'executing':
-      return '; it is running now';
-    case 'paused':
-      return "; use 'vaultrunner resume' first";
-    default:
-      return '';
-  }
-}
+export { decideEdit, type EditAction, type EditDecision };
 
 const VERB: Record<EditAction, string> = { pause: 'paused', resume: 'resumed', cancel: 'cancelled', retry: 'retrying', approve: 'approved' };
 
 async function runEdit(action: EditAction, ctx: Parameters<Command['run']>[0]): Promise<number> {
   const { paths, store } = openVault(ctx);
   let found = await findTask(paths, ctx.positionals[0]!);
+  const lock = await inspectLock(paths.lock).catch(() => ({ state: 'free' as const }));
+  const log = lock.state === 'held' ? { logger: silentLogger(), close: () => {} } : createLogger({ vaultDir: paths.root, level: 'info', console: false });
   let decision: EditDecision | undefined;
   const apply = () =>
-    store.update(found.path, (data) => {
+    decideAndWrite({ store, logger: log.logger }, found.path, found.id, 'person', (data) => {
       decision = decideEdit(action, found.id, data, found.folder);
-      return decision.kind === 'edit' ? decision.edits : null;
+      return decision.kind === 'edit' ? { to: decision.to, edits: decision.edits } : null;
     });
   try {
     await apply();
@@ -84,6 +35,8 @@ async function runEdit(action: EditAction, ctx: Parameters<Command['run']>[0]): 
     // The service filed the note into another folder meanwhile: follow it once.
     found = await findTask(paths, ctx.positionals[0]!);
     await apply();
+  } finally {
+    log.close();
   }
   const d = decision!;
   if (d.kind === 'refuse') throw new RefusedError(d.message);
@@ -99,12 +52,15 @@ async function runEdit(action: EditAction, ctx: Parameters<Command['run']>[0]): 
   }
   const parts = [`${VERB[action]} ${found.id} (was ${d.from}${d.to && action !== 'pause' && action !== 'cancel' ? `, now ${d.to}` : ''})${where}`];
   if (action === 'retry') {
-    // A fresh start: no retry backoff, failure count or session carried over from before.
-    await new TaskStateStore(paths.taskState).clear(found.id);
-    parts.push('; attempts reset to 0, error cleared');
+    // A fresh cycle: no backoff, failure count or session carried over; attempts keep counting
+    // (no transcript is overwritten) and max_attempts counts from here.
+    const attempts = await currentAttempts(store, paths, found.id);
+    const states = new TaskStateStore(paths.taskState);
+    await states.clear(found.id);
+    if (attempts > 0) await states.patch(found.id, { cycleStart: attempts });
+    parts.push(`; error cleared, ${attempts > 0 ? `attempts continue from ${attempts} (max_attempts counts anew)` : 'no attempts yet'}`);
   }
   if (d.from === 'executing' && (action === 'pause' || action === 'cancel')) {
-    const lock = await inspectLock(paths.lock).catch(() => ({ state: 'free' as const }));
     parts.push(
       lock.state === 'held'
         ? `; the service stops the running agent when it sees the edit${action === 'pause' ? " ('vaultrunner resume' continues the session)" : ' and files the note in Done/'}`
@@ -134,5 +90,12 @@ function editCommand(action: EditAction, summary: string, help: string): Command
 export const pauseCommand = editCommand('pause', 'pause a task (status: paused); a running agent is stopped', 'Sets status: paused (from new, planned, executing or awaiting_approval). A running agent is\nstopped by the service when it sees the edit; resume continues its session.');
 export const resumeCommand = editCommand('resume', 'resume a paused task (status: planned, or new if never planned)', 'Sets status: planned for a paused task that has a plan, else status: new so it gets planned.');
 export const cancelCommand = editCommand('cancel', 'cancel a task (status: cancelled); the service files it in Done/', 'Sets status: cancelled. A running agent is stopped by the service when it sees the edit.');
-export const retryCommand = editCommand('retry', 'run a task again (status: planned, attempts: 0, error removed)', 'Sets status: planned (new if it was never planned), attempts: 0 and removes error. Works for\nany task that is not running; a note in Done/ is moved back to Needs_Action/.');
+export const retryCommand = editCommand('retry', 'run a task again (status: planned, error removed; attempts keep counting)', 'Sets status: planned (new if it was never planned) and removes error. `attempts` keeps counting,\nso every attempt keeps its own transcript; max_attempts allows that many new attempts from here.\nWorks for any task that is not running; a note in Done/ is moved back to Needs_Action/.');
 export const approveCommand = editCommand('approve', 'approve a task waiting in Pending_Approval/ (approved: true)', 'Sets approved: true. A task awaiting approval is then released to Needs_Action/ and runs.');
+
+async function currentAttempts(store: ReturnType<typeof openVault>['store'], paths: ReturnType<typeof openVault>['paths'], id: string): Promise<number> {
+  const found = await findTask(paths, id).catch(() => undefined);
+  const r = found ? await store.read(found.path).catch(() => undefined) : undefined;
+  const n = r?.ok ? r.data.attempts : undefined;
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : 0;
+}

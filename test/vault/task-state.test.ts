@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { TaskStateStore } from '../../src/lifecycle/task-state.js';
+import { TaskStateStore } from '../../src/vault/task-state.js';
 
 let dir: string;
 afterEach(() => rmSync(dir, { recursive: true, force: true }));

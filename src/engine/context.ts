@@ -6,8 +6,11 @@ import type { Config } from '../config/config.js';
 import type { LeaseStore } from '../vault/lease-store.js';
 import type { VaultPaths } from '../vault/layout.js';
 import type { NoteStore } from '../vault/note-store.js';
-import type { TaskIndex } from './task-index.js';
-import type { TaskStateStore } from './task-state.js';
+import type { TaskIndex } from '../vault/task-index.js';
+import type { TaskStateStore } from '../vault/task-state.js';
+import type { EngineEvents } from './events.js';
+import type { RunRegistry } from './run-registry.js';
+import type { OwnWrites } from './transition.js';
 
 export interface EngineContext {
   config: Config;
@@ -21,4 +24,9 @@ export interface EngineContext {
   logger: Logger;
   /** Base environment for agent children. */
   env: NodeJS.ProcessEnv;
+  events: EngineEvents;
+  /** The note content this service last wrote per task, to tell a person's status edit from ours. */
+  ownWrites: OwnWrites;
+  /** Every agent process (task attempts and agent planners): slots, leases, deadlines, stop. */
+  runs: RunRegistry;
 }

@@ -1,0 +1,175 @@
+// What a task is: validation of a note's frontmatter into a typed Task, or a list of problems a
+// person can act on (key, value, what is expected). Unknown keys are allowed and left alone. Pure.
+import { z } from 'zod';
+import { parseDuration } from '../config/duration.js';
+import { PERMISSION_MODES, type PermissionMode } from '../config/permission-modes.js';
+import { parseLink } from './links.js';
+import { PRIORITIES, STATUSES, type Priority, type Status } from './status.js';
+
+export { linkName } from './links.js';
+
+export interface Task {
+  id: string;
+  type: string;
+  status: Status;
+  title?: string;
+  priority: Priority;
+  due?: string;
+  blockedBy: string[];
+  workingDir?: string;
+  branch?: string;
+  agent?: string;
+  model?: string;
+  permissionMode?: PermissionMode;
+  timeoutMs?: number;
+  maxAttempts?: number;
+  requiresReview: boolean;
+  requiresApproval: boolean;
+  approved: boolean;
+  plan?: string;
+  attempts: number;
+  startedAt?: string;
+  finishedAt?: string;
+  sessionId?: string;
+  costUsd?: number;
+  error?: string;
+  runLog?: string;
+  /** When the task was created (`created`, set once); any text a person wrote is kept as is. */
+  created?: string;
+}
+
+export interface Problem {
+  key: string;
+  value: unknown;
+  expected: string;
+}
+
+export type Validation = { ok: true; task: Task } | { ok: false; problems: Problem[]; partial: Partial<Task> };
+
+const str = z.union([z.string(), z.number()]).transform((v) => String(v));
+const optStr = str.optional().nullable();
+const boolish = z
+  .union([z.boolean(), z.enum(['true', 'false', 'yes', 'no'])])
+  .transform((v) => v === true || v === 'true' || v === 'yes')
+  .optional()
+  .nullable();
+
+const FIELDS = {
+  type: z.string().trim().min(1),
+  status: z.enum(STATUSES).optional().nullable(),
+  title: optStr,
+  priority: z.enum(PRIORITIES).optional().nullable(),
+  due: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?$/)
+    .optional()
+    .nullable(),
+  blocked_by: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .nullable(),
+  working_dir: optStr,
+  branch: optStr,
+  agent: optStr,
+  model: optStr,
+  permission_mode: z.enum(PERMISSION_MODES).optional().nullable(),
+  timeout: z
+    .union([z.string(), z.number()])
+    .refine((v) => parseDuration(v) !== undefined && parseDuration(v)! > 0)
+    .optional()
+    .nullable(),
+  max_attempts: z.number().int().min(1).max(100).optional().nullable(),
+  requires_review: boolish,
+  requires_approval: boolish,
+  approved: boolish,
+  plan: optStr,
+  attempts: z.number().int().min(0).optional().nullable(),
+  started_at: optStr,
+  finished_at: optStr,
+  session_id: optStr,
+  cost_usd: z.number().min(0).optional().nullable(),
+  error: optStr,
+  run_log: optStr,
+  created: optStr,
+} as const;
+
+const EXPECTED: Record<keyof typeof FIELDS, string> = {
+  type: 'a task type, e.g. claude_code (required)',
+  status: `one of ${STATUSES.join(', ')}`,
+  title: 'text',
+  priority: `one of ${PRIORITIES.join(', ')}`,
+  due: 'a date YYYY-MM-DD or date-time YYYY-MM-DDTHH:mm',
+  blocked_by: 'a task name or a list of names / "[[wikilinks]]"',
+  working_dir: 'a directory path',
+  branch: 'a branch name',
+  agent: 'an agent name from the config',
+  model: 'a model name',
+  permission_mode: `one of ${PERMISSION_MODES.join(', ')}`,
+  timeout: 'a duration like 30s, 10m or 1h',
+  max_attempts: 'a whole number from 1 to 100',
+  requires_review: 'true or false',
+  requires_approval: 'true or false',
+  approved: 'true or false',
+  plan: 'a link to the plan note',
+  attempts: 'a whole number, 0 or more',
+  started_at: 'a date-time',
+  finished_at: 'a date-time',
+  session_id: 'text',
+  cost_usd: 'a number, 0 or more',
+  error: 'text',
+  run_log: 'a link to the run transcript',
+  created: 'a date-time',
+};
+
+export function validateTask(id: string, data: Record<string, unknown>): Validation {
+  const problems: Problem[] = [];
+  const v: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(FIELDS) as [keyof typeof FIELDS, z.ZodType][]) {
+    const raw = data[key];
+    const r = schema.safeParse(raw);
+    if (r.success) v[key] = r.data;
+    else problems.push({ key, value: raw, expected: EXPECTED[key] });
+  }
+  const blocked = v.blocked_by as string | string[] | null | undefined;
+  const blockedRefs = (blocked == null ? [] : Array.isArray(blocked) ? blocked : [blocked]).filter((b) => b.trim() !== '').map(parseLink);
+  const badLink = blockedRefs.find((r) => !r.ok);
+  if (badLink && !badLink.ok) problems.push({ key: 'blocked_by', value: data.blocked_by, expected: `task names or "[[wikilinks]]" inside the vault (${badLink.reason})` });
+  const partial: Partial<Task> = {
+    id,
+    type: typeof v.type === 'string' ? v.type : undefined,
+    status: (v.status as Status | null | undefined) ?? 'new',
+    title: (v.title as string | null | undefined) ?? undefined,
+    priority: (v.priority as Priority | null | undefined) ?? 'medium',
+    due: (v.due as string | null | undefined) ?? undefined,
+    blockedBy: blockedRefs.flatMap((r) => (r.ok ? [r.name] : [])),
+    workingDir: (v.working_dir as string | null | undefined) ?? undefined,
+    branch: (v.branch as string | null | undefined) ?? undefined,
+    agent: (v.agent as string | null | undefined) ?? undefined,
+    model: (v.model as string | null | undefined) ?? undefined,
+    permissionMode: (v.permission_mode as PermissionMode | null | undefined) ?? undefined,
+    timeoutMs: v.timeout == null ? undefined : parseDuration(v.timeout as string | number),
+    maxAttempts: (v.max_attempts as number | null | undefined) ?? undefined,
+    requiresReview: Boolean(v.requires_review),
+    requiresApproval: Boolean(v.requires_approval),
+    approved: Boolean(v.approved),
+    plan: (v.plan as string | null | undefined) ?? undefined,
+    attempts: (v.attempts as number | null | undefined) ?? 0,
+    startedAt: (v.started_at as string | null | undefined) ?? undefined,
+    finishedAt: (v.finished_at as string | null | undefined) ?? undefined,
+    sessionId: (v.session_id as string | null | undefined) ?? undefined,
+    costUsd: (v.cost_usd as number | null | undefined) ?? undefined,
+    error: (v.error as string | null | undefined) ?? undefined,
+    runLog: (v.run_log as string | null | undefined) ?? undefined,
+    created: (v.created as string | null | undefined) ?? undefined,
+  };
+  if (partial.blockedBy?.includes(id)) problems.push({ key: 'blocked_by', value: data.blocked_by, expected: 'other tasks (a task cannot wait on itself)' });
+  if (problems.length > 0) return { ok: false, problems, partial };
+  return { ok: true, task: partial as Task };
+}
+
+/** One line per problem, for `error:` (kept short) and logs. */
+export function describeProblems(problems: Problem[]): string {
+  return problems
+    .map((p) => `${p.key}: ${p.value === undefined ? 'missing' : JSON.stringify(p.value)?.slice(0, 60)} (expected ${p.expected})`)
+    .join('; ');
+}

@@ -1,0 +1,78 @@
+// The shared lifecycle step after a run: the domain decides (domain/outcome.ts), this writes it.
+// Used by the executor when a run ends and by the watchdog to replay an outcome journaled in a
+// lease by a service that crashed before writing the note (not through the executor).
+import { obsidianDateTime } from '../clock.js';
+import { decideOutcome, type RunOutcome } from '../domain/outcome.js';
+import { noteStatus } from '../domain/status.js';
+import { validateTask } from '../domain/task.js';
+import { faultPoint } from '../fault.js';
+import { taskIdOf } from '../vault/layout.js';
+import type { EngineContext } from './context.js';
+import { transition } from './transition.js';
+
+export async function applyOutcome(ctx: EngineContext, path: string, o: RunOutcome): Promise<void> {
+  const taskId = taskIdOf(path);
+  const { store, logger, taskState } = ctx;
+  const state = await taskState.get(taskId);
+  const read = await store.read(path).catch(() => undefined);
+  if (!read || !read.ok) {
+    logger.warn({ component: 'executor', task: taskId }, `${taskId}: run ended but the note is gone or unreadable; nothing to record`);
+    return;
+  }
+  const status = noteStatus(read.data);
+  const validated = validateTask(taskId, read.data);
+  const task = validated.ok ? validated.task : undefined;
+  const now = ctx.clock.now();
+  const attempts = task?.attempts ?? 1;
+  const max = task?.maxAttempts ?? ctx.config.maxAttempts;
+  const d = decideOutcome(o, {
+    status,
+    attempts,
+    maxAttempts: max,
+    requiresReview: task?.requiresReview ?? false,
+    interrupted: state.interrupted ?? 0,
+    failures: state.failures ?? 0,
+    cycleStart: state.cycleStart ?? 0,
+    retryBackoffMs: ctx.config.retryBackoffMs,
+    now,
+  });
+  const sessionEdit = o.sessionId ? { session_id: o.sessionId } : {};
+  const costEdit = o.costUsd !== undefined ? { cost_usd: round(o.costUsd) } : {};
+  const base = { path, taskId, from: 'executing' as const, actor: 'executor' as const };
+
+  switch (d.kind) {
+    case 'interrupted':
+      await taskState.patch(taskId, (cur) => ({ resumeSession: d.resumeSession ?? cur.resumeSession, interrupted: (cur.interrupted ?? 0) + 1 }));
+      if (d.to) await transition(ctx, { ...base, to: d.to, edits: sessionEdit, log: { reason: o.stopReason ?? 'interrupted' } });
+      return;
+    case 'stopped':
+      await taskState.clear(taskId);
+      if (d.fileInDone) await fileInDone(ctx, path, taskId);
+      return;
+    case 'success': {
+      const written = await transition(ctx, { ...base, to: d.to, edits: { finished_at: obsidianDateTime(now), ...sessionEdit, ...costEdit, error: undefined } });
+      await taskState.clear(taskId);
+      faultPoint('after-final-write');
+      if (written && d.fileInDone) await fileInDone(ctx, path, taskId);
+      return;
+    }
+    case 'retry':
+      await taskState.patch(taskId, { failures: d.failures, notBefore: now + d.delayMs, resumeSession: undefined });
+      await transition(ctx, { ...base, to: d.to, edits: { error: d.error, ...sessionEdit, ...costEdit }, log: { code: o.code, retryInMs: d.delayMs, attempt: attempts, maxAttempts: max } });
+      return;
+    case 'failed':
+      await taskState.patch(taskId, { notBefore: undefined, resumeSession: undefined });
+      await transition(ctx, { ...base, to: d.to, edits: { error: d.error, finished_at: obsidianDateTime(now), ...sessionEdit, ...costEdit }, log: { code: o.code, attempt: attempts, maxAttempts: max } });
+      return;
+  }
+}
+
+async function fileInDone(ctx: EngineContext, path: string, taskId: string): Promise<void> {
+  const target = await ctx.store.move(path, ctx.paths.done);
+  ctx.logger.info({ component: 'executor', task: taskId, dest: target }, `${taskId}: filed in Done`);
+  await ctx.index.refresh(path);
+}
+
+function round(n: number): number {
+  return Math.round(n * 1e6) / 1e6;
+}

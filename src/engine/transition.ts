@@ -1,0 +1,99 @@
+// Every status change goes through here, whoever makes it (an engine component, or a person via
+// the CLI): checked against the domain's rules, written with compare-and-swap (a person's newer
+// edit wins), logged as `task: from → to (actor)`, and emitted as a `task:transition` event.
+import type { Logger } from 'pino';
+import { assertTransition, noteStatus, type Actor, type Status } from '../domain/status.js';
+import type { FieldEdits } from '../vault/frontmatter.js';
+import type { NoteSnapshot, NoteStore } from '../vault/note-store.js';
+import type { EngineEvents } from './events.js';
+
+/** The content hash this process last wrote to each task's note. */
+export class OwnWrites {
+  private readonly last = new Map<string, string>();
+  record(taskId: string, hash: string): void {
+    this.last.set(taskId, hash);
+  }
+  isOurs(taskId: string, hash: string): boolean {
+    return this.last.get(taskId) === hash;
+  }
+}
+
+export interface TransitionSink {
+  store: NoteStore;
+  logger: Logger;
+  events?: EngineEvents;
+  ownWrites?: OwnWrites;
+}
+
+export interface TransitionRequest {
+  path: string;
+  taskId: string;
+  /** The status the caller believes the note has; if it has another, nothing is written. */
+  from: Status | readonly Status[];
+  to: Status;
+  actor: Actor;
+  edits?: FieldEdits;
+  /** Checked on the note as read just before the write; false means "not this note any more". */
+  guard?: (data: Record<string, unknown>) => boolean;
+  /** Extra fields for the log line. */
+  log?: Record<string, unknown>;
+}
+
+export { noteStatus };
+
+/** Returns the written snapshot, or null when the note's status was no longer `from`. */
+export async function transition(sink: TransitionSink, req: TransitionRequest): Promise<NoteSnapshot | null> {
+  const froms = typeof req.from === 'string' ? [req.from] : req.from;
+  const r = await decideAndWrite(sink, req.path, req.taskId, req.actor, (data, from) => {
+    if (!from || !froms.includes(from)) return null;
+    if (req.guard && !req.guard(data)) return null;
+    return { to: req.to, edits: req.edits };
+  }, req.log);
+  if (!r) sink.logger.debug({ component: req.actor, task: req.taskId, expected: froms, to: req.to }, 'transition skipped: status changed meanwhile');
+  return r?.note ?? null;
+}
+
+export type Decision = { to?: Status; edits?: FieldEdits } | null;
+
+/**
+ * The general form: `decide` sees the note as it is just before the write (and its status) and
+ * returns the new status and other edits, or null to write nothing. Used directly by the CLI,
+ * whose decision depends on what the note says.
+ */
+export async function decideAndWrite(
+  sink: TransitionSink,
+  path: string,
+  taskId: string,
+  actor: Actor,
+  decide: (data: Record<string, unknown>, from: Status | undefined) => Decision,
+  log?: Record<string, unknown>,
+): Promise<{ note: NoteSnapshot; from: Status | undefined; to?: Status } | null> {
+  let from: Status | undefined;
+  let to: Status | undefined;
+  const r = await sink.store.update(path, (data) => {
+    from = noteStatus(data);
+    const d = decide(data, from);
+    to = d?.to;
+    if (!d) return null;
+    if (to !== undefined && from !== undefined && to !== from) assertTransition(from, to, actor);
+    return to !== undefined && to !== from ? { ...d.edits, status: to } : (d.edits ?? null);
+  });
+  if (!r) return null;
+  sink.ownWrites?.record(taskId, r.note.hash);
+  if (to !== undefined && from !== undefined && to !== from) {
+    const component = actor === 'person' ? 'cli' : actor;
+    sink.logger.info({ component, actor, task: taskId, from, to, ...log }, `${taskId}: ${from} → ${to}${actor === 'person' ? ' (person)' : ''}`);
+    sink.events?.emit('task:transition', { taskId, from, to, actor, component });
+  }
+  return { note: r.note, from, to };
+}
+
+/** Edit non-status keys (e.g. `error`, `session_id`) only if the status is still one of `when`. */
+export async function editIfStatus(sink: Pick<TransitionSink, 'store' | 'ownWrites'>, path: string, taskId: string, when: readonly Status[], edits: FieldEdits): Promise<boolean> {
+  const r = await sink.store.update(path, (data) => {
+    const s = noteStatus(data);
+    return s && when.includes(s) ? edits : null;
+  });
+  if (r) sink.ownWrites?.record(taskId, r.note.hash);
+  return r !== null;
+}

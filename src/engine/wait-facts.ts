@@ -1,0 +1,104 @@
+// Gathers the facts domain/readiness.ts judges, the same way for every caller: the executor (its
+// own runs), Dashboard.md (the executor's runs), and `list`/`show` in another process (the
+// leases on disk and the agent health the service recorded). One gatherer, one judge.
+import type { Config } from '../config/config.js';
+import { findCycle, type DependencyStatus } from '../domain/dependencies.js';
+import { dirKey } from '../domain/dispatch.js';
+import { readiness, type Readiness } from '../domain/readiness.js';
+import { readAgentHealth } from '../vault/agent-health.js';
+import type { VaultPaths } from '../vault/layout.js';
+import { LeaseStore } from '../vault/lease-store.js';
+import type { IndexEntry, TaskIndex } from '../vault/task-index.js';
+import type { TaskStateStore } from '../vault/task-state.js';
+
+/** A run holding a slot: a task attempt, or an agent planner (which holds no working dir). */
+export interface RunSlot {
+  taskId: string;
+  kind: 'run' | 'plan';
+  dirKey?: string;
+}
+
+export interface RunningSet {
+  count: number;
+  max: number;
+  has(id: string): boolean;
+  busyDirs: ReadonlyMap<string, string>;
+}
+
+export function runningSet(slots: readonly RunSlot[], max: number): RunningSet {
+  const ids = new Set(slots.map((s) => s.taskId));
+  const busyDirs = new Map<string, string>();
+  for (const s of slots) if (s.kind === 'run' && s.dirKey) busyDirs.set(s.dirKey, s.taskId);
+  return { count: slots.length, max, has: (id) => ids.has(id), busyDirs };
+}
+
+export interface WaitSources {
+  config: Pick<Config, 'executorTypes' | 'maxConcurrent' | 'agent' | 'planner'>;
+  index: TaskIndex;
+  taskState: TaskStateStore;
+  now: number;
+  running: RunningSet;
+  /** Last known health of an agent CLI (undefined: not probed yet, so not a reason to wait). */
+  agentHealth(name: string): { ok: boolean; detail: string } | undefined;
+}
+
+/** The one readiness of one index entry. */
+export async function readinessOf(entry: IndexEntry, src: WaitSources): Promise<Readiness> {
+  const { state } = entry;
+  if (state.kind === 'unreadable') return { kind: 'problem', problem: `unreadable: ${state.reason}` };
+  if (state.kind === 'invalid') return { kind: 'problem', problem: `invalid: ${state.problems.map((p) => p.key).join(', ')}` };
+  const task = state.task;
+  const st = await src.taskState.get(task.id);
+  const deps = new Map<string, DependencyStatus>();
+  for (const name of task.blockedBy) deps.set(name, await src.index.dependencyStatus(name));
+  const depsOf = (id: string) => {
+    const e = src.index.byId(id);
+    return e?.state.kind === 'task' ? e.state.task.blockedBy : [];
+  };
+  const agent = task.agent ?? src.config.agent;
+  const health = src.agentHealth(agent);
+  return readiness({
+    id: task.id,
+    status: task.status,
+    folder: entry.folder,
+    body: state.body,
+    whitelisted: src.config.executorTypes.includes(task.type),
+    approved: task.approved,
+    blockedBy: task.blockedBy,
+    dependencyStatus: (n) => deps.get(n) ?? 'missing',
+    cycle: task.blockedBy.length ? findCycle(task.id, depsOf) : undefined,
+    now: src.now,
+    notBefore: st.notBefore,
+    planNotBefore: st.planNotBefore,
+    planGaveUp: st.planGaveUp === entry.hash ? `planning failed${task.error ? `: ${task.error}` : ''}; edit the note to try again` : undefined,
+    plannerUsesAgent: src.config.planner === 'agent',
+    agent: { name: agent, ...(health ? { health } : {}) },
+    dirKey: dirKey(task),
+    busyDirs: src.running.busyDirs,
+    running: src.running,
+  });
+}
+
+/**
+ * The same sources seen from another process (`list`, `show`): runs are the live leases on disk
+ * (a planner's lease has attempt 0), agent health is what the service last recorded.
+ */
+export async function offlineWaitSources(opts: { config: Config; paths: VaultPaths; index: TaskIndex; taskState: TaskStateStore; now: number }): Promise<WaitSources> {
+  const leases = new LeaseStore(opts.paths.leases, opts.config.leaseTtlMs, () => opts.now);
+  const slots: RunSlot[] = [];
+  for (const l of await leases.list()) {
+    if (leases.isStale(l)) continue;
+    const e = opts.index.byId(l.taskId);
+    const task = e?.state.kind === 'task' ? e.state.task : undefined;
+    slots.push({ taskId: l.taskId, kind: l.attempt === 0 ? 'plan' : 'run', ...(task ? { dirKey: dirKey(task) } : {}) });
+  }
+  const health = await readAgentHealth(opts.paths);
+  return {
+    config: opts.config,
+    index: opts.index,
+    taskState: opts.taskState,
+    now: opts.now,
+    running: runningSet(slots, opts.config.maxConcurrent),
+    agentHealth: (name) => health[name],
+  };
+}

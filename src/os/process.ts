@@ -1,0 +1,131 @@
+// Process and process-group primitives (Linux /proc where it helps): liveness that survives pid
+// reuse, group signalling with a grace period, and finding a run's processes by an env marker.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * Fields 3… of /proc/<pid>/stat (Linux), so [0] is the state, [2] the process group, [19] the
+ * start time; undefined without /proc or once the process is gone.
+ */
+function statFields(pid: number | 'self'): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parens; fields after the last ')' are fixed.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Numeric entries of /proc (every pid), or none where there is no /proc. */
+function procPids(): number[] {
+  try {
+    return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Start time of a pid in clock ticks since boot (Linux /proc), to tell a pid from a reused one. */
+export function processStartTime(pid: number): string | undefined {
+  return statFields(pid)?.[19];
+}
+
+export function isAlive(pid: number, startTime?: string): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (startTime === undefined) return true;
+  const now = processStartTime(pid);
+  // Without /proc we cannot tell reuse apart; trust the pid.
+  return now === undefined || now === startTime;
+}
+
+export function isZombie(pid: number): boolean {
+  return statFields(pid)?.[0] === 'Z';
+}
+
+/** Is any process of group `pgid` still there? */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    try {
+      process.kill(pgid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * SIGTERM the group, wait up to `graceMs`, then SIGKILL it. Resolves once no process of the
+ * group is left (or after a bounded wait if the kernel is slow to reap).
+ */
+export async function terminateGroup(pgid: number, graceMs: number): Promise<'exited' | 'killed'> {
+  if (!groupAlive(pgid)) return 'exited';
+  signalGroup(pgid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    await sleep(25);
+    if (!groupAlive(pgid) || onlyZombies(pgid)) return 'exited';
+  }
+  signalGroup(pgid, 'SIGKILL');
+  for (let i = 0; i < 200 && groupAlive(pgid) && !onlyZombies(pgid); i++) await sleep(10);
+  return 'killed';
+}
+
+/** A group whose leader is a zombie awaiting our wait() still answers kill(-pgid, 0). */
+function onlyZombies(pgid: number): boolean {
+  // The leader may already be reaped while a zombie grandchild still holds the group id.
+  return (isZombie(pgid) || !isAlive(pgid)) && !otherGroupMembers(pgid);
+}
+
+function otherGroupMembers(pgid: number): boolean {
+  // Any non-zombie process whose pgrp is pgid.
+  if (!existsSync('/proc')) return true;
+  return procPids().some((pid) => {
+    if (pid === pgid) return false;
+    const f = statFields(pid);
+    return f !== undefined && Number(f[2]) === pgid && f[0] !== 'Z';
+  });
+}
+
+/** The environment variable that marks every process of one run (value: the run's lease token). */
+export const RUN_MARKER_ENV = 'VAULTRUNNER_RUN';
+
+/**
+ * Process groups holding a process whose environment has `name=value` (Linux /proc; elsewhere
+ * none). Finds a run's agent when its pid never reached the lease (a crash right after spawn).
+ */
+export function groupsWithEnv(name: string, value: string): number[] {
+  const want = `${name}=${value}`;
+  const own = Number(statFields('self')?.[2]);
+  const groups = new Set<number>();
+  for (const pid of procPids()) {
+    if (pid === process.pid) continue;
+    try {
+      // Readable only for our own processes, which is all we may signal anyway.
+      if (!readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(want)) continue;
+    } catch {
+      continue; // exited meanwhile, or not ours
+    }
+    const pgid = Number(statFields(pid)?.[2]);
+    if (pgid > 0 && pgid !== own) groups.add(pgid);
+  }
+  return [...groups];
+}

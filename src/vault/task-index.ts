@@ -1,0 +1,164 @@
+// In-memory index of the active task notes (Needs_Action/ and Pending_Approval/), keyed by id.
+// File events are hints: every refresh re-stats and re-reads, and an unchanged hash is no change
+// (which is also how our own writes are recognised). Done/ is never scanned; dependencies look
+// up Done/<name>.md directly, so a pass costs O(active tasks), not O(Done/).
+import { EventEmitter } from 'node:events';
+import { lstat, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { NoteGoneError } from '../errors.js';
+import { classifyPath } from './ignore-rules.js';
+import { folderOf, taskIdOf, type VaultPaths } from './layout.js';
+import { sameStamp, stampOf, type FileStamp, type NoteStore } from './note-store.js';
+import { validateTask, type Problem, type Task } from '../domain/task.js';
+import type { Status } from '../domain/status.js';
+
+export type ActiveFolder = 'Needs_Action' | 'Pending_Approval';
+
+export type EntryState =
+  | { kind: 'task'; task: Task; data: Record<string, unknown>; body: string }
+  | { kind: 'invalid'; problems: Problem[]; status: Status; data: Record<string, unknown> }
+  | { kind: 'unreadable'; reason: string };
+
+export interface IndexEntry {
+  id: string;
+  path: string;
+  folder: ActiveFolder;
+  hash: string;
+  stamp: FileStamp;
+  /** When the index first saw this note (for dispatch order by age). */
+  firstSeen: number;
+  state: EntryState;
+}
+
+export interface IndexEvents {
+  change: [entry: IndexEntry];
+  remove: [entry: IndexEntry];
+}
+
+export class TaskIndex extends EventEmitter<IndexEvents> {
+  private readonly byPath = new Map<string, IndexEntry>();
+  private readonly doneCache = new Map<string, { stamp: FileStamp; status: Status }>();
+
+  constructor(
+    private readonly store: NoteStore,
+    readonly paths: VaultPaths,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    super();
+  }
+
+  entries(): IndexEntry[] {
+    return [...this.byPath.values()];
+  }
+
+  get size(): number {
+    return this.byPath.size;
+  }
+
+  /** The active note with this id (Needs_Action/ wins over Pending_Approval/). */
+  byId(id: string): IndexEntry | undefined {
+    return this.byPath.get(join(this.paths.needsAction, `${id}.md`)) ?? this.byPath.get(join(this.paths.pendingApproval, `${id}.md`));
+  }
+
+  getPath(path: string): IndexEntry | undefined {
+    return this.byPath.get(path);
+  }
+
+  /** Re-read one path. Emits 'change' when its content changed, 'remove' when it is gone. */
+  async refresh(path: string): Promise<IndexEntry | undefined> {
+    const folder = folderOf(this.paths, path);
+    if (folder !== 'Needs_Action' && folder !== 'Pending_Approval') return undefined;
+    if (classifyPath(this.paths.root, path).kind !== 'task-note') return undefined;
+    const prev = this.byPath.get(path);
+    let st;
+    try {
+      st = await lstat(path); // a symlinked note (even a dangling one) is read, and so reported
+    } catch {
+      if (prev) {
+        this.byPath.delete(path);
+        this.emit('remove', prev);
+      }
+      return undefined;
+    }
+    if (!st.isFile() && !st.isSymbolicLink()) return undefined;
+    if (prev && sameStamp(prev.stamp, stampOf(st))) return prev;
+    let read;
+    try {
+      read = await this.store.read(path);
+    } catch (err) {
+      if (err instanceof NoteGoneError) return this.refresh(path);
+      throw err;
+    }
+    const hash = read.note?.hash ?? `unreadable:${st.size}:${st.mtimeMs}`;
+    const stamp = read.note?.stamp ?? stampOf(st);
+    if (prev && prev.hash === hash) {
+      prev.stamp = stamp; // touched, not changed
+      return prev;
+    }
+    const id = taskIdOf(path);
+    let state: EntryState;
+    if (!read.ok) {
+      state = { kind: 'unreadable', reason: read.error.message };
+      this.logger.warn({ component: 'index', task: id, file: path, reason: read.error.message }, 'note cannot be read; left untouched until it changes');
+    } else {
+      const v = validateTask(id, read.data);
+      state = v.ok
+        ? { kind: 'task', task: v.task, data: read.data, body: read.body }
+        : { kind: 'invalid', problems: v.problems, status: v.partial.status ?? 'new', data: read.data };
+    }
+    const entry: IndexEntry = { id, path, folder, hash, stamp, firstSeen: prev?.firstSeen ?? (st.birthtimeMs || this.now()), state };
+    this.byPath.set(path, entry);
+    this.emit('change', entry);
+    return entry;
+  }
+
+  /** Reconcile with the disk: new, changed and vanished notes in the active folders. */
+  async scan(): Promise<void> {
+    const seen = new Set<string>();
+    for (const dir of [this.paths.needsAction, this.paths.pendingApproval]) {
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch {
+        names = [];
+      }
+      for (const name of names) {
+        const path = join(dir, name);
+        if (classifyPath(this.paths.root, path).kind !== 'task-note') continue; // temp files, conflict copies
+        seen.add(path);
+        try {
+          await this.refresh(path);
+        } catch (err) {
+          this.logger.error({ component: 'index', file: path, err }, 'refresh failed');
+        }
+      }
+    }
+    for (const path of [...this.byPath.keys()]) if (!seen.has(path)) await this.refresh(path);
+  }
+
+  /**
+   * Status of a dependency by name: the active note's status, else the status of Done/<name>.md
+   * ('done' unless it says otherwise), else 'missing'.
+   */
+  async dependencyStatus(name: string): Promise<Status | 'missing' | 'invalid'> {
+    const active = this.byId(name);
+    if (active) return active.state.kind === 'task' ? active.state.task.status : active.state.kind === 'invalid' ? active.state.status : 'invalid';
+    const path = join(this.paths.done, `${name}.md`);
+    let st;
+    try {
+      st = await stat(path);
+    } catch {
+      return 'missing';
+    }
+    const cached = this.doneCache.get(name);
+    if (cached && sameStamp(cached.stamp, stampOf(st))) return cached.status;
+    const read = await this.store.read(path).catch(() => undefined);
+    const raw = read?.ok ? read.data.status : undefined;
+    // A note a person moved into Done/ counts as done, unless it says it was cancelled or failed.
+    const status: Status = raw === 'cancelled' || raw === 'failed' ? raw : 'done';
+    this.doneCache.set(name, { stamp: stampOf(st), status });
+    return status;
+  }
+}

@@ -1,0 +1,83 @@
+// Per-task machine state that must survive restarts but does not belong in the note: retry
+// backoff, counts of interrupted attempts, what to resume. Lives in .vaultrunner/tasks/<id>.json.
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readJson, removeFile, writeJson } from './json-file.js';
+import { KeyedQueue } from './keyed-queue.js';
+
+export interface TaskState {
+  /** No new attempt before this time (retry backoff). */
+  notBefore?: number;
+  /** Agent failures so far (drive the backoff). */
+  failures?: number;
+  /** The note's `attempts` when the current cycle began (a person's retry); max_attempts counts from here. */
+  cycleStart?: number;
+  /** Attempts cut short by a crash or shutdown; they do not count against max_attempts. */
+  interrupted?: number;
+  /** Resume this agent session on the next attempt (after pause, shutdown or crash). */
+  resumeSession?: string;
+  /** The note body when the last run started, to find instructions added since. */
+  bodyAtStart?: string;
+  /** Planner failures (agent planner), for backoff. */
+  planFailures?: number;
+  planNotBefore?: number;
+  /** Planning gave up on this exact note content; it is tried again once a person edits the note. */
+  planGaveUp?: string;
+  /** Last problem reported for this task, so a report is logged once, not every tick. */
+  reported?: string;
+}
+
+export class TaskStateStore {
+  // Cached with the file's stamp, so a change made by another process (e.g. `vaultrunner retry`
+  // clearing a backoff) is seen on the next get().
+  private readonly cache = new Map<string, { stamp: string; state: TaskState }>();
+  private readonly queue = new KeyedQueue();
+
+  constructor(private readonly dir: string) {}
+
+  private file(id: string): string {
+    return join(this.dir, `${encodeURIComponent(id)}.json`);
+  }
+
+  private async stampOf(id: string): Promise<string> {
+    const st = await stat(this.file(id)).catch(() => undefined);
+    return st ? `${st.mtimeMs}:${st.size}:${st.ino}` : 'absent';
+  }
+
+  async get(id: string): Promise<TaskState> {
+    const hit = this.cache.get(id);
+    // Other processes only ever remove state files (`vaultrunner retry`), never create them, so a
+    // cached "absent" stays true: no stat for it (dispatch asks for every planned task, every pass).
+    if (hit?.stamp === 'absent') return hit.state;
+    const stamp = await this.stampOf(id);
+    if (hit && hit.stamp === stamp) return hit.state;
+    const state = stamp === 'absent' ? {} : ((await readJson<TaskState>(this.file(id))) ?? {});
+    this.cache.set(id, { stamp, state });
+    return state;
+  }
+
+  /**
+   * Read-modify-write, one at a time per task: the executor, the watchdog and a run's session
+   * bookkeeping may patch the same task at once, and a lost update loses a backoff or a count.
+   * Pass a function to compute the patch from the current state.
+   */
+  patch(id: string, patch: Partial<TaskState> | ((cur: TaskState) => Partial<TaskState>)): Promise<TaskState> {
+    return this.queue.run(id, async () => {
+      const cur = await this.get(id);
+      const next: TaskState = { ...cur, ...(typeof patch === 'function' ? patch(cur) : patch) };
+      for (const k of Object.keys(next) as (keyof TaskState)[]) if (next[k] === undefined) delete next[k];
+      if (JSON.stringify(next) === JSON.stringify(cur)) return cur;
+      if (Object.keys(next).length === 0) await removeFile(this.file(id));
+      else await writeJson(this.file(id), next, { fsync: false });
+      this.cache.set(id, { stamp: await this.stampOf(id), state: next });
+      return next;
+    });
+  }
+
+  clear(id: string): Promise<void> {
+    return this.queue.run(id, async () => {
+      await removeFile(this.file(id));
+      this.cache.set(id, { stamp: 'absent', state: {} });
+    });
+  }
+}
