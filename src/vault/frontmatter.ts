@@ -3,6 +3,7 @@
 // change to one value rewrites only that value's bytes.
 import matter from 'gray-matter';
 import { isMap, isScalar, parseDocument, Scalar, type Document, type Pair } from 'yaml';
+import { findDuplicateKey, frontmatterOverLimit } from './frontmatter-limits.js';
 
 export interface SplitNote {
   /** '\uFEFF' or ''. */
@@ -80,13 +81,19 @@ export interface ParsedFrontmatter {
 
 /** Parse the YAML of a split note into plain data. Throws FrontmatterSyntaxError on any YAML error. */
 export function parseFrontmatter(split: SplitNote): ParsedFrontmatter {
-  // Core schema: no custom tags, no timestamps (Obsidian dates stay strings), duplicate keys are errors.
-  const doc = parseDocument(split.yaml, { schema: 'core', uniqueKeys: true, prettyErrors: false, strict: true });
+  // Bounded before parsing: no single note may stall or exhaust the service (see frontmatter-limits).
+  const over = frontmatterOverLimit(split.yaml);
+  if (over) throw new FrontmatterSyntaxError(over);
+  // Core schema: no custom tags, no timestamps (Obsidian dates stay strings). Duplicate keys are
+  // errors, found by our linear check (yaml's own `uniqueKeys` is quadratic).
+  const doc = parseDocument(split.yaml, { schema: 'core', uniqueKeys: false, prettyErrors: false, strict: true });
+  const lineOf = (pos: number) => countLines(split.yaml, pos);
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    const line = e.linePos?.[0]?.line ?? split.yaml.slice(0, e.pos[0]).split('\n').length; // linePos needs prettyErrors
-    throw new FrontmatterSyntaxError(`YAML error${line ? ` on frontmatter line ${line}` : ''}: ${e.message.split('\n')[0]}`);
+    throw new FrontmatterSyntaxError(`YAML error on frontmatter line ${lineOf(e.pos[0])}: ${e.message.split('\n')[0]}`);
   }
+  const dup = findDuplicateKey(doc);
+  if (dup) throw new FrontmatterSyntaxError(`YAML error on frontmatter line ${lineOf(dup.node.range?.[0] ?? 0)}: Map keys must be unique (${JSON.stringify(dup.key.slice(0, 60))} appears twice)`);
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 50 });
@@ -194,6 +201,12 @@ function verified(text: string, edits: FieldEdits): string {
     if (!ok) throw new FrontmatterSyntaxError(`setting '${key}' in this frontmatter would not read back as written; edit it by hand`);
   }
   return text;
+}
+
+function countLines(text: string, pos: number): number {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < pos; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }
 
 function withSpace(rendered: string): string {
