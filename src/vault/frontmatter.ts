@@ -157,6 +157,13 @@ export function applyEdits(text: string, edits: FieldEdits): string {
     }
     const keyNode = pair.key as Scalar;
     const keyEnd = keyNode.range![1];
+    const anchor = (pair.value as { anchor?: string } | null)?.anchor;
+    if (anchor) {
+      // Other properties may read this value through `*anchor`: editing it would change them too.
+      throw new FrontmatterSyntaxError(
+        `'${key}' carries the YAML anchor &${anchor}, which other properties can reuse (*${anchor}); vaultrunner does not edit it. Remove the anchor from '${key}' (write the value out where it is reused)`,
+      );
+    }
     if (value === undefined) {
       const lineStart = yaml.lastIndexOf('\n', keyNode.range![0] - 1) + 1;
       const valueEnd = nodeEnd(pair) ?? keyEnd;
@@ -184,12 +191,12 @@ export function applyEdits(text: string, edits: FieldEdits): string {
     if (yaml.length > 0 && !yaml.endsWith('\n')) yaml += eol;
     yaml += appended.join('');
   }
-  return verified(joinNote({ ...split, yaml }), edits);
+  return verified(joinNote({ ...split, yaml }), edits, parsed.data);
 }
 
 /** Splicing cannot express every edit (flow-mapping or indented frontmatter, tag-only values):
  *  re-read the result and refuse, rather than write YAML that breaks or means something else. */
-function verified(text: string, edits: FieldEdits): string {
+function verified(text: string, edits: FieldEdits, before: Record<string, unknown>): string {
   let data: Record<string, unknown>;
   try {
     data = parseFrontmatter(splitNote(text)).data;
@@ -199,6 +206,13 @@ function verified(text: string, edits: FieldEdits): string {
   for (const [key, value] of Object.entries(edits)) {
     const ok = value === undefined ? !(key in data) : data[key] === value || (typeof value === 'number' && !Number.isFinite(value));
     if (!ok) throw new FrontmatterSyntaxError(`setting '${key}' in this frontmatter would not read back as written; edit it by hand`);
+  }
+  // Nothing else may change meaning (an alias of an edited value, a key swallowed by a splice).
+  for (const key of new Set([...Object.keys(before), ...Object.keys(data)])) {
+    if (key in edits) continue;
+    if (JSON.stringify(before[key]) !== JSON.stringify(data[key])) {
+      throw new FrontmatterSyntaxError(`this edit would also change '${key}' in this frontmatter; edit it by hand`);
+    }
   }
   return text;
 }

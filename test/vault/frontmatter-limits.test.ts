@@ -98,3 +98,32 @@ describe('real notes stay well within the bounds', () => {
     expect(() => applyEdits(text, { status: 'planned' })).toThrow(/more than 10000 values/);
   });
 });
+
+describe('YAML anchors on the keys the service edits', () => {
+  it('a value with an anchor that another key reuses is not edited: clear error, note unchanged', async () => {
+    const path = join(dir, 'anchor.md');
+    const text = '---\ntype: claude_code\nstatus: &s new\nother: *s\n---\nBody\n';
+    await writeFile(path, text);
+    const err = await store.update(path, () => ({ status: 'planned' })).catch((e: unknown) => e);
+    expect((err as Error).message).toBe("'status' carries the YAML anchor &s, which other properties can reuse (*s); vaultrunner does not edit it. Remove the anchor from 'status' (write the value out where it is reused)");
+    expect((err as { code?: string }).code).toBe('NOTE_PARSE');
+    const r = await store.read(path);
+    expect(r.ok && r.note.text).toBe(text);
+    expect(r.ok && r.data.other).toBe('new');
+    expect(() => applyEdits(text, { status: undefined })).toThrow(/carries the YAML anchor &s/);
+  });
+
+  it('a key that reads through an alias is edited, and the anchored key keeps its value', async () => {
+    const path = join(dir, 'alias.md');
+    await writeFile(path, '---\ntype: claude_code\nbase: &b new\nstatus: *b\n---\n');
+    await store.update(path, () => ({ status: 'planned' }));
+    const r = await store.read(path);
+    expect(r.ok && r.data).toEqual({ type: 'claude_code', base: 'new', status: 'planned' });
+  });
+
+  it('an anchor and alias elsewhere are untouched by an edit of another key', () => {
+    // A nested anchor reused at the top: editing the top-level key would change `copy`.
+    const text = '---\nstatus: new\nm:\n  inner: &i 1\ncopy: *i\n---\n';
+    expect(applyEdits(text, { status: 'planned' })).toBe(text.replace('status: new', 'status: planned'));
+  });
+});
