@@ -40,7 +40,7 @@ export async function writeJson(path: string, value: unknown, opts: { exclusive?
     }
     return;
   }
-  await writeSynced(tmp, text, 'w', opts.fsync !== false);
+  await writeSynced(tmp, text, 'wx', opts.fsync !== false); // a fresh temp name: never an existing file
   await rename(tmp, path);
 }
 
