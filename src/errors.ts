@@ -22,7 +22,8 @@ export type ErrorCode =
   | 'NOTE_EXISTS'
   | 'EDIT_REFUSED'
   | 'VAULT_MISSING'
-  | 'USAGE';
+  | 'USAGE'
+  | 'UNSAFE_PATH';
 
 export class VaultrunnerError extends Error {
   readonly code: ErrorCode;

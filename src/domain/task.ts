@@ -46,6 +46,9 @@ export interface Problem {
 
 export type Validation = { ok: true; task: Task } | { ok: false; problems: Problem[]; partial: Partial<Task> };
 
+/** A note may ask for at most this much time per run (a 400-digit timeout was once Infinity). */
+export const MAX_TASK_TIMEOUT_MS = 24 * 3_600_000;
+
 const str = z.union([z.string(), z.number()]).transform((v) => String(v));
 const optStr = str.optional().nullable();
 const boolish = z
@@ -75,7 +78,10 @@ const FIELDS = {
   permission_mode: z.enum(PERMISSION_MODES).optional().nullable(),
   timeout: z
     .union([z.string(), z.number()])
-    .refine((v) => parseDuration(v) !== undefined && parseDuration(v)! > 0)
+    .refine((v) => {
+      const ms = parseDuration(v);
+      return ms !== undefined && ms > 0 && ms <= MAX_TASK_TIMEOUT_MS;
+    })
     .optional()
     .nullable(),
   max_attempts: z.number().int().min(1).max(100).optional().nullable(),
@@ -105,7 +111,7 @@ const EXPECTED: Record<keyof typeof FIELDS, string> = {
   agent: 'an agent name from the config',
   model: 'a model name',
   permission_mode: `one of ${PERMISSION_MODES.join(', ')}`,
-  timeout: 'a duration like 30s, 10m or 1h',
+  timeout: 'a duration like 30s, 10m or 1h, at most 24h',
   max_attempts: 'a whole number from 1 to 100',
   requires_review: 'true or false',
   requires_approval: 'true or false',

@@ -1,12 +1,13 @@
 // The Markdown record of one attempt (what a person reads in Obsidian) plus the raw stream beside
 // it. Append-only, batched and bounded: a chatty or hostile agent cannot bloat the vault, our heap,
 // or break the note's rendering.
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { unlink, type FileHandle } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { AgentEvent } from '../agents/agent.js';
 import { obsidianDateTime } from '../clock.js';
 import { formatElapsed } from '../config/duration.js';
 import { wikilink } from '../vault/layout.js';
+import { createExclusive, ensureVaultDir } from '../vault/safe-open.js';
 import { clean, clip, code, escapeText, fenced, quote } from './markdown-safe.js';
 
 export interface RunTranscriptHeader {
@@ -25,6 +26,8 @@ export interface RunTranscriptOptions {
   taskId: string;
   attempt: number;
   header: RunTranscriptHeader;
+  /** The prompt sent to the agent, shown collapsed (an Obsidian `> [!note]- Prompt` callout) at the top. */
+  prompt?: string;
   /** How often buffered output is appended to the files (default 500 ms). */
   flushMs?: number;
   /** Cap of the .md body (default 1 MiB); the summary is written beyond it. */
@@ -65,6 +68,7 @@ const RESERVE = 1024; // room under the cap for the truncation lines
 const TEXT_MAX = 32 * 1024; // one assistant message, in chars
 const RESULT_MAX = 300;
 const INPUT_MAX = 200;
+const PROMPT_MAX = 64 * 1024;
 
 type BlockKind = 'quote' | 'line' | 'block';
 
@@ -82,7 +86,7 @@ class Sink {
   private laggedBytes = 0;
 
   constructor(
-    private readonly path: string,
+    private readonly fh: FileHandle,
     private readonly limit: number,
     private readonly queueCap: number,
     private readonly flushMs: number,
@@ -139,12 +143,18 @@ class Sink {
     this.pending = [];
     const bytes = Buffer.byteLength(data);
     this.chain = this.chain
-      .then(() => appendFile(this.path, data))
+      .then(() => this.fh.appendFile(data))
       .catch(() => undefined) // the transcript is best effort; the run's outcome matters more
       .then(() => {
         this.unwritten -= bytes;
       });
     return this.chain;
+  }
+
+  /** Flush, then close the file. */
+  async close(): Promise<void> {
+    await this.flush();
+    await this.fh.close().catch(() => undefined);
   }
 }
 
@@ -156,15 +166,20 @@ export async function createRunTranscript(opts: RunTranscriptOptions): Promise<R
   const maxBytes = opts.maxBytes ?? 1024 * 1024;
   const maxRawBytes = opts.maxRawBytes ?? 8 * 1024 * 1024;
   const dir = join(opts.runsDir, taskId);
-  const mdPath = join(dir, `attempt-${attempt}.md`);
-  const jsonlPath = join(dir, `attempt-${attempt}.jsonl`);
+  // The run folder may not lead out of the vault; the files are new (never a link, never an
+  // earlier run's transcript: a task of the same name may have run before).
+  await ensureVaultDir(opts.vaultRoot, dir);
+  const files = await createFreePair(dir, `attempt-${attempt}`);
+  const { mdPath, jsonlPath } = files;
   const link = relative(opts.vaultRoot, mdPath).split(sep).join('/').replace(/\.md$/, '');
-
-  await mkdir(dir, { recursive: true });
-  const head = renderHeader(taskId, attempt, header, `attempt-${attempt}.jsonl`);
-  // A fresh file per attempt ('w'); from here on we only ever append.
-  await writeFile(mdPath, head, { flag: 'w' });
-  await writeFile(jsonlPath, '', { flag: 'w' });
+  const head = renderHeader(taskId, attempt, header, relative(dir, jsonlPath), opts.prompt);
+  // From here on we only ever append, through the handles we created.
+  try {
+    await files.md.appendFile(head);
+  } catch (err) {
+    await Promise.all([files.md.close(), files.raw.close()]).catch(() => undefined);
+    throw err;
+  }
 
   let tailBuf = head;
   const keep = (text: string) => {
@@ -172,9 +187,9 @@ export async function createRunTranscript(opts: RunTranscriptOptions): Promise<R
     if (tailBuf.length > 2 * TAIL_KEEP) tailBuf = tailBuf.slice(-TAIL_KEEP);
   };
   // In-memory queues: at most 1 MiB each, whatever the caps (the .md's own cap usually binds first).
-  const md = new Sink(mdPath, Math.max(0, maxBytes - RESERVE), Math.min(QUEUE_MAX, Math.max(maxBytes, 4096)), flushMs, Buffer.byteLength(head),
+  const md = new Sink(files.md, Math.max(0, maxBytes - RESERVE), Math.min(QUEUE_MAX, Math.max(maxBytes, 4096)), flushMs, Buffer.byteLength(head),
     (n, bytes) => `\n*… ${n} events (${bytes} bytes) dropped here: the disk was too slow*\n\n`, keep);
-  const raw = new Sink(jsonlPath, Math.max(0, maxRawBytes - RESERVE), Math.min(QUEUE_MAX, Math.max(maxRawBytes, 4096)), flushMs, 0,
+  const raw = new Sink(files.raw, Math.max(0, maxRawBytes - RESERVE), Math.min(QUEUE_MAX, Math.max(maxRawBytes, 4096)), flushMs, 0,
     (n, bytes) => `${JSON.stringify({ vaultrunner: 'dropped', lines: n, bytes })}\n`);
   let prev: BlockKind | 'header' = 'header';
   let closed = false;
@@ -220,7 +235,7 @@ export async function createRunTranscript(opts: RunTranscriptOptions): Promise<R
         if (md.truncated) md.force(`\n… transcript truncated: ${md.dropped} more events (${md.droppedBytes} bytes) not shown; see the .jsonl\n`);
         md.force(renderSummary(summary, now()));
         if (raw.truncated) raw.force(`${JSON.stringify({ vaultrunner: 'truncated', lines: raw.dropped, bytes: raw.droppedBytes })}\n`);
-        await Promise.all([md.flush(), raw.flush()]);
+        await Promise.all([md.close(), raw.close()]);
       })();
       return finishing;
     },
@@ -230,7 +245,40 @@ export async function createRunTranscript(opts: RunTranscriptOptions): Promise<R
   };
 }
 
-function renderHeader(taskId: string, attempt: number, h: RunTranscriptHeader, rawName: string): string {
+/** The first free `<base>.md` + `<base>.jsonl` pair in `dir`, then `<base> (2)`, `(3)`…, both
+ *  created exclusively: an existing transcript is never overwritten, a planted link never followed. */
+async function createFreePair(dir: string, base: string): Promise<{ mdPath: string; jsonlPath: string; md: FileHandle; raw: FileHandle }> {
+  for (let n = 1; n <= 1000; n++) {
+    const name = n === 1 ? base : `${base} (${n})`;
+    const mdPath = join(dir, `${name}.md`);
+    const jsonlPath = join(dir, `${name}.jsonl`);
+    const md = await createExclusive(mdPath).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EEXIST') return undefined;
+      throw err;
+    });
+    if (!md) continue;
+    let raw: FileHandle | undefined;
+    try {
+      raw = await createExclusive(jsonlPath);
+    } catch (err) {
+      await md.close();
+      await unlink(mdPath).catch(() => undefined); // ours, empty: the pair goes on to the next name
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw err;
+    }
+    return { mdPath, jsonlPath, md, raw };
+  }
+  throw new Error(`no free transcript name for ${base} in ${dir}`);
+}
+
+/** The prompt, collapsed: Obsidian shows a `[!note]-` callout folded until clicked. Escaped like
+ *  agent text (a prompt holds the note's body, which may hold anything). */
+export function renderPrompt(prompt: string): string {
+  const body = prompt.trim() === '' ? '> *(empty)*' : quote(prompt, PROMPT_MAX);
+  return `> [!note]- Prompt\n${body}\n`;
+}
+
+function renderHeader(taskId: string, attempt: number, h: RunTranscriptHeader, rawName: string, prompt?: string): string {
   const task = wikilink(taskId);
   const rows = [
     `- **Agent:** ${escapeText(h.agent)}`,
@@ -245,7 +293,7 @@ function renderHeader(taskId: string, attempt: number, h: RunTranscriptHeader, r
   // Our own frontmatter, so agent output can never become the note's properties. No `status`:
   // we never rewrite this file, and a frozen "running" would be a lie once the run ends.
   const fm = ['---', `task: ${JSON.stringify(task)}`, `attempt: ${attempt}`, `agent: ${JSON.stringify(h.agent)}`, `started: ${obsidianDateTime(h.startedAt)}`, '---'];
-  return `${fm.join('\n')}\n\n# Run of ${task}, attempt ${attempt}\n\n${rows.join('\n')}\n\n## Transcript\n`;
+  return `${fm.join('\n')}\n\n# Run of ${task}, attempt ${attempt}\n\n${rows.join('\n')}\n\n${prompt === undefined ? '' : `${renderPrompt(prompt)}\n`}## Transcript\n`;
 }
 
 function renderEvent(ev: AgentEvent): { kind: BlockKind; text: string } | undefined {

@@ -3,9 +3,11 @@
 import { constants } from 'node:fs';
 import { copyFile, link, open } from 'node:fs/promises';
 
-/** Write `text` to `path` and fsync it. `flag` 'wx' refuses an existing file. */
+/** Write `text` to `path` and fsync it. `flag` 'wx' refuses an existing file; neither follows a
+ *  symlink at `path` (it could lead out of the vault). */
 export async function writeSynced(path: string, text: string, flag: 'w' | 'wx', fsync = true): Promise<void> {
-  const fh = await open(path, flag);
+  const flags = constants.O_WRONLY | constants.O_CREAT | (flag === 'wx' ? constants.O_EXCL : constants.O_TRUNC) | (constants.O_NOFOLLOW ?? 0);
+  const fh = await open(path, flags, 0o666);
   try {
     await fh.writeFile(text, 'utf8');
     if (fsync) await fh.sync();

@@ -3,6 +3,7 @@
 // change to one value rewrites only that value's bytes.
 import matter from 'gray-matter';
 import { isMap, isScalar, parseDocument, Scalar, type Document, type Pair } from 'yaml';
+import { findDuplicateKey, frontmatterOverLimit } from './frontmatter-limits.js';
 
 export interface SplitNote {
   /** '\uFEFF' or ''. */
@@ -80,13 +81,19 @@ export interface ParsedFrontmatter {
 
 /** Parse the YAML of a split note into plain data. Throws FrontmatterSyntaxError on any YAML error. */
 export function parseFrontmatter(split: SplitNote): ParsedFrontmatter {
-  // Core schema: no custom tags, no timestamps (Obsidian dates stay strings), duplicate keys are errors.
-  const doc = parseDocument(split.yaml, { schema: 'core', uniqueKeys: true, prettyErrors: false, strict: true });
+  // Bounded before parsing: no single note may stall or exhaust the service (see frontmatter-limits).
+  const over = frontmatterOverLimit(split.yaml);
+  if (over) throw new FrontmatterSyntaxError(over);
+  // Core schema: no custom tags, no timestamps (Obsidian dates stay strings). Duplicate keys are
+  // errors, found by our linear check (yaml's own `uniqueKeys` is quadratic).
+  const doc = parseDocument(split.yaml, { schema: 'core', uniqueKeys: false, prettyErrors: false, strict: true });
+  const lineOf = (pos: number) => countLines(split.yaml, pos);
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    const line = e.linePos?.[0]?.line ?? split.yaml.slice(0, e.pos[0]).split('\n').length; // linePos needs prettyErrors
-    throw new FrontmatterSyntaxError(`YAML error${line ? ` on frontmatter line ${line}` : ''}: ${e.message.split('\n')[0]}`);
+    throw new FrontmatterSyntaxError(`YAML error on frontmatter line ${lineOf(e.pos[0])}: ${e.message.split('\n')[0]}`);
   }
+  const dup = findDuplicateKey(doc);
+  if (dup) throw new FrontmatterSyntaxError(`YAML error on frontmatter line ${lineOf(dup.node.range?.[0] ?? 0)}: Map keys must be unique (${JSON.stringify(dup.key.slice(0, 60))} appears twice)`);
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 50 });
@@ -150,6 +157,13 @@ export function applyEdits(text: string, edits: FieldEdits): string {
     }
     const keyNode = pair.key as Scalar;
     const keyEnd = keyNode.range![1];
+    const anchor = (pair.value as { anchor?: string } | null)?.anchor;
+    if (anchor) {
+      // Other properties may read this value through `*anchor`: editing it would change them too.
+      throw new FrontmatterSyntaxError(
+        `'${key}' carries the YAML anchor &${anchor}, which other properties can reuse (*${anchor}); vaultrunner does not edit it. Remove the anchor from '${key}' (write the value out where it is reused)`,
+      );
+    }
     if (value === undefined) {
       const lineStart = yaml.lastIndexOf('\n', keyNode.range![0] - 1) + 1;
       const valueEnd = nodeEnd(pair) ?? keyEnd;
@@ -177,12 +191,12 @@ export function applyEdits(text: string, edits: FieldEdits): string {
     if (yaml.length > 0 && !yaml.endsWith('\n')) yaml += eol;
     yaml += appended.join('');
   }
-  return verified(joinNote({ ...split, yaml }), edits);
+  return verified(joinNote({ ...split, yaml }), edits, parsed.data);
 }
 
 /** Splicing cannot express every edit (flow-mapping or indented frontmatter, tag-only values):
  *  re-read the result and refuse, rather than write YAML that breaks or means something else. */
-function verified(text: string, edits: FieldEdits): string {
+function verified(text: string, edits: FieldEdits, before: Record<string, unknown>): string {
   let data: Record<string, unknown>;
   try {
     data = parseFrontmatter(splitNote(text)).data;
@@ -193,7 +207,20 @@ function verified(text: string, edits: FieldEdits): string {
     const ok = value === undefined ? !(key in data) : data[key] === value || (typeof value === 'number' && !Number.isFinite(value));
     if (!ok) throw new FrontmatterSyntaxError(`setting '${key}' in this frontmatter would not read back as written; edit it by hand`);
   }
+  // Nothing else may change meaning (an alias of an edited value, a key swallowed by a splice).
+  for (const key of new Set([...Object.keys(before), ...Object.keys(data)])) {
+    if (key in edits) continue;
+    if (JSON.stringify(before[key]) !== JSON.stringify(data[key])) {
+      throw new FrontmatterSyntaxError(`this edit would also change '${key}' in this frontmatter; edit it by hand`);
+    }
+  }
   return text;
+}
+
+function countLines(text: string, pos: number): number {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < pos; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }
 
 function withSpace(rendered: string): string {

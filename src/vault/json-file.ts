@@ -1,21 +1,32 @@
-// Small JSON files in the machine-state folder, written atomically.
+// Small JSON files in the machine-state folder, written atomically. Never through a link, never
+// from a FIFO (see safe-open): the state folder lives in a vault that sync tools write to.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { linkOrCopy, writeSynced } from './durable-fs.js';
+import { vaultRootOfState } from './layout.js';
+import { ensureVaultDir, readRegularFile, UnsafePathError } from './safe-open.js';
 
+/** State files are small; anything bigger is not ours. */
+const MAX_JSON_BYTES = 4 * 1024 * 1024;
+
+/** The parsed file, or undefined when it is absent, torn, or not a regular file of ours (a link,
+ *  a FIFO: treated as foreign, never followed or waited on). */
 export async function readJson<T>(path: string): Promise<T | undefined> {
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
+    const buf = await readRegularFile(path, { maxBytes: MAX_JSON_BYTES });
+    return buf === undefined ? undefined : (JSON.parse(buf.toString('utf8')) as T);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    if (err instanceof SyntaxError) return undefined; // torn or foreign file: treat as absent
+    if (err instanceof SyntaxError || err instanceof UnsafePathError) return undefined; // torn or foreign file: treat as absent
     throw err;
   }
 }
 
 export async function writeJson(path: string, value: unknown, opts: { exclusive?: boolean; fsync?: boolean } = {}): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  // Inside a vault's state folder, the folders on the way may not lead out of the vault.
+  const root = vaultRootOfState(path);
+  if (root) await ensureVaultDir(root, dirname(path));
+  else await mkdir(dirname(path), { recursive: true });
   const text = `${JSON.stringify(value)}\n`;
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
   if (opts.exclusive) {
@@ -29,7 +40,7 @@ export async function writeJson(path: string, value: unknown, opts: { exclusive?
     }
     return;
   }
-  await writeSynced(tmp, text, 'w', opts.fsync !== false);
+  await writeSynced(tmp, text, 'wx', opts.fsync !== false); // a fresh temp name: never an existing file
   await rename(tmp, path);
 }
 

@@ -44,6 +44,13 @@ export function vaultPaths(root: string): VaultPaths {
   };
 }
 
+/** The vault of a path inside its `.vaultrunner/` state folder, else undefined. */
+export function vaultRootOfState(path: string): string | undefined {
+  const parts = path.split(sep);
+  const i = parts.lastIndexOf(STATE_DIR);
+  return i > 0 ? parts.slice(0, i).join(sep) || sep : undefined;
+}
+
 /** The folder of a note directly inside one of the task folders, else undefined. */
 export function folderOf(paths: VaultPaths, file: string): (typeof TASK_FOLDERS)[number] | undefined {
   const rel = relative(paths.root, dirname(file));

@@ -2,11 +2,12 @@
 // before it writes `executing`; it records the agent's pid and, when the run ends, its outcome, so
 // a crash at any moment can be recovered without running the task twice at once.
 import { randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { link, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readJson, removeFile, writeJson } from './json-file.js';
 import { ownerState, selfOwner, type Owner } from './owner.js';
 import { KeyedQueue } from './keyed-queue.js';
+import { stateFileName } from './state-key.js';
 
 export interface LeaseOutcome {
   ok: boolean;
@@ -44,7 +45,7 @@ export class LeaseStore {
   ) {}
 
   private file(taskId: string): string {
-    return join(this.dir, `${encodeURIComponent(taskId)}.json`);
+    return join(this.dir, stateFileName(taskId));
   }
 
   /** Claim a task; undefined when a lease already exists (held, or stale awaiting the watchdog). */
@@ -101,8 +102,30 @@ export class LeaseStore {
     } catch {
       return [];
     }
-    const leases = await Promise.all(names.filter((n) => n.endsWith('.json') && !n.startsWith('.')).map((n) => readJson<Lease>(join(this.dir, n))));
-    return leases.filter((l): l is Lease => Boolean(l?.taskId));
+    const files = names.filter((n) => n.endsWith('.json') && !n.startsWith('.'));
+    const leases = await Promise.all(files.map((n) => readJson<Lease>(join(this.dir, n))));
+    const found: Lease[] = [];
+    for (const [i, l] of leases.entries()) {
+      if (typeof l?.taskId !== 'string') continue;
+      // A lease under an older version's name (a run that outlived an upgrade): give it its name now.
+      if (files[i] !== stateFileName(l.taskId) && !(await this.adopt(files[i]!, l.taskId))) continue;
+      found.push(l);
+    }
+    return found;
+  }
+
+  /** Move a lease file to its task's name, never over an existing one. */
+  private adopt(name: string, taskId: string): Promise<boolean> {
+    return this.queue.run(taskId, async () => {
+      try {
+        await link(join(this.dir, name), this.file(taskId));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        return false; // the task has a lease under its own name: that one counts
+      }
+      await unlink(join(this.dir, name)).catch(() => undefined);
+      return true;
+    });
   }
 
   isMine(lease: Lease): boolean {

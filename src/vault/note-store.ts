@@ -7,6 +7,7 @@ import { chmod, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { NoteChangedError, NoteGoneError, NoteParseError, VaultrunnerError } from '../errors.js';
 import { linkOrCopy, syncDir, writeSynced } from './durable-fs.js';
+import { ensureVaultDir } from './safe-open.js';
 import { applyEdits, FrontmatterSyntaxError, parseFrontmatter, splitNote, type FieldEdits } from './frontmatter.js';
 
 export interface FileStamp {
@@ -55,10 +56,17 @@ export function tempNameFor(file: string): string {
 export interface NoteStoreOptions {
   /** Called after each successful write or move, so the index can recognise our own changes. */
   onWrite?: (path: string, text: string | undefined, movedTo?: string) => void;
+  /** The vault: folders we create notes in may not lead out of it. Without it, a folder's parent
+   *  stands in (Done/ may not be a link out of the folder that holds it). */
+  vaultRoot?: string;
 }
 
 export class NoteStore {
   constructor(private readonly opts: NoteStoreOptions = {}) {}
+
+  private safeDir(dir: string): Promise<void> {
+    return ensureVaultDir(this.opts.vaultRoot ?? dirname(dir), dir);
+  }
 
   /** Read a note's bytes; NoteGoneError when it does not exist. */
   async snapshot(path: string): Promise<NoteSnapshot> {
@@ -182,6 +190,7 @@ export class NoteStore {
 
   /** Create a new note; fails (never overwrites) if the name is taken. */
   async create(path: string, text: string): Promise<NoteSnapshot> {
+    await this.safeDir(dirname(path));
     const tmp = tempNameFor(path);
     try {
       await writeSynced(tmp, text, 'wx');
@@ -201,6 +210,7 @@ export class NoteStore {
    */
   async move(path: string, toDir: string): Promise<string> {
     const name = basename(path).replace(/\.md$/i, '');
+    await this.safeDir(toDir); // a `Done/` linked out of the vault would carry notes away
     for (let n = 1; n < 1000; n++) {
       const target = join(toDir, n === 1 ? `${name}.md` : `${name} (${n}).md`);
       try {

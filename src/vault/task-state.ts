@@ -1,9 +1,10 @@
 // Per-task machine state that must survive restarts but does not belong in the note: retry
 // backoff, counts of interrupted attempts, what to resume. Lives in .vaultrunner/tasks/<id>.json.
-import { stat } from 'node:fs/promises';
+import { link, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readJson, removeFile, writeJson } from './json-file.js';
 import { KeyedQueue } from './keyed-queue.js';
+import { legacyStateFileName, stateFileName } from './state-key.js';
 
 export interface TaskState {
   /** No new attempt before this time (retry backoff). */
@@ -36,7 +37,16 @@ export class TaskStateStore {
   constructor(private readonly dir: string) {}
 
   private file(id: string): string {
-    return join(this.dir, `${encodeURIComponent(id)}.json`);
+    return join(this.dir, stateFileName(id));
+  }
+
+  /** State kept under an older version's name takes the bounded name (once per id and process). */
+  private async adoptLegacy(id: string): Promise<void> {
+    const legacy = legacyStateFileName(id);
+    if (!legacy) return;
+    const from = join(this.dir, legacy);
+    const ok = await link(from, this.file(id)).then(() => true, () => false);
+    if (ok) await unlink(from).catch(() => undefined);
   }
 
   private async stampOf(id: string): Promise<string> {
@@ -49,7 +59,11 @@ export class TaskStateStore {
     // Other processes only ever remove state files (`vaultrunner retry`), never create them, so a
     // cached "absent" stays true: no stat for it (dispatch asks for every planned task, every pass).
     if (hit?.stamp === 'absent') return hit.state;
-    const stamp = await this.stampOf(id);
+    let stamp = await this.stampOf(id);
+    if (stamp === 'absent' && !hit) {
+      await this.adoptLegacy(id);
+      stamp = await this.stampOf(id);
+    }
     if (hit && hit.stamp === stamp) return hit.state;
     const state = stamp === 'absent' ? {} : ((await readJson<TaskState>(this.file(id))) ?? {});
     this.cache.set(id, { stamp, state });
@@ -77,6 +91,8 @@ export class TaskStateStore {
   clear(id: string): Promise<void> {
     return this.queue.run(id, async () => {
       await removeFile(this.file(id));
+      const legacy = legacyStateFileName(id);
+      if (legacy) await removeFile(join(this.dir, legacy));
       this.cache.set(id, { stamp: 'absent', state: {} });
     });
   }

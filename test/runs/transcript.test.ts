@@ -292,14 +292,19 @@ describe('run transcript', () => {
     expect(t.tail(10_000_000)).toBe(md);
   });
 
-  it('starts a fresh file when the same attempt is opened again', async () => {
+  it('starts a fresh file under the next free name when the same attempt is opened again', async () => {
     const a = await open();
     a.onEvent({ kind: 'text', text: 'first try' });
     await a.finish({ status: 'not started (the note changed)', durationMs: 0 });
     const b = await open();
     await b.finish({ status: 'ok', durationMs: 0 });
+    expect(b.mdPath).toBe(join(vault, 'Logs', 'runs', 'fix-the-bug', 'attempt-2 (2).md'));
+    expect(b.link).toBe('Logs/runs/fix-the-bug/attempt-2 (2)');
     const md = await readFile(b.mdPath, 'utf8');
     expect(md).not.toContain('first try');
+    expect(md).toContain('- **Raw stream:** `attempt-2 (2).jsonl`');
     expect(md.match(/^---$/gm)).toHaveLength(2);
+    // The first transcript is kept whole.
+    expect(await readFile(a.mdPath, 'utf8')).toContain('first try');
   });
 });

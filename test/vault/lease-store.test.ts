@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { LeaseStore } from '../../src/vault/lease-store.js';
+import { stateFileName } from '../../src/vault/state-key.js';
 
 let dir: string;
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -19,7 +20,7 @@ it('keeps a journaled outcome whatever renewals were in flight', async () => {
     const journal = store.update(lease, { outcome });
     const later = Array.from({ length: 3 }, () => store.update(lease));
     expect(await Promise.all([...renewals, journal, ...later])).toEqual(Array(12).fill(true));
-    const onDisk = JSON.parse(readFileSync(join(dir, `t${round}.json`), 'utf8'));
+    const onDisk = JSON.parse(readFileSync(join(dir, stateFileName(`t${round}`)), 'utf8'));
     expect(onDisk.outcome, `round ${round}`).toEqual(outcome);
   }
 });

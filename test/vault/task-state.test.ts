@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { TaskStateStore } from '../../src/vault/task-state.js';
+import { stateFileName } from '../../src/vault/state-key.js';
 
 let dir: string;
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,7 +18,7 @@ it('loses no update when patches of one task overlap', async () => {
     store.patch('t', { notBefore: 123 }),
     store.patch('t', { resumeSession: 'abc' }),
   ]);
-  const onDisk = JSON.parse(readFileSync(join(dir, 't.json'), 'utf8'));
+  const onDisk = JSON.parse(readFileSync(join(dir, stateFileName('t')), 'utf8'));
   expect(onDisk).toEqual({ interrupted: 20, notBefore: 123, resumeSession: 'abc' });
   // A fresh store (a restarted service) reads the same.
   expect(await new TaskStateStore(dir).get('t')).toEqual(onDisk);
@@ -33,5 +34,5 @@ it('removes the file when the state becomes empty, and a failed patch does not b
   const after = store.patch('a b', { failures: undefined });
   await expect(failing).rejects.toThrow('boom');
   expect(await after).toEqual({});
-  expect(() => readFileSync(join(dir, 'a%20b.json'))).toThrow(/ENOENT/);
+  expect(() => readFileSync(join(dir, stateFileName('a b')))).toThrow(/ENOENT/);
 });

@@ -1,0 +1,36 @@
+// File names for machine state about a task (leases, per-task state). A task's id is its note's
+// name, up to 255 bytes of any script, and an encoded name plus a temp suffix overflowed the
+// 255-byte name limit (ENAMETOOLONG stopped every dispatch pass). The key is a short readable
+// prefix plus a hash of the whole id: bounded, and distinct for distinct ids.
+import { createHash } from 'node:crypto';
+
+/** Bytes of the readable part (UTF-8, whole characters). */
+export const STATE_KEY_PREFIX_BYTES = 48;
+const HASH_CHARS = 24; // 96 bits of sha256
+
+/** `<readable prefix>-<hash>`: at most 73 bytes, never starting with a dot, safe on every filesystem. */
+export function stateKey(id: string): string {
+  let prefix = '';
+  let bytes = 0;
+  for (const ch of id.normalize('NFC')) {
+    // Letters and digits of any script stay readable; everything else becomes '_'.
+    const c = /[\p{L}\p{N}_-]/u.test(ch) ? ch : '_';
+    const n = Buffer.byteLength(c);
+    if (bytes + n > STATE_KEY_PREFIX_BYTES) break;
+    prefix += c;
+    bytes += n;
+  }
+  const hash = createHash('sha256').update(id, 'utf8').digest('hex').slice(0, HASH_CHARS);
+  return `${prefix.replace(/_+/g, '_') || 'task'}-${hash}`;
+}
+
+/** The `.json` state file name of a task. */
+export function stateFileName(id: string): string {
+  return `${stateKey(id)}.json`;
+}
+
+/** The name older versions used (percent-encoded id), when it fits a file name at all. */
+export function legacyStateFileName(id: string): string | undefined {
+  const name = `${encodeURIComponent(id)}.json`;
+  return Buffer.byteLength(name) <= 255 ? name : undefined;
+}
