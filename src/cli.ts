@@ -77,9 +77,22 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
+/**
+ * A reader that went away (`vaultrunner list | head`) is not an error: every later write to the
+ * stream is dropped and the command finishes with its own exit code. Other stream errors stay fatal.
+ */
+export function quietWhenClosed(stream: NodeJS.WritableStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return;
+    throw err;
+  });
+}
+
 // Run only when executed (also through the npm bin symlink), not when imported by tests.
 const entry = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : '';
 if (import.meta.url === entry) {
+  quietWhenClosed(process.stdout);
+  quietWhenClosed(process.stderr);
   const io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
   main(process.argv.slice(2), io).then(
     (code) => {
