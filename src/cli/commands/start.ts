@@ -3,7 +3,7 @@ import { createLogger } from '../../log/logger.js';
 import { startService } from '../../service/service.js';
 import { LockHeldError } from '../../vault/service-lock.js';
 import type { Command } from '../command.js';
-import { configFor, readEnv } from '../load-config.js';
+import { configFor, readEnv, requireVault } from '../load-config.js';
 import { formatDuration } from '../../config/duration.js';
 
 export const startCommand: Command = {
@@ -14,6 +14,7 @@ export const startCommand: Command = {
   options: {},
   async run(ctx) {
     const config = configFor(ctx);
+    requireVault(config); // never create a vault where none is: that is `init`'s job
     const { io } = ctx;
     const { logger, close } = createLogger({ vaultDir: config.vaultDir, level: config.logLevel, console: true });
     const agents = AgentRegistry.fromConfig(config);
