@@ -1,4 +1,5 @@
-// `vaultrunner start` as a new user meets it: no vault → the init hint.
+// `vaultrunner start` and `npm start` as a new user meets them: no vault → the init hint, and
+// the service never outlives `npm start` (SIGTERM to npm, or npm killed outright).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,4 +38,42 @@ describe('vaultrunner start', () => {
     const list = runCli(['list'], { cwd: root });
     expect(list.stderr).toContain("'vaultrunner init");
   });
+});
+
+describe('npm start', () => {
+  // npm runs the script from the repo; the vault and the .env are ours, in a temp dir.
+  async function npmStart() {
+    root = mkdtempSync(join(tmpdir(), 'vr-npm-'));
+    const vault = join(root, 'vault');
+    await initVault(vault, { examples: false });
+    writeFileSync(join(root, '.env'), '');
+    const env = { ...cleanEnv(), VAULT_DIR: vault, VAULTRUNNER_ENV: join(root, '.env'), COMMAND_AGENTS: '{}', HOME: root };
+    const npm = spawn('npm', ['start', '--silent'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    npm.stdout.on('data', (d) => (out += String(d)));
+    npm.stderr.on('data', (d) => (out += String(d)));
+    const npmExited = new Promise<void>((resolve) => npm.on('exit', () => resolve()));
+    await waitUntil(() => out.includes('vaultrunner started'), `the service to start under npm (output: ${out})`, 20_000);
+    const { info, state } = await inspectLock(vaultPaths(vault).lock);
+    expect(state).toBe('held');
+    const pid = info!.owner.pid;
+    orphans.push(pid);
+    expect(pid).not.toBe(npm.pid);
+    return { npm, pid, npmExited, output: () => out };
+  }
+
+  it('SIGTERM to npm stops the service gracefully: no orphan with PPID 1', async () => {
+    const s = await npmStart();
+    s.npm.kill('SIGTERM');
+    await s.npmExited;
+    await waitUntil(() => !alive(s.pid), `service pid ${s.pid} to exit after npm got SIGTERM`, 10_000);
+    expect(s.output()).toContain('SIGTERM: shutting down');
+  }, 40_000);
+
+  it('npm killed outright (SIGKILL): the service notices its parent is gone and shuts down', async () => {
+    const s = await npmStart();
+    s.npm.kill('SIGKILL');
+    await s.npmExited;
+    await waitUntil(() => !alive(s.pid), `service pid ${s.pid} to exit after npm was killed`, 10_000);
+  }, 40_000);
 });
