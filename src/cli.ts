@@ -25,6 +25,7 @@ async function mainHelp(): Promise<string> {
     '',
     'Global options:',
     '  --vault <dir>       the vault (default: VAULT_DIR from .env, else ./vault)',
+    '  --env-file <file>   the .env to read (default: VAULTRUNNER_ENV, else ./.env if present)',
     '  --log-level <lvl>   trace, debug, info, warn, error, fatal or silent',
     '  -h, --help          help for vaultrunner or for a command',
     '  -v, --version       print the version',
@@ -35,7 +36,7 @@ async function mainHelp(): Promise<string> {
 
 export function commandHelp(c: Command): string {
   const opts = Object.entries(c.options).map(([k, o]) => `  --${k}${o.type === 'string' ? ' <value>' : ''}${o.short ? ` (-${o.short})` : ''}`);
-  return [`Usage: vaultrunner ${c.usage}`, '', c.summary, ...(c.help ? ['', c.help] : []), ...(opts.length ? ['', 'Options:', ...opts] : []), '', 'Global options: --vault <dir>, --log-level <level>, --help'].join('\n');
+  return [`Usage: vaultrunner ${c.usage}`, '', c.summary, ...(c.help ? ['', c.help] : []), ...(opts.length ? ['', 'Options:', ...opts] : []), '', 'Global options: --vault <dir>, --env-file <file>, --log-level <level>, --help'].join('\n');
 }
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
