@@ -25,6 +25,7 @@ async function mainHelp(): Promise<string> {
     '',
     'Global options:',
     '  --vault <dir>       the vault (default: VAULT_DIR from .env, else ./vault)',
+    '  --env-file <file>   the .env to read (default: VAULTRUNNER_ENV, else ./.env if present)',
     '  --log-level <lvl>   trace, debug, info, warn, error, fatal or silent',
     '  -h, --help          help for vaultrunner or for a command',
     '  -v, --version       print the version',
@@ -35,7 +36,7 @@ async function mainHelp(): Promise<string> {
 
 export function commandHelp(c: Command): string {
   const opts = Object.entries(c.options).map(([k, o]) => `  --${k}${o.type === 'string' ? ' <value>' : ''}${o.short ? ` (-${o.short})` : ''}`);
-  return [`Usage: vaultrunner ${c.usage}`, '', c.summary, ...(c.help ? ['', c.help] : []), ...(opts.length ? ['', 'Options:', ...opts] : []), '', 'Global options: --vault <dir>, --log-level <level>, --help'].join('\n');
+  return [`Usage: vaultrunner ${c.usage}`, '', c.summary, ...(c.help ? ['', c.help] : []), ...(opts.length ? ['', 'Options:', ...opts] : []), '', 'Global options: --vault <dir>, --env-file <file>, --log-level <level>, --help'].join('\n');
 }
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
@@ -77,9 +78,22 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
+/**
+ * A reader that went away (`vaultrunner list | head`) is not an error: every later write to the
+ * stream is dropped and the command finishes with its own exit code. Other stream errors stay fatal.
+ */
+export function quietWhenClosed(stream: NodeJS.WritableStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return;
+    throw err;
+  });
+}
+
 // Run only when executed (also through the npm bin symlink), not when imported by tests.
 const entry = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : '';
 if (import.meta.url === entry) {
+  quietWhenClosed(process.stdout);
+  quietWhenClosed(process.stderr);
   const io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
   main(process.argv.slice(2), io).then(
     (code) => {

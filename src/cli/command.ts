@@ -11,7 +11,7 @@ export interface CliIo {
 
 export interface CommandContext {
   io: CliIo;
-  /** Values of the command's flags, plus the global ones (`vault`, `log-level`). */
+  /** Values of the command's flags, plus the global ones (`vault`, `env-file`, `log-level`). */
   values: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
 }
@@ -32,6 +32,7 @@ export interface Command {
 
 export const GLOBAL_OPTIONS = {
   vault: { type: 'string' },
+  'env-file': { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;

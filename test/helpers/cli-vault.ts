@@ -26,6 +26,8 @@ export interface CliVault {
   /** Same, without blocking the test process (so several can run at once). */
   runAsync(args: string[], opts?: { env?: Record<string, string>; input?: string }): Promise<CliResult>;
   spawn(args: string[], opts?: { env?: Record<string, string> }): SpawnedCli;
+  /** Run with a stdout whose reader goes away: `| head -n <head>`, or (no head) closed before the CLI writes. */
+  runClosedStdout(args: string[], opts?: { head?: number; env?: Record<string, string> }): Promise<CliResult>;
   /** Write a file at a vault-relative path (folders created); returns the absolute path. */
   write(rel: string, text: string): string;
   /** A task note `<folder>/<name>.md` from frontmatter lines and a body. */
@@ -83,6 +85,20 @@ export function createCliVault(opts: { env?: Record<string, string> } = {}): Cli
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
       return { child, stdout: () => out, stderr: () => err, exited };
     },
+    runClosedStdout: (args, o = {}) =>
+      new Promise((resolve) => {
+        // `| head -n N`: a real head reads N lines and exits; without N, our end closes before the CLI writes.
+        const head = o.head ? spawn('head', ['-n', String(o.head)], { stdio: ['pipe', 'pipe', 'ignore'] }) : undefined;
+        const child = spawn(process.execPath, [CLI, ...args], { cwd: root, env: definedOnly(fullEnv(o.env)), stdio: ['ignore', head ? head.stdin : 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        if (head) {
+          head.stdin.destroy(); // the CLI holds the pipe's write end now; head alone reads it
+          head.stdout.on('data', (d) => (stdout += String(d)));
+        } else child.stdout!.destroy(); // its next write gets EPIPE
+        child.stderr!.on('data', (d) => (stderr += String(d)));
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      }),
     write(rel, text) {
       const p = join(vault, rel);
       mkdirSync(dirname(p), { recursive: true });

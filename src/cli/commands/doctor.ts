@@ -16,7 +16,8 @@ import { NoteStore } from '../../vault/note-store.js';
 import { inspectLock } from '../../vault/service-lock.js';
 import { inotifyWatchesNeeded } from '../../vault/watcher.js';
 import type { Command, CommandContext } from '../command.js';
-import { configFor, readEnv } from '../load-config.js';
+import { configFor, describeEnvFile, envFileFor, readEnv, type EnvFile } from '../load-config.js';
+import { checkOnline } from './doctor-online.js';
 
 export interface CheckResult {
   ok: boolean;
@@ -35,15 +36,26 @@ const INOTIFY_FILE = '/proc/sys/fs/inotify/max_user_watches';
 const pass = (line: string, details?: string[]): CheckResult => ({ ok: true, line, details });
 const fail = (line: string, details?: string[]): CheckResult => ({ ok: false, line, details });
 
-/** The config, or (when it is invalid) the best config we can build from the keys that are valid. */
-function checkConfig(ctx: CommandContext): { result: CheckResult; config?: Config } {
-  const envFile = join(ctx.io.cwd, '.env');
-  const source = existsSync(envFile) ? `${envFile} + environment` : 'environment and defaults, no .env here';
+/** Which .env is read; a named file that is missing is a ✗, and the checks go on without it. */
+function checkEnvFile(ctx: CommandContext): { result: CheckResult; file: EnvFile } {
   try {
-    return { result: pass(`config valid (${source})`), config: configFor(ctx) };
+    const file = envFileFor(ctx);
+    const how = file.path ? `read ${describeEnvFile(file)}` : `none (no .env in ${ctx.io.cwd}; --env-file <file> or VAULTRUNNER_ENV names one)`;
+    return { result: pass(`.env: ${how}`), file };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    const env = readEnv(ctx);
+    return { result: fail(`.env: ${err.message}; checking without it`), file: { origin: 'none' } };
+  }
+}
+
+/** The config, or (when it is invalid) the best config we can build from the keys that are valid. */
+function checkConfig(ctx: CommandContext, file: EnvFile): { result: CheckResult; config?: Config } {
+  const source = file.path ? `${file.path} + environment` : 'environment and defaults, no .env';
+  try {
+    return { result: pass(`config valid (${source})`), config: configFor(ctx, {}, file) };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const env = readEnv(ctx, file);
     const overrides: Partial<Record<ConfigKey, string>> = typeof ctx.values.vault === 'string' ? { VAULT_DIR: ctx.values.vault } : {};
     const kept: NodeJS.ProcessEnv = {};
     let config: Config | undefined;
@@ -62,7 +74,7 @@ function checkConfig(ctx: CommandContext): { result: CheckResult; config?: Confi
     } catch {
       config = undefined;
     }
-    return { result: fail(`config invalid: ${err.message}`, [`fix it in ${existsSync(envFile) ? envFile : 'the environment or a .env file'}; see .env.example`]), config };
+    return { result: fail(`config invalid: ${err.message}`, [`fix it in ${file.path ?? 'the environment or a .env file'}; see .env.example`]), config };
   }
 }
 
@@ -100,19 +112,25 @@ async function checkAgents(config: Config): Promise<CheckResult[]> {
   return out;
 }
 
-async function checkCredentials(ctx: CommandContext): Promise<CheckResult> {
-  const env = readEnv(ctx);
+const NOT_VERIFIED = "present, not verified ('doctor --online' tries them)";
+
+function credentialsFile(ctx: CommandContext): string {
+  return join(ctx.io.env.CLAUDE_CONFIG_DIR || join(ctx.io.env.HOME || homedir(), '.claude'), '.credentials.json');
+}
+
+/** Whether credentials exist; only `--online` says whether they work. */
+async function checkCredentials(ctx: CommandContext, env: NodeJS.ProcessEnv): Promise<CheckResult> {
   for (const key of ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN'] as const) {
-    if (env[key]?.trim()) return pass(`Claude credentials: ${key} is set (${ctx.io.env[key]?.trim() ? 'environment' : '.env'})`);
+    if (env[key]?.trim()) return pass(`Claude credentials: ${key} is set (${ctx.io.env[key]?.trim() ? 'environment' : '.env'}); ${NOT_VERIFIED}`);
   }
   const home = ctx.io.env.HOME || homedir();
   const configDir = ctx.io.env.CLAUDE_CONFIG_DIR || join(home, '.claude');
-  const credentials = join(configDir, '.credentials.json');
+  const credentials = credentialsFile(ctx);
   const creds = await readJsonObject(credentials);
-  if (creds && Object.keys(creds).length > 0) return pass(`Claude credentials: a login in ${credentials}`);
+  if (creds && Object.keys(creds).length > 0) return pass(`Claude credentials: a login in ${credentials}; ${NOT_VERIFIED}`);
   for (const file of [join(ctx.io.env.CLAUDE_CONFIG_DIR || home, '.claude.json'), join(configDir, '.claude.json')]) {
     const j = await readJsonObject(file);
-    if (j?.oauthAccount) return pass(`Claude credentials: a login (oauthAccount) in ${file}`);
+    if (j?.oauthAccount) return pass(`Claude credentials: a login (oauthAccount) in ${file}; ${NOT_VERIFIED}`);
   }
   const mac = process.platform === 'darwin' ? ' (on macOS a login may be in the Keychain, which doctor cannot see)' : '';
   return fail(`Claude credentials: none found${mac}; set ANTHROPIC_API_KEY in .env, or run 'claude' once and log in with /login`);
@@ -186,13 +204,16 @@ async function checkConflicts(paths: VaultPaths): Promise<CheckResult> {
 }
 
 export async function runChecks(ctx: CommandContext): Promise<CheckResult[]> {
-  const { result, config } = checkConfig(ctx);
-  const results = [result];
+  const envFile = checkEnvFile(ctx);
+  const { result, config } = checkConfig(ctx, envFile.file);
+  const results = [envFile.result, result];
   if (!config) return results;
   const paths = vaultPaths(config.vaultDir);
+  const env = readEnv(ctx, envFile.file);
   results.push(await checkLayout(paths));
   results.push(...(await checkAgents(config)));
-  results.push(await checkCredentials(ctx));
+  results.push(await checkCredentials(ctx, env));
+  if (ctx.values.online) results.push(await checkOnline(env, credentialsFile(ctx), envFile.file.path ?? 'the environment or a .env file'));
   results.push(await checkInotify(ctx, paths));
   if (existsSync(paths.needsAction)) results.push(await checkWorkingDirs(config, paths));
   results.push(await checkLock(paths));
@@ -203,18 +224,20 @@ export async function runChecks(ctx: CommandContext): Promise<CheckResult[]> {
 export const doctorCommand: Command = {
   name: 'doctor',
   summary: 'check config, vault, agent CLIs, credentials, limits, working dirs, lock and sync conflicts',
-  usage: 'doctor [--vault <dir>]',
+  usage: 'doctor [--vault <dir>] [--online]',
   help: [
     'Prints one ✓ or ✗ line per check, each ✗ with how to fix it; exit 0 when all pass, else 1.',
-    'Checks: the config is valid; the vault folders exist and are writable; each agent CLI is found',
+    'Checks: which .env is read (--env-file, VAULTRUNNER_ENV, else ./.env); the config is valid; the vault folders exist and are writable; each agent CLI is found',
     '(with its version); Claude credentials exist (ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN in the',
-    'environment or .env, or a login in ~/.claude); the inotify watch limit suffices (the service needs',
+    'environment or .env, or a login in ~/.claude: present, not verified); the inotify watch limit suffices (the service needs',
     `one watch per watched folder; a warning below ${WATCHES_WARN_BELOW}, as Obsidian and other programs share it); the working_dir of every queued task`,
     'exists inside WORKSPACE_ROOTS; no stale service lock; no sync-conflict copies in task folders.',
     `${MIN_WATCHES_ENV}=<n> (read only by doctor) overrides the required number of watches.`,
+    '--online also sends one minimal authenticated request (GET /v1/models, no tokens used) to',
+    'ANTHROPIC_BASE_URL or the Anthropic API with those credentials and reports whether they work.',
     'Doctor never writes to the vault and never prints a secret.',
   ].join('\n'),
-  options: {},
+  options: { online: { type: 'boolean' } },
   async run(ctx) {
     const results = await runChecks(ctx);
     const lines: string[] = [];

@@ -1,7 +1,9 @@
 // `vaultrunner new "<title>"`: a task note in Needs_Action/, written exactly like a person would
 // (Obsidian property formats), created without ever overwriting another note.
-import { readdir } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import type { Config } from '../../config/config.js';
+import { parseDuration } from '../../config/duration.js';
 import { obsidianDateTime } from '../../clock.js';
 import { UsageError } from '../../errors.js';
 import { PRIORITIES } from '../../lifecycle/status.js';
@@ -41,6 +43,11 @@ export interface NewTaskFields {
   blockedBy: string[];
   workingDir?: string;
   agent?: string;
+  due?: string;
+  model?: string;
+  timeout?: string;
+  requiresReview?: boolean;
+  requiresApproval?: boolean;
   created: string;
 }
 
@@ -50,6 +57,11 @@ export function renderNewTask(f: NewTaskFields, body: string): string {
   if (f.blockedBy.length > 0) lines.push('blocked_by:', ...f.blockedBy.map((b) => `  - ${JSON.stringify(`[[${b}]]`)}`));
   if (f.workingDir) lines.push(`working_dir: ${/^\/[A-Za-z0-9_.\/-]*$/.test(f.workingDir) ? f.workingDir : formatScalar(f.workingDir)}`);
   if (f.agent) lines.push(`agent: ${formatScalar(f.agent)}`);
+  if (f.model) lines.push(`model: ${formatScalar(f.model)}`);
+  if (f.due) lines.push(`due: ${f.due}`);
+  if (f.timeout) lines.push(`timeout: ${/^\d+(ms|s|m|h)$/.test(f.timeout) ? f.timeout : formatScalar(f.timeout)}`); // 20m, as a person types it
+  if (f.requiresReview) lines.push('requires_review: true');
+  if (f.requiresApproval) lines.push('requires_approval: true');
   lines.push(`created: ${f.created}`, '---', '');
   const text = body.replace(/\r\n/g, '\n');
   return `${lines.join('\n')}${text === '' || text.endsWith('\n') ? text : `${text}\n`}`;
@@ -58,12 +70,15 @@ export function renderNewTask(f: NewTaskFields, body: string): string {
 export const newCommand: Command = {
   name: 'new',
   summary: 'create a task note in Needs_Action/ (never overwrites)',
-  usage: 'new "<title>" --type <type> [--dir <working_dir>] [--priority <p>] [--blocked-by <task>]... [--agent <a>] [--body <text>]',
+  usage: 'new "<title>" --type <type> [--dir <working_dir>] [--priority <p>] [--blocked-by <task>]... [--agent <a>] [--model <m>] [--due <date>] [--timeout <duration>] [--requires-review] [--requires-approval] [--body <text>]',
   help: [
     'The title becomes the file name (Needs_Action/<title>.md) and so the task\'s id: [[<title>]].',
     'The body comes from --body, else from stdin when it is not a terminal, else it is empty.',
     `--priority is one of ${PRIORITIES.join(', ')}; --blocked-by may be given several times;`,
-    '--dir is made absolute and must lie inside WORKSPACE_ROOTS when the task runs.',
+    '--dir is made absolute and must lie inside WORKSPACE_ROOTS (refused up front, exit 2).',
+    '--due is a date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:mm); --timeout a duration (30s, 10m, 1h);',
+    '--model a model name for the agent; --requires-review / --requires-approval set those keys to true.',
+    'Each value is checked as the note\'s own key would be (exit 2 when it is not allowed).',
     'Titles that would be unsafe file names or break [[links]] are refused (exit 2); a name that',
     'is taken in Needs_Action/, Pending_Approval/ or Done/ is refused too (exit 1).',
     'Prints the new note\'s path.',
@@ -74,6 +89,11 @@ export const newCommand: Command = {
     priority: { type: 'string' },
     'blocked-by': { type: 'string', multiple: true },
     agent: { type: 'string' },
+    model: { type: 'string' },
+    due: { type: 'string' },
+    timeout: { type: 'string' },
+    'requires-review': { type: 'boolean' },
+    'requires-approval': { type: 'boolean' },
     body: { type: 'string' },
   },
   positionals: [1, 1],
@@ -93,8 +113,21 @@ export const newCommand: Command = {
     if (badDep !== undefined) throw new UsageError(`--blocked-by ${JSON.stringify(badDep)} is not a task name`);
     const agent = typeof values.agent === 'string' ? values.agent.trim() : undefined;
     const workingDir = typeof values.dir === 'string' && values.dir.trim() ? resolve(io.cwd, values.dir.trim()) : undefined;
+    const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string).trim() : undefined);
+    const [model, due, timeout] = [str('model'), str('due'), str('timeout')];
+    if (model === '') throw new UsageError('--model is empty; give a model name, or leave it out for the agent\'s default');
+    // The same rules as the note's keys (lifecycle/task.ts), said in terms of the flag.
+    if (due !== undefined && !/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?$/.test(due)) throw new UsageError(`--due ${JSON.stringify(due)} is not allowed; use a date YYYY-MM-DD or date-time YYYY-MM-DDTHH:mm`);
+    if (timeout !== undefined && !((parseDuration(timeout) ?? 0) > 0)) throw new UsageError(`--timeout ${JSON.stringify(timeout)} is not allowed; use a duration like 30s, 10m or 1h`);
 
     const { config, paths, store } = openVault(ctx);
+    if (workingDir) {
+      const why = await outsideRoots(workingDir, config);
+      if (why) throw new UsageError(why);
+      if (!(await stat(workingDir).then((st) => st.isDirectory(), () => false))) {
+        io.stderr.write(`vaultrunner: warning: --dir ${workingDir} is not an existing directory yet; the task fails until it is\n`);
+      }
+    }
     if (agent && agent !== 'claude' && !(agent in config.commandAgents)) {
       io.stderr.write(`vaultrunner: warning: agent ${JSON.stringify(agent)} is not configured (configured: claude${Object.keys(config.commandAgents).map((a) => `, ${a}`).join('')}); the task will fail until it is\n`);
     }
@@ -107,7 +140,10 @@ export const newCommand: Command = {
 
     let body = typeof values.body === 'string' ? values.body : '';
     if (typeof values.body !== 'string' && !io.stdin.isTTY) body = await readAll(io.stdin);
-    const text = renderNewTask({ title, type, priority, blockedBy, workingDir, agent, created: obsidianDateTime(Date.now()) }, body);
+    const text = renderNewTask(
+      { title, type, priority, blockedBy, workingDir, agent, model, due, timeout, requiresReview: Boolean(values['requires-review']), requiresApproval: Boolean(values['requires-approval']), created: obsidianDateTime(Date.now()) },
+      body,
+    );
     // Our own output must be a valid task; this catches a type like "true" rendered wrong.
     const v = validateTask(title, parseFrontmatterData(text));
     if (!v.ok) throw new UsageError(`the task would be invalid: ${describeProblems(v.problems)}`);
@@ -123,6 +159,31 @@ export const newCommand: Command = {
     return 0;
   },
 };
+
+/**
+ * Why `dir` may not be a task's working_dir (the executor's WORKSPACE_DENIED rule), or undefined.
+ * Symlinks are resolved as far as the path exists, so a link inside a root cannot lead out of it.
+ */
+async function outsideRoots(dir: string, config: Config): Promise<string | undefined> {
+  if (config.workspaceRoots.length === 0) {
+    return `--dir ${dir} cannot be used: WORKSPACE_ROOTS is empty, so tasks run in a scratch folder; set WORKSPACE_ROOTS in .env to allow working dirs, or leave out --dir`;
+  }
+  const real = await realpathAsFarAsExists(dir);
+  for (const root of config.workspaceRoots) {
+    const r = relative(await realpath(root).catch(() => root), real);
+    if (r === '' || (!r.startsWith('..') && !isAbsolute(r))) return undefined;
+  }
+  return `--dir ${dir} is outside WORKSPACE_ROOTS (${config.workspaceRoots.join(', ')}); the task would fail with WORKSPACE_DENIED. Pick a dir inside them or add its root to WORKSPACE_ROOTS`;
+}
+
+async function realpathAsFarAsExists(p: string): Promise<string> {
+  try {
+    return await realpath(p);
+  } catch {
+    const parent = dirname(p);
+    return parent === p ? p : join(await realpathAsFarAsExists(parent), basename(p));
+  }
+}
 
 /** An existing note with this file name (case-insensitive, as Obsidian's links are) in a task folder. */
 async function findName(paths: ReturnType<typeof openVault>['paths'], file: string): Promise<string | undefined> {

@@ -3,17 +3,26 @@ import { createLogger } from '../../log/logger.js';
 import { startService } from '../../service/service.js';
 import { LockHeldError } from '../../vault/service-lock.js';
 import type { Command } from '../command.js';
-import { configFor, readEnv } from '../load-config.js';
+import { configFor, readEnv, requireVault } from '../load-config.js';
 import { formatDuration } from '../../config/duration.js';
+
+const REPEAT_WINDOW_MS = 500;
+const PARENT_POLL_MS = 500;
 
 export const startCommand: Command = {
   name: 'start',
   summary: 'run the service on the vault until SIGINT/SIGTERM',
-  usage: 'start [--vault <dir>]',
-  help: 'A first signal stops claiming tasks, gives running agents a grace period, then stops them; a second signal exits at once.',
-  options: {},
+  usage: 'start [--vault <dir>] [--exit-with-parent]',
+  help: [
+    'A first SIGINT/SIGTERM stops claiming tasks, gives running agents a grace period, then stops them;',
+    'a second one (more than half a second later) exits at once.',
+    '--exit-with-parent shuts down the same way when the process that started it goes away',
+    "(`npm start` uses it, so the service never outlives npm); don't use it under nohup.",
+  ].join('\n'),
+  options: { 'exit-with-parent': { type: 'boolean' } },
   async run(ctx) {
     const config = configFor(ctx);
+    requireVault(config); // never create a vault where none is: that is `init`'s job
     const { io } = ctx;
     const { logger, close } = createLogger({ vaultDir: config.vaultDir, level: config.logLevel, console: true });
     const agents = AgentRegistry.fromConfig(config);
@@ -44,15 +53,22 @@ export const startCommand: Command = {
       throw err;
     }
     const running = service;
+    const parent = process.ppid;
     return new Promise<number>((resolveExit) => {
       let signals = 0;
-      const onSignal = (sig: NodeJS.Signals) => {
+      let firstAt = 0;
+      let orphanWatch: NodeJS.Timeout | undefined;
+      const onSignal = (sig: NodeJS.Signals | 'parent exit') => {
+        // Ctrl-C under npm arrives twice at once (from the terminal and forwarded by npm): one signal.
+        if (signals > 0 && Date.now() - firstAt < REPEAT_WINDOW_MS) return;
         signals++;
+        if (signals === 1) firstAt = Date.now();
         if (signals > 1) {
           logger.warn({ component: 'service' }, `second ${sig}: exiting now`);
           process.exit(130);
         }
         logger.info({ component: 'service' }, `${sig}: shutting down (send again to exit at once)`);
+        clearInterval(orphanWatch);
         void running.stop().then(() => {
           close();
           process.off('SIGINT', onSignal);
@@ -62,6 +78,11 @@ export const startCommand: Command = {
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
+      // Node has no parent-death signal: poll. A new parent pid means ours exited and we were adopted.
+      if (ctx.values['exit-with-parent']) {
+        orphanWatch = setInterval(() => process.ppid !== parent && onSignal('parent exit'), PARENT_POLL_MS);
+        orphanWatch.unref();
+      }
     });
   },
 };
