@@ -8,6 +8,7 @@ import type { ScenarioReport } from '../test/torture/lib.js';
 import { badInputScenario } from '../test/torture/scenarios/bad-input.js';
 import { crashScenario } from '../test/torture/scenarios/crash.js';
 import { editorScenario } from '../test/torture/scenarios/editor.js';
+import { hostileVaultScenario } from '../test/torture/scenarios/hostile-vault.js';
 import { noisyScenario } from '../test/torture/scenarios/noisy.js';
 import { twoServicesScenario } from '../test/torture/scenarios/two-services.js';
 
@@ -20,6 +21,7 @@ const SCENARIOS: Record<string, () => Promise<ScenarioReport>> = {
   'bad-input': () => badInputScenario({ hugeMb: 20, followUps: 20 }),
   'two-services': () => twoServicesScenario({ tasks: 40 }),
   noisy: () => noisyScenario({ noisyMb: 1024, timeoutS: 60 }),
+  'hostile-vault': () => hostileVaultScenario({ flowMb: 14, followUps: 40 }),
 };
 
 const names = values.only ? values.only.split(',') : Object.keys(SCENARIOS);
