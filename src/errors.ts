@@ -22,7 +22,11 @@ export type ErrorCode =
   | 'NOTE_EXISTS'
   | 'EDIT_REFUSED'
   | 'VAULT_MISSING'
-  | 'USAGE';
+  | 'USAGE'
+  | 'QUEUE_UNAVAILABLE'
+  | 'QUEUE_JOB_INVALID'
+  | 'QUEUE_JOB_LOST'
+  | 'QUEUE_STALE_RESULT';
 
 export class VaultrunnerError extends Error {
   readonly code: ErrorCode;
