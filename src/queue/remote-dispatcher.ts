@@ -193,6 +193,11 @@ class RunReader implements RemoteRun {
     this.reader = redis.duplicate();
     this.reader.on('error', () => {}); // the main connection reports outages once
     let cursor = (await opts.cursors.get(this.id)) ?? '0-0';
+    // Re-attached after a restart: entries after the cursor belong to the last delivery started before it.
+    if (cursor !== '0-0') {
+      const back = parseEntries((await redis.xrevrange(this.keys.stream, cursor, '-', 'COUNT', 1000)) as Array<[string, string[]]>);
+      this.delivery = back.find((e) => e.kind === 'start')?.delivery ?? undefined;
+    }
     let lastStateCheck = 0;
     const pollMs = opts.statePollMs ?? 2000;
     while (!this.settled && !this.detached) {
@@ -204,16 +209,23 @@ class RunReader implements RemoteRun {
         await new Promise((r) => setTimeout(r, 250)); // disconnected: ioredis reconnects, we read on
         continue;
       }
-      const entries = reply?.[0] ? parseEntries(reply[0][1]) : [];
+      const raw = reply?.[0]?.[1] ?? [];
+      const entries = parseEntries(raw);
+      // The cursor advances only past what was handed on: a detach mid-batch repeats nothing.
+      let upTo = raw.at(-1)?.[0];
       for (const e of entries) {
+        if (this.detached) {
+          upTo = prevId(raw, e.id);
+          break;
+        }
         await this.take(e);
         if (this.settled) break;
       }
-      const last = reply?.[0]?.[1].at(-1)?.[0];
-      if (last) {
-        cursor = last;
+      if (upTo && upTo !== cursor) {
+        cursor = upTo;
         await opts.cursors.set(this.id, cursor);
       }
+      if (this.detached) return;
       if (!this.settled && Date.now() - lastStateCheck >= pollMs) {
         lastStateCheck = Date.now();
         await this.checkJob(queue, entries.length > 0);
@@ -276,6 +288,12 @@ class RunReader implements RemoteRun {
       } else if (!outcome) this.finish(lost('the remote job completed without reporting an outcome'));
     }
   }
+}
+
+/** The raw entry id just before `id` in a batch (the last one handed on), or undefined. */
+function prevId(raw: Array<[string, string[]]>, id: string): string | undefined {
+  const i = raw.findIndex(([rid]) => rid === id);
+  return i > 0 ? raw[i - 1]![0] : undefined;
 }
 
 function refuse(r: RunReader, e: StreamEntry, why: string): void {
