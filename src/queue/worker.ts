@@ -51,8 +51,10 @@ export interface RunReport {
   reported: 'ok' | 'stale' | 'done' | 'lost';
 }
 
-/** Events a run may queue while Redis is away before the rest are dropped (bounds memory). */
-const MAX_PENDING_EMITS = 20_000;
+/** Bytes of transcript a run may queue while Redis is away before the rest are dropped (bounds memory). */
+const MAX_PENDING_BYTES = 16 * 1024 * 1024;
+/** Raw stdout lines a run sends in all (the transcript's .jsonl keeps 8 MiB): bounds what lands in Redis. */
+const MAX_RAW_BYTES = 8 * 1024 * 1024;
 /** Env names an agent must never see: the worker's own queue credentials. */
 const HIDDEN_ENV = /^(QUEUE_URL|REDIS_\w*|VAULTRUNNER_\w+)$/;
 
@@ -126,15 +128,18 @@ export class RemoteWorker {
     }
     if (started !== 'ok') return { reported: 'lost' };
 
-    let pending = 0;
+    let pendingBytes = 0;
+    let rawBytes = 0;
     let dropped = 0;
     const emit = (kind: 'event' | 'raw' | 'note', data: unknown, session = '') => {
-      if (pending >= MAX_PENDING_EMITS) return void dropped++;
-      pending++;
+      const json = JSON.stringify(data);
+      if (kind === 'raw' && (rawBytes += json.length) > MAX_RAW_BYTES) return; // the transcript notes its own cut
+      if (pendingBytes + json.length > MAX_PENDING_BYTES) return void dropped++;
+      pendingBytes += json.length;
       void redis
-        .vrEmit(keys.stream, keys.meta, token, kind, JSON.stringify(data), session)
+        .vrEmit(keys.stream, keys.meta, token, kind, json, session)
         .catch(() => undefined)
-        .finally(() => pending--);
+        .finally(() => (pendingBytes -= json.length));
     };
     const state: { run?: AgentRun; stopping?: StopReason } = {};
     this.active.set(id, state);

@@ -2,6 +2,8 @@
 // redis-server and a bare git remote. Every wait is on a fact (a log line, a stream entry, a file).
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../../src/agents/agent.js';
+import { Redis } from 'ioredis';
+import { queueName, runKeys } from '../../src/queue/job.js';
 import { QueueHarness } from './helpers/queue-harness.js';
 
 let h: QueueHarness | undefined;
@@ -52,6 +54,15 @@ describe('remote runs through BullMQ', () => {
       expect(evs[0]).toMatchObject({ kind: 'init' });
       expect(evs.some((e) => e.kind === 'text' && e.text === `working on ${id}`)).toBe(true);
     }
+    // Once the outcome is journaled, forget() drops the run's job, stream and cursor.
+    const client = new Redis(h.redis.url);
+    const keys = runKeys(h.dispatcher.prefix, runs[1]!.id);
+    expect(await client.exists(keys.stream, keys.meta)).toBe(2);
+    await h.dispatcher.forget(runs[1]!.id, 'scripted');
+    expect(await client.exists(keys.stream, keys.meta)).toBe(0);
+    expect(await client.exists(`${h.dispatcher.prefix}:${queueName('scripted')}:${runs[1]!.id}`)).toBe(0);
+    expect(await client.exists(`${h.dispatcher.prefix}:${queueName('scripted')}:${runs[2]!.id}`)).toBe(1);
+    client.disconnect();
   });
 });
 
