@@ -49,6 +49,23 @@ describe('remote runs survive failures', () => {
     expect(events.filter((e) => e.kind === 'init').length).toBe(2);
   });
 
+  it('SIGTERM to a worker: it stops taking runs, stops its agent after the grace and reports it stopped (retryable)', { timeout: 150_000 }, async () => {
+    h = await QueueHarness.create();
+    const w = h.spawnWorker('alpha');
+    await w.waitFor(/takes scripted runs/);
+    const run = h.dispatcher.dispatch(await h.claim('term-1', { sleepMs: 20_000 }), {});
+    const started = await h.waitForAgent((e) => e.kind === 'start' && e.task === 'term-1');
+    w.child.kill('SIGTERM');
+    const o = await run.outcome;
+    expect(o.ok).toBe(false);
+    expect(!o.ok && o.error.code).toBe('AGENT_STOPPED');
+    expect(!o.ok && o.error.retryable).toBe(true);
+    await w.exited;
+    expect(w.child.exitCode).toBe(0);
+    expect(alive(started.pid)).toBe(false);
+    expect(h.agentLog().some((e) => e.kind === 'end')).toBe(false);
+  });
+
   it('Redis stopped and restarted: a started run reports when it is back; a new dispatch waits for it', { timeout: 150_000 }, async () => {
     h = await QueueHarness.create();
     // A lock that outlives the outage: the job stays with this worker.
