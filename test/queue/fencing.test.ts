@@ -59,6 +59,23 @@ describe('fencing and clamping of remote runs', () => {
     expect(await withRunScripts(client).vrOutcome(keys.stream, keys.meta, delivery, forged(job2.leaseToken))).toBe('done');
   });
 
+  it('stop(cancel) from the coordinator: the worker stops the agent and reports it stopped', { timeout: 150_000 }, async () => {
+    h = await QueueHarness.create();
+    const w = h.spawnWorker('alpha');
+    await w.waitFor(/takes scripted runs/);
+    const run = h.dispatcher.dispatch(await h.claim('cancel-1', { sleepMs: 20_000 }), {});
+    const started = await h.waitForAgent((e) => e.kind === 'start' && e.task === 'cancel-1');
+    await run.stop('cancel', 1000);
+    const o = await run.outcome;
+    expect(o.ok).toBe(false);
+    expect(!o.ok && o.error.code).toBe('AGENT_STOPPED');
+    expect(!o.ok && o.error.message).toMatch(/cancel/);
+    expect(!o.ok && o.error.retryable).toBe(false);
+    expect(h.agentLog().some((e) => e.kind === 'end')).toBe(false);
+    await w.waitFor(/reported failure \(AGENT_STOPPED\)/);
+    expect(started.pid).toBeGreaterThan(0);
+  });
+
   it('a job cannot widen what the worker runs: permission above its ceiling, an unknown gate, a foreign remote', { timeout: 150_000 }, async () => {
     h = await QueueHarness.create();
     const w = h.spawnWorker('alpha', { PERMISSION_MODE: 'default', WORKER_REMOTES: `${h.remote} /nowhere/else` }, ['--concurrency', '3']);
