@@ -23,7 +23,9 @@ export type ErrorCode =
   | 'EDIT_REFUSED'
   | 'VAULT_MISSING'
   | 'USAGE'
-  | 'UNSAFE_PATH';
+  | 'UNSAFE_PATH'
+  | 'QUEUE_UNAVAILABLE'
+  | 'QUEUE_JOB_INVALID';
 
 export class VaultrunnerError extends Error {
   readonly code: ErrorCode;

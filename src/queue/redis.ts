@@ -1,0 +1,78 @@
+// Redis connections for the queue layer: one place that parses QUEUE_URL, hides its password in
+// logs, and says once per outage that Redis is gone and once that it is back (no log storm).
+import { Redis, type RedisOptions } from 'ioredis';
+import { ConfigError } from '../errors.js';
+import type { QueueLogger } from './ports.js';
+
+/** redis://[:password@]host:port[/db] or rediss:// (TLS). Throws ConfigError on anything else. */
+export function checkQueueUrl(url: string): URL {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ConfigError(`QUEUE_URL=${JSON.stringify(redactUrl(url))} is not allowed; use redis://[:password@]host:port[/db] or rediss://… for TLS`);
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
+    throw new ConfigError(`QUEUE_URL uses ${JSON.stringify(u.protocol)}; use redis:// or rediss:// (TLS)`);
+  }
+  return u;
+}
+
+/** The URL with any password replaced, for logs and banners. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, (_m, cred: string) => `//${cred.includes(':') ? `${cred.split(':')[0]}:***` : '***'}@`);
+}
+
+export interface Connection {
+  redis: Redis;
+  /** Resolves when Redis answers (waits through an outage); logs at most once per outage. */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A client that queues commands while Redis is away and retries forever with a capped backoff
+ * (BullMQ needs `maxRetriesPerRequest: null`). Errors are logged once per outage, never thrown.
+ */
+export function connect(url: string, logger: QueueLogger, role: string, extra: RedisOptions = {}): Connection {
+  checkQueueUrl(url);
+  const where = redactUrl(url);
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    retryStrategy: (n) => Math.min(100 * n, 2000),
+    lazyConnect: false,
+    ...extra,
+  });
+  let down = false;
+  redis.on('error', (err: Error) => {
+    if (down) return;
+    down = true;
+    logger.warn({ component: 'queue', role, err: err.message }, `queue: Redis at ${where} is unreachable (${err.message}); ${role} waits and retries until it is back`);
+  });
+  redis.on('ready', () => {
+    if (!down) return;
+    down = false;
+    logger.info({ component: 'queue', role }, `queue: Redis at ${where} is back`);
+  });
+  return {
+    redis,
+    ready: () =>
+      redis.status === 'ready'
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => {
+            const onReady = () => (cleanup(), resolve());
+            const onEnd = () => (cleanup(), reject(new Error('connection closed')));
+            const cleanup = () => (redis.off('ready', onReady), redis.off('end', onEnd));
+            redis.on('ready', onReady);
+            redis.on('end', onEnd);
+          }),
+    close: async () => {
+      try {
+        await redis.quit();
+      } catch {
+        redis.disconnect();
+      }
+    },
+  };
+}

@@ -1,0 +1,62 @@
+// The job schema, ids and settings: pure checks, no Redis.
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/errors.js';
+import { parseRunJob, runId, type RunJobInput } from '../../src/queue/job.js';
+import { redactUrl } from '../../src/queue/redis.js';
+import { workerSettings } from '../../src/queue/worker-config.js';
+
+const base: RunJobInput = {
+  v: 1,
+  taskId: 'Fix the login bug',
+  attempt: 2,
+  leaseToken: 'a1b2c3d4e5f60718',
+  agent: 'claude',
+  permissionMode: 'acceptEdits',
+  prompt: 'do it',
+  timeoutMs: 60_000,
+  repoUrl: 'git@example.com:team/app.git',
+  baseCommit: '0123456789abcdef0123456789abcdef01234567',
+  branch: 'vr/fix-the-login-bug',
+};
+
+describe('run jobs', () => {
+  it('accepts a well-formed job and defaults the gates to none', () => {
+    expect(parseRunJob(base).gates).toEqual([]);
+  });
+
+  it.each([
+    ['a branch that reads as an option', { branch: '--upload-pack=evil' }],
+    ['a branch with a refspec colon', { branch: 'main:refs/heads/other' }],
+    ['a branch with ..', { branch: 'a/../b' }],
+    ['an unknown permission mode', { permissionMode: 'yolo' }],
+    ['a gate given as a command', { gates: ['npm test'] }],
+    ['a field the schema does not know (no smuggled argv)', { argv: ['rm', '-rf', '/'] }],
+    ['a base that is not a commit id', { baseCommit: 'HEAD~1' }],
+  ])('refuses %s', (_what, patch) => {
+    expect(() => parseRunJob({ ...base, ...patch })).toThrow();
+  });
+
+  it('derives one id per claim: same task, attempt and lease give the same id; any change a new one', () => {
+    const id = runId(base);
+    expect(id).toBe(runId({ ...base }));
+    expect(id).toMatch(/^fix-the-login-bug\.a2\.[0-9a-f]{16}$/);
+    expect(id).not.toContain(':');
+    expect(runId({ ...base, attempt: 3 })).not.toBe(id);
+    expect(runId({ ...base, leaseToken: 'ffffffffffffffff' })).not.toBe(id);
+  });
+
+  it('never shows a Redis password', () => {
+    expect(redactUrl('redis://:s3cret@host:6379/0')).toBe('redis://:***@host:6379/0');
+    expect(redactUrl('rediss://user:s3cret@host:6380')).toBe('rediss://user:***@host:6380');
+    expect(redactUrl('redis://host:6379')).toBe('redis://host:6379');
+  });
+
+  it('worker settings: flags over env, clear errors for bad values', () => {
+    const s = workerSettings({ concurrency: '3', agents: 'claude, codex' }, { QUEUE_URL: 'redis://h:1', HOME: '/home/w', GATES: '{"test":["npm","test"]}' }, '/srv');
+    expect(s).toMatchObject({ queueUrl: 'redis://h:1', concurrency: 3, agents: ['claude', 'codex'], workdir: '/home/w/.local/share/vaultrunner/worker', gates: { test: ['npm', 'test'] } });
+    expect(() => workerSettings({}, {}, '/srv')).toThrow(ConfigError);
+    expect(() => workerSettings({ queue: 'http://h' }, {}, '/srv')).toThrow(/redis:\/\/ or rediss:\/\//);
+    expect(() => workerSettings({ queue: 'redis://h', concurrency: '0' }, {}, '/srv')).toThrow(/--concurrency/);
+    expect(() => workerSettings({ queue: 'redis://h' }, { GATES: '{"test":"npm test"}' }, '/srv')).toThrow(/GATES/);
+  });
+});
