@@ -74,3 +74,21 @@ a message that says how to log in (\`claude\`, then \`/login\`) or set
 \`ANTHROPIC_API_KEY\` in \`.env\`.
 `,
 };
+
+/** Marks a vault as the bundled demo, the only kind `vaultrunner demo --reset` will wipe. */
+export const DEMO_MARKER = '.vaultrunner-demo';
+
+/**
+ * The bundled demo vault, file by file (vault-relative paths): what the repo's vault/ holds and
+ * what `vaultrunner demo` writes. Empty .gitkeep files keep the empty folders in git.
+ */
+export const DEMO_FILES: Readonly<Record<string, string>> = {
+  [DEMO_MARKER]: "This vault is vaultrunner's bundled demo. `vaultrunner demo --reset` restores it,\ndeleting every other task, plan, log and state in it. Use your own vault for real work.\n",
+  '.obsidian/templates.json': '{ "folder": "Templates" }\n',
+  'Templates/Task.md': TASK_TEMPLATE,
+  ...Object.fromEntries(Object.entries(EXAMPLES).map(([name, text]) => [`Needs_Action/${name}`, text])),
+  'Done/.gitkeep': '',
+  'Logs/.gitkeep': '',
+  'Pending_Approval/.gitkeep': '',
+  'Plans/.gitkeep': '',
+};

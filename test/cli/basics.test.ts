@@ -19,6 +19,7 @@ const USAGE: Record<string, string> = {
   approve: 'approve <task>',
   logs: 'logs [-f]',
   doctor: 'doctor',
+  demo: 'demo [dir] [--reset]',
 };
 
 const oneLine = (s: string) => s.trim().split('\n').length === 1;

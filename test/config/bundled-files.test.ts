@@ -1,12 +1,15 @@
 // The shipped files stay true to the code: .env.example documents every config key, and the
-// repo's vault/ holds exactly the template and examples that `vaultrunner init` writes.
+// repo's vault/ as committed holds exactly the demo that `vaultrunner demo` writes (template,
+// examples, marker). Read from git, never from the working copy's vault/, which `npm start`
+// moves along.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS, loadConfig } from '../../src/config/config.js';
-import { EXAMPLES, TASK_TEMPLATE } from '../../src/vault/bundled.js';
+import { DEMO_FILES, EXAMPLES, TASK_TEMPLATE } from '../../src/vault/bundled.js';
 import { parseSnapshot, hashText } from '../../src/vault/note-store.js';
 import { validateTask } from '../../src/domain/task.js';
+import { committedVault } from '../helpers/cli-demo.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -21,9 +24,12 @@ describe('.env.example', () => {
 });
 
 describe('the bundled vault', () => {
-  it('has the template and the examples init writes', () => {
-    expect(readFileSync(join(ROOT, 'vault', 'Templates', 'Task.md'), 'utf8')).toBe(TASK_TEMPLATE);
-    for (const [name, text] of Object.entries(EXAMPLES)) expect(readFileSync(join(ROOT, 'vault', 'Needs_Action', name), 'utf8')).toBe(text);
+  it('as committed, is exactly the demo files (template, examples init writes, marker)', () => {
+    const committed = committedVault();
+    expect(Object.keys(committed).sort()).toEqual(Object.keys(DEMO_FILES).sort());
+    for (const [rel, text] of Object.entries(DEMO_FILES)) expect(committed[rel], rel).toBe(text);
+    expect(committed['Templates/Task.md']).toBe(TASK_TEMPLATE);
+    for (const [name, text] of Object.entries(EXAMPLES)) expect(committed[`Needs_Action/${name}`]).toBe(text);
   });
   it.each(Object.entries(EXAMPLES))('example %s is a valid task', (name, text) => {
     const r = parseSnapshot({ path: name, text, stamp: { size: 0, mtimeMs: 0, ctimeMs: 0, ino: 0 }, hash: hashText(text) });

@@ -15,6 +15,7 @@ const LOADERS: Record<string, () => Promise<Command>> = {
   approve: async () => (await import('./task-edits.js')).approveCommand,
   logs: async () => (await import('./logs.js')).logsCommand,
   doctor: async () => (await import('./doctor.js')).doctorCommand,
+  demo: async () => (await import('./demo.js')).demoCommand,
 };
 
 export const COMMAND_NAMES: readonly string[] = Object.keys(LOADERS);

@@ -8,6 +8,7 @@ import { formatDuration } from '../../config/duration.js';
 
 const REPEAT_WINDOW_MS = 500;
 const PARENT_POLL_MS = 500;
+const EXIT_AFTER_STOP_MS = 1000;
 
 export const startCommand: Command = {
   name: 'start',
@@ -73,6 +74,9 @@ export const startCommand: Command = {
           close();
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
+          // The service has stopped; a timer it left behind (e.g. a retry backoff) must not keep
+          // the process alive for minutes. Unref'd: a process that can exit sooner does.
+          setTimeout(() => process.exit(process.exitCode ?? 0), EXIT_AFTER_STOP_MS).unref();
           resolveExit(0);
         });
       };
