@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The page in real headless Chromium against a real temp vault and the real service.
 import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
