@@ -67,7 +67,7 @@ export function createWebhookNotifier(opts: WebhookOptions): WebhookNotifier {
   const post = async (p: WebhookPayload): Promise<'ok' | 'retry' | 'give-up'> => {
     const init: RequestInit =
       opts.format === 'ntfy'
-        ? { method: 'POST', body: p.text, headers: { 'content-type': 'text/plain; charset=utf-8', Title: asciiHeader(`${p.task}: ${p.to}`), Tags: p.to === 'failed' ? 'x' : p.to === 'done' ? 'white_check_mark' : 'bell', ...(p.link ? { Click: p.link } : {}) } }
+        ? { method: 'POST', body: p.text, headers: { 'content-type': 'text/plain; charset=utf-8', Title: asciiHeader(`${p.task}: ${p.to}`), Tags: p.to === 'failed' ? 'x' : p.to === 'done' ? 'white_check_mark' : 'bell', ...(p.link ? { Click: asciiHeader(p.link) } : {}) } }
         : { method: 'POST', body: JSON.stringify(p), headers: { 'content-type': 'application/json' } };
     try {
       const res = await doFetch(opts.url, { ...init, redirect: 'error', signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), stop.signal]) });
