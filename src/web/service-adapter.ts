@@ -138,9 +138,12 @@ export function createServiceAdapter(deps: ServiceAdapterDeps): WebReadModel & W
   };
   const readBody = async (path: string | undefined) => {
     if (!path) return null;
-    const r = await store.read(path).catch(() => undefined);
-    if (!r) return null;
-    return { path: rel(paths, path), body: r.ok ? r.body : `(cannot read: ${r.error.message})` };
+    // Plans and reviews are ours or a person's notes, not tasks: a note without frontmatter is all body.
+    const snap = await store.snapshot(path).catch((err: unknown) => (err instanceof NoteGoneError ? undefined : (err as Error)));
+    if (!snap) return null;
+    if (snap instanceof Error) return { path: rel(paths, path), body: `(cannot read: ${snap.message})` };
+    const r = parseSnapshot(snap);
+    return { path: rel(paths, path), body: r.ok ? r.body : snap.text.trim() === '' || !snap.text.startsWith('---') ? snap.text : `(cannot read: ${r.error.message})` };
   };
 
   const attemptsOf = async (id: string): Promise<AttemptView[]> => {

@@ -175,6 +175,28 @@ describe('web page in Chromium', () => {
     await page.close();
   });
 
+  it('renders the note safely and the review diff, and sends a task back with feedback', async () => {
+    const body = 'Fix it. <img src=x onerror="window.__pwned=1"> [click](javascript:window.__pwned=2) see [[Write the docs|the docs]]\n\n## Acceptance\n\n- [ ] works\n';
+    const path = w.h.drop('Reviewed', 'type: claude_code\nstatus: in_review\nreview: "[[Reviews/Reviewed]]"', body);
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(w.h.vault, 'Reviews'), { recursive: true });
+    writeFileSync(join(w.h.vault, 'Reviews', 'Reviewed.md'), '# Review\n\n```diff\n--- a/x.ts\n+++ b/x.ts\n@@ -1 +1 @@\n-old line\n+new line\n```\n');
+    const page = await open('/task/Reviewed');
+    await page.locator('#review .d-add').filter({ hasText: '+new line' }).waitFor({ timeout: 8000 });
+    expect(await page.locator('#review .d-del').innerText()).toBe('-old line');
+    expect(await page.locator('#body img').count()).toBe(0);
+    expect(await page.locator('#body a[href^="javascript"]').count()).toBe(0);
+    expect(await page.locator('#body a.wikilink').getAttribute('href')).toBe('/task/Write%20the%20docs');
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    const was = readFileSync(path, 'utf8');
+    await page.click('#actions [data-action="sendBack"]');
+    await page.fill('#feedback textarea', 'Please add a test for the empty case.');
+    await page.click('#feedback button[type=submit]');
+    await page.locator('#flash.ok').filter({ hasText: 'sent back' }).waitFor({ timeout: 8000 });
+    expect(readFileSync(path, 'utf8')).toBe(`${was.replace('status: in_review', 'status: planned')}\n## Feedback\n\nPlease add a test for the empty case.\n`);
+    await page.close();
+  });
+
   it('answers 401 to a browser without the token', async () => {
     const other = await launchBrowser();
     try {
