@@ -193,12 +193,9 @@ export function createServiceAdapter(deps: ServiceAdapterDeps): WebReadModel & W
 
   return {
     async listTasks(opts = {}) {
-      const rows: TaskRowView[] = [];
-      for (const e of index.entries()) {
-        const row = await rowOfEntry(e);
-        lastStatus.set(e.id, row.status);
-        rows.push(row);
-      }
+      // Concurrently: a cold pass stats each task's state file, and those stats overlap.
+      const rows = await Promise.all(index.entries().map(rowOfEntry));
+      for (const row of rows) lastStatus.set(row.id, row.status);
       const done = await doneListing();
       const limit = opts.doneLimit ?? 100;
       for (const d of done.slice(0, limit)) {

@@ -76,6 +76,7 @@ function render() {
 async function load() {
   const t0 = performance.now();
   const r = await api('GET', '/api/tasks');
+  board.dataset.fetchMs = String(Math.round(performance.now() - t0));
   if (!r.ok) return flash(r.data?.error ?? `could not load tasks (${r.status})`, 'error');
   rows.clear();
   for (const row of r.data.rows) rows.set(row.id, row);
@@ -83,6 +84,7 @@ async function load() {
   fillForm(r.data.limits);
   render();
   board.dataset.loadMs = String(Math.round(performance.now() - t0));
+  board.dataset.readyMs = String(Math.round(performance.now())); // since navigation started
 }
 
 let filled = false;
