@@ -46,7 +46,7 @@ afterAll(async () => {
   server?.close();
 });
 
-describe('notifications', () => {
+describe('notifications', { timeout: 90_000 }, () => {
   it('sends the webhook and a browser notification when a task fails', async () => {
     await browser.context.grantPermissions(['notifications']);
     const page = await browser.context.newPage();

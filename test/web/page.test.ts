@@ -42,7 +42,7 @@ function personSaves(path: string, text: string) {
   renameSync(`${path}.tmp~`, path);
 }
 
-describe('web page in Chromium', () => {
+describe('web page in Chromium', { timeout: 90_000 }, () => {
   it('shows each task in its status column with readiness, priority, cost and error', async () => {
     const page = await open();
     await card(page, 'planned', 'Write the docs').waitFor();
