@@ -239,6 +239,8 @@ export function createServiceAdapter(deps: ServiceAdapterDeps): WebReadModel & W
 
     subscribe(listener) {
       if (listeners.size === 0) {
+        // Known statuses first, so the first change of each task after this is a transition too.
+        for (const e of index.entries()) if (!lastStatus.has(e.id)) lastStatus.set(e.id, e.state.kind === 'task' ? e.state.task.status : e.state.kind === 'invalid' ? e.state.status : '?');
         index.on('change', onChange);
         index.on('remove', onRemove);
       }

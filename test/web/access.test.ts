@@ -79,6 +79,8 @@ describe('web access', () => {
     const ok = await post({ 'x-csrf-token': csrf, origin, 'sec-fetch-site': 'same-origin' });
     expect(ok.status).toBe(200);
     expect(note()).toMatch(/^status: paused$/m);
+    // The read model reports it as a transition (what feeds notifications until the engine does).
+    await waitFor(async () => w.transitions.some((t) => t.id === 'Guarded' && t.from === 'planned' && t.to === 'paused'));
   });
 
   it('refuses a Host it does not serve (DNS rebinding)', async () => {
