@@ -7,4 +7,6 @@ export default function setup(): void {
   const root = join(import.meta.dirname, '..');
   const r = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { encoding: 'utf8' });
   if (r.status !== 0) process.stderr.write(`warning: tsc reported errors while building dist/:\n${r.stdout}${r.stderr}\n`);
+  // The web client's plain JS/CSS files beside the compiled server, as `npm run build` does.
+  spawnSync(process.execPath, [join(root, 'scripts', 'copy-web-static.mjs')], { stdio: 'inherit' });
 }
