@@ -34,10 +34,19 @@ export interface AgentRunRequest {
   onRawLine?: (line: string) => void;
 }
 
+/** Token counts an agent reported (codex, gemini and opencode report tokens; not all report cost). */
+export interface AgentTokens {
+  input: number;
+  output: number;
+  /** Input tokens served from the provider's cache, when reported. */
+  cached?: number;
+}
+
 export interface AgentSuccess {
   ok: true;
   sessionId?: string;
   costUsd?: number;
+  tokens?: AgentTokens;
   numTurns?: number;
   /** The agent's final answer text, if it gives one. */
   result?: string;
@@ -50,6 +59,7 @@ export interface AgentFailure {
   error: AgentError;
   sessionId?: string;
   costUsd?: number;
+  tokens?: AgentTokens;
   numTurns?: number;
   result?: string;
   permissionDenials: string[];
@@ -76,10 +86,13 @@ export interface AgentProbe {
   detail: string;
 }
 
+/** Which CLI an agent drives. */
+export type AgentKind = 'claude' | 'codex' | 'gemini' | 'opencode' | 'command';
+
 export interface Agent {
   readonly name: string;
   /** Which CLI it drives, for banners and doctor. */
-  readonly kind: 'claude' | 'command';
+  readonly kind: AgentKind;
   start(req: AgentRunRequest): AgentRun;
   /** Is the CLI callable (e.g. `claude --version`)? Cheap; the watchdog calls it. */
   probe(): Promise<AgentProbe>;
