@@ -15,6 +15,8 @@ import { RunControl } from './run-control.js';
 /** A stateful, pure parser of one CLI's stdout lines. `push` never throws. */
 export interface JsonLineParser {
   push(line: string): AgentEvent[];
+  /** Events held back until the output ends (e.g. text deltas not yet flushed). */
+  finish?(): AgentEvent[];
   /**
    * 'now': end the run at once (e.g. a bad key the CLI would retry for minutes);
    * 'soon': the CLI has reported its end; give it `endGraceMs` to exit on its own.
@@ -156,6 +158,7 @@ export function startJsonCli(spec: JsonCliSpec): AgentRun {
     const res = await child;
     if (endTimer !== undefined) clearTimeout(endTimer);
     for (const l of stdoutSplit.end()) onStdoutLine(l.line);
+    for (const ev of spec.parser.finish?.() ?? []) safeCall(spec.onEvent, ev);
     for (const l of stderrSplit.end()) onStderrLine(l.line);
     await control.endLeftovers();
     const exit: ExitFacts = { exitCode: res.exitCode ?? null, stderrTail, endedByUs };
@@ -199,10 +202,10 @@ export function lastLine(text: string): string {
 /** `<bin> --version` → probe. */
 export async function probeVersion(bin: string, label: string, pkg: string, env: NodeJS.ProcessEnv, spawn: typeof execa = execa): Promise<AgentProbe> {
   try {
-    const res = await spawn(bin, ['--version'], { timeout: 15_000, reject: false, env, extendEnv: false, stdin: 'ignore', maxBuffer: 64 * 1024 });
+    const res = await spawn(bin, ['--version'], { timeout: 30_000, reject: false, env, extendEnv: false, stdin: 'ignore', maxBuffer: 64 * 1024 });
     const out = String(res.stdout ?? '').trim();
     if ((res as { code?: string }).code === 'ENOENT') return { ok: false, detail: `${label} CLI not found at "${bin}"; install ${pkg} or set the agent's bin path` };
-    if (res.timedOut) return { ok: false, detail: `"${bin} --version" did not answer within 15 s` };
+    if (res.timedOut) return { ok: false, detail: `"${bin} --version" did not answer within 30 s` };
     const version = /\d+\.\d+\.\d+\S*/.exec(out)?.[0];
     if (res.exitCode === 0 && version !== undefined) return { ok: true, version, detail: shortMessage(out) };
     const why = shortMessage(String(res.stderr ?? '').trim() || out || res.shortMessage || 'no output');
