@@ -26,6 +26,8 @@ export interface AgentRunRequest {
   allowedTools?: string[];
   /** Continue this agent session instead of starting a new one. */
   resumeSessionId?: string;
+  /** Spend cap for this run in USD, already clamped by the operator's MAX_BUDGET_USD (see clampBudgetUsd). Honoured by claude. */
+  maxBudgetUsd?: number;
   /** Base environment for the child (the adapter removes what must not leak, e.g. CLAUDECODE). */
   env: NodeJS.ProcessEnv;
   /** Called for every parsed event, in order, as it arrives. */

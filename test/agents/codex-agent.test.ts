@@ -6,7 +6,7 @@ import { createCodexAgent } from '../../src/agents/codex/codex-agent.js';
 import { fail, hangs, responsesWire, say, startScriptedServer, write, type ScriptedServer } from '../fixtures/scripted-server.js';
 import { binPath, cleanEnv, failed, groupGone, ok, startRun, tempDirs, until, type Dirs } from './cli-test-kit.js';
 
-const T = 60_000;
+const T = 120_000;
 let server: ScriptedServer;
 let dirs: Dirs;
 

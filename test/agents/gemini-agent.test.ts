@@ -6,7 +6,7 @@ import { createGeminiAgent } from '../../src/agents/gemini/gemini-agent.js';
 import { fail, geminiWire, hangs, say, startScriptedServer, write, type ScriptedServer } from '../fixtures/scripted-server.js';
 import { binPath, cleanEnv, failed, groupGone, ok, startRun, tempDirs, until, type Dirs } from './cli-test-kit.js';
 
-const T = 60_000;
+const T = 120_000;
 let server: ScriptedServer;
 let dirs: Dirs;
 

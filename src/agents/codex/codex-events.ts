@@ -2,6 +2,7 @@
 // Shapes observed on @openai/codex 0.171.0: thread.started{thread_id}, turn.started,
 // item.started/item.completed{item}, turn.completed{usage}, error{message}, turn.failed{error}.
 import { AgentError, shortMessage } from '../../errors.js';
+import { jsonObjectsInLine } from '../json-lines.js';
 import type { AgentEvent, AgentOutcome, AgentTokens } from '../agent.js';
 import { commonFailure, isRetryableStatus, lastLine, parseJsonObject, type ExitFacts, type JsonLineParser } from '../json-cli-run.js';
 
@@ -26,12 +27,19 @@ export class CodexEventParser implements JsonLineParser {
   end: 'now' | 'soon' | undefined;
   private readonly started = new Set<string>();
 
+  /** One stdout line: a malformed line is counted and skipped, a spliced one split into its events. */
   push(line: string): AgentEvent[] {
-    const ev = parseJsonObject(line);
-    if (!ev) {
+    const { objects, skipped } = jsonObjectsInLine(line);
+    const out: AgentEvent[] = [];
+    if (skipped) {
       this.skippedLines++;
-      return [{ kind: 'other', type: 'non_json' }];
+      out.push({ kind: 'other', type: 'non_json' });
     }
+    for (const o of objects) out.push(...this.pushObject(o));
+    return out;
+  }
+
+  private pushObject(ev: Obj): AgentEvent[] {
     const type = str(ev.type) ?? '(no type)';
     switch (type) {
       case 'thread.started': {

@@ -3,8 +3,9 @@
 // tool_use{tool_name, tool_id, parameters}, tool_result{tool_id, status, output|error},
 // error{message}, result{status, error?, stats}. It exits 0 on SIGTERM: only `result` says done.
 import { AgentError, shortMessage } from '../../errors.js';
+import { jsonObjectsInLine } from '../json-lines.js';
 import type { AgentEvent, AgentOutcome, AgentTokens } from '../agent.js';
-import { commonFailure, isRetryableStatus, lastLine, parseJsonObject, type ExitFacts, type JsonLineParser } from '../json-cli-run.js';
+import { commonFailure, isRetryableStatus, lastLine, type ExitFacts, type JsonLineParser } from '../json-cli-run.js';
 
 export const GEMINI_AUTH_FIX = 'set GEMINI_API_KEY (and GOOGLE_GEMINI_BASE_URL for a gateway) in .env for the gemini agent';
 
@@ -27,12 +28,19 @@ export class GeminiEventParser implements JsonLineParser {
   end: 'now' | 'soon' | undefined;
   private pending: string[] = [];
 
+  /** One stdout line: a malformed line is counted and skipped, a spliced one split into its events. */
   push(line: string): AgentEvent[] {
-    const ev = parseJsonObject(line);
-    if (!ev) {
+    const { objects, skipped } = jsonObjectsInLine(line);
+    const out: AgentEvent[] = [];
+    if (skipped) {
       this.skippedLines++;
-      return [{ kind: 'other', type: 'non_json' }];
+      out.push({ kind: 'other', type: 'non_json' });
     }
+    for (const o of objects) out.push(...this.pushObject(o));
+    return out;
+  }
+
+  private pushObject(ev: Obj): AgentEvent[] {
     const type = str(ev.type) ?? '(no type)';
     if (type === 'message' && ev.role === 'assistant') {
       const text = str(ev.content) ?? '';
