@@ -47,7 +47,7 @@ export function failed(o: AgentOutcome): AgentFailure {
   return o;
 }
 
-export async function until(cond: () => boolean, ms = 20_000): Promise<void> {
+export async function until(cond: () => boolean, ms = 120_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error('condition not met in time');

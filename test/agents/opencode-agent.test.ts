@@ -6,7 +6,8 @@ import { createOpencodeAgent } from '../../src/agents/opencode/opencode-agent.js
 import { chatWire, fail, hangs, say, startScriptedServer, write, type ScriptedServer } from '../fixtures/scripted-server.js';
 import { binPath, cleanEnv, failed, groupGone, ok, startRun, tempDirs, until, type Dirs } from './cli-test-kit.js';
 
-const T = 120_000;
+// Generous: opencode starts in ~3 s idle, but over a minute on a loaded 2-core machine.
+const T = 300_000;
 let server: ScriptedServer;
 let dirs: Dirs;
 
@@ -100,7 +101,7 @@ describe('opencode agent (real CLI)', () => {
   it('stop("timeout") kills the whole process group → AGENT_TIMEOUT', { timeout: T }, async () => {
     server.script(() => hangs());
     const { run } = startRun(agent(), { prompt: 'x', cwd: dirs.cwd, permissionMode: 'default', env: env() });
-    await until(() => server.turns().length > 0, 60_000);
+    await until(() => server.turns().length > 0, 240_000);
     await run.stop('timeout', 1000);
     expect(groupGone(run.pid)).toBe(true);
     const o = failed(await run.outcome);
