@@ -27,6 +27,8 @@ export interface AgentRunRequest {
   allowedTools?: string[];
   /** Continue this agent session instead of starting a new one. */
   resumeSessionId?: string;
+  /** Spend cap for this run in USD, already clamped by the operator's MAX_BUDGET_USD (see clampBudgetUsd). Honoured by claude. */
+  maxBudgetUsd?: number;
   /** Base environment for the child (the adapter removes what must not leak, e.g. CLAUDECODE). */
   env: NodeJS.ProcessEnv;
   /** Called for every parsed event, in order, as it arrives. */
@@ -35,10 +37,19 @@ export interface AgentRunRequest {
   onRawLine?: (line: string) => void;
 }
 
+/** Token counts an agent reported (codex, gemini and opencode report tokens; not all report cost). */
+export interface AgentTokens {
+  input: number;
+  output: number;
+  /** Input tokens served from the provider's cache, when reported. */
+  cached?: number;
+}
+
 export interface AgentSuccess {
   ok: true;
   sessionId?: string;
   costUsd?: number;
+  tokens?: AgentTokens;
   numTurns?: number;
   /** The agent's final answer text, if it gives one. */
   result?: string;
@@ -51,6 +62,7 @@ export interface AgentFailure {
   error: AgentError;
   sessionId?: string;
   costUsd?: number;
+  tokens?: AgentTokens;
   numTurns?: number;
   result?: string;
   permissionDenials: string[];
@@ -106,10 +118,13 @@ export function capabilitiesOf(agent: Pick<Agent, 'capabilities'>): AgentCapabil
   return agent.capabilities ?? DEFAULT_CAPABILITIES;
 }
 
+/** Which CLI an agent drives. */
+export type AgentKind = 'claude' | 'codex' | 'gemini' | 'opencode' | 'command';
+
 export interface Agent {
   readonly name: string;
-  /** Which CLI it drives, for banners and doctor (e.g. 'claude', 'command', 'codex'). */
-  readonly kind: string;
+  /** Which CLI it drives, for banners and doctor. */
+  readonly kind: AgentKind;
   /** What it can do (see AgentCapabilities); optional so older adapters keep building. */
   readonly capabilities?: AgentCapabilities;
   start(req: AgentRunRequest): AgentRun;

@@ -7,6 +7,8 @@ export interface ClaudeArgsInput {
   model?: string;
   allowedTools?: string[];
   resumeSessionId?: string;
+  /** Already clamped by the operator's MAX_BUDGET_USD; the CLI ends the run with `error_max_budget_usd` past it. */
+  maxBudgetUsd?: number;
 }
 
 /**
@@ -30,6 +32,12 @@ export function buildClaudeArgs(input: ClaudeArgsInput): string[] {
       throw new AgentError('AGENT_FAILED', `invalid session id to resume: "${input.resumeSessionId}"`, { retryable: false });
     }
     args.push('--resume', input.resumeSessionId);
+  }
+  if (input.maxBudgetUsd !== undefined) {
+    if (!Number.isFinite(input.maxBudgetUsd) || input.maxBudgetUsd <= 0) {
+      throw new AgentError('AGENT_FAILED', `invalid budget: ${String(input.maxBudgetUsd)} USD`, { retryable: false });
+    }
+    args.push('--max-budget-usd', String(input.maxBudgetUsd));
   }
   return args;
 }

@@ -3,6 +3,7 @@
 // and reported as 'unknown', never fatal. Shapes observed on @anthropic-ai/claude-code 2.1.197.
 import { z } from 'zod';
 import type { AgentEvent } from '../agent.js';
+import { jsonObjectsInLine } from '../json-lines.js';
 
 // ---- content blocks -------------------------------------------------------------------------
 
@@ -126,7 +127,22 @@ export function parseClaudeLine(line: string): ClaudeStreamEvent {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { kind: 'non_json', line, reason: 'not a JSON object' };
   }
-  const obj = value as Record<string, unknown>;
+  return parseClaudeObject(value as Record<string, unknown>);
+}
+
+/**
+ * Parse one stdout line that may hold several events spliced together (two writers, a lost
+ * newline) or garbage around them: every whole event is returned, in order, and anything else
+ * becomes one `non_json` entry to log and skip. Never throws, never ends the parse.
+ */
+export function parseClaudeLines(line: string): ClaudeStreamEvent[] {
+  const { objects, skipped } = jsonObjectsInLine(line);
+  const out = objects.map(parseClaudeObject);
+  if (skipped) out.push({ kind: 'non_json', line: line.length > 500 ? `${line.slice(0, 500)}…` : line, reason: objects.length > 0 ? 'spliced line: part was not JSON' : 'not a JSON object' });
+  return out;
+}
+
+function parseClaudeObject(obj: Record<string, unknown>): ClaudeStreamEvent {
   const type = typeof obj.type === 'string' ? obj.type : '';
   switch (type) {
     case 'system':
@@ -225,4 +241,29 @@ export function toAgentEvents(ev: ClaudeStreamEvent): AgentEvent[] {
     case 'non_json':
       return [{ kind: 'other', type: 'non_json' }];
   }
+}
+
+// ---- judging a result -----------------------------------------------------------------------
+
+/** What a `result` event means for the run, decided by `is_error` and structured fields only. */
+export type ResultVerdict =
+  | { ok: true }
+  | { ok: false; reason: 'api_error'; status: number; retryable: boolean }
+  | { ok: false; reason: 'max_budget'; retryable: false; costUsd?: number }
+  | { ok: false; reason: 'max_turns'; retryable: false }
+  | { ok: false; reason: 'error'; subtype: string; retryable: true };
+
+/**
+ * Success is `is_error: false`, whatever the subtype (an API 500 arrives as `subtype: "success"`
+ * with `is_error: true`). A failure is classified by `api_error_status`, then by subtype; never
+ * by the message text.
+ */
+export function judgeClaudeResult(r: ResultMessage): ResultVerdict {
+  if (!r.is_error) return { ok: true };
+  const status = r.api_error_status ?? undefined;
+  if (status !== undefined) return { ok: false, reason: 'api_error', status, retryable: status === 408 || status === 409 || status === 429 || status >= 500 };
+  // The spend cap was reached: another attempt would spend it again.
+  if (r.subtype === 'error_max_budget_usd') return r.total_cost_usd !== undefined ? { ok: false, reason: 'max_budget', retryable: false, costUsd: r.total_cost_usd } : { ok: false, reason: 'max_budget', retryable: false };
+  if (r.subtype === 'error_max_turns') return { ok: false, reason: 'max_turns', retryable: false };
+  return { ok: false, reason: 'error', subtype: r.subtype, retryable: true };
 }

@@ -1,0 +1,63 @@
+// Agent adapter for the Gemini CLI (`gemini --output-format stream-json`), with a GEMINI_CLI_HOME we own.
+import type { execa } from 'execa';
+import { AgentError, shortMessage } from '../../errors.js';
+import type { Agent, AgentProbe, AgentRun, AgentRunRequest } from '../agent.js';
+import { childEnv } from '../claude/claude-args.js';
+import { failedRun, probeVersion, startJsonCli } from '../json-cli-run.js';
+import { buildGeminiLaunch } from './gemini-args.js';
+import { GEMINI_AUTH_FIX, GeminiEventParser, classifyGemini } from './gemini-events.js';
+
+export interface GeminiAgentOptions {
+  /** Path or command name of the `gemini` binary (GEMINI_BIN). */
+  bin: string;
+  /** Directory the service owns for this agent, used as GEMINI_CLI_HOME (e.g. `<vault>/.vaultrunner/agents/gemini`). Resume needs the same one. */
+  stateDir: string;
+  name?: string;
+  /** Model when the request names none (MODEL_GEMINI); GEMINI_DEFAULT_MODEL otherwise. */
+  model?: string;
+  /** The CLI's own attempts per API call (`general.maxAttempts`; 1 = no retries); undefined keeps its default (10). */
+  maxAttempts?: number;
+  maxLineBytes?: number;
+  spawn?: typeof execa;
+}
+
+export function createGeminiAgent(opts: GeminiAgentOptions): Agent {
+  const { bin, stateDir } = opts;
+
+  function start(req: AgentRunRequest): AgentRun {
+    let launch;
+    try {
+      const model = req.model || opts.model;
+      launch = buildGeminiLaunch({
+        permissionMode: req.permissionMode,
+        stateDir,
+        env: req.env,
+        ...(model ? { model } : {}),
+        ...(req.resumeSessionId ? { resumeSessionId: req.resumeSessionId } : {}),
+        ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}),
+      });
+    } catch (err) {
+      return failedRun(err instanceof AgentError ? err : new AgentError('AGENT_FAILED', shortMessage(err), { cause: err }));
+    }
+    if (!req.env.GEMINI_API_KEY) return failedRun(new AgentError('AGENT_AUTH', `no GEMINI_API_KEY for gemini; ${GEMINI_AUTH_FIX}`));
+    const parser = new GeminiEventParser();
+    return startJsonCli({
+      label: 'gemini',
+      bin,
+      args: launch.args,
+      env: launch.env,
+      files: launch.files,
+      cwd: req.cwd,
+      input: req.prompt,
+      parser,
+      ...(req.onEvent ? { onEvent: req.onEvent } : {}),
+      ...(req.onRawLine ? { onRawLine: req.onRawLine } : {}),
+      ...(opts.maxLineBytes !== undefined ? { maxLineBytes: opts.maxLineBytes } : {}),
+      ...(opts.spawn ? { spawn: opts.spawn } : {}),
+      classify: (exit) => classifyGemini(parser, exit, bin),
+    });
+  }
+
+  const probe = (): Promise<AgentProbe> => probeVersion(bin, 'gemini', '@google/gemini-cli', childEnv(process.env), opts.spawn);
+  return { name: opts.name ?? 'gemini', kind: 'gemini', start, probe };
+}

@@ -1,0 +1,65 @@
+// Agent adapter for opencode (`opencode run --format json`), with config and state dirs we own.
+import type { execa } from 'execa';
+import { AgentError, shortMessage } from '../../errors.js';
+import type { Agent, AgentProbe, AgentRun, AgentRunRequest } from '../agent.js';
+import { childEnv } from '../claude/claude-args.js';
+import { failedRun, probeVersion, startJsonCli } from '../json-cli-run.js';
+import { buildOpencodeLaunch } from './opencode-args.js';
+import { OPENCODE_AUTH_FIX, OpencodeEventParser, classifyOpencode } from './opencode-events.js';
+
+export interface OpencodeAgentOptions {
+  /** Path or command name of the `opencode` binary (OPENCODE_BIN). */
+  bin: string;
+  /** Directory the service owns for this agent (config, session database); resume needs the same one. */
+  stateDir: string;
+  name?: string;
+  /** Model when the request names none (MODEL_OPENCODE); one of the two is required. */
+  model?: string;
+  maxLineBytes?: number;
+  /** After an `error` event, how long it may take to exit by itself (default 5 s). */
+  endGraceMs?: number;
+  spawn?: typeof execa;
+}
+
+export function createOpencodeAgent(opts: OpencodeAgentOptions): Agent {
+  const { bin, stateDir } = opts;
+
+  function start(req: AgentRunRequest): AgentRun {
+    const model = req.model || opts.model;
+    if (!model) return failedRun(new AgentError('AGENT_FAILED', 'opencode needs a model: set MODEL_OPENCODE (or the task\'s model)'));
+    let launch;
+    try {
+      launch = buildOpencodeLaunch({
+        permissionMode: req.permissionMode,
+        model,
+        cwd: req.cwd,
+        stateDir,
+        env: req.env,
+        ...(req.resumeSessionId ? { resumeSessionId: req.resumeSessionId } : {}),
+      });
+    } catch (err) {
+      return failedRun(err instanceof AgentError ? err : new AgentError('AGENT_FAILED', shortMessage(err), { cause: err }));
+    }
+    if (!req.env.OPENAI_API_KEY) return failedRun(new AgentError('AGENT_AUTH', `no OPENAI_API_KEY for opencode; ${OPENCODE_AUTH_FIX}`));
+    const parser = new OpencodeEventParser();
+    return startJsonCli({
+      label: 'opencode',
+      bin,
+      args: launch.args,
+      env: launch.env,
+      files: launch.files,
+      cwd: req.cwd,
+      input: req.prompt,
+      parser,
+      ...(req.onEvent ? { onEvent: req.onEvent } : {}),
+      ...(req.onRawLine ? { onRawLine: req.onRawLine } : {}),
+      ...(opts.maxLineBytes !== undefined ? { maxLineBytes: opts.maxLineBytes } : {}),
+      ...(opts.endGraceMs !== undefined ? { endGraceMs: opts.endGraceMs } : {}),
+      ...(opts.spawn ? { spawn: opts.spawn } : {}),
+      classify: (exit) => classifyOpencode(parser, exit, bin),
+    });
+  }
+
+  const probe = (): Promise<AgentProbe> => probeVersion(bin, 'opencode', 'opencode-ai', childEnv(process.env), opts.spawn);
+  return { name: opts.name ?? 'opencode', kind: 'opencode', start, probe };
+}

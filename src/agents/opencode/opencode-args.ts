@@ -1,0 +1,96 @@
+// Pure: one opencode run → argv, environment and the opencode.json we own. Every directory it
+// keeps state in (XDG config/data/cache/state) is under our state dir, the project's own
+// opencode config is ignored, and the permission ceiling becomes opencode's `permission` block.
+import { join } from 'node:path';
+import { AgentError } from '../../errors.js';
+import type { PermissionMode } from '../agent.js';
+import { childEnv } from '../claude/claude-args.js';
+import { DEFAULT_OPENAI_BASE_URL, checkBaseUrl, checkValue } from '../codex/codex-args.js';
+import type { OwnedFile } from '../json-cli-run.js';
+
+export const OPENCODE_PROVIDER_ID = 'vaultrunner';
+
+type Rule = 'allow' | 'deny';
+export interface OpencodePermission {
+  edit: Rule;
+  bash: Rule;
+  webfetch: Rule;
+  external_directory: Rule;
+}
+
+const NOTHING: OpencodePermission = { edit: 'deny', bash: 'deny', webfetch: 'deny', external_directory: 'deny' };
+
+/** Permission ceiling → opencode agent + permission rules ("ask" is never used: headless, nobody answers). */
+export const OPENCODE_MODE: Record<PermissionMode, { agent?: 'plan'; permission: OpencodePermission }> = {
+  plan: { agent: 'plan', permission: NOTHING },
+  default: { permission: NOTHING },
+  acceptEdits: { permission: { ...NOTHING, edit: 'allow' } },
+  bypassPermissions: { permission: { edit: 'allow', bash: 'allow', webfetch: 'allow', external_directory: 'allow' } },
+};
+
+export interface OpencodeArgsInput {
+  permissionMode: PermissionMode;
+  /** Required: opencode needs a declared model for our provider. */
+  model: string;
+  resumeSessionId?: string;
+  /** The run's working directory: opencode takes it from $PWD, not from the process cwd. */
+  cwd: string;
+  stateDir: string;
+  /** The operator's environment: OPENAI_BASE_URL / OPENAI_API_KEY are read from it. */
+  env: NodeJS.ProcessEnv;
+}
+
+export function opencodeConfig(baseUrl: string, model: string, permission: OpencodePermission): string {
+  const config = {
+    $schema: 'https://opencode.ai/config.json',
+    autoupdate: false,
+    share: 'disabled',
+    model: `${OPENCODE_PROVIDER_ID}/${model}`,
+    provider: {
+      [OPENCODE_PROVIDER_ID]: {
+        npm: '@ai-sdk/openai-compatible',
+        name: OPENCODE_PROVIDER_ID,
+        options: { baseURL: baseUrl, apiKey: '{env:OPENAI_API_KEY}' },
+        // tool_call: true, or no tools are offered to the model
+        models: { [model]: { name: model, tool_call: true } },
+      },
+    },
+    permission,
+  };
+  return `${JSON.stringify(config, null, 2)}\n`;
+}
+
+const OPENCODE_SESSION = /^ses_[A-Za-z0-9]+$/;
+
+export function buildOpencodeLaunch(input: OpencodeArgsInput): { args: string[]; env: NodeJS.ProcessEnv; files: OwnedFile[] } {
+  const mode = OPENCODE_MODE[input.permissionMode];
+  if (mode === undefined) throw new AgentError('PERMISSION_DENIED', `opencode cannot run with permission mode "${String(input.permissionMode)}"`);
+  const model = checkValue('model', input.model);
+  const baseUrl = checkBaseUrl('OPENAI_BASE_URL', input.env.OPENAI_BASE_URL || DEFAULT_OPENAI_BASE_URL);
+  const args = ['run', '--format', 'json', '-m', `${OPENCODE_PROVIDER_ID}/${model}`];
+  if (mode.agent) args.push('--agent', mode.agent);
+  if (input.resumeSessionId) {
+    if (!OPENCODE_SESSION.test(input.resumeSessionId)) throw new AgentError('AGENT_FAILED', `invalid opencode session id to resume: ${JSON.stringify(input.resumeSessionId)}`);
+    args.push('-s', input.resumeSessionId);
+  }
+  // No message argument: the prompt comes on stdin.
+  const configPath = join(input.stateDir, 'opencode.json');
+  const env = childEnv(input.env);
+  for (const k of Object.keys(env)) if (k.startsWith('OPENCODE_')) delete env[k]; // only ours below
+  Object.assign(env, {
+    PWD: input.cwd,
+    OPENCODE_CONFIG: configPath,
+    OPENCODE_DISABLE_PROJECT_CONFIG: 'true', // a repo's opencode.json must not widen what runs
+    OPENCODE_DISABLE_MODELS_FETCH: 'true',
+    OPENCODE_DISABLE_AUTOUPDATE: 'true',
+    OPENCODE_DISABLE_DEFAULT_PLUGINS: 'true',
+    OPENCODE_DISABLE_LSP_DOWNLOAD: 'true',
+    OPENCODE_DISABLE_SHARE: 'true',
+    OPENCODE_DISABLE_CLAUDE_CODE: 'true', // not the person's ~/.claude
+    XDG_CONFIG_HOME: join(input.stateDir, 'config'),
+    XDG_DATA_HOME: join(input.stateDir, 'data'), // its session database: resume needs the same one
+    XDG_CACHE_HOME: join(input.stateDir, 'cache'),
+    XDG_STATE_HOME: join(input.stateDir, 'state'),
+  });
+  return { args, env, files: [{ path: configPath, content: opencodeConfig(baseUrl, model, mode.permission) }] };
+}

@@ -1,0 +1,115 @@
+// Drives the REAL opencode CLI (node_modules/.bin/opencode) against our scripted chat-completions server.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createOpencodeAgent } from '../../src/agents/opencode/opencode-agent.js';
+import { chatWire, fail, hangs, say, startScriptedServer, write, type ScriptedServer } from '../fixtures/scripted-server.js';
+import { binPath, cleanEnv, failed, groupGone, ok, startRun, tempDirs, until, type Dirs } from './cli-test-kit.js';
+
+// Generous: opencode starts in ~3 s idle, but over a minute on a loaded 2-core machine.
+const T = 300_000;
+let server: ScriptedServer;
+let dirs: Dirs;
+
+beforeEach(async () => {
+  server = await startScriptedServer(chatWire);
+  dirs = tempDirs('opencode');
+});
+afterEach(async () => {
+  await server.close();
+  dirs.cleanup();
+});
+
+const stateDir = () => join(dirs.state, 'agents', 'opencode');
+const agent = () => createOpencodeAgent({ bin: binPath('opencode'), stateDir: stateDir(), model: 'test-model' });
+const env = (extra: NodeJS.ProcessEnv = {}) => cleanEnv({ OPENAI_BASE_URL: `${server.url}/v1`, OPENAI_API_KEY: 'test-key', ...extra });
+
+describe('opencode agent (real CLI)', () => {
+  it('writes a file through its write tool and succeeds, with session id, tokens and cost', { timeout: T }, async () => {
+    const file = join(dirs.cwd, 'hello.txt');
+    server.script((req) => (req.afterTool ? say('wrote it') : write(file, 'hi from opencode')));
+    const { run, events } = startRun(agent(), { prompt: 'write hello.txt', cwd: dirs.cwd, permissionMode: 'acceptEdits', env: env() });
+    const o = ok(await run.outcome);
+    expect(readFileSync(file, 'utf8')).toBe('hi from opencode');
+    expect(o.result).toBe('wrote it');
+    expect(o.sessionId).toMatch(/^ses_/);
+    expect(o.tokens?.input).toBeGreaterThan(0);
+    expect(o.costUsd).toBe(0);
+    expect(events.filter((e) => e.kind === 'init')).toEqual([{ kind: 'init', sessionId: o.sessionId }]);
+    expect(events).toContainEqual(expect.objectContaining({ kind: 'tool_use', name: 'write', input: { filePath: file, content: 'hi from opencode' } }));
+    expect(events).toContainEqual(expect.objectContaining({ kind: 'tool_result', isError: false }));
+    expect(events).toContainEqual({ kind: 'text', text: 'wrote it' });
+    const first = server.turns()[0]!;
+    expect(first.sessionId).toBe(o.sessionId);
+    expect(first.text).toContain('write hello.txt');
+    expect(first.text).toContain(dirs.cwd); // $PWD is the run's directory, not ours
+    // its session database lives in our state dir
+    expect(existsSync(join(stateDir(), 'data', 'opencode'))).toBe(true);
+  });
+
+  it('default mode denies edits: nothing is written and the run does not count as done', { timeout: T }, async () => {
+    const file = join(dirs.cwd, 'nope.txt');
+    server.script((req) => (req.afterTool ? say('could not') : write(file, 'x')));
+    const o = await startRun(agent(), { prompt: 'try', cwd: dirs.cwd, permissionMode: 'default', env: env() }).run.outcome;
+    expect(existsSync(file)).toBe(false);
+    if (!o.ok) expect(o.error.retryable).toBe(false);
+  });
+
+  it('resume (-s) continues the same session with the earlier messages', { timeout: T }, async () => {
+    server.script((_req, i) => say(i === 0 ? 'first answer' : 'second answer'));
+    const first = ok(await startRun(agent(), { prompt: 'first question', cwd: dirs.cwd, permissionMode: 'acceptEdits', env: env() }).run.outcome);
+    const second = ok(
+      await startRun(agent(), { prompt: 'second question', cwd: dirs.cwd, permissionMode: 'acceptEdits', env: env(), resumeSessionId: first.sessionId! }).run.outcome,
+    );
+    expect(second.sessionId).toBe(first.sessionId);
+    expect(second.result).toBe('second answer');
+    const req = server.turns()[1]!;
+    expect(req.sessionId).toBe(first.sessionId);
+    expect(req.text).toContain('first question');
+    expect(req.text).toContain('first answer');
+    expect(req.text).toContain('second question');
+  });
+
+  it('HTTP 400 → AGENT_FAILED, permanent', { timeout: T }, async () => {
+    server.script(() => fail(400));
+    const o = failed(await startRun(agent(), { prompt: 'x', cwd: dirs.cwd, permissionMode: 'default', env: env() }).run.outcome);
+    expect(o.error.code).toBe('AGENT_FAILED');
+    expect(o.error.retryable).toBe(false);
+    expect(o.error.message).toContain('400');
+    expect(server.turns()).toHaveLength(1);
+  });
+
+  it('HTTP 500 → AGENT_FAILED, retryable', { timeout: T }, async () => {
+    server.script(() => fail(500));
+    const o = failed(await startRun(agent(), { prompt: 'x', cwd: dirs.cwd, permissionMode: 'default', env: env() }).run.outcome);
+    expect(o.error.code).toBe('AGENT_FAILED');
+    expect(o.error.retryable).toBe(true);
+    expect(o.error.message).toContain('500');
+  });
+
+  it('HTTP 401 → AGENT_AUTH with the fix; a missing key fails before spawning', { timeout: T }, async () => {
+    server.script(() => fail(401));
+    const o = failed(await startRun(agent(), { prompt: 'x', cwd: dirs.cwd, permissionMode: 'default', env: env() }).run.outcome);
+    expect(o.error.code).toBe('AGENT_AUTH');
+    expect(o.error.retryable).toBe(false);
+    expect(o.error.message).toContain('OPENAI_API_KEY');
+    const { run } = startRun(agent(), { prompt: 'x', cwd: dirs.cwd, permissionMode: 'default', env: env({ OPENAI_API_KEY: undefined }) });
+    expect(failed(await run.outcome).error.code).toBe('AGENT_AUTH');
+    expect(run.pid).toBe(0);
+  });
+
+  it('stop("timeout") kills the whole process group → AGENT_TIMEOUT', { timeout: T }, async () => {
+    server.script(() => hangs());
+    const { run } = startRun(agent(), { prompt: 'x', cwd: dirs.cwd, permissionMode: 'default', env: env() });
+    await until(() => server.turns().length > 0, 240_000);
+    await run.stop('timeout', 1000);
+    expect(groupGone(run.pid)).toBe(true);
+    const o = failed(await run.outcome);
+    expect(o.error.code).toBe('AGENT_TIMEOUT');
+    expect(o.error.retryable).toBe(true);
+  });
+
+  it('probe reports the pinned version', { timeout: T }, async () => {
+    expect(await agent().probe()).toMatchObject({ ok: true, version: '1.18.33' });
+  });
+});
