@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { loadConfig } from '../src/config/config.js';
-import { loadWebConfig } from '../src/config/web-config.js';
+import { loadWebConfig } from '../src/web/web-config.js';
 import { silentLogger } from '../src/log/logger.js';
 import { createRunTranscript } from '../src/runs/transcript.js';
 import { startService } from '../src/service/service.js';

@@ -3,7 +3,7 @@
 import { closeSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ensureVaultDirSync, openAppendSync, UnsafePathError } from '../vault/safe-open.js';
+import { ensureVaultDirSync, openAppendSync, UnsafePathError } from '../os/safe-open.js';
 
 export function logFileName(day: string, host = hostname()): string {
   return `vaultrunner-${host.replace(/[^A-Za-z0-9._-]/g, '_')}-${day}.jsonl`;

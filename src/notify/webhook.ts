@@ -3,7 +3,7 @@
 // exponential backoff on network errors, 5xx and 429, given up on other 4xx. The URL may hold a
 // secret (Slack's does): it is never logged, only its host.
 import type { Logger } from 'pino';
-import type { Status } from '../lifecycle/status.js';
+import type { Status } from '../domain/status.js';
 import { shortMessage } from '../errors.js';
 import type { Notifier, TransitionNotice } from './notifier.js';
 

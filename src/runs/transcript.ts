@@ -7,7 +7,7 @@ import type { AgentEvent } from '../agents/agent.js';
 import { obsidianDateTime } from '../clock.js';
 import { formatElapsed } from '../config/duration.js';
 import { wikilink } from '../vault/layout.js';
-import { createExclusive, ensureVaultDir } from '../vault/safe-open.js';
+import { createExclusive, ensureVaultDir } from '../os/safe-open.js';
 import { clean, clip, code, escapeText, fenced, quote } from './markdown-safe.js';
 
 export interface RunTranscriptHeader {

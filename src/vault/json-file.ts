@@ -5,7 +5,7 @@ import { mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { linkOrCopy, writeSynced } from './durable-fs.js';
 import { vaultRootOfState } from './layout.js';
-import { ensureVaultDir, readRegularFile, UnsafePathError } from './safe-open.js';
+import { ensureVaultDir, readRegularFile, UnsafePathError } from '../os/safe-open.js';
 
 /** State files are small; anything bigger is not ours. */
 const MAX_JSON_BYTES = 4 * 1024 * 1024;

@@ -7,7 +7,7 @@ import { chmod, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { NoteChangedError, NoteGoneError, NoteParseError, VaultrunnerError } from '../errors.js';
 import { linkOrCopy, syncDir, writeSynced } from './durable-fs.js';
-import { ensureVaultDir } from './safe-open.js';
+import { ensureVaultDir } from '../os/safe-open.js';
 import { applyEdits, FrontmatterSyntaxError, parseFrontmatter, splitNote, type FieldEdits } from './frontmatter.js';
 
 export interface FileStamp {

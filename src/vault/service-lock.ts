@@ -7,7 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { VaultrunnerError } from '../errors.js';
 import { readJson, removeFile, writeJson } from './json-file.js';
 import { ownerState, sameOwner, selfOwner, type Owner } from './owner.js';
-import { readRegularFile } from './safe-open.js';
+import { readRegularFile } from '../os/safe-open.js';
 
 export interface LockInfo {
   owner: Owner;

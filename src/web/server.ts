@@ -11,7 +11,7 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import type { Logger } from 'pino';
-import { isLoopbackHost } from '../config/web-config.js';
+import { isLoopbackHost } from './web-config.js';
 import { csrfTokenFor } from './access-token.js';
 import { tailFile } from './file-tail.js';
 import { accessGuard, securityHeaders } from './guards.js';

@@ -18,8 +18,8 @@ import { applyEdits } from '../vault/frontmatter.js';
 import type { VaultPaths } from '../vault/layout.js';
 import { parseSnapshot, type NoteRead, type NoteStore } from '../vault/note-store.js';
 // The CLI's edit decisions and note rendering are the shared rules until the domain layer holds them.
-import { decideEdit } from '../cli/commands/task-edits.js';
-import { renderNewTask, unsafeTitleReason } from '../cli/commands/new-task.js';
+import { decideEdit } from '../domain/person-edits.js';
+import { renderNewTask, unsafeTitleReason } from '../vault/new-note.js';
 import {
   WebConflictError, WebNotFoundError, WebRefusedError,
   type ActionResult, type AttemptView, type CreateLimits, type NewTaskInput, type ReadModelEvent, type ReadinessView,

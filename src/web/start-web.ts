@@ -3,7 +3,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { WebConfig } from '../config/web-config.js';
+import type { WebConfig } from './web-config.js';
 import { readJson, writeJson } from '../vault/json-file.js';
 import { ensureWebToken } from './access-token.js';
 import type { ReadModelEvent, TransitionView, WebActions, WebReadModel } from './ports.js';

@@ -18,9 +18,12 @@ const LAYERS: [string, number, string][] = [
   ['domain/', 1, 'domain'],
   ['vault/', 2, 'vault'],
   ['agents/', 2, 'agents'],
+  ['workspace/', 2, 'workspace'],
+  ['notify/', 2, 'notify'],
   ['runs/', 3, 'runs'],
   ['lifecycle/', 3, 'lifecycle'], // re-exports kept for branches written against the old paths
   ['engine/', 4, 'engine'],
+  ['queue/', 4, 'queue'],
   ['executor/', 5, 'executor'],
   ['orchestrator/', 5, 'orchestrator'],
   ['watchdog/', 5, 'watchdog'],
@@ -28,6 +31,7 @@ const LAYERS: [string, number, string][] = [
   ['service/', 6, 'service'],
   ['cli/', 7, 'cli'],
   ['cli.ts', 7, 'cli'],
+  ['web/', 6.5, 'web'], // the CLI starts the web view beside the service
 ];
 /** The CLI reaches engine components only through the service. */
 const CLI_MAY_NOT = new Set(['executor', 'orchestrator', 'watchdog']);

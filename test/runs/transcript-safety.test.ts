@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { createRunTranscript, type RunTranscriptOptions } from '../../src/runs/transcript.js';
-import { UnsafePathError } from '../../src/vault/safe-open.js';
+import { UnsafePathError } from '../../src/os/safe-open.js';
 
 let base: string;
 let vault: string;

@@ -10,7 +10,7 @@ import { DailyFileStream, localDay, logFileName } from '../../src/log/daily-file
 import { readJson, writeJson } from '../../src/vault/json-file.js';
 import { LeaseStore } from '../../src/vault/lease-store.js';
 import { NoteStore } from '../../src/vault/note-store.js';
-import { createExclusive, ensureVaultDir, openAppend, readRegularFile, UnsafePathError } from '../../src/vault/safe-open.js';
+import { createExclusive, ensureVaultDir, openAppend, readRegularFile, UnsafePathError } from '../../src/os/safe-open.js';
 
 let base: string;
 let vault: string;

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadWebConfig } from '../../src/config/web-config.js';
+import { loadWebConfig } from '../../src/web/web-config.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { notifierFromConfig } from '../../src/notify/create-notifier.js';
 import type { Notifier } from '../../src/notify/notifier.js';

@@ -1,7 +1,7 @@
 // The web and notification keys: defaults, clear one-line errors that never echo a webhook URL,
 // and where send-back feedback lands in a note.
 import { describe, expect, it } from 'vitest';
-import { isLoopbackHost, loadWebConfig } from '../../src/config/web-config.js';
+import { isLoopbackHost, loadWebConfig } from '../../src/web/web-config.js';
 import { withFeedback } from '../../src/web/service-adapter.js';
 
 describe('web config', () => {

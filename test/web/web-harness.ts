@@ -2,7 +2,7 @@
 // and the web view started the way the service will start it.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadWebConfig } from '../../src/config/web-config.js';
+import { loadWebConfig } from '../../src/web/web-config.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { startWebView, type WebView } from '../../src/web/start-web.js';
 import type { TransitionView } from '../../src/web/ports.js';

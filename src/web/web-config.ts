@@ -2,7 +2,7 @@
 // config (one line naming the key, the value and what is allowed). Separate from config.ts until
 // the lead folds them in.
 import { ConfigError } from '../errors.js';
-import { STATUSES, type Status } from '../lifecycle/status.js';
+import { STATUSES, type Status } from '../domain/status.js';
 
 export interface WebConfig {
   /** undefined: no web view. 0: any free port. */
