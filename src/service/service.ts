@@ -5,7 +5,7 @@ import { AgentRegistry } from '../agents/registry.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/config.js';
 import { shortMessage } from '../errors.js';
-import { createDashboard } from '../dashboard/dashboard-writer.js';
+import { createDashboard, type Dashboard } from '../dashboard/dashboard-writer.js';
 import type { Status } from '../domain/status.js';
 import type { EngineContext } from '../engine/context.js';
 import { EngineEvents } from '../engine/events.js';
@@ -48,6 +48,8 @@ export interface RunningService {
   orchestrator: Orchestrator;
   executor: Executor;
   watchdog: Watchdog;
+  /** Dashboard.md's writer (flush() rewrites it now). */
+  dashboard: Pick<Dashboard, 'flush'>;
   paths: VaultPaths;
   stop(opts?: { graceMs?: number }): Promise<void>;
 }
@@ -185,6 +187,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     orchestrator,
     executor,
     watchdog,
+    dashboard,
     paths,
     async stop(stopOpts = {}) {
       if (stopped) return;
