@@ -108,19 +108,21 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   // A status change we did not write is a person's: logged `from → to (person)` and emitted.
   const seen = new Map<string, Status>();
   for (const e of index.entries()) if (e.state.kind === 'task') seen.set(e.id, e.state.task.status);
+  const newCycle = (id: string, attempts: number) =>
+    ctx.taskState.patch(id, (cur) => ({ cycleStart: Math.max(cur.cycleStart ?? 0, attempts), notBefore: undefined, failures: undefined, interrupted: undefined, resumeSession: undefined }));
   const noticePerson = (entry: IndexEntry) => {
     if (entry.state.kind !== 'task') return;
     const to = entry.state.task.status;
     const from = seen.get(entry.id);
     seen.set(entry.id, to);
+    const attempts = entry.state.task.attempts;
+    // A note coming back with attempts behind it (`retry` from Done/) starts a new cycle too.
+    if (from === undefined && (to === 'planned' || to === 'new') && attempts > 0 && !ctx.ownWrites.isOurs(entry.id, entry.hash)) void newCycle(entry.id, attempts);
     if (from === undefined || from === to || ctx.ownWrites.isOurs(entry.id, entry.hash)) return;
     logger.info({ component: 'service', actor: 'person', task: entry.id, from, to }, `${entry.id}: ${from} → ${to} (person)`);
     events.emit('task:transition', { taskId: entry.id, from, to, actor: 'person', component: 'service' });
     // A person sending a failed task back starts a new cycle: max_attempts counts from here.
-    if (from === 'failed' && (to === 'planned' || to === 'new')) {
-      const attempts = entry.state.task.attempts;
-      void ctx.taskState.patch(entry.id, (cur) => ({ cycleStart: Math.max(cur.cycleStart ?? 0, attempts), notBefore: undefined, failures: undefined, interrupted: undefined, resumeSession: undefined }));
-    }
+    if (from === 'failed' && (to === 'planned' || to === 'new')) void newCycle(entry.id, attempts);
   };
   index.on('change', (entry) => {
     noticePerson(entry);
