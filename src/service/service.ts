@@ -117,8 +117,8 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     seen.set(entry.id, to);
     const attempts = entry.state.task.attempts;
     // A note coming back with attempts behind it (`retry` from Done/) starts a new cycle too.
-    if (from === undefined && (to === 'planned' || to === 'new') && attempts > 0 && !ctx.ownWrites.isOurs(entry.id, entry.hash)) void newCycle(entry.id, attempts);
-    if (from === undefined || from === to || ctx.ownWrites.isOurs(entry.id, entry.hash)) return;
+    if (from === undefined && (to === 'planned' || to === 'new') && attempts > 0 && !ctx.ownWrites.isOurs(entry.id, entry.hash, to)) void newCycle(entry.id, attempts);
+    if (from === undefined || from === to || ctx.ownWrites.isOurs(entry.id, entry.hash, to)) return;
     logger.info({ component: 'service', actor: 'person', task: entry.id, from, to }, `${entry.id}: ${from} → ${to} (person)`);
     events.emit('task:transition', { taskId: entry.id, from, to, actor: 'person', component: 'service' });
     // A person sending a failed task back starts a new cycle: max_attempts counts from here.
