@@ -5,13 +5,13 @@
 //   {"vaultrunner":"session","id":"...","model":"..."}        reports a session id (init event)
 //   {"vaultrunner":"result","cost_usd":0.01,"num_turns":1,"result":"..."}   reports the result
 // Every other stdout line is a text event. Success iff the exit code is 0.
+// Environment: VAULTRUNNER_TASK_ID, VAULTRUNNER_ATTEMPT, VAULTRUNNER_PERMISSION_MODE (the mode to
+// honour), and VAULTRUNNER_RESUME_SESSION when continuing a session it reported earlier.
 import { accessSync, constants, statSync } from 'node:fs';
 import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
-import { execa } from 'execa';
 import { AgentError, shortMessage } from '../errors.js';
-import type { Agent, AgentEvent, AgentOutcome, AgentProbe, AgentRun, AgentRunRequest } from './agent.js';
-import { LineSplitter } from './line-splitter.js';
-import { RunControl } from './run-control.js';
+import type { Agent, AgentCapabilities, AgentEvent, AgentOutcome, AgentProbe, AgentRun, AgentRunRequest } from './agent.js';
+import { cleanEnv, failedRun, isNotFound, missingCwd, notFoundWhy, safeCall, spawnProcess, stoppedError } from './process/index.js';
 
 export interface CommandAgentOptions {
   name: string;
@@ -25,14 +25,23 @@ const STDERR_LINE_BYTES = 8 * 1024;
 // Interpreters whose first argument is the script that really is the agent (probe checks it too).
 const INTERPRETERS = /^(node|nodejs|python[0-9.]*|bash|sh|zsh|deno|bun|ruby|perl)$/;
 
+/** Command agents resume through VAULTRUNNER_RESUME_SESSION and are told the permission mode to honour. */
+export const COMMAND_CAPABILITIES: AgentCapabilities = Object.freeze({
+  resume: true,
+  permissionModes: Object.freeze(['plan', 'default', 'acceptEdits', 'bypassPermissions'] as const),
+  reportsCost: true,
+  reportsTokens: false,
+  planMode: false,
+});
+
 /** The child's environment: the request's, plus our variables, minus what must not leak. */
-export function commandEnv(req: Pick<AgentRunRequest, 'env' | 'taskId' | 'attempt' | 'resumeSessionId'>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...req.env, VAULTRUNNER_TASK_ID: req.taskId, VAULTRUNNER_ATTEMPT: String(req.attempt) };
-  delete env.VAULTRUNNER_RESUME_SESSION;
-  if (req.resumeSessionId) env.VAULTRUNNER_RESUME_SESSION = req.resumeSessionId;
-  // Set inside a Claude Code session; a nested `claude` would refuse to start or misbehave.
-  delete env.CLAUDECODE;
-  return env;
+export function commandEnv(req: Pick<AgentRunRequest, 'env' | 'taskId' | 'attempt' | 'resumeSessionId'> & { permissionMode?: AgentRunRequest['permissionMode'] }): NodeJS.ProcessEnv {
+  return cleanEnv(req.env, {
+    VAULTRUNNER_TASK_ID: req.taskId,
+    VAULTRUNNER_ATTEMPT: String(req.attempt),
+    VAULTRUNNER_RESUME_SESSION: req.resumeSessionId || undefined,
+    VAULTRUNNER_PERMISSION_MODE: req.permissionMode,
+  });
 }
 
 /** Where `cmd` would be executed from, or why not. Does not run it. */
@@ -76,25 +85,8 @@ function protocolLine(line: string): Record<string, unknown> | undefined {
   }
 }
 
-function safeCall<T>(fn: ((arg: T) => void) | undefined, arg: T): void {
-  try {
-    fn?.(arg);
-  } catch {
-    // A failing transcript sink must not break the run.
-  }
-}
 
-function failedRun(error: AgentError): AgentRun {
-  return { pid: 0, outcome: Promise.resolve({ ok: false, error, permissionDenials: [], exitCode: null }), stop: async () => {} };
-}
 
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
 export function createCommandAgent(opts: CommandAgentOptions): Agent {
   const { name } = opts;
@@ -105,25 +97,10 @@ export function createCommandAgent(opts: CommandAgentOptions): Agent {
   const label = `command agent "${name}" (${basename(program)})`;
 
   function start(req: AgentRunRequest): AgentRun {
-    // Node reports a missing cwd as "spawn <program> ENOENT"; say what is really wrong.
-    if (!isDirectory(req.cwd)) return failedRun(new AgentError('WORKSPACE_DENIED', `working directory does not exist: ${req.cwd}`));
+    const noCwd = missingCwd(req.cwd);
+    if (noCwd) return failedRun(noCwd);
 
     const facts: Facts = { lastStderr: '' };
-    const child = execa(program, args, {
-      cwd: req.cwd,
-      input: req.prompt, // written to stdin, then stdin is closed
-      env: commandEnv(req),
-      extendEnv: false, // exactly our env: the parent's CLAUDECODE must not come back in
-      detached: true, // own process group, so stop() ends everything the agent started
-      buffer: false, // streamed through bounded line splitters, never held whole
-      reject: false,
-      stripFinalNewline: false,
-    });
-    const pid = child.pid ?? 0;
-    const control = new RunControl(pid);
-    const out = new LineSplitter({ maxLineBytes: MAX_LINE_BYTES });
-    const err = new LineSplitter({ maxLineBytes: STDERR_LINE_BYTES });
-
     const onStdout = (line: string, cut: number) => {
       safeCall(req.onRawLine, line);
       const msg = protocolLine(line);
@@ -139,25 +116,24 @@ export function createCommandAgent(opts: CommandAgentOptions): Agent {
         safeCall<AgentEvent>(req.onEvent, { kind: 'text', text: cut > 0 ? `${line} … (${cut} more bytes cut)` : line });
       }
     };
-    const onStderr = (line: string) => {
-      if (line.trim() === '') return;
-      facts.lastStderr = line;
-      safeCall<AgentEvent>(req.onEvent, { kind: 'stderr', text: line });
-    };
-    child.stdout?.on('data', (chunk: Buffer) => {
-      for (const l of out.push(chunk)) onStdout(l.line, l.truncated ? l.bytes - MAX_LINE_BYTES : 0);
+    const handle = spawnProcess({
+      program,
+      args,
+      cwd: req.cwd,
+      stdin: req.prompt,
+      env: commandEnv(req),
+      stdoutLineBytes: MAX_LINE_BYTES,
+      stderrLineBytes: STDERR_LINE_BYTES,
+      onStdoutLine: (l) => onStdout(l.line, l.truncated ? l.bytes - MAX_LINE_BYTES : 0),
+      onStderrLine: ({ line }) => {
+        if (line.trim() === '') return;
+        facts.lastStderr = line;
+        safeCall<AgentEvent>(req.onEvent, { kind: 'stderr', text: line });
+      },
     });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      for (const l of err.push(chunk)) onStderr(l.line);
-    });
-    control.watchExit(child);
 
-    const outcome: Promise<AgentOutcome> = (async () => {
-      const res = await child;
-      for (const l of out.end()) onStdout(l.line, l.truncated ? l.bytes - MAX_LINE_BYTES : 0);
-      for (const l of err.end()) onStderr(l.line);
-      await control.endLeftovers();
-      const exitCode = res.exitCode ?? null;
+    const outcome: Promise<AgentOutcome> = handle.exit.then((res) => {
+      const exitCode = res.exitCode;
       const common = {
         ...(facts.sessionId !== undefined ? { sessionId: facts.sessionId } : {}),
         ...(facts.costUsd !== undefined ? { costUsd: facts.costUsd } : {}),
@@ -166,24 +142,18 @@ export function createCommandAgent(opts: CommandAgentOptions): Agent {
         permissionDenials: [] as string[],
       };
       const fail = (error: AgentError): AgentOutcome => ({ ok: false, error, ...common, exitCode, ...(res.signal !== undefined ? { signal: res.signal } : {}) });
-      const spawnCode = (res as { code?: string }).code;
-      if (res.failed && res.exitCode === undefined && res.signal === undefined && spawnCode !== undefined) {
-        if (spawnCode === 'ENOENT' || spawnCode === 'EACCES' || spawnCode === 'ENOTDIR') {
-          const why = spawnCode === 'EACCES' ? 'is not executable' : 'was not found';
-          return fail(new AgentError('AGENT_NOT_FOUND', `${label}: "${program}" ${why}; fix COMMAND_AGENTS`));
-        }
-        return fail(new AgentError('AGENT_FAILED', shortMessage(`${label} could not start: ${res.originalMessage ?? spawnCode}`, 240), { retryable: true }));
+      if (res.spawnError) {
+        if (isNotFound(res.spawnError)) return fail(new AgentError('AGENT_NOT_FOUND', `${label}: "${program}" ${notFoundWhy(res.spawnError)}; fix COMMAND_AGENTS`));
+        return fail(new AgentError('AGENT_FAILED', shortMessage(`${label} could not start: ${res.spawnError.message}`, 240), { retryable: true }));
       }
-      const stopReason = control.stopReason;
-      if (stopReason === 'timeout') return fail(new AgentError('AGENT_TIMEOUT', `${label} stopped after a timeout`, { retryable: true }));
-      if (stopReason !== undefined) return fail(new AgentError('AGENT_STOPPED', `${label} stopped (${stopReason})`, { retryable: stopReason !== 'cancel' }));
+      if (res.stopReason !== undefined) return fail(stoppedError(label, res.stopReason));
       if (exitCode === 0) return { ok: true as const, ...common, exitCode: 0 };
       const how = res.signal !== undefined ? `was killed by ${res.signal}` : `exited with code ${exitCode ?? '?'}`;
       const last = facts.lastStderr.trim();
       return fail(new AgentError('AGENT_FAILED', shortMessage(`${how}${last ? `: ${last}` : ''}`, 240), { retryable: true }));
-    })();
+    });
 
-    return control.run(outcome, label);
+    return handle.control.run(outcome, label);
   }
 
   async function probe(): Promise<AgentProbe> {
@@ -200,5 +170,5 @@ export function createCommandAgent(opts: CommandAgentOptions): Agent {
     return { ok: true, detail: `${label}: ${[found.path, ...args].join(' ')}` };
   }
 
-  return { name, kind: 'command', start, probe };
+  return { name, kind: 'command', capabilities: COMMAND_CAPABILITIES, start, probe };
 }

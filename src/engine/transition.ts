@@ -7,14 +7,26 @@ import type { FieldEdits } from '../vault/frontmatter.js';
 import type { NoteSnapshot, NoteStore } from '../vault/note-store.js';
 import type { EngineEvents } from './events.js';
 
-/** The content hash this process last wrote to each task's note. */
+/**
+ * What this process wrote to each task's note: the content hash of its last write, and the
+ * statuses of writes still in flight (the index may read our new note before the write returns).
+ */
 export class OwnWrites {
   private readonly last = new Map<string, string>();
+  private readonly pending = new Map<string, Status[]>();
+  begin(taskId: string, to: Status): void {
+    this.pending.set(taskId, [...(this.pending.get(taskId) ?? []), to]);
+  }
+  end(taskId: string, to: Status): void {
+    const left = (this.pending.get(taskId) ?? []).filter((s, i, all) => s !== to || all.indexOf(to) !== i);
+    if (left.length) this.pending.set(taskId, left);
+    else this.pending.delete(taskId);
+  }
   record(taskId: string, hash: string): void {
     this.last.set(taskId, hash);
   }
-  isOurs(taskId: string, hash: string): boolean {
-    return this.last.get(taskId) === hash;
+  isOurs(taskId: string, hash: string, status?: Status): boolean {
+    return this.last.get(taskId) === hash || (status !== undefined && (this.pending.get(taskId) ?? []).includes(status));
   }
 }
 
@@ -70,16 +82,26 @@ export async function decideAndWrite(
 ): Promise<{ note: NoteSnapshot; from: Status | undefined; to?: Status } | null> {
   let from: Status | undefined;
   let to: Status | undefined;
-  const r = await sink.store.update(path, (data) => {
-    from = noteStatus(data);
-    const d = decide(data, from);
-    to = d?.to;
-    if (!d) return null;
-    if (to !== undefined && from !== undefined && to !== from) assertTransition(from, to, actor);
-    return to !== undefined && to !== from ? { ...d.edits, status: to } : (d.edits ?? null);
-  });
+  const begun: Status[] = [];
+  let r;
+  try {
+    r = await sink.store.update(path, (data) => {
+      from = noteStatus(data);
+      const d = decide(data, from);
+      to = d?.to;
+      if (!d) return null;
+      if (to !== undefined && from !== undefined && to !== from) assertTransition(from, to, actor);
+      if (to !== undefined && to !== from) {
+        sink.ownWrites?.begin(taskId, to); // before the rename: the index may see it at once
+        begun.push(to);
+      }
+      return to !== undefined && to !== from ? { ...d.edits, status: to } : (d.edits ?? null);
+    });
+    if (r) sink.ownWrites?.record(taskId, r.note.hash);
+  } finally {
+    for (const s of begun) sink.ownWrites?.end(taskId, s);
+  }
   if (!r) return null;
-  sink.ownWrites?.record(taskId, r.note.hash);
   if (to !== undefined && from !== undefined && to !== from) {
     const component = actor === 'person' ? 'cli' : actor;
     sink.logger.info({ component, actor, task: taskId, from, to, ...log }, `${taskId}: ${from} → ${to}${actor === 'person' ? ' (person)' : ''}`);

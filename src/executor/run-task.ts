@@ -79,9 +79,10 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
     },
   });
   faultPoint('after-spawn');
+  // The deadline counts from the spawn, not from the bookkeeping before it.
   return ctx.runs.started(
     claim,
-    { agent: input.agent, agentRun, startedAt: now, timeoutMs: task.timeoutMs ?? ctx.config.taskTimeoutMs, transcript, session },
+    { agent: input.agent, agentRun, startedAt: ctx.clock.now(), timeoutMs: task.timeoutMs ?? ctx.config.taskTimeoutMs, transcript, session },
     async (r) => onExit(r, await agentRun.outcome),
   );
 }

@@ -151,6 +151,7 @@ export class Orchestrator {
       if ((await this.writePlan(entry, planPath, task, body)) === 'no-slot') return; // planned when a run ends
     } catch (err) {
       if (err instanceof VaultrunnerError && err.code === 'WORKSPACE_DENIED') return this.refuse(entry, task, err);
+      if (this.closed) return; // an agent planner stopped by shutdown is planned again next start
       const ts = await ctx.taskState.get(task.id);
       const failures = (ts.planFailures ?? 0) + 1;
       const retry = (err instanceof VaultrunnerError ? err.retryable : true) && failures < MAX_PLAN_FAILURES;

@@ -5,7 +5,7 @@ import { AgentRegistry } from '../agents/registry.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/config.js';
 import { shortMessage } from '../errors.js';
-import { createDashboard } from '../dashboard/dashboard-writer.js';
+import { createDashboard, type Dashboard } from '../dashboard/dashboard-writer.js';
 import type { Status } from '../domain/status.js';
 import type { EngineContext } from '../engine/context.js';
 import { EngineEvents } from '../engine/events.js';
@@ -48,6 +48,8 @@ export interface RunningService {
   orchestrator: Orchestrator;
   executor: Executor;
   watchdog: Watchdog;
+  /** Dashboard.md's writer (flush() rewrites it now). */
+  dashboard: Pick<Dashboard, 'flush'>;
   paths: VaultPaths;
   stop(opts?: { graceMs?: number }): Promise<void>;
 }
@@ -106,19 +108,21 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   // A status change we did not write is a person's: logged `from → to (person)` and emitted.
   const seen = new Map<string, Status>();
   for (const e of index.entries()) if (e.state.kind === 'task') seen.set(e.id, e.state.task.status);
+  const newCycle = (id: string, attempts: number) =>
+    ctx.taskState.patch(id, (cur) => ({ cycleStart: Math.max(cur.cycleStart ?? 0, attempts), notBefore: undefined, failures: undefined, interrupted: undefined, resumeSession: undefined }));
   const noticePerson = (entry: IndexEntry) => {
     if (entry.state.kind !== 'task') return;
     const to = entry.state.task.status;
     const from = seen.get(entry.id);
     seen.set(entry.id, to);
-    if (from === undefined || from === to || ctx.ownWrites.isOurs(entry.id, entry.hash)) return;
+    const attempts = entry.state.task.attempts;
+    // A note coming back with attempts behind it (`retry` from Done/) starts a new cycle too.
+    if (from === undefined && (to === 'planned' || to === 'new') && attempts > 0 && !ctx.ownWrites.isOurs(entry.id, entry.hash, to)) void newCycle(entry.id, attempts);
+    if (from === undefined || from === to || ctx.ownWrites.isOurs(entry.id, entry.hash, to)) return;
     logger.info({ component: 'service', actor: 'person', task: entry.id, from, to }, `${entry.id}: ${from} → ${to} (person)`);
     events.emit('task:transition', { taskId: entry.id, from, to, actor: 'person', component: 'service' });
     // A person sending a failed task back starts a new cycle: max_attempts counts from here.
-    if (from === 'failed' && (to === 'planned' || to === 'new')) {
-      const attempts = entry.state.task.attempts;
-      void ctx.taskState.patch(entry.id, (cur) => ({ cycleStart: Math.max(cur.cycleStart ?? 0, attempts), notBefore: undefined, failures: undefined, interrupted: undefined, resumeSession: undefined }));
-    }
+    if (from === 'failed' && (to === 'planned' || to === 'new')) void newCycle(entry.id, attempts);
   };
   index.on('change', (entry) => {
     noticePerson(entry);
@@ -185,6 +189,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     orchestrator,
     executor,
     watchdog,
+    dashboard,
     paths,
     async stop(stopOpts = {}) {
       if (stopped) return;

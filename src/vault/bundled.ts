@@ -1,7 +1,7 @@
 // The note template and example tasks that `vaultrunner init` writes and the repo's vault/ ships.
 export const TASK_TEMPLATE = `---
 type: claude_code
-status: new
+status: draft # change to new when the note is written; the service ignores drafts
 title: "{{title}}"
 priority: medium
 due:

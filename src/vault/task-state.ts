@@ -56,8 +56,9 @@ export class TaskStateStore {
 
   async get(id: string): Promise<TaskState> {
     const hit = this.cache.get(id);
-    // Other processes only ever remove state files (`vaultrunner retry`), never create them, so a
-    // cached "absent" stays true: no stat for it (dispatch asks for every planned task, every pass).
+    // Other processes remove state files (`vaultrunner retry`); the one they create (retry's
+    // cycleStart) the service also writes itself when it notices the retry. So a cached "absent"
+    // stays true: no stat for it (dispatch asks for every planned task, every pass).
     if (hit?.stamp === 'absent') return hit.state;
     let stamp = await this.stampOf(id);
     if (stamp === 'absent' && !hit) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from '../../src/agents/line-splitter.js';
+import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from '../../src/agents/process/line-splitter.js';
 
 const lines = (out: { line: string }[]) => out.map((l) => l.line);
 

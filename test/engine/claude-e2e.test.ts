@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/config/config.js';
 import { claudeTestEnv, delay, error, hang, startModelServer, text, toolUse, type ModelServer, type RecordedRequest } from '../fixtures/model-server.js';
-import { createHarness, waitFor, type Harness } from '../helpers/vault-harness.js';
+import { createHarness, eventsFrom, waitFor, type Harness } from '../helpers/vault-harness.js';
 
 const CLAUDE = join(PACKAGE_ROOT, 'node_modules', '.bin', 'claude');
 let h: Harness;
@@ -82,7 +82,7 @@ describe('Claude Code through the service', () => {
     // It gave up: no more planning requests for this note until a person edits it…
     const planCalls = () => server.messageRequests().filter((r) => isPlan(r) && r.text.includes('BROKEN')).length;
     const given = planCalls();
-    await new Promise((r) => setTimeout(r, 1000)); // several orchestrator passes
+    await eventsFrom(h.events, 'orchestrator:step', 3, (e) => e.taskId === 'unplannable'); // several orchestrator passes
     expect(planCalls()).toBe(given);
     // …and an edit gets it planned again.
     writeFileSync(stuck.path, stuck.text.replace('BROKEN task', 'A repaired task'));

@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHarness, waitFor, type Harness } from '../helpers/vault-harness.js';
+import { createHarness, eventsFrom, waitFor, type Harness } from '../helpers/vault-harness.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -24,9 +24,10 @@ describe('an idle service', () => {
     h.drop('loop-b', 'type: claude_code\nblocked_by: loop-a');
     await waitFor(() => h.find('finished')?.folder === 'Done', 'first task done');
     await waitFor(() => /^error:/m.test(h.find('loop-a')!.text) && /^error:/m.test(h.find('broken-priority')!.text), 'problems reported');
-    await new Promise((r) => setTimeout(r, 300));
+    const passes = (n: number) => Promise.all([eventsFrom(h.events, 'dispatch:pass', n), eventsFrom(h.events, 'watchdog:pass', n), eventsFrom(h.events, 'orchestrator:step', n, (e) => e.taskId === 'loop-a')]);
+    await passes(2);
     const before = { na: mtimes(join(h.vault, 'Needs_Action')), plans: mtimes(join(h.vault, 'Plans')), done: mtimes(join(h.vault, 'Done')) };
-    await new Promise((r) => setTimeout(r, 1500)); // ~15 passes of every component
+    await passes(10); // ten passes of every component
     expect({ na: mtimes(join(h.vault, 'Needs_Action')), plans: mtimes(join(h.vault, 'Plans')), done: mtimes(join(h.vault, 'Done')) }).toEqual(before);
     // …and reported each problem once, not on every pass.
     const cycleReports = h.logLines().filter((l) => l.task === 'loop-a' && String(l.problem ?? '').includes('cycle'));
@@ -41,7 +42,7 @@ describe('agent health', () => {
     h.drop('haunted', 'type: claude_code');
     await waitFor(() => h.status('haunted') === 'planned', 'planned');
     await waitFor(() => h.logLines().some((l) => l.agent === 'ghost' && String(l.msg).includes('cannot be called')), 'reported');
-    await new Promise((r) => setTimeout(r, 1000));
+    await Promise.all([eventsFrom(h.events, 'dispatch:pass', 3), eventsFrom(h.events, 'watchdog:pass', 3)]);
     expect(h.status('haunted')).toBe('planned'); // waits; never marked failed or executing
     expect(h.logLines().filter((l) => l.agent === 'ghost' && String(l.msg).includes('cannot be called'))).toHaveLength(1);
   });
@@ -52,7 +53,7 @@ describe('missed events', () => {
     h = createHarness();
     await h.start();
     rmSync(join(h.vault, 'Needs_Action'), { recursive: true });
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(() => h.logLines().some((l) => l.component === 'watcher' && String(l.reason ?? '').includes('Needs_Action')), 'the removal noticed');
     mkdirSync(join(h.vault, 'Needs_Action'));
     h.drop('after-recreate', 'type: claude_code');
     await waitFor(() => h.find('after-recreate')?.folder === 'Done', 'task in recreated folder done');

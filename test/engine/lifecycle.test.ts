@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { concurrency, createHarness, waitFor, type Harness } from '../helpers/vault-harness.js';
+import { concurrency, createHarness, eventsFrom, waitFor, type Harness } from '../helpers/vault-harness.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -44,7 +44,7 @@ describe('a dropped note', () => {
     h.drop('risky', 'type: shell_script\ntitle: Risky');
     const pending = await waitFor(() => h.find('risky')?.folder === 'Pending_Approval' && h.find('risky'), 'task in Pending_Approval');
     expect(pending.text).toMatch(/^status: awaiting_approval$/m);
-    await new Promise((r) => setTimeout(r, 600)); // a few executor passes
+    await eventsFrom(h.events, 'dispatch:pass', 3); // three executor passes since it was held
     expect(h.runs()).toHaveLength(0);
     // The person approves by editing the note.
     const { writeFileSync } = await import('node:fs');
@@ -58,7 +58,7 @@ describe('a dropped note', () => {
     await h.start();
     h.drop('careful', 'type: claude_code\nrequires_approval: true');
     await waitFor(() => h.find('careful')?.folder === 'Pending_Approval', 'held for approval');
-    await new Promise((r) => setTimeout(r, 500));
+    await eventsFrom(h.events, 'dispatch:pass', 3);
     expect(h.runs()).toHaveLength(0);
   });
 
@@ -80,13 +80,16 @@ describe('a dropped note', () => {
     h = createHarness({}, { invalidSettleMs: 2000 });
     await h.start();
     const { writeFileSync, statSync } = await import('node:fs');
+    const looked = (n: number) => eventsFrom(h.events, 'orchestrator:step', n, (e) => e.taskId === 'typing');
+    let steps = looked(1);
     const path = h.drop('typing', 'type: claude_code\nstatus: pa');
-    await new Promise((r) => setTimeout(r, 800));
+    await steps; // the orchestrator has judged the invalid note, and wrote nothing yet
     expect(h.read(path)).not.toMatch(/^error:/m);
+    steps = looked(1);
     writeFileSync(path, h.read(path).replace('status: pa', 'status: pau')); // still typing
     const lastSave = statSync(path).mtimeMs;
-    await new Promise((r) => setTimeout(r, 800));
-    expect(h.read(path)).not.toMatch(/^error:/m); // 1.6 s after the first save, 0.8 s after the last
+    await steps; // looked at again after the second save: still nothing written
+    expect(h.read(path)).not.toMatch(/^error:/m);
     const text = await waitFor(() => /^error: /m.test(h.read(path)) && h.read(path), 'error written once still');
     expect(statSync(path).mtimeMs - lastSave).toBeGreaterThanOrEqual(1900);
     expect(text).toMatch(/^error: .*status: \\"pau\\"/m);
@@ -105,7 +108,7 @@ describe('a dropped note', () => {
     expect(text).toMatch(/^error: .*status: \\"planed\\"/m);
     expect(text).toMatch(/^status: planed # sic$/m);
     // Several orchestrator passes later: the note is not rewritten and the warning is not repeated.
-    await new Promise((r) => setTimeout(r, 1000));
+    await eventsFrom(h.events, 'orchestrator:step', 3, (e) => e.taskId === 'typo');
     expect(h.read(path)).toBe(text);
     expect(h.logLines().filter((l) => l.task === 'typo' && l.level === 40)).toHaveLength(1);
     const { writeFileSync } = await import('node:fs');

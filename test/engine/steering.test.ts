@@ -2,7 +2,7 @@ import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isZombie } from '../../src/os/process.js';
-import { createHarness, waitFor, type Harness } from '../helpers/vault-harness.js';
+import { createHarness, eventsFrom, nextEvent, waitFor, type Harness } from '../helpers/vault-harness.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -65,7 +65,7 @@ describe('retries', () => {
     // 200ms then 400ms, each with ±25 % jitter.
     expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(150);
     expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(300);
-    await new Promise((r) => setTimeout(r, 600));
+    await eventsFrom(h.events, 'dispatch:pass', 3);
     expect(h.runs().filter((r) => r.task === 'flaky')).toHaveLength(3); // and never again
   });
 });
@@ -74,8 +74,10 @@ describe('people steer by editing frontmatter', () => {
   it('pauses and resumes a queued task', async () => {
     h = createHarness();
     await h.start();
+    const seen = eventsFrom(h.events, 'orchestrator:step', 2, (e) => e.taskId === 'later');
     const path = h.drop('later', 'type: claude_code\nstatus: paused');
-    await new Promise((r) => setTimeout(r, 700));
+    await seen;
+    await eventsFrom(h.events, 'dispatch:pass', 2);
     expect(h.runs()).toHaveLength(0);
     setStatus(path, 'new');
     await waitFor(() => h.find('later')?.folder === 'Done', 'resumed task done');
@@ -87,9 +89,11 @@ describe('people steer by editing frontmatter', () => {
     const path = h.drop('long', 'type: claude_code');
     await waitFor(() => h.status('long') === 'executing' && h.runs().length === 1, 'running');
     const first = h.runs()[0]!;
+    const ended = nextEvent(h.events, 'run:end', (e) => e.taskId === 'long');
     setStatus(path, 'paused');
     await waitFor(() => !alive(first.pid), 'agent stopped after pause');
-    await new Promise((r) => setTimeout(r, 500));
+    expect((await ended).stopReason).toBe('pause');
+    await eventsFrom(h.events, 'dispatch:pass', 2);
     expect(h.status('long')).toBe('paused');
     expect(h.runs()).toHaveLength(1);
     setStatus(path, 'planned');
@@ -128,9 +132,11 @@ describe('people steer by editing frontmatter', () => {
     const path = h.drop('handled', 'type: claude_code');
     await waitFor(() => h.runs().length === 1, 'running');
     const target = join(h.vault, 'Done', 'handled.md');
+    const ended = nextEvent(h.events, 'run:end', (e) => e.taskId === 'handled');
     renameSync(path, target);
     await waitFor(() => !alive(h.runs()[0]!.pid), 'agent stopped');
-    await new Promise((r) => setTimeout(r, 700));
+    expect((await ended).stopReason).toBe('moved');
+    await eventsFrom(h.events, 'dispatch:pass', 2);
     expect(h.find('handled')!.folder).toBe('Done');
     expect(h.runs()).toHaveLength(1);
   });
@@ -145,7 +151,7 @@ describe('retries under a busy watchdog', () => {
     const ids = Array.from({ length: 16 }, (_, i) => `r${i}`);
     for (const id of ids) h.drop(id, 'type: claude_code\nstatus: planned\nmax_attempts: 3');
     await waitFor(() => ids.every((id) => h.status(id) === 'failed'), 'all failed', 25_000);
-    await new Promise((r) => setTimeout(r, 300));
+    await Promise.all([eventsFrom(h.events, 'dispatch:pass', 2), eventsFrom(h.events, 'watchdog:pass', 2)]);
     for (const id of ids) {
       expect(h.find(id)!.text, id).toMatch(/^attempts: 3$/m);
       expect(h.runs().filter((r) => r.task === id), id).toHaveLength(3);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { VAULT_FOLDERS } from '../../src/vault/layout.js';
 import { CLI, cleanEnv, runCli } from './cli-process.js';
+import { waitFor } from './wait.js';
 
 export interface CliResult {
   code: number | null;
@@ -121,10 +122,7 @@ function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
   return out;
 }
 
+/** The suite's one wait helper, for callers that only need a condition. */
 export async function waitUntil(fn: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!fn()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await waitFor(fn, what, timeoutMs, 25);
 }

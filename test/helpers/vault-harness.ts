@@ -3,9 +3,12 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, ren
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config, type ConfigKey } from '../../src/config/config.js';
+import { EngineEvents } from '../../src/engine/events.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startService, type RunningService } from '../../src/service/service.js';
 import { initVault } from '../../src/vault/init-vault.js';
+
+export { eventsFrom, nextEvent, recordEvents, waitFor, type Truthy } from './wait.js';
 
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'agents');
 export const fixtureAgent = (name: string) => [process.execPath, join(FIXTURES, `${name}.mjs`)];
@@ -15,6 +18,8 @@ export interface Harness {
   vault: string;
   runLog: string;
   config: Config;
+  /** The engine's events; created with the harness, so a test can listen before start(). */
+  events: EngineEvents;
   service?: RunningService;
   start(): Promise<RunningService>;
   stop(): Promise<void>;
@@ -57,15 +62,17 @@ export function createHarness(overrides: Partial<Record<ConfigKey, string>> = {}
     ...overrides,
   };
   const config = loadConfig(env, {}, root);
+  const events = new EngineEvents();
   const h: Harness = {
     root,
     vault,
     runLog,
     config,
+    events,
     async start() {
       await initVault(vault, { examples: opts.examples ?? false });
       const { logger } = createLogger({ vaultDir: vault, level: 'debug', console: false });
-      h.service = await startService({ config, logger, env: { ...process.env, FIXTURE_LOG: runLog, ...opts.agentEnv }, heartbeatMs: 1000, shutdownGraceMs: 500, invalidSettleMs: opts.invalidSettleMs ?? 300 });
+      h.service = await startService({ config, logger, env: { ...process.env, FIXTURE_LOG: runLog, ...opts.agentEnv }, heartbeatMs: 1000, shutdownGraceMs: 500, invalidSettleMs: opts.invalidSettleMs ?? 300, events });
       return h.service;
     },
     async stop() {
@@ -140,19 +147,6 @@ export function concurrency(runs: RunRecord[], key: (r: RunRecord) => string = (
       if (a.start < (b.end ?? Infinity) && b.start < (a.end ?? Infinity)) overlaps.push([a, b]);
     }
   return { peak, overlaps };
-}
-
-export type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
-
-export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 15_000, everyMs = 50): Promise<Truthy<T>> {
-  const until = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < until) {
-    last = await fn();
-    if (last) return last as Truthy<T>;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what} (last: ${JSON.stringify(last)})`);
 }
 
 export function appendBody(path: string, line: string): void {

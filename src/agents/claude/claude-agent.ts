@@ -1,12 +1,10 @@
 // Agent adapter for the Claude Code CLI (`claude -p --output-format stream-json --verbose`).
-import { statSync } from 'node:fs';
 import { execa } from 'execa';
-import type { Agent, AgentEvent, AgentOutcome, AgentProbe, AgentRun, AgentRunRequest, StopReason } from '../agent.js';
+import type { Agent, AgentCapabilities, AgentEvent, AgentOutcome, AgentProbe, AgentRun, AgentRunRequest, StopReason } from '../agent.js';
 import { AgentError, shortMessage } from '../../errors.js';
-import { LineSplitter } from '../line-splitter.js';
-import { terminateGroup } from '../process-group.js';
+import { terminateGroup } from '../../os/process.js';
+import { failedRun, isNotFound, missingCwd, notFoundWhy, safeCall, spawnProcess, stoppedError } from '../process/index.js';
 import { buildClaudeArgs, childEnv } from './claude-args.js';
-import { RunControl } from '../run-control.js';
 import {
   PermissionDenialSchema,
   eventSessionId,
@@ -29,6 +27,15 @@ export interface ClaudeAgentOptions {
 }
 
 const STDERR_LINE_BYTES = 8 * 1024;
+
+/** Claude Code resumes (--resume), maps every permission mode, reports cost and has a plan mode. */
+export const CLAUDE_CAPABILITIES: AgentCapabilities = Object.freeze({
+  resume: true,
+  permissionModes: Object.freeze(['plan', 'default', 'acceptEdits', 'bypassPermissions'] as const),
+  reportsCost: true,
+  reportsTokens: false,
+  planMode: true,
+});
 
 /** Keeps only the last `max` bytes written to it. */
 class TailBuffer {
@@ -111,22 +118,15 @@ function classifyOutcome(f: RunFacts): AgentOutcome {
   const one = (s: string) => shortMessage(s, 240);
 
   if (f.spawnError) {
-    const { code, message } = f.spawnError;
-    if (code === 'ENOENT' || code === 'EACCES' || code === 'ENOTDIR') {
-      const why = code === 'EACCES' ? 'is not executable' : 'was not found';
-      return fail(new AgentError('AGENT_NOT_FOUND', `claude CLI ${why} at "${f.bin}"; install @anthropic-ai/claude-code or set the agent's bin path`));
+    if (isNotFound(f.spawnError)) {
+      return fail(new AgentError('AGENT_NOT_FOUND', `claude CLI ${notFoundWhy(f.spawnError)} at "${f.bin}"; install @anthropic-ai/claude-code or set the agent's bin path`));
     }
-    return fail(new AgentError('AGENT_FAILED', one(`could not start claude: ${message}`), { retryable: true }));
+    return fail(new AgentError('AGENT_FAILED', one(`could not start claude: ${f.spawnError.message}`), { retryable: true }));
   }
   if (f.authRetry) {
     return fail(new AgentError('AGENT_AUTH', `claude API rejected the credentials (401); ${AUTH_FIX}`));
   }
-  if (f.stopReason === 'timeout') {
-    return fail(new AgentError('AGENT_TIMEOUT', 'claude run stopped after a timeout', { retryable: true }));
-  }
-  if (f.stopReason !== undefined) {
-    return fail(new AgentError('AGENT_STOPPED', `claude run stopped (${f.stopReason})`, { retryable: f.stopReason !== 'cancel' }));
-  }
+  if (f.stopReason !== undefined) return fail(stoppedError('claude run', f.stopReason));
 
   const stderrLine = lastLine(f.stderrTail);
   if (r === undefined) {
@@ -160,30 +160,8 @@ function classifyOutcome(f: RunFacts): AgentOutcome {
   return fail(new AgentError('AGENT_FAILED', one(`claude failed: ${text || stderrLine || r.subtype}`), { retryable: TRANSIENT_TEXT.test(text) }));
 }
 
-function safeCall<T>(fn: ((arg: T) => void) | undefined, arg: T): void {
-  if (!fn) return;
-  try {
-    fn(arg);
-  } catch {
-    // A failing transcript sink must not break the run.
-  }
-}
 
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
-function failedRun(error: AgentError): AgentRun {
-  return {
-    pid: 0,
-    outcome: Promise.resolve({ ok: false, error, permissionDenials: [], exitCode: null }),
-    stop: async () => {},
-  };
-}
 
 export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
   const spawn = opts.spawn ?? execa;
@@ -197,35 +175,13 @@ export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
     } catch (err) {
       return failedRun(err instanceof AgentError ? err : new AgentError('AGENT_FAILED', shortMessage(err), { cause: err }));
     }
-    // Node reports a missing cwd as "spawn <bin> ENOENT"; say what is really wrong.
-    if (!isDirectory(req.cwd)) {
-      return failedRun(new AgentError('WORKSPACE_DENIED', `working directory does not exist: ${req.cwd}`));
-    }
+    const noCwd = missingCwd(req.cwd);
+    if (noCwd) return failedRun(noCwd);
 
     const facts: RunFacts = { bin, stderrTail: '', exitCode: null };
-    let authAbort = false;
-
-    let child: ReturnType<typeof execa>;
-    try {
-      child = spawn(bin, args, {
-        cwd: req.cwd,
-        input: req.prompt, // written to stdin, then stdin is closed (the CLI waits for EOF)
-        env: childEnv(req.env),
-        extendEnv: false,
-        detached: true, // own process group, so stop() can end everything the agent started
-        buffer: false, // we consume the streams ourselves, bounded
-        reject: false,
-        stripFinalNewline: false,
-      });
-    } catch (err) {
-      return failedRun(new AgentError('AGENT_FAILED', `could not start claude: ${shortMessage(err)}`, { cause: err, retryable: true }));
-    }
-    const pid = child.pid ?? 0;
-    const control = new RunControl(pid);
-
-    const stdoutSplit = new LineSplitter(opts.maxLineBytes === undefined ? {} : { maxLineBytes: opts.maxLineBytes });
-    const stderrSplit = new LineSplitter({ maxLineBytes: STDERR_LINE_BYTES });
     const stderrTail = new TailBuffer(tailBytes);
+    let authAbort = false;
+    let pid = 0;
 
     const onEvent = (ev: ClaudeStreamEvent) => {
       const sid = eventSessionId(ev);
@@ -241,40 +197,37 @@ export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
       }
       for (const a of toAgentEvents(ev)) safeCall(req.onEvent, a);
     };
-    const onStdoutLine = (line: string) => {
-      safeCall(req.onRawLine, line);
-      if (line.trim() === '') return;
-      onEvent(parseClaudeLine(line));
-    };
-    const onStderrLine = (line: string) => {
-      if (line.trim() !== '') safeCall<AgentEvent>(req.onEvent, { kind: 'stderr', text: line });
-    };
-
-    child.stdout?.on('data', (chunk: Buffer) => {
-      for (const l of stdoutSplit.push(chunk)) onStdoutLine(l.line);
+    const handle = spawnProcess({
+      program: bin,
+      args,
+      cwd: req.cwd,
+      stdin: req.prompt, // the CLI waits for EOF
+      env: childEnv(req.env),
+      spawn,
+      ...(opts.maxLineBytes === undefined ? {} : { stdoutLineBytes: opts.maxLineBytes }),
+      stderrLineBytes: STDERR_LINE_BYTES,
+      onStdoutLine: ({ line }) => {
+        safeCall(req.onRawLine, line);
+        if (line.trim() === '') return;
+        onEvent(parseClaudeLine(line));
+      },
+      onStderrChunk: (chunk) => stderrTail.push(chunk),
+      onStderrLine: ({ line }) => {
+        if (line.trim() !== '') safeCall<AgentEvent>(req.onEvent, { kind: 'stderr', text: line });
+      },
     });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderrTail.push(chunk);
-      for (const l of stderrSplit.push(chunk)) onStderrLine(l.line);
-    });
-    control.watchExit(child);
+    pid = handle.pid;
 
-    const outcome: Promise<AgentOutcome> = (async () => {
-      const res = await child;
-      for (const l of stdoutSplit.end()) onStdoutLine(l.line);
-      for (const l of stderrSplit.end()) onStderrLine(l.line);
-      await control.endLeftovers();
-      facts.exitCode = res.exitCode ?? null;
+    const outcome: Promise<AgentOutcome> = handle.exit.then((res) => {
+      facts.exitCode = res.exitCode;
       if (res.signal !== undefined) facts.signal = res.signal;
-      if (res.failed && res.exitCode === undefined && res.signal === undefined) {
-        facts.spawnError = { code: (res as { code?: string }).code, message: String(res.originalMessage ?? res.shortMessage ?? 'spawn failed') };
-      }
+      if (res.spawnError) facts.spawnError = res.spawnError;
       facts.stderrTail = stderrTail.toString();
-      if (control.stopReason !== undefined) facts.stopReason = control.stopReason;
+      if (res.stopReason !== undefined) facts.stopReason = res.stopReason;
       return classifyOutcome(facts);
-    })();
+    });
 
-    return control.run(outcome, 'claude run');
+    return handle.control.run(outcome, 'claude run');
   }
 
   async function probe(): Promise<AgentProbe> {
@@ -301,5 +254,5 @@ export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
     return { ok: false, detail: `"${bin} --version" failed (exit ${res.exitCode ?? res.signal ?? '?'}): ${why}` };
   }
 
-  return { name: opts.name ?? 'claude', kind: 'claude', start, probe };
+  return { name: opts.name ?? 'claude', kind: 'claude', capabilities: CLAUDE_CAPABILITIES, start, probe };
 }

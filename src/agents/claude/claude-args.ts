@@ -1,5 +1,6 @@
 // Pure helpers for spawning Claude Code: argv, permission ceiling, child environment.
 import { PERMISSION_MODES, type PermissionMode } from '../agent.js';
+import { cleanEnv } from '../process/env.js';
 import { AgentError } from '../../errors.js';
 
 export interface ClaudeArgsInput {
@@ -50,30 +51,9 @@ function checkValue(flag: string, value: string): string {
   return value;
 }
 
-/**
- * Variables that mark an enclosing Claude Code session. Claude Code 2.1.197 sets CLAUDECODE=1,
- * CLAUDE_CODE_SESSION_ID, CLAUDE_CODE_CHILD_SESSION=1, CLAUDE_EFFORT and AI_AGENT for the
- * commands it runs, and CLAUDE_CODE_ENTRYPOINT / CLAUDE_CODE_EXECPATH for itself; an IDE sets
- * CLAUDE_CODE_SSE_PORT (makes the CLI try to attach to that IDE). None must leak into our child.
- */
-export const ENCLOSING_SESSION_VARS = [
-  'CLAUDECODE',
-  'CLAUDE_CODE_ENTRYPOINT',
-  'CLAUDE_CODE_SESSION_ID',
-  'CLAUDE_CODE_CHILD_SESSION',
-  'CLAUDE_CODE_EXECPATH',
-  'CLAUDE_CODE_SSE_PORT',
-  'CLAUDE_EFFORT',
-] as const;
+export { ENCLOSING_SESSION_VARS } from '../process/env.js';
 
 /** Copy of `base` without enclosing-session markers. Keeps ANTHROPIC_* and everything else. */
 export function childEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(base)) {
-    if (v !== undefined) env[k] = v;
-  }
-  for (const k of ENCLOSING_SESSION_VARS) delete env[k];
-  // AI_AGENT is generic; only drop the value Claude Code itself set.
-  if (env.AI_AGENT?.startsWith('claude-code')) delete env.AI_AGENT;
-  return env;
+  return cleanEnv(base);
 }

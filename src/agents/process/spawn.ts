@@ -1,0 +1,140 @@
+// Spawning an agent CLI the one way: argv array (never a shell string), the prompt on stdin, a
+// clean environment, its own process group, bounded line splitting of stdout and stderr, exit
+// drain, and no leftovers in its group after it ends. Adapters only parse lines and judge outcomes.
+import { statSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { execa } from 'execa';
+import { AgentError, shortMessage } from '../../errors.js';
+import type { AgentOutcome, AgentRun, StopReason } from '../agent.js';
+import { LineSplitter, type SplitLine } from './line-splitter.js';
+import { RunControl } from './run-control.js';
+
+export interface SpawnOptions {
+  program: string;
+  args: readonly string[];
+  cwd: string;
+  /** Written to stdin, which is then closed. */
+  stdin: string;
+  /** The child's whole environment (build it with cleanEnv); nothing else is inherited. */
+  env: NodeJS.ProcessEnv;
+  onStdoutLine: (line: SplitLine) => void;
+  onStderrLine?: (line: SplitLine) => void;
+  /** Every raw stderr chunk (e.g. for a tail buffer of error text). */
+  onStderrChunk?: (chunk: Buffer) => void;
+  /** Longest stdout / stderr line kept (longer ones are cut; memory stays bounded). */
+  stdoutLineBytes?: number;
+  stderrLineBytes?: number;
+  /** Process spawner (tests inject one); defaults to execa. */
+  spawn?: typeof execa;
+}
+
+/** How the process ended, after its pipes were drained and its group emptied. */
+export interface ProcessExit {
+  exitCode: number | null;
+  signal?: string;
+  /** The program could not be started at all (ENOENT, EACCES, …). */
+  spawnError?: { code?: string; message: string };
+  /** Why stop() was called, if it was, before the process exited. */
+  stopReason?: StopReason;
+}
+
+export interface ProcessHandle {
+  /** Process-group leader pid; 0 when the spawn failed. */
+  pid: number;
+  /** stop() bookkeeping and the never-rejecting AgentRun (see control.run). */
+  control: RunControl;
+  exit: Promise<ProcessExit>;
+}
+
+const DEFAULT_STDERR_LINE_BYTES = 8 * 1024;
+
+export function spawnProcess(opts: SpawnOptions): ProcessHandle {
+  const spawn = opts.spawn ?? execa;
+  let child: ReturnType<typeof execa>;
+  try {
+    child = spawn(opts.program, [...opts.args], {
+      cwd: opts.cwd,
+      input: opts.stdin,
+      env: opts.env,
+      extendEnv: false, // exactly our env: nothing of the parent's comes back in
+      detached: true, // own process group, so stop() ends everything the agent started
+      buffer: false, // streamed through bounded line splitters, never held whole
+      reject: false,
+      stripFinalNewline: false,
+    });
+  } catch (err) {
+    const control = new RunControl(0);
+    return { pid: 0, control, exit: Promise.resolve({ exitCode: null, spawnError: { message: shortMessage(err) } }) };
+  }
+  const pid = child.pid ?? 0;
+  const control = new RunControl(pid);
+  const out = new LineSplitter(opts.stdoutLineBytes === undefined ? {} : { maxLineBytes: opts.stdoutLineBytes });
+  const err = new LineSplitter({ maxLineBytes: opts.stderrLineBytes ?? DEFAULT_STDERR_LINE_BYTES });
+  const onErr = opts.onStderrLine ?? (() => {});
+  (child.stdout as Readable | null)?.on('data', (chunk: Buffer) => {
+    for (const l of out.push(chunk)) opts.onStdoutLine(l);
+  });
+  (child.stderr as Readable | null)?.on('data', (chunk: Buffer) => {
+    opts.onStderrChunk?.(chunk);
+    for (const l of err.push(chunk)) onErr(l);
+  });
+  control.watchExit(child);
+  const exit = (async (): Promise<ProcessExit> => {
+    const res = await child;
+    for (const l of out.end()) opts.onStdoutLine(l);
+    for (const l of err.end()) onErr(l);
+    await control.endLeftovers();
+    const spawnCode = (res as { code?: string }).code;
+    return {
+      exitCode: res.exitCode ?? null,
+      ...(res.signal !== undefined ? { signal: res.signal } : {}),
+      ...(res.failed && res.exitCode === undefined && res.signal === undefined ? { spawnError: { code: spawnCode, message: String(res.originalMessage ?? res.shortMessage ?? spawnCode ?? 'spawn failed') } } : {}),
+      ...(control.stopReason !== undefined ? { stopReason: control.stopReason } : {}),
+    };
+  })();
+  return { pid, control, exit };
+}
+
+/** Spawn errors meaning "the program is not there / not runnable": permanent, a config fix. */
+export function isNotFound(spawnError: { code?: string } | undefined): boolean {
+  const c = spawnError?.code;
+  return c === 'ENOENT' || c === 'EACCES' || c === 'ENOTDIR';
+}
+
+/** "is not executable" or "was not found", for a not-found spawn error. */
+export function notFoundWhy(spawnError: { code?: string }): string {
+  return spawnError.code === 'EACCES' ? 'is not executable' : 'was not found';
+}
+
+/** The typed failure for a stop we asked for (timeout: retryable; cancel: not). */
+export function stoppedError(label: string, reason: StopReason): AgentError {
+  return reason === 'timeout'
+    ? new AgentError('AGENT_TIMEOUT', `${label} stopped after a timeout`, { retryable: true })
+    : new AgentError('AGENT_STOPPED', `${label} stopped (${reason})`, { retryable: reason !== 'cancel' });
+}
+
+/** An AgentRun that never started (bad arguments, missing cwd). */
+export function failedRun(error: AgentError): AgentRun {
+  const outcome: AgentOutcome = { ok: false, error, permissionDenials: [], exitCode: null };
+  return { pid: 0, outcome: Promise.resolve(outcome), stop: async () => {} };
+}
+
+/** Node reports a missing cwd as "spawn <program> ENOENT"; adapters check first and say so. */
+export function missingCwd(cwd: string): AgentError | undefined {
+  try {
+    if (statSync(cwd).isDirectory()) return undefined;
+  } catch {
+    // fall through
+  }
+  return new AgentError('WORKSPACE_DENIED', `working directory does not exist: ${cwd}`);
+}
+
+/** Call a sink (transcript, events) without letting its failure break the run. */
+export function safeCall<T>(fn: ((arg: T) => void) | undefined, arg: T): void {
+  if (!fn) return;
+  try {
+    fn(arg);
+  } catch {
+    // A failing transcript sink must not break the run.
+  }
+}

@@ -1,0 +1,176 @@
+// Issue 9's "done when" facts, each on a real service with real child processes: every view gives
+// the executor's wait reason, deadlines and backoffs are exact, command agents resume, planners
+// run on the same slots, and a plan link never leaves the vault.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { readinessText, type Readiness } from '../../src/domain/readiness.js';
+import { clockTime } from '../../src/cli/commands/shared.js';
+import { initVault } from '../../src/vault/init-vault.js';
+import { runCliAsync } from '../helpers/cli-process.js';
+import { concurrency, createHarness, fixtureAgent, nextEvent, recordEvents, waitFor, type Harness } from '../helpers/vault-harness.js';
+
+let h: Harness;
+afterEach(async () => {
+  await h?.stop();
+  h?.cleanup();
+});
+
+const setStatus = (path: string, status: string) => writeFileSync(path, readFileSync(path, 'utf8').replace(/^status: .*$/m, `status: ${status}`));
+
+describe('one readiness, every view', () => {
+  it('list, show, Dashboard.md and the executor give the same wait reason for dependency, approval, slot, working dir busy, backoff and agent unavailable', async () => {
+    const cfg = {
+      MAX_CONCURRENT: '2',
+      ORCHESTRATOR_AUTORUN: 'false', // every note is planned already; nothing is moved meanwhile
+      AGENT: 'ok',
+      COMMAND_AGENTS: JSON.stringify({ ok: fixtureAgent('ok'), hang: fixtureAgent('hang'), broken: ['/nonexistent/vr-agent'] }),
+    };
+    h = createHarness(cfg);
+    const w1 = join(h.root, 'w1');
+    mkdirSync(w1);
+    await initVault(h.vault, { examples: false });
+    h.drop('runner-a', `type: claude_code\nstatus: planned\npriority: urgent\nagent: hang\nworking_dir: ${w1}`);
+    h.drop('runner-b', 'type: claude_code\nstatus: planned\npriority: urgent\nagent: hang');
+    const expected = {
+      'dep-wait': 'dependency',
+      unapproved: 'approval',
+      'same-dir': 'working_dir_busy',
+      'slot-wait': 'slot',
+      backing: 'backoff',
+      'no-agent': 'agent_unavailable',
+    } as const;
+    h.drop('dep-wait', 'type: claude_code\nstatus: planned\nblocked_by: "[[runner-a]]"');
+    h.drop('unapproved', 'type: shell_script\nstatus: planned');
+    h.drop('same-dir', `type: claude_code\nstatus: planned\nworking_dir: ${w1}`);
+    h.drop('slot-wait', 'type: claude_code\nstatus: planned');
+    h.drop('backing', 'type: claude_code\nstatus: planned');
+    mkdirSync(join(h.vault, '.vaultrunner', 'tasks'), { recursive: true });
+    writeFileSync(join(h.vault, '.vaultrunner', 'tasks', 'backing.json'), JSON.stringify({ notBefore: Date.now() + 3_600_000, failures: 1 }));
+    h.drop('no-agent', 'type: claude_code\nstatus: planned\nagent: broken');
+
+    const ids = Object.keys(expected) as (keyof typeof expected)[];
+    const settled = nextEvent(h.events, 'dispatch:pass', (e) => ids.every((id) => e.verdicts.get(id)?.kind === 'waiting'), 30_000);
+    await h.start();
+    const pass = await settled;
+    await waitFor(() => readdirSync(join(h.vault, '.vaultrunner', 'leases')).length === 2, 'both runners hold leases');
+
+    // The executor's verdicts.
+    const executor: Record<string, string> = {};
+    for (const id of ids) {
+      const v = pass.verdicts.get(id) as Extract<Readiness, { kind: 'waiting' }>;
+      expect(v.reason.kind, id).toBe(expected[id]);
+      executor[id] = readinessText(v, clockTime)!;
+    }
+    expect(executor['slot-wait']).toBe('slot (2/2 running)');
+    expect(executor['same-dir']).toBe('working dir busy (runner-a)');
+
+    // Dashboard.md (the same words, dependencies as links).
+    await h.service!.dashboard.flush();
+    const dash = readFileSync(join(h.vault, 'Dashboard.md'), 'utf8');
+    const queueLine = (id: string) => new RegExp(`^\\d+\\. \\[\\[Needs_Action/${id}\\|${id}\\]\\] — \\w+ · (.*)$`, 'm').exec(dash)?.[1]?.replace(/\[\[[^|\]]+\|([^\]]+)\]\]/g, '$1').replace(/\\/g, '');
+    // `list` and `show`: the real CLI in another process, reading leases and recorded agent health
+    // (run without blocking this process, whose service keeps renewing its leases meanwhile).
+    const env = { VAULT_DIR: h.vault, WORKSPACE_ROOTS: h.root, ...cfg };
+    const list = await runCliAsync(['list', '--json'], { cwd: h.root, env });
+    expect(list.code, list.stderr).toBe(0);
+    const rows = JSON.parse(list.stdout) as { id: string; waitingOn: string; wait: { kind: string } | null }[];
+    for (const id of ids) {
+      const row = rows.find((r) => r.id === id)!;
+      const show = await runCliAsync(['show', id], { cwd: h.root, env });
+      expect(show.code, show.stderr).toBe(0);
+      const shown = /^ {2}waiting +(.*)$/m.exec(show.stdout)?.[1];
+      expect({ id, list: row.waitingOn, kind: row.wait?.kind, show: shown, dashboard: queueLine(id) }).toEqual({ id, list: executor[id], kind: expected[id], show: executor[id], dashboard: executor[id] });
+    }
+  }, 90_000);
+});
+
+describe('exact timers (default intervals)', () => {
+  const defaults = { WATCHDOG_INTERVAL: '15s', EXECUTOR_INTERVAL: '30s', ORCHESTRATOR_INTERVAL: '60s' };
+
+  it('`timeout: 3s` stops the run within 4 s of its start', async () => {
+    h = createHarness({ ...defaults, AGENT: 'hang' });
+    const starts = recordEvents(h.events, 'run:start');
+    const stops = recordEvents(h.events, 'run:stop');
+    await h.start();
+    h.drop('deadline', 'type: claude_code\nstatus: planned\ntimeout: 3s\nmax_attempts: 1');
+    await waitFor(() => h.status('deadline') === 'failed', 'timed out and failed', 20_000);
+    const start = starts.list.find((e) => e.taskId === 'deadline')!;
+    const stop = stops.list.find((e) => e.taskId === 'deadline')!;
+    expect(stop.reason).toBe('timeout');
+    expect(stop.at - start.at).toBeGreaterThan(2000);
+    expect(stop.at - start.at).toBeLessThanOrEqual(4000);
+  }, 30_000);
+
+  it('a 2 s backoff retries within 3 s of the failure', async () => {
+    h = createHarness({ ...defaults, AGENT: 'fail', RETRY_BACKOFF: '2s' });
+    const starts = recordEvents(h.events, 'run:start');
+    const ends = recordEvents(h.events, 'run:end');
+    await h.start();
+    h.drop('again', 'type: claude_code\nstatus: planned\nmax_attempts: 2');
+    await waitFor(() => h.status('again') === 'failed', 'two attempts failed', 20_000);
+    const firstEnd = ends.list.find((e) => e.taskId === 'again' && e.attempt === 1)!;
+    const second = starts.list.find((e) => e.taskId === 'again' && e.attempt === 2)!;
+    expect(second.at - firstEnd.at).toBeGreaterThanOrEqual(1400); // 2 s ±25 %
+    expect(second.at - firstEnd.at).toBeLessThanOrEqual(3000);
+  }, 30_000);
+});
+
+describe('agents as peers', () => {
+  it('a command agent paused mid-run is resumed with VAULTRUNNER_RESUME_SESSION set to the session it reported', async () => {
+    h = createHarness({ AGENT: 'session' }, { agentEnv: { FIXTURE_SLEEP_MS: '4000', FIXTURE_SESSION_ID: 'cmd-session-7' } });
+    await h.start();
+    const path = h.drop('resumable', 'type: claude_code\nstatus: planned');
+    await waitFor(() => /^session_id: "?cmd-session-7"?$/m.test(h.read(path)), 'session recorded in the note');
+    const ended = nextEvent(h.events, 'run:end', (e) => e.taskId === 'resumable');
+    setStatus(path, 'paused');
+    expect((await ended).stopReason).toBe('pause');
+    setStatus(path, 'planned');
+    await waitFor(() => h.find('resumable')?.folder === 'Done', 'resumed and done', 30_000);
+    const transcript = (n: number) => readFileSync(join(h.vault, 'Logs', 'runs', 'resumable', `attempt-${n}.md`), 'utf8');
+    expect(transcript(1)).toContain('resume none');
+    expect(transcript(2)).toContain('resume cmd-session-7');
+  }, 45_000);
+
+  it('PLANNER=agent with MAX_CONCURRENT=1 and 5 new notes never runs two agent processes at once', async () => {
+    h = createHarness({ PLANNER: 'agent', MAX_CONCURRENT: '1', AGENT: 'session' }, { agentEnv: { FIXTURE_SLEEP_MS: '200' } });
+    const planners = recordEvents(h.events, 'run:start');
+    await h.start();
+    const ids = ['p1', 'p2', 'p3', 'p4', 'p5'];
+    for (const id of ids) h.drop(id, 'type: claude_code', `Task ${id}.\n`);
+    await waitFor(() => ids.every((id) => h.find(id)?.folder === 'Done'), 'all planned and done', 60_000, 100);
+    const runs = h.runs();
+    expect(runs.filter((r) => r.attempt === 0).map((r) => r.task).sort()).toEqual(ids); // one planner each
+    expect(runs).toHaveLength(10);
+    expect(concurrency(runs).peak).toBe(1);
+    expect(planners.list.filter((e) => e.kind === 'plan')).toHaveLength(5);
+    expect(readFileSync(join(h.vault, 'Plans', 'PLAN_p3.md'), 'utf8')).toMatch(/planner: agent[\s\S]*fixture done/);
+  }, 90_000);
+});
+
+describe('links never leave the vault', () => {
+  it('plan: "[[../../etc/passwd]]" (or ../, or a symlink out) never reaches a prompt; a plan inside does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vr-prompts-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    h = createHarness({}, { agentEnv: { FIXTURE_PROMPT_DIR: dir } });
+    await initVault(h.vault, { examples: false });
+    writeFileSync(join(h.root, 'secret.md'), '---\nx: 1\n---\nTOPSECRET-OUTSIDE\n');
+    symlinkSync(join(h.root, 'secret.md'), join(h.vault, 'Plans', 'evil.md'));
+    writeFileSync(join(h.vault, 'Plans', 'PLAN_good.md'), '---\nplanner: person\n---\nGOOD-PLAN-TEXT\n');
+    h.drop('passwd', 'type: claude_code\nstatus: planned\nplan: "[[../../etc/passwd]]"');
+    h.drop('dotdot', 'type: claude_code\nstatus: planned\nplan: "[[../secret]]"');
+    h.drop('symlinked', 'type: claude_code\nstatus: planned\nplan: "[[evil]]"');
+    h.drop('good', 'type: claude_code\nstatus: planned\nplan: "[[PLAN_good]]"');
+    await h.start();
+    const ids = ['passwd', 'dotdot', 'symlinked', 'good'];
+    await waitFor(() => ids.every((id) => h.find(id)?.folder === 'Done'), 'all done', 30_000);
+    const prompt = (id: string) => readFileSync(join(dir, `${id}-1.txt`), 'utf8');
+    expect(prompt('good')).toContain('GOOD-PLAN-TEXT'); // the control: a plan inside the vault is read
+    for (const id of ['passwd', 'dotdot', 'symlinked']) {
+      expect(prompt(id)).not.toMatch(/TOPSECRET|root:x?:0:0/);
+      expect(prompt(id)).not.toContain('## Plan');
+      expect(readFileSync(join(h.vault, 'Logs', 'runs', id, 'attempt-1.md'), 'utf8')).toContain('Plan not included');
+    }
+  }, 45_000);
+});
