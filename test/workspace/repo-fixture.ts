@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { realpathSync } from 'node:fs';
 
-export const ID_ENV = {
+export const ID_ENV: Record<string, string> = {
   GIT_AUTHOR_NAME: 'Person',
   GIT_AUTHOR_EMAIL: 'person@example.com',
   GIT_COMMITTER_NAME: 'Person',
