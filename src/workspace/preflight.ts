@@ -2,9 +2,11 @@
 // message and a typed code (permanent unless errors.ts says otherwise).
 import { constants } from 'node:fs';
 import { access, mkdir, realpath, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { WorkspaceError } from './errors.js';
 import { dirtyPaths, git, listWorktrees, resolveCommit } from './git.js';
+import { isInside, realish } from './paths.js';
+import { worktreePathFor } from './worktree.js';
 
 export type WorkspaceMode = 'worktree' | 'in-place';
 
@@ -18,8 +20,8 @@ export interface PreflightRequest {
   baseBranch?: string;
   /** Worktree mode: WORKTREES_DIR (created when missing). */
   worktreesDir?: string;
-  /** Worktree mode: where this task's worktree goes; its own checkout of `branch` is not a conflict. */
-  worktreePath?: string;
+  /** Worktree mode: the task id, which names its worktree folder (worktreePathFor()). */
+  taskId?: string;
   /** The vault root: worktrees must never be inside it. */
   vaultDir: string;
   /** In-place mode: the note's allow_dirty. */
@@ -37,6 +39,8 @@ export interface PreflightResult {
   baseCommit: string;
   /** The branch checked out in workingDir, undefined when HEAD is detached. */
   currentBranch?: string;
+  /** Worktree mode: where the task's worktree is (or goes). */
+  worktreePath?: string;
 }
 
 export async function preflight(req: PreflightRequest): Promise<PreflightResult> {
@@ -73,16 +77,16 @@ export async function preflight(req: PreflightRequest): Promise<PreflightResult>
     return result;
   }
 
-  if (!req.branch || !req.worktreesDir) throw new TypeError('preflight: worktree mode needs branch and worktreesDir');
+  if (!req.branch || !req.worktreesDir || !req.taskId) throw new TypeError('preflight: worktree mode needs branch, worktreesDir and taskId');
   await checkBranchName(repoRoot, req.branch);
-  const wantPath = req.worktreePath ? await realish(req.worktreePath) : undefined;
+  const worktreesDir = await checkWorktreesDir(req.worktreesDir, req.vaultDir, repoRoot);
+  const wantPath = worktreePathFor(worktreesDir, commonDir, repoRoot, req.taskId);
   for (const wt of await listWorktrees(repoRoot)) {
     if (wt.branch !== `refs/heads/${req.branch}`) continue;
-    if (wantPath && (await realish(wt.path)) === wantPath) continue;
+    if ((await realish(wt.path)) === wantPath) continue; // the task's own worktree: a resume
     throw new WorkspaceError('BRANCH_CHECKED_OUT', `branch ${JSON.stringify(req.branch)} is already checked out in ${wt.path}; a worktree needs a branch of its own`);
   }
-  await checkWorktreesDir(req.worktreesDir, req.vaultDir, repoRoot);
-  return result;
+  return { ...result, worktreePath: wantPath };
 }
 
 /** Refuses names git would not take as a branch (`git check-ref-format --branch`). */
@@ -112,22 +116,6 @@ export async function checkWorktreesDir(dir: string, vaultDir: string, repoRoot?
     throw new WorkspaceError('WORKTREES_DIR_UNWRITABLE', `WORKTREES_DIR ${dir} cannot be created or written (${(err as NodeJS.ErrnoException).code ?? 'error'}); fix the path or its permissions`, { cause: err });
   }
   return real;
-}
-
-export function isInside(child: string, parent: string): boolean {
-  const rel = relative(parent, child);
-  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
-}
-
-/** realpath of the longest existing prefix, with the rest appended (for paths not created yet). */
-export async function realish(p: string): Promise<string> {
-  const abs = resolve(p);
-  try {
-    return await realpath(abs);
-  } catch {
-    const parent = dirname(abs);
-    return parent === abs ? abs : join(await realish(parent), basename(abs));
-  }
 }
 
 function describe(paths: readonly string[]): string {

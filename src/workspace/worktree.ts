@@ -6,7 +6,7 @@ import { readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { WorkspaceError } from './errors.js';
 import { dirtyPaths, git, listWorktrees, resolveCommit, type WorktreeEntry } from './git.js';
-import { realish } from './preflight.js';
+import { realish } from './paths.js';
 
 /** `$XDG_DATA_HOME/vaultrunner/worktrees`, else `~/.local/share/vaultrunner/worktrees`. */
 export function defaultWorktreesDir(env: NodeJS.ProcessEnv = process.env): string {

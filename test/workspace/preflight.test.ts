@@ -20,6 +20,7 @@ const req = (over: Partial<PreflightRequest> = {}): PreflightRequest => ({
   workingDir: sb.repo,
   mode: 'worktree',
   branch: 'vr/t1',
+  taskId: 't1',
   worktreesDir: sb.worktrees,
   vaultDir: sb.vault,
   ...over,
@@ -78,10 +79,12 @@ describe('preflight', () => {
 
   it('BRANCH_CHECKED_OUT when the task branch is checked out elsewhere (even the person’s checkout)', async () => {
     expect(await code(preflight(req({ branch: 'main' })))).toBe('BRANCH_CHECKED_OUT');
-    sh(sb.repo, 'worktree', 'add', '-q', '-b', 'vr/t1', join(sb.root, 'elsewhere'));
-    expect(await code(preflight(req()))).toBe('BRANCH_CHECKED_OUT');
+    sh(sb.repo, 'worktree', 'add', '-q', '-b', 'vr/t2', join(sb.root, 'elsewhere'));
+    expect(await code(preflight(req({ branch: 'vr/t2' })))).toBe('BRANCH_CHECKED_OUT');
     // …but the task's own worktree holding it is no conflict (a resume).
-    await expect(preflight(req({ worktreePath: join(sb.root, 'elsewhere') }))).resolves.toMatchObject({ baseBranch: 'main' });
+    const own = (await preflight(req())).worktreePath!;
+    sh(sb.repo, 'worktree', 'add', '-q', '-b', 'vr/t1', own);
+    await expect(preflight(req())).resolves.toMatchObject({ baseBranch: 'main', worktreePath: own });
   });
 
   it('BRANCH_INVALID for a name git refuses', async () => {
