@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { faultPoint } from '../fault.js';
 import { WorkspaceError } from './errors.js';
 import { git, identityEnv } from './git.js';
 
@@ -76,10 +77,12 @@ export async function commitAll(req: CommitRequest): Promise<CommitResult> {
     const env = identityEnv(req.author ?? DEFAULT_AUTHOR);
     const msg = commitMessage(req.title, req.summary, req.taskId);
     headCommit = (await git(['commit-tree', '--no-gpg-sign', tree, '-p', oldHead, '-F', '-'], { cwd, env, input: msg })).stdout.trim();
+    faultPoint('commit-before-ref');
     // Only moves the branch if it still points where we read it: never over someone else's commit.
     const upd = await git(['update-ref', '-m', `vaultrunner: commit ${req.taskId}`, 'HEAD', headCommit, oldHead], { cwd, okExitCodes: [128] });
     if (upd.exitCode !== 0) throw new WorkspaceError('BASE_MOVED', `the branch in ${cwd} moved while committing; try again`, { details: { stderr: upd.stderr } });
     committed = true;
+    faultPoint('commit-after-ref');
   }
   return { committed, ...(await changeStats(cwd, req.baseCommit, headCommit)) };
 }

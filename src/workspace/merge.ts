@@ -12,6 +12,7 @@
 //    - base checked out in a dirty tree (untracked files included): refused, BASE_DIRTY.
 // 3. Idempotent: if the base already contains the work (a re-run after a crash right after step 2),
 //    the answer is 'already-merged' and nothing is done twice.
+import { faultPoint } from '../fault.js';
 import { WorkspaceError } from './errors.js';
 import { dirtyPaths, git, identityEnv, isAncestor, listWorktrees, resolveCommit } from './git.js';
 import { DEFAULT_AUTHOR, type Author } from './commit.js';
@@ -28,6 +29,8 @@ export interface MergeRequest {
   taskId: string;
   title: string;
   author?: Author;
+  /** Called right before the base moves (tests interleave a concurrent change here). */
+  beforeUpdate?: () => void | Promise<void>;
 }
 
 export type MergeResult =
@@ -82,13 +85,19 @@ export async function mergeTask(req: MergeRequest): Promise<MergeResult> {
   }
 
   const reflog = { GIT_REFLOG_ACTION: `vaultrunner ${req.mode} ${req.branch}` };
+  faultPoint('merge-before-update');
+  await req.beforeUpdate?.();
   if (!checkout) {
     const r = await git(['update-ref', '-m', `vaultrunner: ${req.mode} ${req.branch}`, `refs/heads/${req.baseBranch}`, commit, base], { cwd: repoRoot, okExitCodes: [128] });
     if (r.exitCode !== 0) throw moved(req.baseBranch, r.stderr);
+    faultPoint('merge-after-update');
     return { status: 'merged', mode: req.mode, commit, previous: base };
   }
+  // --ff-only from the commit we built on `base`: if the checkout's HEAD is no longer `base`, git
+  // refuses and changes nothing.
   const r = await git(['merge', '--ff-only', '--no-stat', '-q', commit], { cwd: checkout.path, env: reflog, okExitCodes: [1, 128] });
   if (r.exitCode !== 0 || (await resolveCommit(repoRoot, `refs/heads/${req.baseBranch}`)) !== commit) throw moved(req.baseBranch, r.stderr);
+  faultPoint('merge-after-update');
   return { status: 'merged', mode: req.mode, commit, previous: base, checkout: checkout.path };
 }
 

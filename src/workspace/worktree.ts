@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
+import { faultPoint } from '../fault.js';
 import { WorkspaceError } from './errors.js';
 import { dirtyPaths, git, listWorktrees, resolveCommit, type WorktreeEntry } from './git.js';
 import { realish } from './paths.js';
@@ -108,6 +109,7 @@ export async function createWorktree(req: CreateWorktreeRequest): Promise<Worksp
   const exists = (await resolveCommit(req.repoRoot, `refs/heads/${req.branch}`)) !== undefined;
   const args = exists ? ['worktree', 'add', '-q', path, req.branch] : ['worktree', 'add', '-q', '--no-track', '-b', req.branch, path, req.baseCommit];
   await git(args, { cwd: req.repoRoot });
+  faultPoint('after-worktree-add');
   return done(!exists);
 }
 
