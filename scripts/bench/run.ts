@@ -8,6 +8,7 @@ import { runThroughput } from './throughput.js';
 import { runScale } from './scale.js';
 import { runParse } from './parse.js';
 import { runClaudeOverhead } from './claude-overhead.js';
+import { runWorkspace } from './workspace.js';
 
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true }, 'cpu-prof': { type: 'string' } },
@@ -22,6 +23,7 @@ const BENCHES: Record<string, (quick: boolean) => Promise<BenchResult>> = {
   scale: runScale,
   parse: runParse,
   'claude-overhead': runClaudeOverhead,
+  workspace: runWorkspace,
 };
 
 const quick = values.quick ?? false;

@@ -3,7 +3,7 @@
 // editor, no signing prompt, and one atomic ref update as the only step that matters. Called again
 // after a crash it finds the tree already committed and commits nothing twice.
 import { existsSync } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { faultPoint } from '../fault.js';
 import { WorkspaceError } from './errors.js';
@@ -63,14 +63,15 @@ export function commitMessage(title: string, summary: string | undefined, taskId
   return `${subject}\n\n${body ? `${body}\n\n` : ''}Vaultrunner-Task: ${taskId.replace(/\s+/g, ' ')}\n`;
 }
 
-/** Commit every change in `cwd` (tracked, untracked; not ignored) on the checked-out branch. */
-export async function commitAll(req: CommitRequest): Promise<CommitResult> {
+/** Commit every change in `cwd` (tracked, untracked; not ignored) on the checked-out branch.
+ *  With `capture`, the diff baseCommit..head comes back too (one git call for stats and patch). */
+export async function commitAll(req: CommitRequest & { capture?: CaptureOptions }): Promise<CommitResult & { diff?: DiffCapture }> {
   const { cwd } = req;
-  if (req.ownWorktree) await clearStaleIndexLock(cwd);
+  const [gitDir = '', oldHead = '', headTree = ''] = (await git(['rev-parse', '--absolute-git-dir', 'HEAD', 'HEAD^{tree}'], { cwd })).stdout.trim().split('\n');
+  // A stale lock in our own worktree can only be a killed git of ours (the agent has ended).
+  if (req.ownWorktree && existsSync(join(gitDir, 'index.lock'))) await rm(join(gitDir, 'index.lock'), { force: true });
   await git(['add', '-A'], { cwd }); // no pathspec: the whole tree, wherever cwd is in it
   const tree = (await git(['write-tree'], { cwd })).stdout.trim();
-  const head = (await git(['rev-parse', 'HEAD', 'HEAD^{tree}'], { cwd })).stdout.trim().split('\n');
-  const [oldHead = '', headTree = ''] = head;
   let committed = false;
   let headCommit = oldHead;
   if (tree !== headTree) {
@@ -84,16 +85,24 @@ export async function commitAll(req: CommitRequest): Promise<CommitResult> {
     committed = true;
     faultPoint('commit-after-ref');
   }
-  return { committed, ...(await changeStats(cwd, req.baseCommit, headCommit)) };
+  if (!req.capture) return { committed, ...(await changeStats(cwd, req.baseCommit, headCommit)) };
+  const { stats, diff } = await statsAndDiff(cwd, req.baseCommit, headCommit, req.capture);
+  return { committed, ...stats, diff };
 }
+
+const DIFF_ARGS = ['--no-renames', '--no-ext-diff', '--no-textconv', '--binary'];
 
 /** Files, insertions and deletions between two commits (renames counted as delete + add). */
 export async function changeStats(cwd: string, from: string, to: string): Promise<ChangeStats> {
   const r = await git(['diff', '--numstat', '-z', '--no-renames', '--no-ext-diff', from, to, '--'], { cwd });
+  return parseNumstat(r.stdout, to);
+}
+
+function parseNumstat(out: string, to: string): ChangeStats {
   const files: FileStat[] = [];
   let insertions = 0;
   let deletions = 0;
-  for (const rec of r.stdout.split('\0')) {
+  for (const rec of out.split('\0')) {
     const m = /^(-|\d+)\t(-|\d+)\t(.*)$/s.exec(rec);
     if (!m) continue;
     const ins = m[1] === '-' ? null : Number(m[1]);
@@ -103,6 +112,36 @@ export async function changeStats(cwd: string, from: string, to: string): Promis
     files.push({ path: m[3]!, insertions: ins, deletions: del });
   }
   return { headCommit: to, filesChanged: files.length, insertions, deletions, files };
+}
+
+/** Stats and patch from one `git diff --numstat -z -p`: NUL-ended stat records, an empty one, then the patch. */
+async function statsAndDiff(cwd: string, from: string, to: string, opts: CaptureOptions): Promise<{ stats: ChangeStats; diff: DiffCapture }> {
+  const r = await git(['diff', '--numstat', '-z', '-p', ...DIFF_ARGS, from, to, '--'], { cwd });
+  const bytes = r.stdoutBytes;
+  const split = bytes.indexOf('\0\0');
+  const stats = parseNumstat(split < 0 ? '' : bytes.subarray(0, split + 1).toString('utf8'), to);
+  const patch = split < 0 ? Buffer.alloc(0) : bytes.subarray(split + 2);
+  if (opts.patchPath) await writeAtomically(opts.patchPath, patch);
+  const c = cap(patch.subarray(0, opts.maxChars * 4 + 1).toString('utf8'), opts.maxChars);
+  return { stats, diff: { text: c.text, truncated: c.truncated || Buffer.byteLength(c.text) < patch.length, bytes: patch.length, ...(opts.patchPath ? { patchPath: opts.patchPath } : {}) } };
+}
+
+async function writeAtomically(path: string, data: Buffer): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+export interface CaptureOptions {
+  /** Cap of the text returned for the review note (cut at a line end). */
+  maxChars: number;
+  /** Where the full patch goes (written via a temp file and rename). */
+  patchPath?: string;
 }
 
 export interface DiffCapture {
@@ -119,8 +158,8 @@ export interface DiffCapture {
  * The diff `from..to`: written whole to `patchPath` (git apply-able, binary included; via a temp
  * file and rename, so a reader never sees half a patch) and returned capped for the review note.
  */
-export async function captureDiff(cwd: string, from: string, to: string, opts: { maxChars: number; patchPath?: string }): Promise<DiffCapture> {
-  const args = ['diff', '--no-renames', '--no-ext-diff', '--no-textconv', '--binary', from, to, '--'];
+export async function captureDiff(cwd: string, from: string, to: string, opts: CaptureOptions): Promise<DiffCapture> {
+  const args = ['diff', ...DIFF_ARGS, from, to, '--'];
   if (!opts.patchPath) {
     const r = await git(args, { cwd });
     return { ...cap(r.stdout, opts.maxChars), bytes: Buffer.byteLength(r.stdout) };
@@ -152,10 +191,4 @@ function cap(s: string, max: number): { text: string; truncated: boolean } {
   if (s.length <= max) return { text: s, truncated: false };
   const cut = s.lastIndexOf('\n', max);
   return { text: s.slice(0, cut > 0 ? cut + 1 : max), truncated: true };
-}
-
-async function clearStaleIndexLock(cwd: string): Promise<void> {
-  const gitDir = (await git(['rev-parse', '--absolute-git-dir'], { cwd })).stdout.trim();
-  const lock = join(gitDir, 'index.lock');
-  if (existsSync(lock)) await rm(lock, { force: true });
 }

@@ -71,6 +71,8 @@ export interface GitRunOptions {
 
 export interface GitResult {
   stdout: string;
+  /** The same bytes undecoded (for patches: file contents need not be UTF-8). */
+  stdoutBytes: Buffer;
   stderr: string;
   exitCode: number;
 }
@@ -125,7 +127,8 @@ export async function git(args: readonly string[], opts: GitRunOptions): Promise
         const exitCode = code ?? -1;
         if (why || signal) return reject(failure(args, code, why ?? `killed by ${signal}`, undefined, stderr));
         if (exitCode !== 0 && !opts.okExitCodes?.includes(exitCode)) return reject(failure(args, code, lastLines(stderr), undefined, stderr));
-        resolve({ stdout: Buffer.concat(chunks).toString('utf8'), stderr, exitCode });
+        const bytes = Buffer.concat(chunks);
+        resolve({ stdout: bytes.toString('utf8'), stdoutBytes: bytes, stderr, exitCode });
       });
     });
   } finally {

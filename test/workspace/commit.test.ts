@@ -135,4 +135,26 @@ describe('captureDiff', () => {
     expect(small.truncated).toBe(false);
     expect(small.text).toBe(full);
   });
+
+  it('commitAll with capture: stats and patch from one call, bytes kept exactly (a Latin-1 file applies)', async () => {
+    writeFileSync(join(ws.root, 'latin1.txt'), Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a])); // "café" in Latin-1
+    writeFileSync(join(ws.root, 'README.md'), 'changed\n');
+    const patchPath = join(sb.vault, 'cap.patch');
+    const c = await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: 't', taskId: 't', ownWorktree: true, capture: { maxChars: 60, patchPath } });
+    expect(c.committed).toBe(true);
+    const { headCommit, filesChanged, insertions, deletions, files } = c;
+    expect({ headCommit, filesChanged, insertions, deletions, files }).toEqual(await changeStats(ws.root, ws.baseCommit, c.headCommit));
+    expect(c.diff!.truncated).toBe(true);
+    expect(c.diff!.text.length).toBeLessThanOrEqual(60);
+    expect(c.diff!.bytes).toBe(readFileSync(patchPath).length);
+    expect(readFileSync(patchPath).includes(Buffer.from([0x2b, 0x63, 0x61, 0x66, 0xe9]))).toBe(true); // "+caf\xe9" raw
+    const check = join(sb.root, 'check2');
+    sh(sb.repo, 'worktree', 'add', '-q', '--detach', check, ws.baseCommit);
+    execFileSync('git', ['apply', '--index', patchPath], { cwd: check });
+    expect(sh(check, 'write-tree')).toBe(sh(ws.root, 'rev-parse', 'HEAD^{tree}'));
+    // Nothing new: no commit, the same stats, an empty-change capture still answers.
+    const again = await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: 't', taskId: 't', ownWorktree: true, capture: { maxChars: 60 } });
+    expect(again.committed).toBe(false);
+    expect(again.files).toEqual(c.files);
+  });
 });
