@@ -94,7 +94,15 @@ export async function git(args: readonly string[], opts: GitRunOptions): Promise
         cwd: opts.cwd,
         env: gitEnv(baseEnv, opts.env),
         stdio: [opts.input === undefined ? 'ignore' : 'pipe', out ? out.fd : 'pipe', 'pipe'],
+        detached: true, // its own process group, so a timeout also ends helpers git started
       });
+      const kill = () => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL');
+        }
+      };
       const chunks: Buffer[] = [];
       let size = 0;
       let stderr = '';
@@ -104,7 +112,7 @@ export async function git(args: readonly string[], opts: GitRunOptions): Promise
         size += c.length;
         if (size > max) {
           why ??= `output exceeded ${max} bytes`;
-          child.kill('SIGKILL');
+          kill();
         } else chunks.push(c);
       });
       child.stderr!.on('data', (c: Buffer) => {
@@ -114,7 +122,7 @@ export async function git(args: readonly string[], opts: GitRunOptions): Promise
       child.stdin?.end(opts.input);
       const timer = setTimeout(() => {
         why ??= `timed out after ${opts.timeoutMs ?? 300_000} ms`;
-        child.kill('SIGKILL');
+        kill();
       }, opts.timeoutMs ?? 300_000);
       timer.unref();
       child.once('error', (err: NodeJS.ErrnoException) => {
