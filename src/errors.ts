@@ -26,7 +26,6 @@ export type ErrorCode =
   // Git workspaces (src/workspace/errors.ts decides which are transient).
   | 'GIT_MISSING'
   | 'GIT_FAILED'
-  | 'GIT_LOCKED'
   | 'NOT_A_REPO'
   | 'NO_COMMITS'
   | 'BASE_BRANCH_MISSING'

@@ -6,7 +6,6 @@ export type WorkspaceErrorCode = Extract<
   ErrorCode,
   | 'GIT_MISSING'
   | 'GIT_FAILED'
-  | 'GIT_LOCKED'
   | 'NOT_A_REPO'
   | 'NO_COMMITS'
   | 'BASE_BRANCH_MISSING'
@@ -29,7 +28,7 @@ export type WorkspaceErrorCode = Extract<
  * needs a person (or the operator) to act first: a permanent failure, no retry.
  * BASE_DIRTY and MERGE_CONFLICT are permanent for the merge step: the task waits in review.
  */
-const TRANSIENT: ReadonlySet<WorkspaceErrorCode> = new Set<WorkspaceErrorCode>(['GIT_FAILED', 'GIT_LOCKED', 'BASE_MOVED']);
+const TRANSIENT: ReadonlySet<WorkspaceErrorCode> = new Set<WorkspaceErrorCode>(['GIT_FAILED', 'BASE_MOVED']);
 
 export interface WorkspaceErrorDetails {
   /** Files involved: conflicting paths (MERGE_CONFLICT), dirty paths (TREE_DIRTY, BASE_DIRTY). */
