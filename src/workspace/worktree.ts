@@ -95,10 +95,11 @@ export async function createWorktree(req: CreateWorktreeRequest): Promise<Worksp
   });
   if (entry) {
     // git marks a worktree 'initializing' until `worktree add` finishes: this one was cut short
-    // by a crash, so nothing of ours can be in it yet, and it is made again.
+    // by a crash, so nothing of ours can be in it yet, and it is made again. A prunable one lost
+    // its folder; only its registration goes (never `worktree prune`, which would touch the
+    // person's other worktrees too). The branch, and every commit on it, stays.
     if (entry.locked === 'initializing' || entry.prunable) {
-      await git(['worktree', 'remove', '--force', '--force', path], { cwd: req.repoRoot, okExitCodes: [128] });
-      await git(['worktree', 'prune'], { cwd: req.repoRoot }).catch(() => undefined);
+      await git(['worktree', 'remove', '--force', '--force', path], { cwd: req.repoRoot });
     } else if (entry.branch === `refs/heads/${req.branch}`) {
       return done(false);
     } else {

@@ -1,7 +1,7 @@
 // Worktrees on real repositories: two tasks side by side while the person's checkout stays
 // byte-identical; idempotent create (retry, crash after add, crash during add); remove, discard,
 // orphans and gc.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commitAll } from '../../src/workspace/commit.js';
@@ -128,6 +128,20 @@ describe('createWorktree', () => {
     expect(again.root).toBe(ws.root);
     expect(sh(again.root, 'status', '--porcelain')).toBe('');
     expect(sh(sb.repo, 'worktree', 'list', '--porcelain')).not.toContain('initializing');
+  });
+
+  it('a worktree folder deleted behind git’s back is made again on the kept branch', async () => {
+    const ws = await open('vanished');
+    writeFileSync(join(ws.root, 'w.txt'), 'committed work\n');
+    await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: 't', taskId: 'vanished', ownWorktree: true });
+    rmSync(ws.root, { recursive: true });
+    const other = join(sb.root, 'persons-other-worktree');
+    sh(sb.repo, 'worktree', 'add', '-q', '-b', 'theirs', other);
+    rmSync(other, { recursive: true }); // e.g. on a drive not mounted right now
+    const again = await open('vanished');
+    expect(again.created).toBe(false);
+    expect(readFileSync(join(again.root, 'w.txt'), 'utf8')).toBe('committed work\n');
+    expect(sh(sb.repo, 'worktree', 'list')).toContain(other); // their registration untouched
   });
 
   it('recovers a leftover empty folder, and refuses a folder holding someone’s files', async () => {
