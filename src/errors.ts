@@ -25,7 +25,24 @@ export type ErrorCode =
   | 'USAGE'
   | 'UNSAFE_PATH'
   | 'QUEUE_UNAVAILABLE'
-  | 'QUEUE_JOB_INVALID';
+  | 'QUEUE_JOB_INVALID'
+  // Git workspaces (src/workspace/errors.ts decides which are transient).
+  | 'GIT_MISSING'
+  | 'GIT_FAILED'
+  | 'NOT_A_REPO'
+  | 'NO_COMMITS'
+  | 'BASE_BRANCH_MISSING'
+  | 'BRANCH_INVALID'
+  | 'BRANCH_CHECKED_OUT'
+  | 'WORKTREES_DIR_UNWRITABLE'
+  | 'WORKTREES_DIR_INSIDE'
+  | 'WORKTREE_PATH_TAKEN'
+  | 'TREE_DIRTY'
+  | 'MERGE_CONFLICT'
+  | 'NOT_FAST_FORWARD'
+  | 'BASE_DIRTY'
+  | 'BASE_MOVED'
+  | 'GATE_UNKNOWN';
 
 export class VaultrunnerError extends Error {
   readonly code: ErrorCode;

@@ -9,6 +9,7 @@ import { runScale } from './scale.js';
 import { runParse } from './parse.js';
 import { runClaudeOverhead } from './claude-overhead.js';
 import { runWeb } from './web.js';
+import { runWorkspace } from './workspace.js';
 
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true }, 'cpu-prof': { type: 'string' } },
@@ -24,6 +25,7 @@ const BENCHES: Record<string, (quick: boolean) => Promise<BenchResult>> = {
   parse: runParse,
   'claude-overhead': runClaudeOverhead,
   web: runWeb,
+  workspace: runWorkspace,
 };
 
 const quick = values.quick ?? false;

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { Worker, type Job } from 'bullmq';
 import type { AgentOutcome, AgentRun, PermissionMode, StopReason } from '../agents/agent.js';
 import { clampPermissionMode } from '../agents/permission.js';
-import { RUN_MARKER_ENV } from '../agents/process-group.js';
+import { RUN_MARKER_ENV } from '../os/process.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import { AgentError, shortMessage } from '../errors.js';
 import { DEFAULT_PREFIX, lockKey, parseRunJob, queueName, runKeys, type RunJob } from './job.js';

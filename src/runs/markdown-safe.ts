@@ -74,10 +74,11 @@ export function code(s: string): string {
   return `${ticks}${pad}${body}${pad}${ticks}`;
 }
 
-/** A fenced block longer than any backtick run inside, so its content cannot close it. */
-export function fenced(s: string): string {
+/** A fenced block longer than any backtick run inside, so its content cannot close it; `info` is
+ *  the info string after the opening fence (a language such as `diff`). */
+export function fenced(s: string, info = ''): string {
   const fence = '`'.repeat(Math.max(3, longestRun(s, '`') + 1));
-  return `${fence}\n${s.replace(/\n+$/, '')}\n${fence}`;
+  return `${fence}${info.replace(/[`\s]/g, '')}\n${s.replace(/\n+$/, '')}\n${fence}`;
 }
 
 function longestRun(s: string, ch: string): number {

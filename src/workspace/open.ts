@@ -1,0 +1,44 @@
+// The workspace step of a run in one call: pre-flight, then the task's worktree (created or found
+// again) or, in in-place mode, the person's checkout. This is what the executor calls at claim.
+import { preflight, type PreflightResult, type WorkspaceMode } from './preflight.js';
+import { createWorktree, inPlaceWorkspace, taskBranch, type Workspace } from './worktree.js';
+
+export interface OpenWorkspaceRequest {
+  taskId: string;
+  /** The task's working_dir, resolved and checked against WORKSPACE_ROOTS (executor/workspace.ts). */
+  workingDir: string;
+  mode: WorkspaceMode;
+  /** The note's `branch` and `base_branch`, if any. */
+  branch?: string;
+  baseBranch?: string;
+  /** WORKTREES_DIR (config, else defaultWorktreesDir()). */
+  worktreesDir: string;
+  vaultDir: string;
+  /** The note's allow_dirty (in-place mode only). */
+  allowDirty?: boolean;
+}
+
+export interface OpenedWorkspace extends Workspace {
+  commonDir: string;
+  preflight: PreflightResult;
+}
+
+/** Throws WorkspaceError (see errors.ts for which codes are transient). */
+export async function openWorkspace(req: OpenWorkspaceRequest): Promise<OpenedWorkspace> {
+  const branch = taskBranch(req.taskId, req.branch);
+  const pre = await preflight({
+    workingDir: req.workingDir,
+    mode: req.mode,
+    branch,
+    ...(req.baseBranch ? { baseBranch: req.baseBranch } : {}),
+    worktreesDir: req.worktreesDir,
+    taskId: req.taskId,
+    vaultDir: req.vaultDir,
+    ...(req.allowDirty ? { allowDirty: true } : {}),
+  });
+  const ws =
+    req.mode === 'in-place'
+      ? inPlaceWorkspace(pre)
+      : await createWorktree({ repoRoot: pre.repoRoot, path: pre.worktreePath!, branch, baseBranch: pre.baseBranch, baseCommit: pre.baseCommit, subdir: pre.subdir });
+  return { ...ws, commonDir: pre.commonDir, preflight: pre };
+}

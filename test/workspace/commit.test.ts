@@ -1,0 +1,160 @@
+// Committing the agent's work on real repositories: untracked files, stats, author, idempotence
+// after a crash (a stale index.lock, a second call), and the diff: capped text plus the full patch.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { captureDiff, changeStats, commitAll, commitMessage } from '../../src/workspace/commit.js';
+import { openWorkspace } from '../../src/workspace/open.js';
+import type { Workspace } from '../../src/workspace/worktree.js';
+import { sandbox, sh, snapshot, type Sandbox } from './repo-fixture.js';
+
+let sb: Sandbox;
+let ws: Workspace;
+beforeEach(async () => {
+  sb = sandbox();
+  ws = await openWorkspace({ taskId: 'fix-login', workingDir: sb.repo, mode: 'worktree', worktreesDir: sb.worktrees, vaultDir: sb.vault });
+});
+afterEach(() => sb.cleanup());
+
+describe('commitAll', () => {
+  it('commits modified, deleted and untracked files (not ignored ones) with message, trailer and author', async () => {
+    writeFileSync(join(ws.root, '.gitignore'), 'node_modules/\n');
+    mkdirSync(join(ws.root, 'node_modules', 'x'), { recursive: true });
+    writeFileSync(join(ws.root, 'node_modules', 'x', 'i.js'), 'ignored');
+    writeFileSync(join(ws.root, 'README.md'), 'hello\nworld\n');
+    sh(ws.root, 'rm', '-q', 'CHANGELOG.md');
+    mkdirSync(join(ws.root, 'src', 'new'), { recursive: true });
+    writeFileSync(join(ws.root, 'src', 'new', 'ünïcode file.ts'), 'export const a = 1;\nexport const b = 2;\n');
+    writeFileSync(join(ws.root, 'logo.bin'), Buffer.from([0, 1, 2, 3, 0, 255]));
+    const r = await commitAll({ cwd: join(ws.root, 'src'), baseCommit: ws.baseCommit, title: 'Fix the login redirect', summary: 'Changed the redirect.\nAdded a test.', taskId: 'fix-login', author: { name: 'Bot', email: 'bot@example.com' }, ownWorktree: true });
+    expect(r.committed).toBe(true);
+    expect(r.headCommit).toBe(sh(ws.root, 'rev-parse', 'HEAD'));
+    expect(sh(sb.repo, 'rev-parse', 'vr/fix-login')).toBe(r.headCommit);
+    expect(sh(ws.root, 'status', '--porcelain')).toBe('');
+    const files = Object.fromEntries(r.files.map((f) => [f.path, [f.insertions, f.deletions]]));
+    expect(files).toEqual({
+      '.gitignore': [1, 0],
+      'CHANGELOG.md': [0, 1],
+      'README.md': [1, 0],
+      'logo.bin': [null, null],
+      'src/new/ünïcode file.ts': [2, 0],
+    });
+    expect(r).toMatchObject({ filesChanged: 5, insertions: 4, deletions: 1 });
+    expect(sh(ws.root, 'log', '-1', '--format=%an <%ae>|%cn|%s')).toBe('Bot <bot@example.com>|Bot|Fix the login redirect');
+    expect(sh(ws.root, 'log', '-1', '--format=%b')).toBe('Changed the redirect.\nAdded a test.\n\nVaultrunner-Task: fix-login');
+    expect(sh(ws.root, 'log', '-1', '--format=%P')).toBe(ws.baseCommit);
+  });
+
+  it('runs no repository hooks (a pre-commit hook that would fail is not run)', async () => {
+    sh(sb.repo, 'config', 'core.hooksPath', '.hooks');
+    mkdirSync(join(ws.root, '.hooks'));
+    writeFileSync(join(ws.root, '.hooks', 'pre-commit'), `#!/bin/sh\ntouch "${join(sb.root, 'hook-ran')}"\nexit 1\n`, { mode: 0o755 });
+    writeFileSync(join(ws.root, 'x.txt'), 'x');
+    const r = await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: 't', taskId: 't', ownWorktree: true });
+    expect(r.committed).toBe(true);
+    expect(() => readFileSync(join(sb.root, 'hook-ran'))).toThrow();
+  });
+
+  it('is idempotent: a second call (a re-run after kill -9 after the commit) commits nothing twice', async () => {
+    writeFileSync(join(ws.root, 'a.txt'), 'a\n');
+    const first = await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: 't', taskId: 't', ownWorktree: true });
+    const second = await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: 't', taskId: 't', ownWorktree: true });
+    expect(second.committed).toBe(false);
+    expect(second.headCommit).toBe(first.headCommit);
+    expect(second.files).toEqual(first.files);
+    expect(sh(ws.root, 'rev-list', '--count', `${ws.baseCommit}..HEAD`)).toBe('1');
+  });
+
+  it('recovers after a kill between `add` and the ref update: stale index.lock in its own worktree, staged changes', async () => {
+    writeFileSync(join(ws.root, 'a.txt'), 'a\n');
+    sh(ws.root, 'add', '-A'); // the crash came after add …
+    const admin = sh(ws.root, 'rev-parse', '--absolute-git-dir');
+    writeFileSync(join(admin, 'index.lock'), ''); // … and left git's lock behind
+    writeFileSync(join(ws.root, 'b.txt'), 'b\n');
+    const r = await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: 't', taskId: 't', ownWorktree: true });
+    expect(r.committed).toBe(true);
+    expect(r.files.map((f) => f.path)).toEqual(['a.txt', 'b.txt']);
+    expect(sh(ws.root, 'rev-list', '--count', `${ws.baseCommit}..HEAD`)).toBe('1');
+  });
+
+  it('nothing changed: no commit, empty stats', async () => {
+    const r = await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: 't', taskId: 't', ownWorktree: true });
+    expect(r).toMatchObject({ committed: false, headCommit: ws.baseCommit, filesChanged: 0, insertions: 0, deletions: 0, files: [] });
+  });
+
+  it('stats cover every commit since the fork point (fix rounds add commits)', async () => {
+    writeFileSync(join(ws.root, 'a.txt'), 'a\n');
+    await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: 'round 0', taskId: 't', ownWorktree: true });
+    writeFileSync(join(ws.root, 'a.txt'), 'a\nb\n');
+    const r = await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: 'fix round 1', taskId: 't', ownWorktree: true });
+    expect(r).toMatchObject({ committed: true, filesChanged: 1, insertions: 2, deletions: 0 });
+    expect(await changeStats(ws.root, ws.baseCommit, r.headCommit)).toEqual({ headCommit: r.headCommit, filesChanged: 1, insertions: 2, deletions: 0, files: r.files });
+  });
+
+  it('leaves the person’s checkout alone', async () => {
+    writeFileSync(join(sb.repo, 'mine.txt'), 'mine');
+    const before = snapshot(sb.repo);
+    writeFileSync(join(ws.root, 'a.txt'), 'a\n');
+    await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: 't', taskId: 't', ownWorktree: true });
+    expect(snapshot(sb.repo)).toEqual(before);
+  });
+
+  it('message: subject bounded to one line, control characters dropped', () => {
+    const m = commitMessage(`${'long '.repeat(30)}\ntitle`, 'sum\x1b[31mmary\r\nline 2', 'id x');
+    const [subject, , body] = m.split('\n');
+    expect(subject!.length).toBeLessThanOrEqual(72);
+    expect(body).toBe('sum[31mmary');
+    expect(m.endsWith('\nVaultrunner-Task: id x\n')).toBe(true);
+  });
+});
+
+describe('captureDiff', () => {
+  it('caps the text at a line end and writes the full patch, which applies to the base', async () => {
+    const big = Array.from({ length: 2000 }, (_, i) => `line ${i}`).join('\n');
+    writeFileSync(join(ws.root, 'big.txt'), `${big}\n`);
+    writeFileSync(join(ws.root, 'README.md'), 'changed\n');
+    writeFileSync(join(ws.root, 'blob.bin'), Buffer.from([0, 159, 146, 150, 0]));
+    const c = await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: 't', taskId: 't', ownWorktree: true });
+    const patchPath = join(sb.vault, 'fix-login.patch');
+    const d = await captureDiff(ws.root, ws.baseCommit, c.headCommit, { maxChars: 1000, patchPath });
+    expect(d.truncated).toBe(true);
+    expect(d.text.length).toBeLessThanOrEqual(1000);
+    expect(d.text.endsWith('\n')).toBe(true);
+    expect(d.text.startsWith('diff --git a/README.md b/README.md')).toBe(true);
+    const full = readFileSync(patchPath, 'utf8');
+    expect(d.bytes).toBe(Buffer.byteLength(full));
+    expect(full).toContain('GIT binary patch');
+    // The .patch is complete: applied to the base it reproduces the task's tree.
+    const check = join(sb.root, 'check');
+    sh(sb.repo, 'worktree', 'add', '-q', '--detach', check, ws.baseCommit);
+    execFileSync('git', ['apply', '--index', patchPath], { cwd: check });
+    expect(sh(check, 'write-tree')).toBe(sh(ws.root, 'rev-parse', 'HEAD^{tree}'));
+
+    const small = await captureDiff(ws.root, ws.baseCommit, c.headCommit, { maxChars: 1_000_000 });
+    expect(small.truncated).toBe(false);
+    expect(small.text).toBe(full);
+  });
+
+  it('commitAll with capture: stats and patch from one call, bytes kept exactly (a Latin-1 file applies)', async () => {
+    writeFileSync(join(ws.root, 'latin1.txt'), Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a])); // "café" in Latin-1
+    writeFileSync(join(ws.root, 'README.md'), 'changed\n');
+    const patchPath = join(sb.vault, 'cap.patch');
+    const c = await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: 't', taskId: 't', ownWorktree: true, capture: { maxChars: 60, patchPath } });
+    expect(c.committed).toBe(true);
+    const { headCommit, filesChanged, insertions, deletions, files } = c;
+    expect({ headCommit, filesChanged, insertions, deletions, files }).toEqual(await changeStats(ws.root, ws.baseCommit, c.headCommit));
+    expect(c.diff!.truncated).toBe(true);
+    expect(c.diff!.text.length).toBeLessThanOrEqual(60);
+    expect(c.diff!.bytes).toBe(readFileSync(patchPath).length);
+    expect(readFileSync(patchPath).includes(Buffer.from([0x2b, 0x63, 0x61, 0x66, 0xe9]))).toBe(true); // "+caf\xe9" raw
+    const check = join(sb.root, 'check2');
+    sh(sb.repo, 'worktree', 'add', '-q', '--detach', check, ws.baseCommit);
+    execFileSync('git', ['apply', '--index', patchPath], { cwd: check });
+    expect(sh(check, 'write-tree')).toBe(sh(ws.root, 'rev-parse', 'HEAD^{tree}'));
+    // Nothing new: no commit, the same stats, an empty-change capture still answers.
+    const again = await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: 't', taskId: 't', ownWorktree: true, capture: { maxChars: 60 } });
+    expect(again.committed).toBe(false);
+    expect(again.files).toEqual(c.files);
+  });
+});

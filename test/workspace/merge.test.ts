@@ -1,0 +1,183 @@
+// Merging per MERGE on real repositories: ff, merge, squash into a base that is checked out clean
+// (files follow) or not checked out at all; a dirty checkout refused; a conflict reported with its
+// files and nothing changed; a second call after a crash merges nothing twice.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { commitAll } from '../../src/workspace/commit.js';
+import { WorkspaceError } from '../../src/workspace/errors.js';
+import { mergeTask, type MergeMode, type MergeRequest } from '../../src/workspace/merge.js';
+import { openWorkspace } from '../../src/workspace/open.js';
+import type { Workspace } from '../../src/workspace/worktree.js';
+import { sandbox, sh, snapshot, type Sandbox } from './repo-fixture.js';
+
+let sb: Sandbox;
+beforeEach(() => {
+  sb = sandbox();
+});
+afterEach(() => sb.cleanup());
+
+async function task(id: string, files: Record<string, string>): Promise<Workspace> {
+  const ws = await openWorkspace({ taskId: id, workingDir: sb.repo, mode: 'worktree', worktreesDir: sb.worktrees, vaultDir: sb.vault });
+  for (const [p, t] of Object.entries(files)) writeFileSync(join(ws.root, p), t);
+  await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: `work of ${id}`, taskId: id, ownWorktree: true });
+  return ws;
+}
+
+const req = (ws: Workspace, mode: MergeMode): MergeRequest => ({ repoRoot: sb.repo, branch: ws.branch, baseBranch: 'main', mode, taskId: 'tid', title: 'The title' });
+
+async function failure(p: Promise<unknown>): Promise<WorkspaceError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(WorkspaceError);
+  return e as WorkspaceError;
+}
+
+describe('mergeTask', () => {
+  it('none: nothing happens', async () => {
+    const ws = await task('t', { 'a.txt': 'a\n' });
+    const before = snapshot(sb.repo);
+    expect(await mergeTask(req(ws, 'none'))).toEqual({ status: 'skipped', mode: 'none' });
+    expect(snapshot(sb.repo)).toEqual(before);
+  });
+
+  it('ff into the clean checkout: ref, index and files move together', async () => {
+    const ws = await task('t', { 'a.txt': 'a\n' });
+    const tip = sh(sb.repo, 'rev-parse', ws.branch);
+    const r = await mergeTask(req(ws, 'ff'));
+    expect(r).toMatchObject({ status: 'merged', mode: 'ff', commit: tip, checkout: sb.repo });
+    expect(sh(sb.repo, 'rev-parse', 'main')).toBe(tip);
+    expect(sh(sb.repo, 'status', '--porcelain')).toBe('');
+    expect(sh(sb.repo, 'show', 'HEAD:a.txt')).toBe('a');
+    expect(await mergeTask(req(ws, 'ff'))).toMatchObject({ status: 'already-merged', baseCommit: tip });
+  });
+
+  it('ff refused when the base moved on; nothing changed', async () => {
+    const ws = await task('t', { 'a.txt': 'a\n' });
+    writeFileSync(join(sb.repo, 'other.txt'), 'o');
+    sh(sb.repo, 'add', '-A');
+    sh(sb.repo, 'commit', '-q', '-m', 'person commits');
+    const before = snapshot(sb.repo);
+    expect((await failure(mergeTask(req(ws, 'ff')))).code).toBe('NOT_FAST_FORWARD');
+    expect(snapshot(sb.repo)).toEqual(before);
+  });
+
+  it('merge: a merge commit with both parents, after the base moved on; idempotent on a second call', async () => {
+    const ws = await task('t', { 'a.txt': 'a\n' });
+    writeFileSync(join(sb.repo, 'other.txt'), 'o');
+    sh(sb.repo, 'add', '-A');
+    sh(sb.repo, 'commit', '-q', '-m', 'person commits');
+    const base = sh(sb.repo, 'rev-parse', 'main');
+    const tip = sh(sb.repo, 'rev-parse', ws.branch);
+    const r = await mergeTask(req(ws, 'merge'));
+    expect(r).toMatchObject({ status: 'merged', mode: 'merge', previous: base });
+    expect(sh(sb.repo, 'log', '-1', '--format=%P', 'main')).toBe(`${base} ${tip}`);
+    expect(sh(sb.repo, 'log', '-1', '--format=%s', 'main')).toBe("Merge branch 'vr/t': The title");
+    expect(sh(sb.repo, 'status', '--porcelain')).toBe('');
+    expect(sh(sb.repo, 'ls-files').split('\n')).toEqual(expect.arrayContaining(['a.txt', 'other.txt']));
+    // A re-run after a crash right after the ref moved: no second merge commit.
+    expect(await mergeTask(req(ws, 'merge'))).toMatchObject({ status: 'already-merged' });
+    expect(sh(sb.repo, 'rev-list', '--count', 'main')).toBe('5'); // first, second, person's, task's, merge
+  });
+
+  it('squash: one commit with one parent; idempotent on a second call', async () => {
+    const ws = await task('t', { 'a.txt': 'a\n' });
+    writeFileSync(join(ws.root, 'b.txt'), 'b\n');
+    await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: 'fix round', taskId: 't', ownWorktree: true });
+    const base = sh(sb.repo, 'rev-parse', 'main');
+    const r = await mergeTask(req(ws, 'squash'));
+    expect(r.status).toBe('merged');
+    expect(sh(sb.repo, 'log', '-1', '--format=%P', 'main')).toBe(base);
+    expect(sh(sb.repo, 'diff', '--name-only', base, 'main').split('\n')).toEqual(['a.txt', 'b.txt']);
+    expect(sh(sb.repo, 'log', '-1', '--format=%B', 'main')).toContain('Vaultrunner-Task: tid');
+    expect(await mergeTask(req(ws, 'squash'))).toMatchObject({ status: 'already-merged' });
+    expect(sh(sb.repo, 'rev-list', '--count', 'main')).toBe('3');
+  });
+
+  it('base not checked out anywhere: only the ref moves (compare-and-swap)', async () => {
+    sh(sb.repo, 'checkout', '-q', '-b', 'person-branch');
+    const ws = await task('t', { 'a.txt': 'a\n' });
+    writeFileSync(join(sb.repo, 'dirty-but-elsewhere.txt'), 'x');
+    const before = snapshot(sb.repo);
+    const r = await mergeTask(req(ws, 'merge'));
+    expect(r).toMatchObject({ status: 'merged' });
+    expect((r as { checkout?: string }).checkout).toBeUndefined();
+    expect(sh(sb.repo, 'show', 'main:a.txt')).toBe('a');
+    expect(snapshot(sb.repo)).toEqual(before);
+  });
+
+  it('refuses to merge into a dirty checkout (untracked counts), naming the files; nothing changed', async () => {
+    const ws = await task('t', { 'a.txt': 'a\n' });
+    writeFileSync(join(sb.repo, 'README.md'), 'my edit\n');
+    writeFileSync(join(sb.repo, 'notes.txt'), 'untracked');
+    const before = snapshot(sb.repo);
+    const tip = sh(sb.repo, 'rev-parse', ws.branch);
+    for (const mode of ['ff', 'merge', 'squash'] as const) {
+      const e = await failure(mergeTask(req(ws, mode)));
+      expect(e.code).toBe('BASE_DIRTY');
+      expect(e.transient).toBe(false);
+      expect(e.message).toContain(sb.repo);
+      expect([...(e.details.files ?? [])].sort()).toEqual(['README.md', 'notes.txt']);
+    }
+    expect(snapshot(sb.repo)).toEqual(before);
+    expect(sh(sb.repo, 'rev-parse', ws.branch)).toBe(tip);
+  });
+
+  it('conflict: the files are reported, and branch, base and checkout are untouched', async () => {
+    const ws = await task('t', { 'README.md': 'task version\n', 'ok.txt': 'fine\n' });
+    writeFileSync(join(sb.repo, 'README.md'), 'person version\n');
+    sh(sb.repo, 'commit', '-q', '-am', 'person edits README');
+    const before = snapshot(sb.repo);
+    const tip = sh(sb.repo, 'rev-parse', ws.branch);
+    for (const mode of ['merge', 'squash'] as const) {
+      const e = await failure(mergeTask(req(ws, mode)));
+      expect(e.code).toBe('MERGE_CONFLICT');
+      expect(e.details.files).toEqual(['README.md']);
+    }
+    expect(snapshot(sb.repo)).toEqual(before);
+    expect(sh(sb.repo, 'rev-parse', ws.branch)).toBe(tip);
+    expect(sh(ws.root, 'status', '--porcelain')).toBe('');
+  });
+
+  it('the base moving between our read and the update is BASE_MOVED (transient), never a lost commit', async () => {
+    sh(sb.repo, 'checkout', '-q', '-b', 'elsewhere');
+    const ws = await task('t', { 'a.txt': 'a\n' });
+    let moved = '';
+    const e = await failure(
+      mergeTask({
+        ...req(ws, 'merge'),
+        beforeUpdate: () => {
+          // Someone commits on main (not checked out) between our merge-tree and the ref update.
+          sh(sb.repo, 'commit', '-q', '--allow-empty', '-m', 'racing commit');
+          moved = sh(sb.repo, 'rev-parse', 'HEAD');
+          sh(sb.repo, 'update-ref', 'refs/heads/main', moved);
+        },
+      }),
+    );
+    expect(e.code).toBe('BASE_MOVED');
+    expect(e.transient).toBe(true);
+    expect(sh(sb.repo, 'rev-parse', 'main')).toBe(moved); // their commit kept
+    // Tried again, it merges on top of the new base.
+    const r = await mergeTask(req(ws, 'merge'));
+    expect(r).toMatchObject({ status: 'merged', previous: moved });
+  });
+
+  it('a checkout that moves during the merge is BASE_MOVED too, its files untouched', async () => {
+    const ws = await task('t', { 'a.txt': 'a\n' });
+    const e = await failure(
+      mergeTask({
+        ...req(ws, 'merge'),
+        beforeUpdate: () => {
+          writeFileSync(join(sb.repo, 'p.txt'), 'person\n');
+          sh(sb.repo, 'add', 'p.txt');
+          sh(sb.repo, 'commit', '-q', '-m', 'person commits meanwhile');
+        },
+      }),
+    );
+    expect(e.code).toBe('BASE_MOVED');
+    expect(sh(sb.repo, 'log', '-1', '--format=%s', 'main')).toBe('person commits meanwhile');
+    expect(sh(sb.repo, 'status', '--porcelain')).toBe('');
+  });
+});
