@@ -97,4 +97,14 @@ export class TaskStateStore {
       this.cache.set(id, { stamp: 'absent', state: {} });
     });
   }
+
+  /**
+   * A retry's fresh cycle (the CLI's `retry`, the web page's): no backoff, failure count or session
+   * carried over; `attempts` keeps counting (no transcript is overwritten), so `max_attempts`
+   * counts from the attempts made so far.
+   */
+  async startCycle(id: string, attemptsSoFar: number): Promise<void> {
+    await this.clear(id);
+    if (attemptsSoFar > 0) await this.patch(id, { cycleStart: attemptsSoFar });
+  }
 }

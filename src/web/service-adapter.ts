@@ -282,9 +282,11 @@ export function createServiceAdapter(deps: ServiceAdapterDeps): WebReadModel & W
       if (action === 'sendBack') return sendBack(id, f.path, opts, conflict);
       let message = '';
       let stale = false;
+      let attemptsSoFar = 0;
       let r;
       try {
         r = await store.update(f.path, (data, note) => {
+          attemptsSoFar = typeof data.attempts === 'number' && Number.isInteger(data.attempts) && data.attempts > 0 ? data.attempts : 0;
           if (opts.version && note.hash !== opts.version) {
             stale = true;
             return null;
@@ -301,7 +303,7 @@ export function createServiceAdapter(deps: ServiceAdapterDeps): WebReadModel & W
             message = d.message;
             return null;
           }
-          return d.edits;
+          return d.to ? { ...d.edits, status: d.to } : d.edits;
         });
       } catch (err) {
         if (err instanceof NoteGoneError) throw new WebConflictError(`${id} was moved or deleted meanwhile; nothing was written`, { cause: err });
@@ -312,7 +314,7 @@ export function createServiceAdapter(deps: ServiceAdapterDeps): WebReadModel & W
       if (!r) throw new WebRefusedError(message || `cannot ${action} ${id} now`);
       let version: string | null = r.note.hash;
       if (action === 'retry') {
-        await deps.taskState.clear(id); // a fresh start: no backoff or session carried over
+        await deps.taskState.startCycle(id, attemptsSoFar);
         if (f.folder === 'Done') {
           await store.move(f.path, paths.needsAction);
           version = null;

@@ -2,6 +2,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { stateFileName } from '../../src/vault/state-key.js';
 import { createCliVault, type CliVault } from '../helpers/cli-vault.js';
 
 let v: CliVault;
@@ -84,7 +85,7 @@ describe('task edits', () => {
     expect(r.stdout.trim()).toBe('retrying fix (was failed, now planned); error cleared, attempts continue from 2 (max_attempts counts anew)');
     expect(v.read('Needs_Action/fix.md')).toBe(before.replace('status: failed', 'status: planned').replace('error: "boom: it failed"\n', ''));
     // max_attempts counts from attempt 2 on: the next attempt is number 3 (attempt-1/2 transcripts stay).
-    expect(JSON.parse(v.read('.vaultrunner/tasks/fix.json'))).toEqual({ cycleStart: 2 });
+    expect(JSON.parse(v.read(`.vaultrunner/tasks/${stateFileName('fix')}`))).toEqual({ cycleStart: 2 });
   });
 
   it('every edit goes through the transition path and is logged `from → to (person)` when no service runs', () => {

@@ -55,9 +55,7 @@ async function runEdit(action: EditAction, ctx: Parameters<Command['run']>[0]): 
     // A fresh cycle: no backoff, failure count or session carried over; attempts keep counting
     // (no transcript is overwritten) and max_attempts counts from here.
     const attempts = await currentAttempts(store, paths, found.id);
-    const states = new TaskStateStore(paths.taskState);
-    await states.clear(found.id);
-    if (attempts > 0) await states.patch(found.id, { cycleStart: attempts });
+    await new TaskStateStore(paths.taskState).startCycle(found.id, attempts);
     parts.push(`; error cleared, ${attempts > 0 ? `attempts continue from ${attempts} (max_attempts counts anew)` : 'no attempts yet'}`);
   }
   if (d.from === 'executing' && (action === 'pause' || action === 'cancel')) {
