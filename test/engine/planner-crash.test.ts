@@ -8,6 +8,7 @@ import { isAlive, isZombie } from '../../src/os/process.js';
 import { initVault } from '../../src/vault/init-vault.js';
 import { spawnService } from '../helpers/cli-process.js';
 import { fixtureAgent, parseRunLog, waitFor } from '../helpers/vault-harness.js';
+import { stateFileName } from '../../src/vault/state-key.js';
 
 let root: string;
 afterEach(() => rmSync(root, { recursive: true, force: true }));
@@ -35,7 +36,7 @@ describe('agent planner and crashes', () => {
     writeFileSync(join(vault, 'Needs_Action', 'slow-plan.md'), '---\ntype: claude_code\n---\nPlan me slowly.\n');
     const first = spawnService([], { cwd: root, env: env(60_000) });
     const planner = await waitFor(() => parseRunLog(runLog).find((r) => r.task === 'slow-plan' && r.attempt === 0), 'planner started', 30_000);
-    expect(existsSync(join(vault, '.vaultrunner', 'leases', 'slow-plan.json'))).toBe(true); // it holds a lease
+    expect(existsSync(join(vault, '.vaultrunner', 'leases', stateFileName('slow-plan')))).toBe(true); // it holds a lease
     first.child.kill('SIGKILL');
     await first.exited;
     expect(alive(planner.pid)).toBe(true); // orphaned: its service is gone
