@@ -51,7 +51,7 @@ describe('vaultrunner', () => {
     const runLog = join(root, 'runs.log');
     writeFileSync(runLog, '');
     runCli(['init', vault, '--no-examples'], { cwd: root });
-    const env = { COMMAND_AGENTS: JSON.stringify({ ok: fixtureAgent('ok') }), AGENT: 'ok', FIXTURE_LOG: runLog, FIXTURE_SLEEP_MS: '1500', WATCHDOG_INTERVAL: '200ms' };
+    const env = { COMMAND_AGENTS: JSON.stringify({ ok: fixtureAgent('ok') }), AGENT: 'ok', FIXTURE_LOG: runLog, FIXTURE_SLEEP_MS: '10000', WATCHDOG_INTERVAL: '200ms' }; // long enough that the kill lands mid-run, however slow the second start is
     writeFileSync(join(vault, 'Needs_Action', 'slow.md'), '---\ntype: claude_code\n---\nslow\n');
     const first = spawnService(['--vault', vault], { cwd: root, env });
     await waitFor(() => parseRunLog(runLog).length === 1, 'first service running the task');
