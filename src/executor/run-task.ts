@@ -33,7 +33,11 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
   const state = await ctx.taskState.get(task.id);
   // Any agent that declares resume gets its session back (command agents via VAULTRUNNER_RESUME_SESSION).
   const resumeSession = capabilitiesOf(input.agent).resume ? state.resumeSession : undefined;
+  // The prompt is settled before the transcript, which shows it (collapsed) at its top.
+  const plan = task.plan ? await readPlanBody(ctx, task) : undefined;
+  const prompt = resumeSession ? resumePrompt(state.bodyAtStart, input.body) : taskPrompt(task, input.body, plan?.body, input.cwd);
   const transcript = await createRunTranscript({
+    prompt,
     runsDir: ctx.paths.runs,
     vaultRoot: ctx.paths.root,
     taskId: task.id,
@@ -55,9 +59,7 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
     return undefined;
   }
   await ctx.taskState.patch(task.id, { bodyAtStart: input.body });
-  const plan = task.plan ? await readPlanBody(ctx, task) : undefined;
   if (plan?.refused) transcript.note(`Plan not included: ${plan.refused}.`);
-  const prompt = resumeSession ? resumePrompt(state.bodyAtStart, input.body) : taskPrompt(task, input.body, plan?.body, input.cwd);
   const session: { id?: string; recording?: Promise<void> } = {};
   const agentRun = input.agent.start({
     taskId: task.id,
