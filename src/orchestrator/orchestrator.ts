@@ -14,6 +14,8 @@ import { readinessOf, runningSet } from '../engine/wait-facts.js';
 import { resolveWorkingDir } from '../engine/working-dir.js';
 import { shortMessage, VaultrunnerError } from '../errors.js';
 import { wikilink } from '../vault/layout.js';
+import type { FieldEdits } from '../vault/frontmatter.js';
+import { approvalFingerprint, approvalGiven, approvalHolds, needsApproval } from '../engine/approval.js';
 import type { IndexEntry } from '../vault/task-index.js';
 import type { Planner } from './planner.js';
 
@@ -93,14 +95,19 @@ export class Orchestrator {
       case 'new':
         return this.plan(entry, task, state.body);
       case 'awaiting_approval':
-        return this.approval(entry, task);
-      case 'planned':
-        if (entry.folder !== folderFor('planned')) return this.file(entry, this.ctx.paths.needsAction, 'approved task back to Needs_Action');
-        if (!this.whitelisted(task) && !task.approved) {
-          await transition(this.ctx, { path: entry.path, taskId: task.id, from: 'planned', to: 'awaiting_approval', actor: 'orchestrator', log: { reason: `type ${task.type} is not in EXECUTOR_TYPES` } });
-          return this.file(entry, this.ctx.paths.pendingApproval, 'needs approval');
+        return this.approval(entry, task, state.body);
+      case 'planned': {
+        if (!needsApproval(task, this.ctx.config) || approvalHolds(task, state.body, await this.ctx.taskState.get(task.id))) {
+          if (entry.folder !== folderFor('planned')) return this.file(entry, this.ctx.paths.needsAction, 'approved task back to Needs_Action');
+          return;
         }
+        // Not approved by a person for this content (never asked, self-approved, or edited since).
+        const why = !this.whitelisted(task) ? `type ${task.type} is not in EXECUTOR_TYPES` : 'requires_approval';
+        const done = await this.askApproval(entry, task, state.body, 'planned', { reason: why });
+        if (done && entry.folder !== folderFor('awaiting_approval')) return this.file(entry, this.ctx.paths.pendingApproval, 'needs approval');
+        await this.ctx.index.refresh(entry.path);
         return;
+      }
       case 'done':
       case 'cancelled':
         // A running task is filed by the executor when its run has stopped.
@@ -164,20 +171,14 @@ export class Orchestrator {
       await ctx.taskState.patch(task.id, { planFailures: undefined, planNotBefore: undefined, planGaveUp: now?.hash });
       return;
     }
-    const needsApproval = !this.whitelisted(task) || (task.requiresApproval && !task.approved);
-    const to = needsApproval ? 'awaiting_approval' : 'planned';
-    const done = await transition(ctx, {
-      path: entry.path,
-      taskId: task.id,
-      from: 'new',
-      to,
-      actor: 'orchestrator',
-      // `created` is set once, at the first transition, from when the note first appeared.
-      edits: { plan: planLink, error: undefined, ...(task.created ? {} : { created: obsidianDateTime(entry.firstSeen) }) },
-      log: { planner: this.planner.name },
-    });
+    const waitApproval = needsApproval(task, ctx.config) && !approvalHolds(task, body, await ctx.taskState.get(task.id));
+    // `created` is set once, at the first transition, from when the note first appeared.
+    const edits = { plan: planLink, error: undefined, ...(task.created ? {} : { created: obsidianDateTime(entry.firstSeen) }) };
+    const done = waitApproval
+      ? await this.askApproval(entry, task, body, 'new', { planner: this.planner.name }, edits)
+      : await transition(ctx, { path: entry.path, taskId: task.id, from: 'new', to: 'planned', actor: 'orchestrator', edits, log: { planner: this.planner.name } });
     await ctx.taskState.patch(task.id, { planFailures: undefined, planNotBefore: undefined, planGaveUp: undefined });
-    if (done && needsApproval && entry.folder !== folderFor('awaiting_approval')) {
+    if (done && waitApproval && entry.folder !== folderFor('awaiting_approval')) {
       await this.file(entry, ctx.paths.pendingApproval, !this.whitelisted(task) ? `type ${task.type} is not in EXECUTOR_TYPES` : 'requires_approval');
     } else if (done) {
       await ctx.index.refresh(entry.path);
@@ -242,8 +243,33 @@ export class Orchestrator {
     }
   }
 
-  private async approval(entry: IndexEntry, task: Task): Promise<void> {
+  /**
+   * Show the task awaiting approval: its content is remembered as the one asked about, and an
+   * `approved: true` it carries already is reset, so only a later edit (a person, the CLI, the web
+   * page) can approve it.
+   */
+  private async askApproval(entry: IndexEntry, task: Task, body: string, from: 'new' | 'planned', log: Record<string, unknown>, edits: FieldEdits = {}): Promise<boolean> {
+    await this.ctx.taskState.patch(task.id, { approvalAsked: approvalFingerprint(task, body), approvedFor: undefined });
+    if (task.approved) this.ctx.logger.warn({ component: 'orchestrator', task: task.id }, `${task.id}: approved: true was not given by a person after the task awaited approval; reset, approve it again`);
+    return (await transition(this.ctx, { path: entry.path, taskId: task.id, from, to: 'awaiting_approval', actor: 'orchestrator', edits: { ...edits, ...(task.approved ? { approved: false } : {}) }, log })) !== null;
+  }
+
+  private async approval(entry: IndexEntry, task: Task, body: string): Promise<void> {
+    const { ctx } = this;
+    const st = await ctx.taskState.get(task.id);
+    const fp = approvalFingerprint(task, body);
+    if (task.approved && !approvalGiven(task, body, st)) {
+      // Written by the note itself (at creation, or along with a change of type, agent or body).
+      await ctx.taskState.patch(task.id, { approvalAsked: fp, approvedFor: undefined });
+      ctx.logger.warn({ component: 'orchestrator', task: task.id }, `${task.id}: approved: true was not given after the task was shown awaiting approval (or the task changed); reset, approve it again`);
+      await editIfStatus(ctx, entry.path, task.id, ['awaiting_approval'], { approved: false });
+      await ctx.index.refresh(entry.path);
+      return;
+    }
+    // Content edited while waiting (not approved): the later approval is for the new content.
+    if (!task.approved && st.approvalAsked !== fp) await ctx.taskState.patch(task.id, { approvalAsked: fp });
     if (task.approved) {
+      await ctx.taskState.patch(task.id, { approvedFor: fp });
       const done = await transition(this.ctx, { path: entry.path, taskId: task.id, from: 'awaiting_approval', to: 'planned', actor: 'orchestrator', log: { reason: 'approved' } });
       if (done && entry.folder === 'Pending_Approval') await this.file(entry, this.ctx.paths.needsAction, 'approved');
       else if (done) await this.ctx.index.refresh(entry.path);
