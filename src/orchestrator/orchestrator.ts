@@ -18,6 +18,7 @@ import type { FieldEdits } from '../vault/frontmatter.js';
 import { approvalFingerprint, approvalGiven, approvalHolds, needsApproval } from '../engine/approval.js';
 import type { IndexEntry } from '../vault/task-index.js';
 import type { Planner } from './planner.js';
+import { createTemplatePlanner } from './template-planner.js';
 
 const MAX_PLAN_FAILURES = 3;
 /** Prefix of the `error` the orchestrator writes into an invalid note (cleared once it is valid). */
@@ -33,6 +34,7 @@ export class Orchestrator {
   private readonly busy = new Set<string>();
   private readonly rechecks = new Map<string, NodeJS.Timeout>();
   private readonly settleMs: number;
+  private readonly fallback = createTemplatePlanner();
   private closed = false;
 
   constructor(
@@ -206,9 +208,13 @@ export class Orchestrator {
     const cwd = await resolveWorkingDir(task, ctx.config, ctx.paths);
     const existing = await ctx.store.read(planPath).catch(() => undefined);
     if (existing) return 'written';
-    const planBody = this.planner.usesAgent ? await this.planOnSlot(entry, task, body, cwd) : await this.planner.plan({ task, body, cwd });
+    // PLANNER=agent never shows an unapproved task to an agent that cannot be confined to
+    // read-only planning: such a task gets the template plan (the agent runs only once approved).
+    const untrusted = needsApproval(task, ctx.config) && !approvalHolds(task, body, await ctx.taskState.get(task.id));
+    const planner = this.planner.usesAgent && untrusted && !this.planner.readOnly?.({ task, body, cwd }) ? this.fallback : this.planner;
+    const planBody = planner.usesAgent ? await this.planOnSlot(entry, task, body, cwd, untrusted) : await planner.plan({ task, body, cwd });
     if (planBody === undefined) return 'no-slot';
-    const text = ['---', `task: "${wikilink(task.id)}"`, `planner: ${this.planner.name}`, `created: ${obsidianDateTime(ctx.clock.now())}`, '---', '', planBody].join('\n');
+    const text = ['---', `task: "${wikilink(task.id)}"`, `planner: ${planner.name}`, `created: ${obsidianDateTime(ctx.clock.now())}`, '---', '', planBody].join('\n');
     try {
       await ctx.store.create(planPath, text);
     } catch (err) {
@@ -218,7 +224,7 @@ export class Orchestrator {
   }
 
   /** An agent planner on a claimed slot: lease, run marker, deadline, shutdown, crash recovery. */
-  private async planOnSlot(entry: IndexEntry, task: Task, body: string, cwd: string): Promise<string | undefined> {
+  private async planOnSlot(entry: IndexEntry, task: Task, body: string, cwd: string, untrusted: boolean): Promise<string | undefined> {
     const { ctx } = this;
     const claim = await ctx.runs.claim({ taskId: task.id, kind: 'plan', path: entry.path, attempt: 0 });
     if (!claim) return undefined;
@@ -228,6 +234,7 @@ export class Orchestrator {
         task,
         body,
         cwd,
+        untrusted,
         env: ctx.runs.envFor(claim),
         onStart: async (agentRun, agentName) => {
           const agent = ctx.agents.get(agentName);

@@ -69,3 +69,19 @@ describe('approval is a person’s act (issue 15 item 8)', () => {
     expect(h.runs()).toEqual([]);
   });
 });
+
+describe('PLANNER=agent before approval (issue 15 item 5)', () => {
+  it('a task awaiting approval is never shown to a command agent (no read-only mode): it gets the template plan and nothing runs', async () => {
+    h = createHarness({ PLANNER: 'agent', EXECUTOR_TYPES: 'claude_code' });
+    await initVault(h.vault, { examples: false });
+    h.drop('evil-plan', 'type: evil');
+    h.drop('asks-plan', 'type: claude_code\nrequires_approval: true');
+    await h.start();
+    for (const id of ['evil-plan', 'asks-plan']) {
+      await waitFor(() => waitingUnapproved(id), `${id} awaits approval`);
+      expect(readFileSync(join(h.vault, 'Plans', `PLAN_${id}.md`), 'utf8')).toMatch(/^planner: template$/m);
+    }
+    await eventsFrom(h.events, 'dispatch:pass', 2);
+    expect(h.runs()).toEqual([]);
+  });
+});
