@@ -14,7 +14,7 @@ import type { EngineContext } from '../engine/context.js';
 import type { LiveRun, RunStopReason } from '../engine/run-registry.js';
 import { editIfStatus, transition } from '../engine/transition.js';
 import { readinessOf, runningSet } from '../engine/wait-facts.js';
-import { resolveWorkingDir } from '../engine/working-dir.js';
+import { realDirKey, resolveWorkingDir } from '../engine/working-dir.js';
 import { AgentError, shortMessage, VaultrunnerError } from '../errors.js';
 import { faultPoint } from '../fault.js';
 import type { IndexEntry } from '../vault/task-index.js';
@@ -175,7 +175,7 @@ export class Executor {
       return false;
     }
     faultPoint('before-claim');
-    const claim = await ctx.runs.claim({ taskId: task.id, kind: 'run', path: c.path, dirKey: dirKey(task), attempt: task.attempts + 1 });
+    const claim = await ctx.runs.claim({ taskId: task.id, kind: 'run', path: c.path, dirKey: await realDirKey(task), attempt: task.attempts + 1 });
     if (!claim) return false;
     faultPoint('after-claim');
     let run;

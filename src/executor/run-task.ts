@@ -12,6 +12,7 @@ import { faultPoint } from '../fault.js';
 import { createRunTranscript } from '../runs/transcript.js';
 import { wikilink } from '../vault/layout.js';
 import { resolveNoteLink } from '../vault/links.js';
+import { recheckWorkingDir } from '../engine/working-dir.js';
 import { resumePrompt, taskPrompt } from './prompt.js';
 
 export type { RunStopReason };
@@ -45,6 +46,15 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
     header: { agent: input.agent.name, model: task.model, workingDir: input.cwd, startedAt: now, resumedFrom: resumeSession, permissionMode: input.permissionMode },
     now: () => ctx.clock.now(),
   });
+  // Checked again just before the spawn, on the real path (a link swapped in since the dispatch
+  // check is refused); the agent runs in this resolved path.
+  let cwd: string;
+  try {
+    cwd = await recheckWorkingDir(input.cwd);
+  } catch (err) {
+    await transcript.finish({ status: 'not started (working dir changed)', durationMs: 0, error: shortMessage(err) });
+    throw err;
+  }
   const written = await transition(ctx, {
     path: input.path,
     taskId: task.id,
@@ -65,7 +75,7 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
     taskId: task.id,
     attempt,
     prompt,
-    cwd: input.cwd,
+    cwd,
     model: task.model,
     permissionMode: input.permissionMode,
     resumeSessionId: resumeSession,
