@@ -223,7 +223,7 @@ export class Executor {
       if (o.permissionDenials.length > 0) {
         ctx.logger.warn({ component: 'executor', task: r.taskId, denials: o.permissionDenials }, `${r.taskId}: the agent was denied ${o.permissionDenials.length} tool use(s) (see the run log)`);
       }
-      await applyOutcome(ctx, r.path, journal);
+      await applyOutcome(ctx, r.path, journal, { attempt: r.attempt, runLog: r.transcript?.link });
       recorded = true;
     } catch (err) {
       ctx.logger.error({ component: 'executor', task: r.taskId, err }, `${r.taskId}: recording the outcome failed: ${shortMessage(err)}; the watchdog will retry`);
