@@ -108,7 +108,8 @@ export interface AgentCapabilities {
 
 export const DEFAULT_CAPABILITIES: AgentCapabilities = Object.freeze({
   resume: false,
-  permissionModes: Object.freeze(['plan', 'default', 'acceptEdits', 'bypassPermissions'] as const),
+  // An adapter that declares nothing cannot be trusted to stay read-only.
+  permissionModes: Object.freeze(['default', 'acceptEdits', 'bypassPermissions'] as const),
   reportsCost: false,
   reportsTokens: false,
   planMode: false,

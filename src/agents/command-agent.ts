@@ -25,10 +25,13 @@ const STDERR_LINE_BYTES = 8 * 1024;
 // Interpreters whose first argument is the script that really is the agent (probe checks it too).
 const INTERPRETERS = /^(node|nodejs|python[0-9.]*|bash|sh|zsh|deno|bun|ruby|perl)$/;
 
-/** Command agents resume through VAULTRUNNER_RESUME_SESSION and are told the permission mode to honour. */
+/**
+ * Command agents resume through VAULTRUNNER_RESUME_SESSION and are told the permission mode to
+ * honour, but nothing confines them: so they are never run under the read-only `plan` ceiling.
+ */
 export const COMMAND_CAPABILITIES: AgentCapabilities = Object.freeze({
   resume: true,
-  permissionModes: Object.freeze(['plan', 'default', 'acceptEdits', 'bypassPermissions'] as const),
+  permissionModes: Object.freeze(['default', 'acceptEdits', 'bypassPermissions'] as const),
   reportsCost: true,
   reportsTokens: false,
   planMode: false,

@@ -4,8 +4,9 @@
 // "Updated" line would change, so an idle service writes nothing. The work per flush is
 // O(active tasks): Done/ and Plans/ are listed only when their directory changed, and Done/ is
 // not scanned at all beyond DONE_SCAN_LIMIT notes.
-import { readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readRegularFile, UnsafePathError } from '../os/safe-open.js';
 import { dispatchOrder } from '../domain/dispatch.js';
 import type { Task } from '../domain/task.js';
 import { healthOf } from '../engine/agent-health.js';
@@ -88,7 +89,11 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
     const data = await collect();
     const text = renderDashboard(data, { updatedAt: ctx.clock.now() });
     const path = ctx.paths.dashboard;
-    const current = await readFile(path, 'utf8').catch(() => undefined);
+    // Never blocks on a FIFO or follows a link: such a Dashboard.md is just replaced by the rename below.
+    const current = (await readRegularFile(path).catch((err: unknown) => {
+      if (err instanceof UnsafePathError) return undefined;
+      throw err;
+    }))?.toString('utf8');
     if (current !== undefined && stripVolatile(current) === stripVolatile(text)) return;
     const tmp = tempNameFor(path);
     try {

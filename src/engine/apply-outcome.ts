@@ -6,14 +6,21 @@ import { decideOutcome, type RunOutcome } from '../domain/outcome.js';
 import { noteStatus } from '../domain/status.js';
 import { validateTask } from '../domain/task.js';
 import { faultPoint } from '../fault.js';
-import { taskIdOf } from '../vault/layout.js';
+import { taskIdOf, wikilink } from '../vault/layout.js';
 import type { EngineContext } from './context.js';
 import { transition } from './transition.js';
 
-export async function applyOutcome(ctx: EngineContext, path: string, o: RunOutcome): Promise<void> {
+/** Which attempt produced the outcome, and its transcript link (to restore on an older copy). */
+export interface RunIdentity {
+  attempt: number;
+  runLog?: string;
+}
+
+export async function applyOutcome(ctx: EngineContext, path: string, o: RunOutcome, run?: RunIdentity): Promise<void> {
   const taskId = taskIdOf(path);
   const { store, logger, taskState } = ctx;
   const state = await taskState.get(taskId);
+  if (run) await reconcileOlderCopy(ctx, path, taskId, run);
   const read = await store.read(path).catch(() => undefined);
   if (!read || !read.ok) {
     logger.warn({ component: 'executor', task: taskId }, `${taskId}: run ended but the note is gone or unreadable; nothing to record`);
@@ -75,4 +82,26 @@ async function fileInDone(ctx: EngineContext, path: string, taskId: string): Pro
 
 function round(n: number): number {
   return Math.round(n * 1e6) / 1e6;
+}
+
+/**
+ * An editor that saved an older copy of the note during the run (`planned` or `new`, fewer
+ * attempts than the one that just ran) would make us drop the finished run and run it again. The
+ * person's copy is kept (every other byte of it); the run's keys are put back so its outcome is
+ * recorded on it, and the transcript stays linked.
+ */
+async function reconcileOlderCopy(ctx: EngineContext, path: string, taskId: string, run: RunIdentity): Promise<void> {
+  const read = await ctx.store.read(path).catch(() => undefined);
+  if (!read?.ok) return;
+  const status = noteStatus(read.data);
+  const attempts = typeof read.data.attempts === 'number' ? read.data.attempts : 0;
+  if ((status !== 'planned' && status !== 'new') || attempts >= run.attempt) return;
+  const written = await ctx.store.update(path, (data) => {
+    const s = noteStatus(data);
+    const a = typeof data.attempts === 'number' ? data.attempts : 0;
+    return (s === 'planned' || s === 'new') && a < run.attempt ? { status: 'executing', attempts: run.attempt, ...(run.runLog ? { run_log: wikilink(run.runLog) } : {}) } : null;
+  });
+  if (!written) return;
+  ctx.ownWrites.record(taskId, written.note.hash);
+  ctx.logger.warn({ component: 'executor', task: taskId, attempt: run.attempt, status }, `${taskId}: an older copy of the note (status ${status}) was saved during attempt ${run.attempt}; its outcome is recorded on that copy, not thrown away`);
 }

@@ -3,7 +3,7 @@
 // the child's environment (crash recovery finds it), lease renewal, an exact deadline timer, stop
 // and shutdown. A run's state is a typed union: starting → running → stopping.
 import type { Agent, AgentRun, StopReason } from '../agents/agent.js';
-import { processStartTime, RUN_MARKER_ENV } from '../os/process.js';
+import { groupsWithEnv, processStartTime, RUN_MARKER_ENV, terminateGroup } from '../os/process.js';
 import type { RunTranscript } from '../runs/transcript.js';
 import type { Lease } from '../vault/lease-store.js';
 import type { EngineContext } from './context.js';
@@ -136,6 +136,7 @@ export class RunRegistry {
         const last: LiveRun = cur && cur.state !== 'starting' ? cur : running;
         last.exited = true;
         this.clearTimers(run.taskId);
+        await this.sweep(run);
         await onExit(last);
       })
       .finally(settle);
@@ -161,6 +162,17 @@ export class RunRegistry {
     this.runs.set(taskId, stopping);
     this.ctx.events.emit('run:stop', { taskId, kind: r.kind, reason });
     await stopped;
+  }
+
+  /**
+   * At every run's end (normal exit, timeout, cancel): processes that left the agent's group
+   * (setsid) still carry the run marker; their groups are stopped too.
+   */
+  private async sweep(run: RunBase): Promise<void> {
+    const groups = groupsWithEnv(RUN_MARKER_ENV, run.lease.token);
+    if (groups.length === 0) return;
+    this.ctx.logger.info({ component: 'executor', task: run.taskId, groups }, `${run.taskId}: stopping ${groups.length} process group(s) the agent left behind`);
+    await Promise.all(groups.map((g) => terminateGroup(g, this.ctx.config.killGraceMs).catch(() => undefined)));
   }
 
   /** Free the slot (and, unless kept for the watchdog, the lease). */

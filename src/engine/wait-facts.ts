@@ -1,6 +1,8 @@
 // Gathers the facts domain/readiness.ts judges, the same way for every caller: the executor (its
 // own runs), Dashboard.md (the executor's runs), and `list`/`show` in another process (the
 // leases on disk and the agent health the service recorded). One gatherer, one judge.
+import { realDirKey } from './working-dir.js';
+import { approvalGiven, approvalHolds, needsApproval } from './approval.js';
 import type { Config } from '../config/config.js';
 import { findCycle, type DependencyStatus } from '../domain/dependencies.js';
 import { dirKey } from '../domain/dispatch.js';
@@ -62,8 +64,10 @@ export async function readinessOf(entry: IndexEntry, src: WaitSources): Promise<
     status: task.status,
     folder: entry.folder,
     body: state.body,
-    whitelisted: src.config.executorTypes.includes(task.type),
-    approved: task.approved,
+    // "Runs without approval": a whitelisted type whose note does not ask for one.
+    whitelisted: !needsApproval(task, src.config),
+    // A note's own `approved: true` never counts (see engine/approval.ts).
+    approved: task.status === 'awaiting_approval' ? approvalGiven(task, state.body, st) : approvalHolds(task, state.body, st),
     blockedBy: task.blockedBy,
     dependencyStatus: (n) => deps.get(n) ?? 'missing',
     cycle: task.blockedBy.length ? findCycle(task.id, depsOf) : undefined,
@@ -73,7 +77,7 @@ export async function readinessOf(entry: IndexEntry, src: WaitSources): Promise<
     planGaveUp: st.planGaveUp === entry.hash ? `planning failed${task.error ? `: ${task.error}` : ''}; edit the note to try again` : undefined,
     plannerUsesAgent: src.config.planner === 'agent',
     agent: { name: agent, ...(health ? { health } : {}) },
-    dirKey: dirKey(task),
+    dirKey: await realDirKey(task),
     busyDirs: src.running.busyDirs,
     running: src.running,
   });
@@ -90,7 +94,7 @@ export async function offlineWaitSources(opts: { config: Config; paths: VaultPat
     if (leases.isStale(l)) continue;
     const e = opts.index.byId(l.taskId);
     const task = e?.state.kind === 'task' ? e.state.task : undefined;
-    slots.push({ taskId: l.taskId, kind: l.attempt === 0 ? 'plan' : 'run', ...(task ? { dirKey: dirKey(task) } : {}) });
+    slots.push({ taskId: l.taskId, kind: l.attempt === 0 ? 'plan' : 'run', ...(task ? { dirKey: await realDirKey(task) } : {}) });
   }
   const health = await readAgentHealth(opts.paths);
   return {

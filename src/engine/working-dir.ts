@@ -1,6 +1,8 @@
 // Where a task runs. A note may name a working_dir, but only inside the operator's
 // WORKSPACE_ROOTS; without one, the task gets a scratch folder inside .vaultrunner/.
-import { mkdir, realpath, stat } from 'node:fs/promises';
+import { lstat, realpath, stat } from 'node:fs/promises';
+import { dirKey } from '../domain/dispatch.js';
+import { ensureVaultDir } from '../os/safe-open.js';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Config } from '../config/config.js';
 import { isInside } from '../domain/links.js';
@@ -12,11 +14,7 @@ export { isInside };
 
 /** The real, existing directory the task may run in; AgentError WORKSPACE_DENIED otherwise. */
 export async function resolveWorkingDir(task: Task, config: Config, paths: VaultPaths): Promise<string> {
-  if (!task.workingDir) {
-    const dir = join(paths.scratch, task.id);
-    await mkdir(dir, { recursive: true });
-    return realpath(dir);
-  }
+  if (!task.workingDir) return scratchDir(task.id, paths);
   const wanted = task.workingDir.replace(/^~(?=$|\/)/, process.env.HOME ?? '~');
   if (!isAbsolute(wanted)) {
     throw new AgentError('WORKSPACE_DENIED', `working_dir ${JSON.stringify(task.workingDir)} must be an absolute path inside WORKSPACE_ROOTS`);
@@ -35,4 +33,35 @@ export async function resolveWorkingDir(task: Task, config: Config, paths: Vault
   }
   const roots = config.workspaceRoots.length ? config.workspaceRoots.join(', ') : '(none configured)';
   throw new AgentError('WORKSPACE_DENIED', `working_dir ${JSON.stringify(task.workingDir)} is outside WORKSPACE_ROOTS ${roots}`);
+}
+
+/** The task's scratch folder: a real folder inside .vaultrunner/work/, never a link (to anywhere). */
+async function scratchDir(id: string, paths: VaultPaths): Promise<string> {
+  const dir = join(paths.scratch, id);
+  await ensureVaultDir(paths.root, dir);
+  const real = await realpath(dir);
+  if ((await lstat(dir)).isSymbolicLink() || real !== join(await realpath(paths.scratch), id)) {
+    throw new AgentError('WORKSPACE_DENIED', `the scratch folder ${dir} is a symbolic link (to ${real}); vaultrunner runs agents only in a real folder there`);
+  }
+  return real;
+}
+
+/**
+ * At spawn: the directory checked earlier is still that real directory (no component swapped for a
+ * link since); the agent is then run in this resolved path.
+ */
+export async function recheckWorkingDir(cwd: string): Promise<string> {
+  const real = await realpath(cwd).catch((err: unknown) => {
+    throw new AgentError('WORKSPACE_DENIED', `working dir ${cwd} is gone`, { cause: err });
+  });
+  if (real !== cwd) throw new AgentError('WORKSPACE_DENIED', `working dir ${cwd} now leads to ${real} (a link was put in its path after it was checked); not run`);
+  return real;
+}
+
+/** One-run-per-directory key on the real path: two spellings (a symlink alias) of a folder are one. */
+export async function realDirKey(task: Pick<Task, 'id' | 'workingDir'>): Promise<string> {
+  const key = dirKey(task);
+  if (!task.workingDir) return key;
+  const wanted = task.workingDir.replace(/^~(?=$|\/)/, process.env.HOME ?? '~');
+  return isAbsolute(wanted) ? realpath(resolve(wanted)).catch(() => key) : key;
 }

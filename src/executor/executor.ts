@@ -14,7 +14,7 @@ import type { EngineContext } from '../engine/context.js';
 import type { LiveRun, RunStopReason } from '../engine/run-registry.js';
 import { editIfStatus, transition } from '../engine/transition.js';
 import { readinessOf, runningSet } from '../engine/wait-facts.js';
-import { resolveWorkingDir } from '../engine/working-dir.js';
+import { realDirKey, resolveWorkingDir } from '../engine/working-dir.js';
 import { AgentError, shortMessage, VaultrunnerError } from '../errors.js';
 import { faultPoint } from '../fault.js';
 import type { IndexEntry } from '../vault/task-index.js';
@@ -96,6 +96,22 @@ export class Executor {
     let wakeAt: number | undefined;
     for (const c of queued) {
       if (this.stopping) break;
+      // One task's error (an unsafe folder, a name too long, anything thrown) is that task's alone.
+      try {
+        wakeAt = await this.judge(c, verdicts, started, wakeAt);
+      } catch (err) {
+        ctx.logger.error({ component: 'executor', task: c.id, err }, `${c.id}: dispatch failed for this task: ${shortMessage(err)}`);
+        await this.failStart(c, err).catch(() => undefined);
+      }
+    }
+    this.verdicts = verdicts;
+    if (wakeAt !== undefined) this.wakeAt(wakeAt);
+    ctx.events.emit('dispatch:pass', { started, verdicts });
+  }
+
+  private async judge(c: Candidate, verdicts: Map<string, Readiness>, started: string[], wakeAt: number | undefined): Promise<number | undefined> {
+    const { ctx } = this;
+    {
       const now = ctx.clock.now();
       const verdict = await readinessOf(c, {
         config: ctx.config,
@@ -110,9 +126,15 @@ export class Executor {
       else if (verdict.kind === 'waiting' && verdict.reason.kind === 'backoff') wakeAt = Math.min(wakeAt ?? Infinity, verdict.reason.until);
       else if (verdict.kind === 'ready' && (await this.start(c))) started.push(c.id);
     }
-    this.verdicts = verdicts;
-    if (wakeAt !== undefined) this.wakeAt(wakeAt);
-    ctx.events.emit('dispatch:pass', { started, verdicts });
+    return wakeAt;
+  }
+
+  /** A task that could not be started fails with the reason (if it is still `planned`); others go on. */
+  private async failStart(c: Candidate, err: unknown): Promise<void> {
+    const code = err instanceof VaultrunnerError ? err.code : (err as NodeJS.ErrnoException | undefined)?.code;
+    const error = code && code !== 'AGENT_UNKNOWN' ? `${code}: ${shortMessage(err, 280)}` : shortMessage(err, 300);
+    await transition(this.ctx, { path: c.path, taskId: c.task.id, from: 'planned', to: 'failed', actor: 'executor', edits: { error, finished_at: obsidianDateTime(this.ctx.clock.now()) }, log: { code } });
+    await this.ctx.index.refresh(c.path);
   }
 
   /** Exact retry timing: a pass when the earliest backoff ends (the interval is only a net). */
@@ -149,25 +171,26 @@ export class Executor {
       if (!capabilitiesOf(agent).permissionModes.includes(mode)) throw new AgentError('PERMISSION_DENIED', `agent ${agent.name} cannot honour permission mode "${mode}"; ask for one of ${capabilitiesOf(agent).permissionModes.join(', ')}`);
       cwd = await resolveWorkingDir(task, ctx.config, ctx.paths);
     } catch (err) {
-      const code = err instanceof VaultrunnerError ? err.code : undefined;
-      const error = code && code !== 'AGENT_UNKNOWN' ? `${code}: ${shortMessage(err, 280)}` : shortMessage(err, 300);
-      await transition(ctx, { path: c.path, taskId: task.id, from: 'planned', to: 'failed', actor: 'executor', edits: { error, finished_at: obsidianDateTime(ctx.clock.now()) }, log: { code } });
-      await ctx.index.refresh(c.path);
+      await this.failStart(c, err);
       return false;
     }
     faultPoint('before-claim');
-    const claim = await ctx.runs.claim({ taskId: task.id, kind: 'run', path: c.path, dirKey: dirKey(task), attempt: task.attempts + 1 });
+    const claim = await ctx.runs.claim({ taskId: task.id, kind: 'run', path: c.path, dirKey: await realDirKey(task), attempt: task.attempts + 1 });
     if (!claim) return false;
     faultPoint('after-claim');
     let run;
+    let failure: unknown;
     try {
       run = await startRun(ctx, claim, { path: c.path, task, body: c.body, agent: agent!, cwd, permissionMode: mode }, (r, o) => this.finish(r, o));
     } catch (err) {
       ctx.logger.error({ component: 'executor', task: task.id, err }, `${task.id}: could not start: ${shortMessage(err)}`);
+      failure = err;
     }
     if (!run) {
       await ctx.runs.release(task.id);
-      await ctx.index.refresh(c.path);
+      // Failed, not retried each pass: e.g. a run folder that is a link out of the vault stays one.
+      if (failure !== undefined) await this.failStart(c, failure);
+      else await ctx.index.refresh(c.path);
       return false;
     }
     faultPoint('mid-run');
@@ -200,7 +223,7 @@ export class Executor {
       if (o.permissionDenials.length > 0) {
         ctx.logger.warn({ component: 'executor', task: r.taskId, denials: o.permissionDenials }, `${r.taskId}: the agent was denied ${o.permissionDenials.length} tool use(s) (see the run log)`);
       }
-      await applyOutcome(ctx, r.path, journal);
+      await applyOutcome(ctx, r.path, journal, { attempt: r.attempt, runLog: r.transcript?.link });
       recorded = true;
     } catch (err) {
       ctx.logger.error({ component: 'executor', task: r.taskId, err }, `${r.taskId}: recording the outcome failed: ${shortMessage(err)}; the watchdog will retry`);

@@ -12,6 +12,7 @@ import { faultPoint } from '../fault.js';
 import { createRunTranscript } from '../runs/transcript.js';
 import { wikilink } from '../vault/layout.js';
 import { resolveNoteLink } from '../vault/links.js';
+import { recheckWorkingDir } from '../engine/working-dir.js';
 import { resumePrompt, taskPrompt } from './prompt.js';
 
 export type { RunStopReason };
@@ -33,7 +34,11 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
   const state = await ctx.taskState.get(task.id);
   // Any agent that declares resume gets its session back (command agents via VAULTRUNNER_RESUME_SESSION).
   const resumeSession = capabilitiesOf(input.agent).resume ? state.resumeSession : undefined;
+  // The prompt is settled before the transcript, which shows it (collapsed) at its top.
+  const plan = task.plan ? await readPlanBody(ctx, task) : undefined;
+  const prompt = resumeSession ? resumePrompt(state.bodyAtStart, input.body) : taskPrompt(task, input.body, plan?.body, input.cwd);
   const transcript = await createRunTranscript({
+    prompt,
     runsDir: ctx.paths.runs,
     vaultRoot: ctx.paths.root,
     taskId: task.id,
@@ -41,6 +46,15 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
     header: { agent: input.agent.name, model: task.model, workingDir: input.cwd, startedAt: now, resumedFrom: resumeSession, permissionMode: input.permissionMode },
     now: () => ctx.clock.now(),
   });
+  // Checked again just before the spawn, on the real path (a link swapped in since the dispatch
+  // check is refused); the agent runs in this resolved path.
+  let cwd: string;
+  try {
+    cwd = await recheckWorkingDir(input.cwd);
+  } catch (err) {
+    await transcript.finish({ status: 'not started (working dir changed)', durationMs: 0, error: shortMessage(err) });
+    throw err;
+  }
   const written = await transition(ctx, {
     path: input.path,
     taskId: task.id,
@@ -55,15 +69,13 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
     return undefined;
   }
   await ctx.taskState.patch(task.id, { bodyAtStart: input.body });
-  const plan = task.plan ? await readPlanBody(ctx, task) : undefined;
   if (plan?.refused) transcript.note(`Plan not included: ${plan.refused}.`);
-  const prompt = resumeSession ? resumePrompt(state.bodyAtStart, input.body) : taskPrompt(task, input.body, plan?.body, input.cwd);
   const session: { id?: string; recording?: Promise<void> } = {};
   const agentRun = input.agent.start({
     taskId: task.id,
     attempt,
     prompt,
-    cwd: input.cwd,
+    cwd,
     model: task.model,
     permissionMode: input.permissionMode,
     resumeSessionId: resumeSession,

@@ -1,7 +1,7 @@
 // The agent planner: the task's agent in plan mode (read-only) writes the plan. Its process runs
 // on a slot of the shared run machinery (the orchestrator claims it): lease, run marker, deadline,
 // shutdown and crash recovery are the same as for a task attempt.
-import type { Agent } from '../agents/agent.js';
+import { capabilitiesOf, type Agent } from '../agents/agent.js';
 import { VaultrunnerError } from '../errors.js';
 import type { Planner, PlanInput } from './planner.js';
 
@@ -14,8 +14,13 @@ export function createAgentPlanner(opts: AgentPlannerOptions): Planner {
   return {
     name: 'agent',
     usesAgent: true,
+    readOnly: (input) => capabilitiesOf(opts.agentFor(input)).planMode,
     async plan(input) {
       const agent = opts.agentFor(input);
+      // A task nobody approved yet never reaches an agent that merely promises to stay read-only.
+      if (input.untrusted && !capabilitiesOf(agent).planMode) {
+        throw new VaultrunnerError('PLAN_FAILED', `agent ${agent.name} has no read-only plan mode; a task awaiting approval is not planned with it`, { retryable: false });
+      }
       const run = agent.start({
         taskId: input.task.id,
         attempt: 0,

@@ -14,8 +14,11 @@ import { readinessOf, runningSet } from '../engine/wait-facts.js';
 import { resolveWorkingDir } from '../engine/working-dir.js';
 import { shortMessage, VaultrunnerError } from '../errors.js';
 import { wikilink } from '../vault/layout.js';
+import type { FieldEdits } from '../vault/frontmatter.js';
+import { approvalFingerprint, approvalGiven, approvalHolds, needsApproval } from '../engine/approval.js';
 import type { IndexEntry } from '../vault/task-index.js';
 import type { Planner } from './planner.js';
+import { createTemplatePlanner } from './template-planner.js';
 
 const MAX_PLAN_FAILURES = 3;
 /** Prefix of the `error` the orchestrator writes into an invalid note (cleared once it is valid). */
@@ -31,6 +34,7 @@ export class Orchestrator {
   private readonly busy = new Set<string>();
   private readonly rechecks = new Map<string, NodeJS.Timeout>();
   private readonly settleMs: number;
+  private readonly fallback = createTemplatePlanner();
   private closed = false;
 
   constructor(
@@ -93,14 +97,19 @@ export class Orchestrator {
       case 'new':
         return this.plan(entry, task, state.body);
       case 'awaiting_approval':
-        return this.approval(entry, task);
-      case 'planned':
-        if (entry.folder !== folderFor('planned')) return this.file(entry, this.ctx.paths.needsAction, 'approved task back to Needs_Action');
-        if (!this.whitelisted(task) && !task.approved) {
-          await transition(this.ctx, { path: entry.path, taskId: task.id, from: 'planned', to: 'awaiting_approval', actor: 'orchestrator', log: { reason: `type ${task.type} is not in EXECUTOR_TYPES` } });
-          return this.file(entry, this.ctx.paths.pendingApproval, 'needs approval');
+        return this.approval(entry, task, state.body);
+      case 'planned': {
+        if (!needsApproval(task, this.ctx.config) || approvalHolds(task, state.body, await this.ctx.taskState.get(task.id))) {
+          if (entry.folder !== folderFor('planned')) return this.file(entry, this.ctx.paths.needsAction, 'approved task back to Needs_Action');
+          return;
         }
+        // Not approved by a person for this content (never asked, self-approved, or edited since).
+        const why = !this.whitelisted(task) ? `type ${task.type} is not in EXECUTOR_TYPES` : 'requires_approval';
+        const done = await this.askApproval(entry, task, state.body, 'planned', { reason: why });
+        if (done && entry.folder !== folderFor('awaiting_approval')) return this.file(entry, this.ctx.paths.pendingApproval, 'needs approval');
+        await this.ctx.index.refresh(entry.path);
         return;
+      }
       case 'done':
       case 'cancelled':
         // A running task is filed by the executor when its run has stopped.
@@ -164,20 +173,14 @@ export class Orchestrator {
       await ctx.taskState.patch(task.id, { planFailures: undefined, planNotBefore: undefined, planGaveUp: now?.hash });
       return;
     }
-    const needsApproval = !this.whitelisted(task) || (task.requiresApproval && !task.approved);
-    const to = needsApproval ? 'awaiting_approval' : 'planned';
-    const done = await transition(ctx, {
-      path: entry.path,
-      taskId: task.id,
-      from: 'new',
-      to,
-      actor: 'orchestrator',
-      // `created` is set once, at the first transition, from when the note first appeared.
-      edits: { plan: planLink, error: undefined, ...(task.created ? {} : { created: obsidianDateTime(entry.firstSeen) }) },
-      log: { planner: this.planner.name },
-    });
+    const waitApproval = needsApproval(task, ctx.config) && !approvalHolds(task, body, await ctx.taskState.get(task.id));
+    // `created` is set once, at the first transition, from when the note first appeared.
+    const edits = { plan: planLink, error: undefined, ...(task.created ? {} : { created: obsidianDateTime(entry.firstSeen) }) };
+    const done = waitApproval
+      ? await this.askApproval(entry, task, body, 'new', { planner: this.planner.name }, edits)
+      : await transition(ctx, { path: entry.path, taskId: task.id, from: 'new', to: 'planned', actor: 'orchestrator', edits, log: { planner: this.planner.name } });
     await ctx.taskState.patch(task.id, { planFailures: undefined, planNotBefore: undefined, planGaveUp: undefined });
-    if (done && needsApproval && entry.folder !== folderFor('awaiting_approval')) {
+    if (done && waitApproval && entry.folder !== folderFor('awaiting_approval')) {
       await this.file(entry, ctx.paths.pendingApproval, !this.whitelisted(task) ? `type ${task.type} is not in EXECUTOR_TYPES` : 'requires_approval');
     } else if (done) {
       await ctx.index.refresh(entry.path);
@@ -205,9 +208,13 @@ export class Orchestrator {
     const cwd = await resolveWorkingDir(task, ctx.config, ctx.paths);
     const existing = await ctx.store.read(planPath).catch(() => undefined);
     if (existing) return 'written';
-    const planBody = this.planner.usesAgent ? await this.planOnSlot(entry, task, body, cwd) : await this.planner.plan({ task, body, cwd });
+    // PLANNER=agent never shows an unapproved task to an agent that cannot be confined to
+    // read-only planning: such a task gets the template plan (the agent runs only once approved).
+    const untrusted = needsApproval(task, ctx.config) && !approvalHolds(task, body, await ctx.taskState.get(task.id));
+    const planner = this.planner.usesAgent && untrusted && !this.planner.readOnly?.({ task, body, cwd }) ? this.fallback : this.planner;
+    const planBody = planner.usesAgent ? await this.planOnSlot(entry, task, body, cwd, untrusted) : await planner.plan({ task, body, cwd });
     if (planBody === undefined) return 'no-slot';
-    const text = ['---', `task: "${wikilink(task.id)}"`, `planner: ${this.planner.name}`, `created: ${obsidianDateTime(ctx.clock.now())}`, '---', '', planBody].join('\n');
+    const text = ['---', `task: "${wikilink(task.id)}"`, `planner: ${planner.name}`, `created: ${obsidianDateTime(ctx.clock.now())}`, '---', '', planBody].join('\n');
     try {
       await ctx.store.create(planPath, text);
     } catch (err) {
@@ -217,7 +224,7 @@ export class Orchestrator {
   }
 
   /** An agent planner on a claimed slot: lease, run marker, deadline, shutdown, crash recovery. */
-  private async planOnSlot(entry: IndexEntry, task: Task, body: string, cwd: string): Promise<string | undefined> {
+  private async planOnSlot(entry: IndexEntry, task: Task, body: string, cwd: string, untrusted: boolean): Promise<string | undefined> {
     const { ctx } = this;
     const claim = await ctx.runs.claim({ taskId: task.id, kind: 'plan', path: entry.path, attempt: 0 });
     if (!claim) return undefined;
@@ -227,6 +234,7 @@ export class Orchestrator {
         task,
         body,
         cwd,
+        untrusted,
         env: ctx.runs.envFor(claim),
         onStart: async (agentRun, agentName) => {
           const agent = ctx.agents.get(agentName);
@@ -242,8 +250,33 @@ export class Orchestrator {
     }
   }
 
-  private async approval(entry: IndexEntry, task: Task): Promise<void> {
+  /**
+   * Show the task awaiting approval: its content is remembered as the one asked about, and an
+   * `approved: true` it carries already is reset, so only a later edit (a person, the CLI, the web
+   * page) can approve it.
+   */
+  private async askApproval(entry: IndexEntry, task: Task, body: string, from: 'new' | 'planned', log: Record<string, unknown>, edits: FieldEdits = {}): Promise<boolean> {
+    await this.ctx.taskState.patch(task.id, { approvalAsked: approvalFingerprint(task, body), approvedFor: undefined });
+    if (task.approved) this.ctx.logger.warn({ component: 'orchestrator', task: task.id }, `${task.id}: approved: true was not given by a person after the task awaited approval; reset, approve it again`);
+    return (await transition(this.ctx, { path: entry.path, taskId: task.id, from, to: 'awaiting_approval', actor: 'orchestrator', edits: { ...edits, ...(task.approved ? { approved: false } : {}) }, log })) !== null;
+  }
+
+  private async approval(entry: IndexEntry, task: Task, body: string): Promise<void> {
+    const { ctx } = this;
+    const st = await ctx.taskState.get(task.id);
+    const fp = approvalFingerprint(task, body);
+    if (task.approved && !approvalGiven(task, body, st)) {
+      // Written by the note itself (at creation, or along with a change of type, agent or body).
+      await ctx.taskState.patch(task.id, { approvalAsked: fp, approvedFor: undefined });
+      ctx.logger.warn({ component: 'orchestrator', task: task.id }, `${task.id}: approved: true was not given after the task was shown awaiting approval (or the task changed); reset, approve it again`);
+      await editIfStatus(ctx, entry.path, task.id, ['awaiting_approval'], { approved: false });
+      await ctx.index.refresh(entry.path);
+      return;
+    }
+    // Content edited while waiting (not approved): the later approval is for the new content.
+    if (!task.approved && st.approvalAsked !== fp) await ctx.taskState.patch(task.id, { approvalAsked: fp });
     if (task.approved) {
+      await ctx.taskState.patch(task.id, { approvedFor: fp });
       const done = await transition(this.ctx, { path: entry.path, taskId: task.id, from: 'awaiting_approval', to: 'planned', actor: 'orchestrator', log: { reason: 'approved' } });
       if (done && entry.folder === 'Pending_Approval') await this.file(entry, this.ctx.paths.needsAction, 'approved');
       else if (done) await this.ctx.index.refresh(entry.path);

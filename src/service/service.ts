@@ -24,6 +24,7 @@ import { acquireServiceLock, type ServiceLock } from '../vault/service-lock.js';
 import { removeStaleTemps } from '../vault/json-file.js';
 import { createVaultWatcher } from '../vault/watcher.js';
 import { Watchdog } from '../watchdog/watchdog.js';
+import { ensureVaultDir } from '../os/safe-open.js';
 import { join } from 'node:path';
 
 export interface ServiceOptions {
@@ -58,14 +59,15 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const { config, logger } = opts;
   const clock = opts.clock ?? systemClock;
   const paths = vaultPaths(config.vaultDir);
-  for (const f of VAULT_FOLDERS) await mkdir(join(paths.root, f), { recursive: true });
-  await mkdir(paths.leases, { recursive: true });
+  await mkdir(paths.root, { recursive: true });
+  // A folder that is a symlink leading out of the vault is refused here, with its name, not at the first write.
+  for (const dir of [...VAULT_FOLDERS.map((f) => join(paths.root, f)), paths.runs, paths.state, paths.leases, paths.taskState, paths.scratch]) await ensureVaultDir(paths.root, dir);
   const lock: ServiceLock = await acquireServiceLock(paths.lock, () => clock.now());
   // Ours alone now: half-written state files of a crashed predecessor can go.
   const temps = (await removeStaleTemps(paths.leases)) + (await removeStaleTemps(paths.taskState));
   if (temps > 0) logger.debug({ component: 'service', count: temps }, 'removed temp files left by a crash');
 
-  const store = new NoteStore();
+  const store = new NoteStore({ vaultRoot: paths.root });
   const index = new TaskIndex(store, paths, logger, () => clock.now());
   const events = opts.events ?? new EngineEvents();
   const base = {

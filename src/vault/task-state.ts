@@ -24,6 +24,11 @@ export interface TaskState {
   planNotBefore?: number;
   /** Planning gave up on this exact note content; it is tried again once a person edits the note. */
   planGaveUp?: string;
+  /** Fingerprint (type, agent, body) of the note when it was last shown awaiting approval with
+   *  `approved` unset: an `approved: true` on that same content is a person's later approval. */
+  approvalAsked?: string;
+  /** Fingerprint the approval was granted for; a change of type, agent or body voids it. */
+  approvedFor?: string;
   /** Last problem reported for this task, so a report is logged once, not every tick. */
   reported?: string;
 }

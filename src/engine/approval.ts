@@ -1,0 +1,29 @@
+// Approval is a person's act, so it is machine state, not a note key alone: `approved: true`
+// counts only when it was set after the service showed the task awaiting approval (the service
+// resets a self-written `approved: true` then), and only for the type, agent and body it was given
+// for. A note can therefore never approve itself, and an approved note edited into something else
+// waits again.
+import { createHash } from 'node:crypto';
+import type { Config } from '../config/config.js';
+import type { Task } from '../domain/task.js';
+import type { TaskState } from '../vault/task-state.js';
+
+/** What an approval is given for. */
+export function approvalFingerprint(task: Pick<Task, 'type' | 'agent'>, body: string): string {
+  return createHash('sha256').update(JSON.stringify([task.type, task.agent ?? null, body])).digest('hex');
+}
+
+/** Its type is not whitelisted, or the note asks for approval. */
+export function needsApproval(task: Pick<Task, 'type' | 'requiresApproval'>, config: Pick<Config, 'executorTypes'>): boolean {
+  return !config.executorTypes.includes(task.type) || task.requiresApproval;
+}
+
+/** Approved, for this very content (what a `planned` task needs to run). */
+export function approvalHolds(task: Task, body: string, st: TaskState): boolean {
+  return task.approved && st.approvedFor !== undefined && st.approvedFor === approvalFingerprint(task, body);
+}
+
+/** Awaiting approval, `approved: true` set by a person after the task was shown waiting on this content. */
+export function approvalGiven(task: Task, body: string, st: TaskState): boolean {
+  return task.approved && st.approvalAsked !== undefined && st.approvalAsked === approvalFingerprint(task, body);
+}
