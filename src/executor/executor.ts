@@ -18,6 +18,7 @@ import { AgentError, shortMessage, VaultrunnerError } from '../errors.js';
 import { faultPoint } from '../fault.js';
 import type { IndexEntry } from '../vault/task-index.js';
 import { afterAgent, type AfterAgent } from './pipeline/after-agent.js';
+import { closeCancelled } from './pipeline/close-workspace.js';
 import { deferTask, prepareWorkspace, type TaskWorkspace } from './pipeline/workspace-step.js';
 import { startRun, toRunOutcome } from './run-task.js';
 
@@ -215,6 +216,7 @@ export class Executor {
       }
       await applyOutcome(ctx, r.path, journal);
       recorded = true;
+      if (ws?.git && stopReason === 'cancel') await closeCancelled(ctx, r.taskId, ws.title, ws.git);
     } catch (err) {
       ctx.logger.error({ component: 'executor', task: r.taskId, err }, `${r.taskId}: recording the outcome failed: ${shortMessage(err)}; the watchdog will retry`);
     } finally {

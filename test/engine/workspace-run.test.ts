@@ -1,6 +1,6 @@
 // Runs of tasks in git repositories, end to end: a real service, real temp repositories, a command
 // agent that writes files in its worktree, real gates. The person's checkout is never touched.
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { concurrency, createHarness, fixtureAgent, waitFor, type Harness } from '../helpers/vault-harness.js';
@@ -96,6 +96,24 @@ describe('a task whose working_dir is in a git repository', () => {
     const t = await waitFor(() => h.find('plain')?.folder === 'Done' && h.find('plain')!.text, 'done');
     expect(existsSync(join(dir, 'work-plain.txt'))).toBe(true);
     expect(t).not.toMatch(/^head_commit:/m);
+  });
+});
+
+describe('a cancelled task in a worktree', () => {
+  it('commits what the agent left on its branch, removes the worktree and keeps the branch', async () => {
+    h = createHarness({ AGENT: 'git', COMMAND_AGENTS: AGENTS }, { agentEnv: { FIXTURE_SLEEP_MS: '20000' } });
+    const repo = repoIn(h);
+    const before = snapshot(repo);
+    await h.start();
+    const path = h.drop('stop-me', `type: claude_code\ntitle: Stop me\nworking_dir: ${repo}`);
+    await waitFor(() => h.runs().length === 1 && h.status('stop-me') === 'executing', 'running');
+    const wt = sh(repo, 'worktree', 'list', '--porcelain').split('\n').find((l) => l.startsWith('worktree ') && l.includes('stop-me'))!.slice('worktree '.length);
+    await waitFor(() => existsSync(join(wt, 'work-stop-me.txt')), 'the agent wrote its file');
+    writeFileSync(path, readFileSync(path, 'utf8').replace(/^status: .*$/m, 'status: cancelled'));
+    await waitFor(() => !existsSync(wt), 'worktree removed');
+    expect(sh(repo, 'show', '--name-only', '--format=%s', 'vr/stop-me')).toBe('Stop me (cancelled)\n\nwork-stop-me.txt');
+    expect(sh(repo, 'worktree', 'list')).not.toContain('stop-me');
+    expect(snapshot(repo)).toEqual(before);
   });
 });
 

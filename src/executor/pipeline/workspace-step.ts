@@ -21,6 +21,8 @@ export interface TaskWorkspace {
   dirKey: string;
   /** Set when the task runs in git (a worktree, or in place). */
   git?: OpenedWorkspace;
+  /** The task's title (commit messages). */
+  title?: string;
   /** What the note records at the `executing` transition (base_branch, base_commit, branch). */
   edits: FieldEdits;
 }
@@ -53,7 +55,7 @@ export async function prepareWorkspace(ctx: EngineContext, task: Task): Promise<
   const edits: FieldEdits = { base_branch: ws.baseBranch, base_commit: ws.baseCommit };
   if (ws.mode === 'worktree' && task.branch !== ws.branch) edits.branch = ws.branch;
   ctx.logger.info({ component: 'executor', task: task.id, mode: ws.mode, branch: ws.branch, cwd: ws.cwd, created: ws.created }, `${task.id}: workspace ${ws.mode === 'worktree' ? `${ws.created ? 'created' : 'reused'} on ${ws.branch}` : 'in place'}`);
-  return { cwd: ws.cwd, dirKey: ws.mode === 'worktree' ? `worktree:${ws.root}` : dirKey(task), git: ws, edits };
+  return { cwd: ws.cwd, dirKey: ws.mode === 'worktree' ? `worktree:${ws.root}` : dirKey(task), git: ws, edits, ...(task.title ? { title: task.title } : {}) };
 }
 
 /** A transient workspace failure (a lock, a moved base): the task stays `planned` and is tried again after the backoff. */
