@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { PERMISSION_MODES, type PermissionMode } from './permission-modes.js';
 import { ConfigError } from '../errors.js';
 import { parseDuration } from './duration.js';
+import { loadWorkspaceConfig, type WorkspaceConfig, type WorkspaceConfigKey } from './workspace-config.js';
 
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -37,6 +38,8 @@ export interface Config {
   leaseTtlMs: number;
   /** `events` (fs.watch) or `poll` (stat every second, for filesystems without change events). */
   watchMode: 'events' | 'poll';
+  /** Git workspaces, setup, gates, review and merge (config/workspace-config.ts). */
+  workspace: WorkspaceConfig;
 }
 
 /** Keys as they appear in .env, with their defaults (documented in .env.example). */
@@ -166,7 +169,7 @@ export function resolveClaudeBin(configured: string, env: NodeJS.ProcessEnv): st
  * Build the config from environment-style values (process.env after dotenv) and flag overrides
  * (same keys). Throws ConfigError whose message is one line naming the key, value and what is allowed.
  */
-export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<Record<ConfigKey, string>> = {}, cwd = process.cwd()): Config {
+export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<Record<ConfigKey | WorkspaceConfigKey, string>> = {}, cwd = process.cwd()): Config {
   const raw: Record<string, string> = {};
   for (const key of Object.keys(DEFAULTS) as ConfigKey[]) {
     raw[key] = overrides[key] ?? env[key] ?? DEFAULTS[key];
@@ -216,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<Record<Con
     killGraceMs: c.KILL_GRACE,
     leaseTtlMs: c.LEASE_TTL,
     watchMode: c.WATCH_MODE,
+    workspace: loadWorkspaceConfig(env, overrides, cwd),
   });
 }
 

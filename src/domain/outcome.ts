@@ -13,6 +13,10 @@ export interface RunOutcome {
   costUsd?: number;
   stopReason?: string;
   finishedAt: number;
+  /** Keys the steps after the agent record in the note (head_commit, gates, review…). */
+  noteEdits?: Record<string, string | number>;
+  /** A success a person must look at (permission denials, REVIEW=always). */
+  needsReview?: boolean;
 }
 
 export interface OutcomeContext {
@@ -53,7 +57,7 @@ export function decideOutcome(o: RunOutcome, c: OutcomeContext): OutcomeDecision
     return { kind: 'stopped', fileInDone: c.status === 'cancelled' || c.status === 'done' };
   }
   if (o.ok) {
-    const to = c.requiresReview ? 'in_review' : 'done';
+    const to = c.requiresReview || o.needsReview ? 'in_review' : 'done';
     return { kind: 'success', to, fileInDone: to === 'done' };
   }
   const error = o.message ?? o.code ?? 'agent failed';

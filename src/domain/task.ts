@@ -18,6 +18,12 @@ export interface Task {
   blockedBy: string[];
   workingDir?: string;
   branch?: string;
+  /** The branch a worktree forks from (default: the one checked out in working_dir). */
+  baseBranch?: string;
+  /** In-place mode only: run even if the checkout has uncommitted changes. */
+  allowDirty: boolean;
+  /** A subset of the operator's GATES (a note can never add one). */
+  gates?: string[];
   agent?: string;
   model?: string;
   permissionMode?: PermissionMode;
@@ -73,6 +79,9 @@ const FIELDS = {
     .nullable(),
   working_dir: optStr,
   branch: optStr,
+  base_branch: optStr,
+  allow_dirty: boolish,
+  gates: z.array(z.string()).optional().nullable(),
   agent: optStr,
   model: optStr,
   permission_mode: z.enum(PERMISSION_MODES).optional().nullable(),
@@ -108,6 +117,9 @@ const EXPECTED: Record<keyof typeof FIELDS, string> = {
   blocked_by: 'a task name or a list of names / "[[wikilinks]]"',
   working_dir: 'a directory path',
   branch: 'a branch name',
+  base_branch: 'a branch name',
+  allow_dirty: 'true or false',
+  gates: 'a list of gate names from the config, e.g. [test]',
   agent: 'an agent name from the config',
   model: 'a model name',
   permission_mode: `one of ${PERMISSION_MODES.join(', ')}`,
@@ -150,6 +162,9 @@ export function validateTask(id: string, data: Record<string, unknown>): Validat
     blockedBy: blockedRefs.flatMap((r) => (r.ok ? [r.name] : [])),
     workingDir: (v.working_dir as string | null | undefined) ?? undefined,
     branch: (v.branch as string | null | undefined) ?? undefined,
+    baseBranch: (v.base_branch as string | null | undefined) ?? undefined,
+    allowDirty: Boolean(v.allow_dirty),
+    gates: (v.gates as string[] | null | undefined) ?? undefined,
     agent: (v.agent as string | null | undefined) ?? undefined,
     model: (v.model as string | null | undefined) ?? undefined,
     permissionMode: (v.permission_mode as PermissionMode | null | undefined) ?? undefined,

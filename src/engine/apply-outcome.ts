@@ -44,7 +44,7 @@ export async function applyOutcome(ctx: EngineContext, path: string, o: RunOutco
     now,
   });
   const sessionEdit = o.sessionId ? { session_id: o.sessionId } : {};
-  const costEdit = o.costUsd !== undefined ? { cost_usd: round(o.costUsd) } : {};
+  const costEdit = { ...(o.costUsd !== undefined ? { cost_usd: round(o.costUsd) } : {}), ...o.noteEdits };
   const base = { path, taskId, from: 'executing' as const, actor: 'executor' as const };
 
   switch (d.kind) {

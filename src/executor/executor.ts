@@ -5,7 +5,7 @@
 import { capabilitiesOf, type AgentOutcome } from '../agents/agent.js';
 import { clampPermissionMode } from '../agents/permission.js';
 import { obsidianDateTime } from '../clock.js';
-import { dirKey, dispatchOrder } from '../domain/dispatch.js';
+import { dispatchOrder } from '../domain/dispatch.js';
 import type { Readiness } from '../domain/readiness.js';
 import type { Task } from '../domain/task.js';
 import { healthOf, probeAgents } from '../engine/agent-health.js';
@@ -14,10 +14,12 @@ import type { EngineContext } from '../engine/context.js';
 import type { LiveRun, RunStopReason } from '../engine/run-registry.js';
 import { editIfStatus, transition } from '../engine/transition.js';
 import { readinessOf, runningSet } from '../engine/wait-facts.js';
-import { realDirKey, resolveWorkingDir } from '../engine/working-dir.js';
 import { AgentError, shortMessage, VaultrunnerError } from '../errors.js';
 import { faultPoint } from '../fault.js';
 import type { IndexEntry } from '../vault/task-index.js';
+import { afterAgent, type AfterAgent } from './pipeline/after-agent.js';
+import { closeCancelled } from './pipeline/close-workspace.js';
+import { deferTask, prepareWorkspace, type TaskWorkspace } from './pipeline/workspace-step.js';
 import { startRun, toRunOutcome } from './run-task.js';
 
 type Candidate = IndexEntry & { task: Task; body: string };
@@ -30,6 +32,8 @@ export class Executor {
   private stopping = false;
   /** The verdict of the last pass for each queued task (what views compare against). */
   private verdicts: ReadonlyMap<string, Readiness> = new Map();
+  /** The workspace of each live run (its git worktree, if any): the steps after the agent need it. */
+  private readonly workspaces = new Map<string, TaskWorkspace>();
 
   constructor(private readonly ctx: EngineContext) {}
 
@@ -163,25 +167,31 @@ export class Executor {
     const task = c.task;
     const agentName = task.agent ?? ctx.config.agent;
     const agent = ctx.agents.get(agentName);
-    let cwd: string;
+    let ws: TaskWorkspace;
     let mode;
     try {
       if (!agent) throw new VaultrunnerError('AGENT_UNKNOWN', `agent ${JSON.stringify(agentName)} is not configured; configured agents: ${ctx.agents.names().join(', ')}`);
       mode = clampPermissionMode(task.permissionMode, ctx.config.permissionMode);
       if (!capabilitiesOf(agent).permissionModes.includes(mode)) throw new AgentError('PERMISSION_DENIED', `agent ${agent.name} cannot honour permission mode "${mode}"; ask for one of ${capabilitiesOf(agent).permissionModes.join(', ')}`);
-      cwd = await resolveWorkingDir(task, ctx.config, ctx.paths);
+      ws = await prepareWorkspace(ctx, task);
     } catch (err) {
+      if (err instanceof VaultrunnerError && err.retryable) {
+        await deferTask(ctx, c.path, task, err);
+        await ctx.index.refresh(c.path);
+        return false;
+      }
       await this.failStart(c, err);
       return false;
     }
     faultPoint('before-claim');
-    const claim = await ctx.runs.claim({ taskId: task.id, kind: 'run', path: c.path, dirKey: await realDirKey(task), attempt: task.attempts + 1 });
+    const claim = await ctx.runs.claim({ taskId: task.id, kind: 'run', path: c.path, dirKey: ws.dirKey, attempt: task.attempts + 1 });
     if (!claim) return false;
     faultPoint('after-claim');
     let run;
     let failure: unknown;
     try {
-      run = await startRun(ctx, claim, { path: c.path, task, body: c.body, agent: agent!, cwd, permissionMode: mode }, (r, o) => this.finish(r, o));
+      run = await startRun(ctx, claim, { path: c.path, task, body: c.body, agent: agent!, cwd: ws.cwd, permissionMode: mode, noteEdits: ws.edits }, (r, o) => this.finish(r, o));
+      if (run) this.workspaces.set(task.id, ws);
     } catch (err) {
       ctx.logger.error({ component: 'executor', task: task.id, err }, `${task.id}: could not start: ${shortMessage(err)}`);
       failure = err;
@@ -207,28 +217,34 @@ export class Executor {
       if (r.state === 'stopping') await r.stopped.catch(() => undefined);
       // Or its late "session_id recorded" would undo what the outcome records (e.g. what to resume).
       await r.session.recording;
-      const journal = toRunOutcome(o, stopReason, ctx.clock.now());
+      // Commit, gates, review note: only after a successful run that nobody stopped.
+      const ws = this.workspaces.get(r.taskId);
+      const after: AfterAgent | undefined = ws?.git && o.ok && !stopReason ? await afterAgent(ctx, r, o, ws.git) : undefined;
+      const journal = { ...toRunOutcome(o, stopReason, ctx.clock.now()), ...after?.journal };
+      const denials = after?.permissionDenials ?? o.permissionDenials;
       // Journal first: a crash between here and the note write is replayed, not re-run.
       await ctx.leases.update(r.lease, { outcome: journal });
       faultPoint('after-outcome');
       await r.transcript?.finish({
-        status: stopReason && stopReason !== 'timeout' ? `stopped (${stopReason})` : o.ok ? 'success' : 'failed',
+        status: stopReason && stopReason !== 'timeout' ? `stopped (${stopReason})` : journal.ok ? 'success' : 'failed',
         durationMs: ctx.clock.now() - r.startedAt,
         numTurns: o.numTurns,
         costUsd: o.costUsd,
-        permissionDenials: o.permissionDenials,
-        error: o.ok ? undefined : o.error.message,
+        permissionDenials: denials,
+        error: journal.ok ? undefined : journal.message,
         sessionId: o.sessionId ?? r.session.id,
       });
-      if (o.permissionDenials.length > 0) {
-        ctx.logger.warn({ component: 'executor', task: r.taskId, denials: o.permissionDenials }, `${r.taskId}: the agent was denied ${o.permissionDenials.length} tool use(s) (see the run log)`);
+      if (denials.length > 0) {
+        ctx.logger.warn({ component: 'executor', task: r.taskId, denials }, `${r.taskId}: the agent was denied ${denials.length} tool use(s) (see the run log)`);
       }
       await applyOutcome(ctx, r.path, journal, { attempt: r.attempt, runLog: r.transcript?.link });
       recorded = true;
+      if (ws?.git && stopReason === 'cancel') await closeCancelled(ctx, r.taskId, ws.title, ws.git);
     } catch (err) {
       ctx.logger.error({ component: 'executor', task: r.taskId, err }, `${r.taskId}: recording the outcome failed: ${shortMessage(err)}; the watchdog will retry`);
     } finally {
       // Unrecorded: the lease (with its journal) stays for the watchdog to replay.
+      this.workspaces.delete(r.taskId);
       await ctx.runs.release(r.taskId, { keepLease: !recorded });
       await ctx.index.refresh(r.path).catch(() => undefined);
       ctx.events.emit('run:end', { taskId: r.taskId, kind: 'run', attempt: r.attempt, ok: o.ok, ...(stopReason ? { stopReason } : {}) });

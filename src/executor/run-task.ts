@@ -10,6 +10,7 @@ import { editIfStatus, transition } from '../engine/transition.js';
 import { shortMessage } from '../errors.js';
 import { faultPoint } from '../fault.js';
 import { createRunTranscript } from '../runs/transcript.js';
+import type { FieldEdits } from '../vault/frontmatter.js';
 import { wikilink } from '../vault/layout.js';
 import { resolveNoteLink } from '../vault/links.js';
 import { recheckWorkingDir } from '../engine/working-dir.js';
@@ -24,6 +25,8 @@ export interface StartInput {
   agent: Agent;
   cwd: string;
   permissionMode: PermissionMode;
+  /** Recorded with the `executing` transition (the workspace's base_branch, base_commit…). */
+  noteEdits?: FieldEdits;
 }
 
 /** Move the note to `executing` and spawn the agent; undefined if the note changed meanwhile. */
@@ -61,7 +64,7 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
     from: 'planned',
     to: 'executing',
     actor: 'executor',
-    edits: { attempts: attempt, started_at: obsidianDateTime(now), finished_at: undefined, error: undefined, run_log: wikilink(transcript.link) },
+    edits: { ...input.noteEdits, attempts: attempt, started_at: obsidianDateTime(now), finished_at: undefined, error: undefined, run_log: wikilink(transcript.link) },
     log: { attempt, agent: input.agent.name, cwd: input.cwd, resume: resumeSession },
   });
   if (!written) {

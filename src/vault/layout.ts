@@ -16,6 +16,8 @@ export interface VaultPaths {
   logs: string;
   runs: string;
   templates: string;
+  /** Review notes (`<task>.md` and its `.patch`), written after a run in git. */
+  reviews: string;
   state: string;
   leases: string;
   taskState: string;
@@ -35,6 +37,7 @@ export function vaultPaths(root: string): VaultPaths {
     logs: join(root, 'Logs'),
     runs: join(root, 'Logs', 'runs'),
     templates: join(root, 'Templates'),
+    reviews: join(root, 'Reviews'),
     state,
     leases: join(state, 'leases'),
     taskState: join(state, 'tasks'),

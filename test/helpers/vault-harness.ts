@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, ren
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config, type ConfigKey } from '../../src/config/config.js';
+import type { WorkspaceConfigKey } from '../../src/config/workspace-config.js';
 import { EngineEvents } from '../../src/engine/events.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startService, type RunningService } from '../../src/service/service.js';
@@ -42,7 +43,7 @@ export interface RunRecord {
 
 const AGENTS = { ok: fixtureAgent('ok'), fail: fixtureAgent('fail'), hang: fixtureAgent('hang'), stubborn: fixtureAgent('ignore-term'), session: fixtureAgent('session') };
 
-export function createHarness(overrides: Partial<Record<ConfigKey, string>> = {}, opts: { examples?: boolean; agentEnv?: Record<string, string>; invalidSettleMs?: number } = {}): Harness {
+export function createHarness(overrides: Partial<Record<ConfigKey | WorkspaceConfigKey, string>> = {}, opts: { examples?: boolean; agentEnv?: Record<string, string>; invalidSettleMs?: number } = {}): Harness {
   const root = mkdtempSync(join(tmpdir(), 'vr-test-'));
   const vault = join(root, 'vault');
   const runLog = join(root, 'runs.log');
@@ -58,6 +59,8 @@ export function createHarness(overrides: Partial<Record<ConfigKey, string>> = {}
     AGENT: 'ok',
     COMMAND_AGENTS: JSON.stringify(AGENTS),
     WORKSPACE_ROOTS: root,
+    // Worktrees of tasks in git repositories: in the temp dir, outside the vault.
+    WORKTREES_DIR: join(root, 'worktrees'),
     LOG_LEVEL: 'debug',
     ...overrides,
   };

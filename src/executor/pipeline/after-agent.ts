@@ -1,0 +1,134 @@
+// The steps after a successful agent run in git: commit everything on the task branch, run the
+// operator's gates (a failing gate goes back to the same agent session, up to MAX_FIX_ROUNDS),
+// write the review note, and say what the note records and whether a person must review.
+import { capabilitiesOf, type AgentOutcome, type AgentSuccess } from '../../agents/agent.js';
+import { clampPermissionMode } from '../../agents/permission.js';
+import { obsidianDateTime } from '../../clock.js';
+import { commandsForRepo } from '../../config/workspace-config.js';
+import type { RunOutcome } from '../../domain/outcome.js';
+import { validateTask, type Task } from '../../domain/task.js';
+import type { EngineContext } from '../../engine/context.js';
+import type { LiveRun } from '../../engine/run-registry.js';
+import { shortMessage, VaultrunnerError } from '../../errors.js';
+import { faultPoint } from '../../fault.js';
+import { acceptanceCriteria, criteriaClaims, renderReviewNote } from '../../runs/review-note.js';
+import { wikilink } from '../../vault/layout.js';
+import { commitAll, type CommitResult, type DiffCapture } from '../../workspace/commit.js';
+import { fixPrompt, gatesSummary, runGates, selectGates, type GateResult } from '../../workspace/gates.js';
+import type { OpenedWorkspace } from '../../workspace/open.js';
+import { patchScratchPath, writeReview } from './review-writer.js';
+
+const DIFF_MAX_CHARS = 60_000;
+
+export interface AfterAgent {
+  /** Laid over the agent's journaled outcome: note keys, review, or a failure of these steps
+   *  (a gate past its fix rounds, a fix round that failed, a commit that could not be made). */
+  journal: Partial<RunOutcome>;
+  /** Every denial of the run, fix rounds included. */
+  permissionDenials: string[];
+}
+
+const failure = (code: string, message: string, retryable: boolean, sessionId?: string): Partial<RunOutcome> => ({ ok: false, code, message: shortMessage(message, 300), retryable, ...(sessionId ? { sessionId } : {}) });
+
+export async function afterAgent(ctx: EngineContext, r: LiveRun, first: AgentSuccess, ws: OpenedWorkspace): Promise<AfterAgent> {
+  const read = await ctx.store.read(r.path).catch(() => undefined);
+  const v = read?.ok ? validateTask(r.taskId, read.data) : undefined;
+  const task = v?.ok ? v.task : undefined;
+  const body = read?.ok ? read.body : '';
+  const wc = ctx.config.workspace;
+  let o: AgentSuccess = first;
+  let summary = first.result;
+  const denials = [...first.permissionDenials];
+  try {
+    const scratch = await patchScratchPath(ctx, r.taskId);
+    const commit = async () =>
+      commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: task?.title ?? r.taskId, summary, taskId: r.taskId, author: wc.author, ownWorktree: ws.mode === 'worktree', capture: { maxChars: DIFF_MAX_CHARS, patchPath: scratch } });
+    let c: CommitResult & { diff?: DiffCapture } = await commit();
+    faultPoint('after-commit');
+    r.transcript?.note(c.committed ? `Committed ${c.headCommit.slice(0, 10)} on ${ws.branch}: ${c.filesChanged} file(s), +${c.insertions} −${c.deletions}.` : `Nothing new to commit on ${ws.branch}.`);
+
+    // Gates: the operator's, for this repository; a note only narrows them.
+    const gates = selectGates(commandsForRepo(wc, ws.repoRoot).gates, task?.gates);
+    let results: GateResult[] = [];
+    let rounds = 0;
+    const canResume = capabilitiesOf(r.agent).resume;
+    for (;;) {
+      results = await runGates({ gates, cwd: ws.cwd, timeoutMs: wc.gateTimeoutMs, killGraceMs: ctx.config.killGraceMs, env: { VAULTRUNNER_TASK_ID: r.taskId }, onResult: (g) => r.transcript?.note(`Gate ${g.name}: ${g.ok ? 'passed' : 'failed'} (${g.durationMs} ms).`) });
+      const failed = results.filter((g) => !g.ok);
+      const session = o.sessionId ?? r.session.id;
+      if (failed.length === 0 || rounds >= wc.maxFixRounds || !canResume || !session) break;
+      rounds++;
+      r.transcript?.note(`Fix round ${rounds} of ${wc.maxFixRounds}: ${gatesSummary(failed)}.`);
+      const fix = await fixRound(ctx, r, task, ws, session, fixPrompt(failed, rounds, wc.maxFixRounds));
+      if (!fix.ok) return { journal: { ...failure(fix.error.code, `fix round ${rounds}: ${shortMessage(fix.error)}`, fix.error.retryable, fix.sessionId), noteEdits: statEdits(c, results) }, permissionDenials: denials };
+      o = fix;
+      if (fix.result) summary = fix.result;
+      denials.push(...fix.permissionDenials);
+      c = await commit();
+    }
+
+    const criteria = criteriaClaims(acceptanceCriteria(body), summary);
+    const failed = results.filter((g) => !g.ok);
+    const review = await writeReview(
+      ctx,
+      r.taskId,
+      renderReviewNote({
+        taskId: r.taskId,
+        title: task?.title,
+        // By name: the link stays right when the note is filed in Done/ after this.
+        taskLink: r.taskId,
+        generatedAt: obsidianDateTime(ctx.clock.now()),
+        branch: ws.branch,
+        baseBranch: ws.baseBranch,
+        baseCommit: ws.baseCommit,
+        headCommit: c.headCommit,
+        criteria,
+        summary,
+        gates: results.map((g) => ({ name: g.name, ok: g.ok, exitCode: g.exitCode, timedOut: g.timedOut, ...(g.spawnError ? { spawnError: g.spawnError } : {}), durationMs: g.durationMs, outputTail: g.outputTail })),
+        fixRounds: rounds,
+        files: c.files,
+        insertions: c.insertions,
+        deletions: c.deletions,
+        diff: c.diff ?? { text: '', truncated: false, bytes: 0 },
+        patchLink: `Reviews/${r.taskId}.patch`,
+        permissionDenials: denials,
+      }),
+      scratch,
+    );
+    const noteEdits = { ...statEdits(c, results), review: wikilink(review.link) };
+    if (failed.length) {
+      const names = failed.map((g) => g.name).join(', ');
+      const error = `gate ${names} failed${rounds ? ` after ${rounds} fix round(s)` : ''}: ${gatesSummary(failed)}; branch ${ws.branch} and its worktree are kept`;
+      return { journal: { ...failure('GATE_FAILED', error, false, o.sessionId), noteEdits }, permissionDenials: denials };
+    }
+    const needsReview = denials.length > 0 || wc.review === 'always';
+    return { journal: { ...(o.sessionId ? { sessionId: o.sessionId } : {}), noteEdits, needsReview }, permissionDenials: denials };
+  } catch (err) {
+    ctx.logger.error({ component: 'executor', task: r.taskId, err }, `${r.taskId}: the steps after the agent failed: ${shortMessage(err)}`);
+    // Typed git failures say whether another attempt may help; anything else is worth one more try.
+    const retryable = err instanceof VaultrunnerError ? err.retryable : true;
+    const code = err instanceof VaultrunnerError ? err.code : 'WORKSPACE_FAILED';
+    return { journal: failure(code, `after the agent: ${shortMessage(err)}`, retryable, o.sessionId), permissionDenials: denials };
+  }
+}
+
+function statEdits(c: CommitResult, gates: readonly GateResult[]): Record<string, string | number> {
+  return { head_commit: c.headCommit, files_changed: c.filesChanged, insertions: c.insertions, deletions: c.deletions, ...(gates.length ? { gates: gatesSummary(gates) } : {}) };
+}
+
+/** One fix round: the same session, resumed with the failing gates' output; same cwd, marker and transcript. */
+async function fixRound(ctx: EngineContext, r: LiveRun, task: Task | undefined, ws: OpenedWorkspace, session: string, prompt: string): Promise<AgentOutcome> {
+  const run = r.agent.start({
+    taskId: r.taskId,
+    attempt: r.attempt,
+    prompt,
+    cwd: ws.cwd,
+    model: task?.model,
+    permissionMode: clampPermissionMode(task?.permissionMode, ctx.config.permissionMode),
+    resumeSessionId: session,
+    env: ctx.runs.envFor(r as never),
+    onRawLine: (line) => r.transcript?.onRawLine(line),
+    onEvent: (ev) => r.transcript?.onEvent(ev),
+  });
+  return run.outcome;
+}
