@@ -1,4 +1,5 @@
 // A real temp vault with a real service running in-process, and fixture agents as real children.
+import type { Notifier } from '../../src/notify/notifier.js';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +43,7 @@ export interface RunRecord {
 
 const AGENTS = { ok: fixtureAgent('ok'), fail: fixtureAgent('fail'), hang: fixtureAgent('hang'), stubborn: fixtureAgent('ignore-term'), session: fixtureAgent('session') };
 
-export function createHarness(overrides: Partial<Record<ConfigKey, string>> = {}, opts: { examples?: boolean; agentEnv?: Record<string, string>; invalidSettleMs?: number } = {}): Harness {
+export function createHarness(overrides: Partial<Record<ConfigKey, string>> = {}, opts: { examples?: boolean; agentEnv?: Record<string, string>; invalidSettleMs?: number; notifier?: Notifier } = {}): Harness {
   const root = mkdtempSync(join(tmpdir(), 'vr-test-'));
   const vault = join(root, 'vault');
   const runLog = join(root, 'runs.log');
@@ -72,7 +73,7 @@ export function createHarness(overrides: Partial<Record<ConfigKey, string>> = {}
     async start() {
       await initVault(vault, { examples: opts.examples ?? false });
       const { logger } = createLogger({ vaultDir: vault, level: 'debug', console: false });
-      h.service = await startService({ config, logger, env: { ...process.env, FIXTURE_LOG: runLog, ...opts.agentEnv }, heartbeatMs: 1000, shutdownGraceMs: 500, invalidSettleMs: opts.invalidSettleMs ?? 300, events });
+      h.service = await startService({ config, logger, env: { ...process.env, FIXTURE_LOG: runLog, ...opts.agentEnv }, heartbeatMs: 1000, shutdownGraceMs: 500, invalidSettleMs: opts.invalidSettleMs ?? 300, events, notifier: opts.notifier });
       return h.service;
     },
     async stop() {
