@@ -6,8 +6,8 @@ import type { Readiness } from '../domain/readiness.js';
 import type { Actor, Status } from '../domain/status.js';
 
 export interface EngineEventMap {
-  /** A status written (by the engine or the CLI) or noticed (a person's edit). */
-  'task:transition': { taskId: string; from: Status; to: Status; actor: Actor; component: string };
+  /** A status written (by the engine or the CLI) or noticed (a person's edit); `reason`: the note's `error` line when one was written. */
+  'task:transition': { taskId: string; from: Status; to: Status; actor: Actor; component: string; reason?: string };
   /** An agent process started: a task attempt (`run`) or an agent planner (`plan`). */
   'run:start': { taskId: string; kind: 'run' | 'plan'; attempt: number; pid: number };
   /** That process ended and its outcome was recorded. */

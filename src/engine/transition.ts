@@ -82,6 +82,7 @@ export async function decideAndWrite(
 ): Promise<{ note: NoteSnapshot; from: Status | undefined; to?: Status } | null> {
   let from: Status | undefined;
   let to: Status | undefined;
+  let reason: string | undefined;
   const begun: Status[] = [];
   let r;
   try {
@@ -90,6 +91,7 @@ export async function decideAndWrite(
       const d = decide(data, from);
       to = d?.to;
       if (!d) return null;
+      reason = typeof d.edits?.error === 'string' ? d.edits.error : undefined;
       if (to !== undefined && from !== undefined && to !== from) assertTransition(from, to, actor);
       if (to !== undefined && to !== from) {
         sink.ownWrites?.begin(taskId, to); // before the rename: the index may see it at once
@@ -105,7 +107,7 @@ export async function decideAndWrite(
   if (to !== undefined && from !== undefined && to !== from) {
     const component = actor === 'person' ? 'cli' : actor;
     sink.logger.info({ component, actor, task: taskId, from, to, ...log }, `${taskId}: ${from} → ${to}${actor === 'person' ? ' (person)' : ''}`);
-    sink.events?.emit('task:transition', { taskId, from, to, actor, component });
+    sink.events?.emit('task:transition', { taskId, from, to, actor, component, ...(reason ? { reason } : {}) });
   }
   return { note: r.note, from, to };
 }

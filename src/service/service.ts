@@ -25,6 +25,7 @@ import { removeStaleTemps } from '../vault/json-file.js';
 import { createVaultWatcher } from '../vault/watcher.js';
 import { Watchdog } from '../watchdog/watchdog.js';
 import { ensureVaultDir } from '../os/safe-open.js';
+import { noopNotifier, type Notifier } from '../notify/notifier.js';
 import { join } from 'node:path';
 
 export interface ServiceOptions {
@@ -41,6 +42,8 @@ export interface ServiceOptions {
   invalidSettleMs?: number;
   /** The engine's event bus (tests pass one to wait on facts). */
   events?: EngineEvents;
+  /** Told every status transition (the webhook, notify/create-notifier.ts); closed on stop. */
+  notifier?: Notifier;
 }
 
 export interface RunningService {
@@ -122,7 +125,8 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     if (from === undefined && (to === 'planned' || to === 'new') && attempts > 0 && !ctx.ownWrites.isOurs(entry.id, entry.hash, to)) void newCycle(entry.id, attempts);
     if (from === undefined || from === to || ctx.ownWrites.isOurs(entry.id, entry.hash, to)) return;
     logger.info({ component: 'service', actor: 'person', task: entry.id, from, to }, `${entry.id}: ${from} → ${to} (person)`);
-    events.emit('task:transition', { taskId: entry.id, from, to, actor: 'person', component: 'service' });
+    const reason = entry.state.task.error ?? undefined;
+    events.emit('task:transition', { taskId: entry.id, from, to, actor: 'person', component: 'service', ...(reason ? { reason } : {}) });
     // A person sending a failed task back starts a new cycle: max_attempts counts from here.
     if (from === 'failed' && (to === 'planned' || to === 'new')) void newCycle(entry.id, attempts);
   };
@@ -145,6 +149,10 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   if (planner.usesAgent && config.orchestratorAutorun) events.on('run:end', () => void orchestrator.tick());
   // A slot freed by a planner lets the executor start something.
   if (config.executorAutorun) events.on('run:end', (e) => e.kind === 'plan' && executor.kick());
+
+  // Every transition, the engine's and a person's, from the one event; notify() only enqueues.
+  const notifier = opts.notifier ?? noopNotifier;
+  const unnotify = events.on('task:transition', (e) => notifier.notify({ task: e.taskId, from: e.from, to: e.to, reason: e.reason ?? null }));
 
   // Polling (chokidar) only where the filesystem sends no events; loaded only then.
   const createWatcher = config.watchMode === 'poll' ? (await import('../vault/poll-watcher.js')).createPollingWatcher : createVaultWatcher;
@@ -202,6 +210,8 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       await executor.shutdown(stopOpts.graceMs ?? opts.shutdownGraceMs ?? 10_000);
       await dashboard.flush();
       dashboard.close();
+      unnotify();
+      await notifier.close();
       await lock.release();
       logger.info({ component: 'service' }, 'vaultrunner stopped');
     },

@@ -214,10 +214,16 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     url: opts.publicUrl ?? `http://${shown === '0.0.0.0' || shown === '[::]' ? '127.0.0.1' : shown}:${port}`,
     port,
     async close() {
-      for (const s of streams) s.abort();
+      // Streams end with their last chunk (the browser sees a clean end, not a reset); a
+      // connection still open after a short grace is cut.
+      for (const s of streams) {
+        s.abort();
+        void s.close().catch(() => undefined);
+      }
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 500).unref();
       });
     },
   };

@@ -1,6 +1,6 @@
-// The web ports on today's code: the service's index, note store, task state and running runs.
-// This is the one file the lead re-points at the engine's read model (readiness, typed events)
-// once it lands; nothing else in src/web knows these modules.
+// The web ports on the running service: its index, note store, task state, live runs (ctx.runs)
+// and typed engine events (ctx.events); readiness from engine/wait-facts, as `list` has it.
+// Nothing else in src/web knows these modules.
 import { realpath, readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import { obsidianDateTime } from '../clock.js';
@@ -8,6 +8,7 @@ import type { Config } from '../config/config.js';
 import { NoteGoneError } from '../errors.js';
 import { isInside } from '../executor/workspace.js';
 import { readinessText } from '../domain/readiness.js';
+import type { EngineEvents } from '../engine/events.js';
 import { offlineWaitSources, readinessOf as judge, type WaitSources } from '../engine/wait-facts.js';
 import { PRIORITIES } from '../lifecycle/status.js';
 import type { IndexEntry, TaskIndex } from '../lifecycle/task-index.js';
@@ -35,6 +36,8 @@ export interface ServiceAdapterDeps {
   taskState: TaskStateStore;
   /** The runs this service has in flight (ctx.runs.all()). */
   runs?: () => readonly { taskId: string; attempt: number; agent?: { name: string } }[];
+  /** The engine's events (ctx.events): a run starting or ending updates its card at once. */
+  events?: EngineEvents;
   now?: () => number;
 }
 
@@ -162,6 +165,13 @@ export function createServiceAdapter(deps: ServiceAdapterDeps): WebReadModel & W
     }
   };
   const onChange = (e: IndexEntry) => void emitEntry(e).catch(() => undefined);
+  // A run's start or end changes the card (agent, "running attempt n", the live attempt) without
+  // any note being written; the engine says so, nothing is polled.
+  const onRun = (r: { taskId: string }) => {
+    const e = index.byId(r.taskId);
+    if (e) onChange(e);
+  };
+  let offRuns: (() => void)[] = [];
   const onRemove = (e: IndexEntry) =>
     void (async () => {
       if (index.byId(e.id)) return; // moved between the active folders: the change event covers it
@@ -232,6 +242,7 @@ export function createServiceAdapter(deps: ServiceAdapterDeps): WebReadModel & W
         for (const e of index.entries()) if (!lastStatus.has(e.id)) lastStatus.set(e.id, e.state.kind === 'task' ? e.state.task.status : e.state.kind === 'invalid' ? e.state.status : '?');
         index.on('change', onChange);
         index.on('remove', onRemove);
+        if (deps.events) offRuns = [deps.events.on('run:start', onRun), deps.events.on('run:end', onRun)];
       }
       listeners.add(listener);
       return () => {
@@ -239,6 +250,7 @@ export function createServiceAdapter(deps: ServiceAdapterDeps): WebReadModel & W
         if (listeners.size === 0) {
           index.off('change', onChange);
           index.off('remove', onRemove);
+          for (const off of offRuns.splice(0)) off();
         }
       };
     },
@@ -303,7 +315,8 @@ export function createServiceAdapter(deps: ServiceAdapterDeps): WebReadModel & W
             message = d.message;
             return null;
           }
-          return d.to ? { ...d.edits, status: d.to } : d.edits;
+          // The decision names the new status apart from the other keys.
+          return d.to !== undefined ? { ...d.edits, status: d.to } : d.edits;
         });
       } catch (err) {
         if (err instanceof NoteGoneError) throw new WebConflictError(`${id} was moved or deleted meanwhile; nothing was written`, { cause: err });

@@ -27,7 +27,7 @@ export interface StartWebOptions {
   web: WebConfig;
   deps: ServiceAdapterDeps;
   logger: Logger;
-  /** Called for each status change the read model sees (until the engine calls the notifier itself). */
+  /** Called for each status change the read model sees (the webhook has the engine's own events: service.ts). */
   onTransition?: (t: TransitionView) => void;
   maxStreamMs?: number;
   port?: number;

@@ -19,6 +19,7 @@ const USAGE: Record<string, string> = {
   approve: 'approve <task>',
   logs: 'logs [-f]',
   doctor: 'doctor',
+  'web-url': 'web-url',
   demo: 'demo [dir] [--reset]',
 };
 

@@ -1,4 +1,5 @@
 // A real temp vault with a real service running in-process, and fixture agents as real children.
+import type { Notifier } from '../../src/notify/notifier.js';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,7 +44,7 @@ export interface RunRecord {
 
 const AGENTS = { ok: fixtureAgent('ok'), fail: fixtureAgent('fail'), hang: fixtureAgent('hang'), stubborn: fixtureAgent('ignore-term'), session: fixtureAgent('session') };
 
-export function createHarness(overrides: Partial<Record<ConfigKey | WorkspaceConfigKey, string>> = {}, opts: { examples?: boolean; agentEnv?: Record<string, string>; invalidSettleMs?: number } = {}): Harness {
+export function createHarness(overrides: Partial<Record<ConfigKey | WorkspaceConfigKey, string>> = {}, opts: { examples?: boolean; agentEnv?: Record<string, string>; invalidSettleMs?: number; notifier?: Notifier } = {}): Harness {
   const root = mkdtempSync(join(tmpdir(), 'vr-test-'));
   const vault = join(root, 'vault');
   const runLog = join(root, 'runs.log');
@@ -75,7 +76,7 @@ export function createHarness(overrides: Partial<Record<ConfigKey | WorkspaceCon
     async start() {
       await initVault(vault, { examples: opts.examples ?? false });
       const { logger } = createLogger({ vaultDir: vault, level: 'debug', console: false });
-      h.service = await startService({ config, logger, env: { ...process.env, FIXTURE_LOG: runLog, ...opts.agentEnv }, heartbeatMs: 1000, shutdownGraceMs: 500, invalidSettleMs: opts.invalidSettleMs ?? 300, events });
+      h.service = await startService({ config, logger, env: { ...process.env, FIXTURE_LOG: runLog, ...opts.agentEnv }, heartbeatMs: 1000, shutdownGraceMs: 500, invalidSettleMs: opts.invalidSettleMs ?? 300, events, notifier: opts.notifier });
       return h.service;
     },
     async stop() {

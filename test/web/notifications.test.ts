@@ -34,7 +34,7 @@ beforeAll(async () => {
   const hook = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   [w, browser] = await Promise.all([startWebHarness(), launchBrowser()]);
   notifier = notifierFromConfig(loadWebConfig({ NOTIFY_URL: hook }), { logger: silentLogger(), webUrl: () => w.web.url });
-  // Until the engine calls the notifier on each transition, the read model's changes feed it.
+  // Here the read model's changes feed the webhook (the service's own path: test/notify/service-notify.test.ts).
   w.web.model.subscribe((e) => e.kind === 'transition' && notifier.notify({ task: e.transition.id, from: e.transition.from, to: e.transition.to, reason: e.transition.reason }));
   w.h.drop('Long job', 'type: claude_code\nstatus: executing\nattempts: 1');
 }, 180_000);

@@ -1,10 +1,27 @@
 // The web and notification keys: defaults, clear one-line errors that never echo a webhook URL,
 // and where send-back feedback lands in a note.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isLoopbackHost, loadWebConfig } from '../../src/web/web-config.js';
+import { isLoopbackHost, loadWebConfig, WEB_DEFAULTS } from '../../src/web/web-config.js';
 import { withFeedback } from '../../src/web/service-adapter.js';
 
+const ROOT = join(import.meta.dirname, '..', '..');
+
 describe('web config', () => {
+  it('.env.example and the README document every key, with valid values', () => {
+    const example = readFileSync(join(ROOT, '.env.example'), 'utf8');
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const env: Record<string, string> = {};
+    for (const key of Object.keys(WEB_DEFAULTS)) {
+      const m = new RegExp(`^${key}=(.*)$`, 'm').exec(example);
+      expect(m, key).not.toBeNull();
+      env[key] = m![1]!;
+      expect(readme, key).toContain(`| \`${key}\` |`);
+    }
+    expect(loadWebConfig(env)).toEqual(loadWebConfig({}));
+  });
+
   it('is off by default, loopback, notifying the four statuses', () => {
     const c = loadWebConfig({});
     expect(c).toMatchObject({ port: undefined, host: '127.0.0.1', notifyUrl: undefined, notifyFormat: 'json', notifyOn: ['done', 'failed', 'in_review', 'awaiting_approval'] });

@@ -15,6 +15,7 @@ import { STATE_DIR, TASK_FOLDERS, VAULT_FOLDERS, vaultPaths, type VaultPaths } f
 import { NoteStore } from '../../vault/note-store.js';
 import { inspectLock } from '../../vault/service-lock.js';
 import { inotifyWatchesNeeded } from '../../vault/watcher.js';
+import { isLoopbackHost, loadWebConfig } from '../../web/web-config.js';
 import type { Command, CommandContext } from '../command.js';
 import { configFor, describeEnvFile, envFileFor, readEnv, type EnvFile } from '../load-config.js';
 import { checkOnline } from './doctor-online.js';
@@ -203,6 +204,23 @@ async function checkConflicts(paths: VaultPaths): Promise<CheckResult> {
   return pass('no sync conflict copies in the task folders');
 }
 
+/** The web view's and the webhook's keys; a non-loopback WEB_HOST is a ✓ with a warning. */
+function checkWeb(env: NodeJS.ProcessEnv): CheckResult {
+  let web;
+  try {
+    web = loadWebConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return fail(`web view / notifications: ${err.message}`);
+  }
+  // The webhook URL may hold a secret (Slack's path does): only its host is shown.
+  const hook = web.notifyUrl ? `; webhook to ${new URL(web.notifyUrl).host} on ${web.notifyOn.join(', ')}` : '; no webhook (NOTIFY_URL)';
+  if (web.port === undefined) return pass(`web view off (WEB_PORT or 'start --web' turns it on)${hook}`);
+  const where = `${web.host}:${web.port === 0 ? '<any free port>' : web.port}`;
+  const warn = isLoopbackHost(web.host) ? '' : `; warning: WEB_HOST=${web.host} is not loopback, the page is reachable from the network (keep 127.0.0.1 and use a reverse proxy, see docs/web.md)`;
+  return pass(`web view on ${where}${warn}${hook}`);
+}
+
 export async function runChecks(ctx: CommandContext): Promise<CheckResult[]> {
   const envFile = checkEnvFile(ctx);
   const { result, config } = checkConfig(ctx, envFile.file);
@@ -213,6 +231,7 @@ export async function runChecks(ctx: CommandContext): Promise<CheckResult[]> {
   results.push(await checkLayout(paths));
   results.push(...(await checkAgents(config)));
   results.push(await checkCredentials(ctx, env));
+  results.push(checkWeb(env));
   if (ctx.values.online) results.push(await checkOnline(env, credentialsFile(ctx), envFile.file.path ?? 'the environment or a .env file'));
   results.push(await checkInotify(ctx, paths));
   if (existsSync(paths.needsAction)) results.push(await checkWorkingDirs(config, paths));
@@ -231,7 +250,8 @@ export const doctorCommand: Command = {
     '(with its version); Claude credentials exist (ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN in the',
     'environment or .env, or a login in ~/.claude: present, not verified); the inotify watch limit suffices (the service needs',
     `one watch per watched folder; a warning below ${WATCHES_WARN_BELOW}, as Obsidian and other programs share it); the working_dir of every queued task`,
-    'exists inside WORKSPACE_ROOTS; no stale service lock; no sync-conflict copies in task folders.',
+    'exists inside WORKSPACE_ROOTS; the web view and webhook keys (a warning when WEB_HOST is not loopback);',
+    'no stale service lock; no sync-conflict copies in task folders.',
     `${MIN_WATCHES_ENV}=<n> (read only by doctor) overrides the required number of watches.`,
     '--online also sends one minimal authenticated request (GET /v1/models, no tokens used) to',
     'ANTHROPIC_BASE_URL or the Anthropic API with those credentials and reports whether they work.',

@@ -14,6 +14,7 @@ const LOADERS: Record<string, () => Promise<Command>> = {
   retry: async () => (await import('./task-edits.js')).retryCommand,
   approve: async () => (await import('./task-edits.js')).approveCommand,
   logs: async () => (await import('./logs.js')).logsCommand,
+  'web-url': async () => (await import('./web-url.js')).webUrlCommand,
   doctor: async () => (await import('./doctor.js')).doctorCommand,
   demo: async () => (await import('./demo.js')).demoCommand,
 };

@@ -5,6 +5,10 @@ import { LockHeldError } from '../../vault/service-lock.js';
 import type { Command } from '../command.js';
 import { configFor, readEnv, requireVault } from '../load-config.js';
 import { formatDuration } from '../../config/duration.js';
+import { UsageError } from '../../errors.js';
+import { notifierFromConfig } from '../../notify/create-notifier.js';
+import { startWebView, type WebView } from '../../web/start-web.js';
+import { isLoopbackHost, loadWebConfig, type WebConfig } from '../../web/web-config.js';
 
 const REPEAT_WINDOW_MS = 500;
 const PARENT_POLL_MS = 500;
@@ -13,18 +17,24 @@ const EXIT_AFTER_STOP_MS = 1000;
 export const startCommand: Command = {
   name: 'start',
   summary: 'run the service on the vault until SIGINT/SIGTERM',
-  usage: 'start [--vault <dir>] [--exit-with-parent]',
+  usage: 'start [--vault <dir>] [--web [port]] [--exit-with-parent]',
   help: [
     'A first SIGINT/SIGTERM stops claiming tasks, gives running agents a grace period, then stops them;',
     'a second one (more than half a second later) exits at once.',
     '--exit-with-parent shuts down the same way when the process that started it goes away',
     "(`npm start` uses it, so the service never outlives npm); don't use it under nohup.",
+    '--web [port] also serves the live web view (WEB_PORT; bare --web: WEB_PORT, else any free port); the banner',
+    "prints its address with the access token, 'vaultrunner web-url' prints it again. See docs/web.md.",
   ].join('\n'),
-  options: { 'exit-with-parent': { type: 'boolean' } },
+  // parseArgs has no optional values: --web is a flag and its port, if any, the one positional.
+  options: { 'exit-with-parent': { type: 'boolean' }, web: { type: 'boolean' } },
+  positionals: [0, 1],
   async run(ctx) {
     const config = configFor(ctx);
     requireVault(config); // never create a vault where none is: that is `init`'s job
     const { io } = ctx;
+    const env = readEnv(ctx);
+    const web = webConfigFor(ctx, env);
     const { logger, close } = createLogger({ vaultDir: config.vaultDir, level: config.logLevel, console: true });
     const agents = AgentRegistry.fromConfig(config);
     const found: string[] = [];
@@ -39,12 +49,15 @@ export const startCommand: Command = {
         `  agents      ${found.join('; ')} (default: ${config.agent})`,
         `  concurrency ${config.maxConcurrent}, timeout ${formatDuration(config.taskTimeoutMs)}, permission ceiling ${config.permissionMode}, planner ${config.planner}${config.watchMode === 'poll' ? ', watching by polling (1s)' : ''}`,
         `  logs        ${config.vaultDir}/Logs (vaultrunner logs -f)`,
+        ...(web.notifyUrl ? [`  notify      ${new URL(web.notifyUrl).host} on ${web.notifyOn.join(', ')}`] : []),
         '',
       ].join('\n'),
     );
+    let view: WebView | undefined;
+    const notifier = notifierFromConfig(web, { logger, webUrl: () => view?.url });
     let service;
     try {
-      service = await startService({ config, logger, agents, env: readEnv(ctx) });
+      service = await startService({ config, logger, agents, env, notifier });
     } catch (err) {
       close();
       if (err instanceof LockHeldError) {
@@ -54,6 +67,20 @@ export const startCommand: Command = {
       throw err;
     }
     const running = service;
+    if (web.port !== undefined) {
+      try {
+        view = await startWebView({ web, deps: { ...running.ctx, runs: () => running.ctx.runs.all() }, logger });
+      } catch (err) {
+        await running.stop();
+        close();
+        io.stderr.write(`vaultrunner: the web view did not start on ${web.host}:${web.port}: ${(err as Error).message}\n`);
+        return 1;
+      }
+      // The terminal only: the logger (and so vault/Logs/) never sees the token.
+      io.stderr.write(`  web         ${view.urlWithToken}\n`);
+      if (!isLoopbackHost(web.host)) io.stderr.write(`  warning     WEB_HOST=${web.host} is not loopback: the page is reachable from the network; anyone with the token can steer tasks\n`);
+    }
+    const webView = view;
     const parent = process.ppid;
     return new Promise<number>((resolveExit) => {
       let signals = 0;
@@ -70,7 +97,11 @@ export const startCommand: Command = {
         }
         logger.info({ component: 'service' }, `${sig}: shutting down (send again to exit at once)`);
         clearInterval(orphanWatch);
-        void running.stop().then(() => {
+        // The page first: its event streams end, and no action arrives while the service stops.
+        void (webView?.close() ?? Promise.resolve())
+          .catch((err: unknown) => logger.warn({ component: 'web', err }, 'closing the web view failed'))
+          .then(() => running.stop())
+          .then(() => {
           close();
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
@@ -90,3 +121,11 @@ export const startCommand: Command = {
     });
   },
 };
+
+/** WEB_PORT and friends from the environment and .env; `--web [port]` sets the port. */
+function webConfigFor(ctx: Parameters<Command['run']>[0], env: NodeJS.ProcessEnv): WebConfig {
+  const [port] = ctx.positionals;
+  if (port !== undefined && !ctx.values.web) throw new UsageError(`unexpected argument ${JSON.stringify(port)}; did you mean 'start --web ${port}'?`);
+  if (!ctx.values.web) return loadWebConfig(env);
+  return loadWebConfig(env, { WEB_PORT: port ?? (env.WEB_PORT?.trim() || '0') });
+}

@@ -1,5 +1,5 @@
 // `vaultrunner web-url`: the web view's address with its access token, as the start-up banner
-// printed it. Not registered yet: the lead adds it to commands/index.ts when wiring `start --web`.
+// printed it.
 import { join } from 'node:path';
 import { VaultrunnerError } from '../../errors.js';
 import { readJson } from '../../vault/json-file.js';
@@ -21,8 +21,9 @@ export const webUrlCommand: Command = {
   options: {},
   async run(ctx) {
     const paths = vaultPaths(configFor(ctx).vaultDir);
-    const state = await readJson<{ url?: unknown }>(join(paths.state, WEB_STATE_FILE)).catch(() => undefined);
-    if (typeof state?.url !== 'string') {
+    const state = await readJson<{ url?: unknown; pid?: unknown }>(join(paths.state, WEB_STATE_FILE)).catch(() => undefined);
+    // A service killed outright leaves web.json behind: its pid tells.
+    if (typeof state?.url !== 'string' || (typeof state.pid === 'number' && !alive(state.pid))) {
       throw new VaultrunnerError('VAULT_MISSING', `the web view is not running for ${paths.root}; start the service with 'vaultrunner start --web [port]' or WEB_PORT`);
     }
     const token = await readWebToken(paths.state);
@@ -30,3 +31,12 @@ export const webUrlCommand: Command = {
     return 0;
   },
 };
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
