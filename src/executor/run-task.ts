@@ -23,6 +23,8 @@ export interface StartInput {
   agent: Agent;
   cwd: string;
   permissionMode: PermissionMode;
+  /** The note's budget_usd clamped by MAX_BUDGET_USD (clampBudgetUsd); undefined: no cap. */
+  maxBudgetUsd?: number;
 }
 
 /** Move the note to `executing` and spawn the agent; undefined if the note changed meanwhile. */
@@ -67,6 +69,7 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
     model: task.model,
     permissionMode: input.permissionMode,
     resumeSessionId: resumeSession,
+    maxBudgetUsd: input.maxBudgetUsd,
     // The marker finds this run's processes after a crash, even before its pid reaches the lease.
     env: ctx.runs.envFor(claim),
     onRawLine: (line) => transcript.onRawLine(line),
