@@ -42,7 +42,7 @@ async function setup(name: Name, fileName: string, content: string, config: Reco
   } else {
     scripted = await startScriptedServer(name === 'codex' ? responsesWire : name === 'gemini' ? geminiWire : chatWire);
     scripted.script((req) => (req.afterTool ? say(`Wrote ${fileName}.`) : write(slot.file!, content)));
-    const endpoint = name === 'gemini' ? { GOOGLE_GEMINI_BASE_URL: scripted.url } : { OPENAI_BASE_URL: `${scripted.url}/v1` };
+    const endpoint: Record<string, string> = name === 'gemini' ? { GOOGLE_GEMINI_BASE_URL: scripted.url } : { OPENAI_BASE_URL: `${scripted.url}/v1` };
     agentEnv = { ...FOREIGN, ...endpoint };
   }
   h = createHarness({
