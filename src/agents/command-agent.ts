@@ -11,12 +11,14 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
 import { AgentError, shortMessage } from '../errors.js';
 import type { Agent, AgentCapabilities, AgentEvent, AgentOutcome, AgentProbe, AgentRun, AgentRunRequest } from './agent.js';
-import { cleanEnv, failedRun, isNotFound, missingCwd, notFoundWhy, safeCall, spawnProcess, stoppedError } from './process/index.js';
+import { cleanEnv, failedRun, idleError, isNotFound, missingCwd, notFoundWhy, safeCall, spawnProcess, stoppedError } from './process/index.js';
 
 export interface CommandAgentOptions {
   name: string;
   /** Program and arguments; argv[0] is an absolute path, a path relative to the service's cwd, or a name on PATH. */
   argv: readonly string[];
+  /** No output for this long → stopped, retryable AGENT_TIMEOUT (AGENT_IDLE_TIMEOUT). */
+  idleTimeoutMs?: number;
 }
 
 /** Longest stdout line kept (longer ones are cut): bounds memory whatever the child prints. */
@@ -127,6 +129,7 @@ export function createCommandAgent(opts: CommandAgentOptions): Agent {
       env: commandEnv(req),
       stdoutLineBytes: MAX_LINE_BYTES,
       stderrLineBytes: STDERR_LINE_BYTES,
+      ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
       onStdoutLine: (l) => onStdout(l.line, l.truncated ? l.bytes - MAX_LINE_BYTES : 0),
       onStderrLine: ({ line }) => {
         if (line.trim() === '') return;
@@ -150,6 +153,7 @@ export function createCommandAgent(opts: CommandAgentOptions): Agent {
         return fail(new AgentError('AGENT_FAILED', shortMessage(`${label} could not start: ${res.spawnError.message}`, 240), { retryable: true }));
       }
       if (res.stopReason !== undefined) return fail(stoppedError(label, res.stopReason));
+      if (res.idleMs !== undefined) return fail(idleError(label, res.idleMs));
       if (exitCode === 0) return { ok: true as const, ...common, exitCode: 0 };
       const how = res.signal !== undefined ? `was killed by ${res.signal}` : `exited with code ${exitCode ?? '?'}`;
       const last = facts.lastStderr.trim();

@@ -1,16 +1,14 @@
 // One run of an agent CLI that prints one JSON event per line (codex, gemini, opencode): spawn in its
 // own process group with the prompt on stdin, split and parse its output, end it when it has said
 // its last word but does not exit, and hand the exit facts to the adapter's pure classifier.
-// Built on today's process helpers (RunControl, LineSplitter, terminateGroup); the engine's shared
-// process layer is meant to absorb it.
+// Runs on the shared process layer (spawnProcess: process group, bounded lines, idle timeout).
 import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { execa } from 'execa';
 import { AgentError, shortMessage } from '../errors.js';
+import { terminateGroup } from '../os/process.js';
 import type { AgentEvent, AgentOutcome, AgentProbe, AgentRun, StopReason } from './agent.js';
-import { LineSplitter } from './line-splitter.js';
-import { terminateGroup } from './process-group.js';
-import { RunControl } from './run-control.js';
+import { idleError, spawnProcess } from './process/index.js';
 
 /** A stateful, pure parser of one CLI's stdout lines. `push` never throws. */
 export interface JsonLineParser {
@@ -34,6 +32,8 @@ export interface ExitFacts {
   stopReason?: StopReason;
   /** We ended the process because the parser asked for it. */
   endedByUs: boolean;
+  /** The idle timeout ended it after this long without output. */
+  idleMs?: number;
 }
 
 /** A config file the adapter owns, written before the run (mode 0600: it may name endpoints). */
@@ -59,6 +59,8 @@ export interface JsonCliSpec {
   maxLineBytes?: number;
   /** How long a CLI that reported its end may take to exit by itself (default 5 s). */
   endGraceMs?: number;
+  /** No output for this long → stopped, retryable AGENT_TIMEOUT (AGENT_IDLE_TIMEOUT). */
+  idleTimeoutMs?: number;
   spawn?: typeof execa;
 }
 
@@ -103,29 +105,11 @@ export function startJsonCli(spec: JsonCliSpec): AgentRun {
   } catch (err) {
     return failedRun(new AgentError('AGENT_FAILED', `could not write the ${label} config: ${shortMessage(err)}`, { cause: err, retryable: true }));
   }
-  const spawn = spec.spawn ?? execa;
-  let child: ReturnType<typeof execa>;
-  try {
-    child = spawn(spec.bin, spec.args, {
-      cwd: spec.cwd,
-      input: spec.input, // then stdin is closed: every one of these CLIs waits for EOF
-      env: spec.env,
-      extendEnv: false,
-      detached: true, // own process group, so stop() ends everything the agent started
-      buffer: false,
-      reject: false,
-      stripFinalNewline: false,
-    });
-  } catch (err) {
-    return failedRun(new AgentError('AGENT_FAILED', `could not start ${label}: ${shortMessage(err)}`, { cause: err, retryable: true }));
-  }
-  const pid = child.pid ?? 0;
-  const control = new RunControl(pid);
-  const stdoutSplit = new LineSplitter(spec.maxLineBytes === undefined ? {} : { maxLineBytes: spec.maxLineBytes });
-  const stderrSplit = new LineSplitter({ maxLineBytes: STDERR_LINE_BYTES });
   let stderrTail = '';
   let endedByUs = false;
   let endTimer: NodeJS.Timeout | undefined;
+  let pid = 0;
+  let control: { exited: boolean } = { exited: false };
 
   const endNow = () => {
     if (endedByUs || control.exited || pid <= 0) return;
@@ -142,34 +126,38 @@ export function startJsonCli(spec: JsonCliSpec): AgentRun {
       endTimer.unref();
     }
   };
-  const onStderrLine = (line: string) => {
-    if (line.trim() !== '') safeCall<AgentEvent>(spec.onEvent, { kind: 'stderr', text: line });
-  };
-  child.stdout?.on('data', (chunk: Buffer) => {
-    for (const l of stdoutSplit.push(chunk)) onStdoutLine(l.line);
+  const handle = spawnProcess({
+    program: spec.bin,
+    args: spec.args,
+    cwd: spec.cwd,
+    stdin: spec.input, // then stdin is closed: every one of these CLIs waits for EOF
+    env: spec.env,
+    ...(spec.spawn ? { spawn: spec.spawn } : {}),
+    ...(spec.maxLineBytes !== undefined ? { stdoutLineBytes: spec.maxLineBytes } : {}),
+    ...(spec.idleTimeoutMs !== undefined ? { idleTimeoutMs: spec.idleTimeoutMs } : {}),
+    stderrLineBytes: STDERR_LINE_BYTES,
+    onStdoutLine: ({ line }) => onStdoutLine(line),
+    onStderrChunk: (chunk) => {
+      stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
+    },
+    onStderrLine: ({ line }) => {
+      if (line.trim() !== '') safeCall<AgentEvent>(spec.onEvent, { kind: 'stderr', text: line });
+    },
   });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
-    for (const l of stderrSplit.push(chunk)) onStderrLine(l.line);
-  });
-  control.watchExit(child);
+  pid = handle.pid;
+  control = handle.control;
 
-  const outcome = (async (): Promise<AgentOutcome> => {
-    const res = await child;
+  const outcome = handle.exit.then((res): AgentOutcome => {
     if (endTimer !== undefined) clearTimeout(endTimer);
-    for (const l of stdoutSplit.end()) onStdoutLine(l.line);
     for (const ev of spec.parser.finish?.() ?? []) safeCall(spec.onEvent, ev);
-    for (const l of stderrSplit.end()) onStderrLine(l.line);
-    await control.endLeftovers();
-    const exit: ExitFacts = { exitCode: res.exitCode ?? null, stderrTail, endedByUs };
+    const exit: ExitFacts = { exitCode: res.exitCode, stderrTail, endedByUs };
     if (res.signal !== undefined) exit.signal = res.signal;
-    if (res.failed && res.exitCode === undefined && res.signal === undefined) {
-      exit.spawnError = { code: (res as { code?: string }).code, message: String(res.originalMessage ?? res.shortMessage ?? 'spawn failed') };
-    }
-    if (control.stopReason !== undefined) exit.stopReason = control.stopReason;
+    if (res.spawnError) exit.spawnError = res.spawnError;
+    if (res.stopReason !== undefined) exit.stopReason = res.stopReason;
+    if (res.idleMs !== undefined) exit.idleMs = res.idleMs;
     return spec.classify(exit);
-  })();
-  return control.run(outcome, `${label} run`);
+  });
+  return handle.control.run(outcome, `${label} run`);
 }
 
 /** The failures every JSON CLI shares, decided before looking at its own events; undefined if none. */
@@ -182,6 +170,7 @@ export function commonFailure(label: string, bin: string, pkg: string, exit: Exi
     }
     return new AgentError('AGENT_FAILED', shortMessage(`could not start ${label}: ${message}`, 240), { retryable: true });
   }
+  if (exit.idleMs !== undefined && !exit.endedByUs) return idleError(`${label} run`, exit.idleMs);
   if (exit.stopReason === 'timeout') return new AgentError('AGENT_TIMEOUT', `${label} run stopped after a timeout`, { retryable: true });
   if (exit.stopReason !== undefined) {
     return new AgentError('AGENT_STOPPED', `${label} run stopped (${exit.stopReason})`, { retryable: exit.stopReason !== 'cancel' });

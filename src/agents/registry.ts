@@ -1,9 +1,30 @@
-// The agents the operator configured: `claude` plus any COMMAND_AGENTS. A note can only pick one
-// of these by name; it can never define one.
+// The agents the operator configured: the built-in `claude`, `codex`, `gemini`, `opencode`, plus any
+// COMMAND_AGENTS. A note can only pick one of these by name; it can never define one.
+import { join } from 'node:path';
 import type { Config } from '../config/config.js';
 import type { Agent, AgentProbe } from './agent.js';
 import { createClaudeAgent } from './claude/claude-agent.js';
+import { createCodexAgent } from './codex/codex-agent.js';
 import { createCommandAgent } from './command-agent.js';
+import { createGeminiAgent } from './gemini/gemini-agent.js';
+import { createOpencodeAgent } from './opencode/opencode-agent.js';
+
+/** Where a built-in agent keeps its config and sessions: `<vault>/.vaultrunner/agents/<name>` (vault/layout's STATE_DIR; agents may not import vault). */
+export function agentStateDir(vaultDir: string, name: string): string {
+  return join(vaultDir, '.vaultrunner', 'agents', name);
+}
+
+/** The built-in agents as the config describes them (binaries, default models, state dirs, idle timeout). */
+export function builtinAgents(config: Config): Agent[] {
+  const common = (name: string) => ({ name, stateDir: agentStateDir(config.vaultDir, name), idleTimeoutMs: config.agentIdleTimeoutMs, ...(config.models[name as keyof Config['models']] ? { model: config.models[name as keyof Config['models']]! } : {}) });
+  const { stateDir: _unused, ...claude } = common('claude');
+  return [
+    createClaudeAgent({ bin: config.claudeBin, ...claude }),
+    createCodexAgent({ bin: config.codexBin, ...common('codex') }),
+    createGeminiAgent({ bin: config.geminiBin, ...common('gemini') }),
+    createOpencodeAgent({ bin: config.opencodeBin, ...common('opencode') }),
+  ];
+}
 
 export class AgentRegistry {
   private readonly agents = new Map<string, Agent>();
@@ -14,8 +35,8 @@ export class AgentRegistry {
   }
 
   static fromConfig(config: Config): AgentRegistry {
-    const list: Agent[] = [createClaudeAgent({ bin: config.claudeBin, name: 'claude' })];
-    for (const [name, argv] of Object.entries(config.commandAgents)) list.push(createCommandAgent({ name, argv: [...argv] }));
+    const list: Agent[] = builtinAgents(config);
+    for (const [name, argv] of Object.entries(config.commandAgents)) list.push(createCommandAgent({ name, argv: [...argv], idleTimeoutMs: config.agentIdleTimeoutMs }));
     return new AgentRegistry(list);
   }
 

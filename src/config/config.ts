@@ -25,6 +25,15 @@ export interface Config {
   planner: 'agent' | 'template';
   agent: string;
   claudeBin: string;
+  codexBin: string;
+  geminiBin: string;
+  opencodeBin: string;
+  /** Default model per built-in agent (MODEL_<AGENT>); undefined: the CLI's own default. */
+  models: Readonly<Partial<Record<BuiltinAgent, string>>>;
+  /** Operator's spend cap per run in USD (MAX_BUDGET_USD); a note's budget_usd may only ask for less. */
+  maxBudgetUsd?: number;
+  /** An agent printing nothing on stdout/stderr this long is stopped (retryable AGENT_TIMEOUT). */
+  agentIdleTimeoutMs: number;
   permissionMode: PermissionMode;
   workspaceRoots: readonly string[];
   retryBackoffMs: number;
@@ -57,6 +66,15 @@ export const DEFAULTS = {
   PLANNER: 'template',
   AGENT: 'claude',
   CLAUDE_BIN: '',
+  CODEX_BIN: '',
+  GEMINI_BIN: '',
+  OPENCODE_BIN: '',
+  MODEL_CLAUDE: '',
+  MODEL_CODEX: '',
+  MODEL_GEMINI: '',
+  MODEL_OPENCODE: '',
+  MAX_BUDGET_USD: '',
+  AGENT_IDLE_TIMEOUT: '5m',
   PERMISSION_MODE: 'acceptEdits',
   WORKSPACE_ROOTS: '',
   RETRY_BACKOFF: '30s',
@@ -68,6 +86,10 @@ export const DEFAULTS = {
   WATCH_MODE: 'events',
 } as const;
 export type ConfigKey = keyof typeof DEFAULTS;
+
+/** The agent CLIs vaultrunner drives natively; their names are the public contract (`AGENT=…`, a note's `agent:`). */
+export const BUILTIN_AGENTS = ['claude', 'codex', 'gemini', 'opencode'] as const;
+export type BuiltinAgent = (typeof BUILTIN_AGENTS)[number];
 
 const bool = (key: string) =>
   z.string().transform((v, ctx) => {
@@ -129,6 +151,28 @@ const agentsJson = z.string().transform((v, ctx) => {
   return r.data;
 });
 
+const usd = (key: string) =>
+  z.string().transform((v, ctx) => {
+    if (v.trim() === '') return undefined;
+    const n = Number(v.trim());
+    if (!Number.isFinite(n) || n <= 0) {
+      ctx.addIssue({ code: 'custom', message: `${key}=${JSON.stringify(v)} is not allowed; use a positive number of US dollars like 2.50, or leave it empty for no cap` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const model = (key: string) =>
+  z.string().transform((v, ctx) => {
+    const s = v.trim();
+    // A value that looks like a flag or spans lines would be passed to a CLI as an option.
+    if (s.startsWith('-') || /[\s\0]/.test(s)) {
+      ctx.addIssue({ code: 'custom', message: `${key}=${JSON.stringify(v)} is not allowed; use a model name like gpt-5.1 (no spaces, not starting with -)` });
+      return z.NEVER;
+    }
+    return s === '' ? undefined : s;
+  });
+
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 const schema = z.object({
@@ -145,6 +189,15 @@ const schema = z.object({
   PLANNER: oneOf('PLANNER', ['agent', 'template'] as const),
   AGENT: z.string().min(1),
   CLAUDE_BIN: z.string(),
+  CODEX_BIN: z.string(),
+  GEMINI_BIN: z.string(),
+  OPENCODE_BIN: z.string(),
+  MODEL_CLAUDE: model('MODEL_CLAUDE'),
+  MODEL_CODEX: model('MODEL_CODEX'),
+  MODEL_GEMINI: model('MODEL_GEMINI'),
+  MODEL_OPENCODE: model('MODEL_OPENCODE'),
+  MAX_BUDGET_USD: usd('MAX_BUDGET_USD'),
+  AGENT_IDLE_TIMEOUT: duration('AGENT_IDLE_TIMEOUT', 100),
   PERMISSION_MODE: oneOf('PERMISSION_MODE', PERMISSION_MODES),
   WORKSPACE_ROOTS: z.string(),
   RETRY_BACKOFF: duration('RETRY_BACKOFF'),
@@ -156,13 +209,18 @@ const schema = z.object({
   WATCH_MODE: oneOf('WATCH_MODE', ['events', 'poll'] as const),
 });
 
-/** Find `claude`: CLAUDE_BIN, else on PATH, else the one in our node_modules. */
-export function resolveClaudeBin(configured: string, env: NodeJS.ProcessEnv): string {
+/** Find an agent CLI `name`: its <NAME>_BIN, else on PATH, else the one in our node_modules. */
+export function resolveAgentBin(name: string, configured: string, env: NodeJS.ProcessEnv): string {
   if (configured.trim()) return configured.trim();
   for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (dir && existsSync(join(dir, 'claude'))) return join(dir, 'claude');
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
   }
-  return join(PACKAGE_ROOT, 'node_modules', '.bin', 'claude');
+  return join(PACKAGE_ROOT, 'node_modules', '.bin', name);
+}
+
+/** Find `claude`: CLAUDE_BIN, else on PATH, else the one in our node_modules. */
+export function resolveClaudeBin(configured: string, env: NodeJS.ProcessEnv): string {
+  return resolveAgentBin('claude', configured, env);
 }
 
 /**
@@ -189,8 +247,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<Record<Con
   // Unset means the bundled no-credentials demo agent; COMMAND_AGENTS={} removes it.
   const commandAgents: Record<string, string[]> =
     (overrides.COMMAND_AGENTS ?? env.COMMAND_AGENTS) === undefined ? { demo: [process.execPath, join(PACKAGE_ROOT, 'scripts', 'demo-agent.mjs')] } : { ...c.COMMAND_AGENTS };
-  if (commandAgents.claude) throw new ConfigError('COMMAND_AGENTS may not redefine "claude"; use CLAUDE_BIN to point at another claude binary');
-  const agentNames = ['claude', ...Object.keys(commandAgents)];
+  for (const name of BUILTIN_AGENTS) {
+    if (commandAgents[name]) throw new ConfigError(`COMMAND_AGENTS may not redefine "${name}"; use ${name.toUpperCase()}_BIN to point at another ${name} binary`);
+  }
+  const agentNames = [...BUILTIN_AGENTS, ...Object.keys(commandAgents)];
   if (!agentNames.includes(c.AGENT)) {
     throw new ConfigError(`AGENT=${JSON.stringify(c.AGENT)} is not allowed; use one of ${agentNames.join(', ')}`);
   }
@@ -207,7 +267,18 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<Record<Con
     watchdogAutorun: c.WATCHDOG_AUTORUN,
     planner: c.PLANNER,
     agent: c.AGENT,
-    claudeBin: resolveClaudeBin(c.CLAUDE_BIN, env),
+    claudeBin: resolveAgentBin('claude', c.CLAUDE_BIN, env),
+    codexBin: resolveAgentBin('codex', c.CODEX_BIN, env),
+    geminiBin: resolveAgentBin('gemini', c.GEMINI_BIN, env),
+    opencodeBin: resolveAgentBin('opencode', c.OPENCODE_BIN, env),
+    models: Object.freeze({
+      ...(c.MODEL_CLAUDE ? { claude: c.MODEL_CLAUDE } : {}),
+      ...(c.MODEL_CODEX ? { codex: c.MODEL_CODEX } : {}),
+      ...(c.MODEL_GEMINI ? { gemini: c.MODEL_GEMINI } : {}),
+      ...(c.MODEL_OPENCODE ? { opencode: c.MODEL_OPENCODE } : {}),
+    }),
+    ...(c.MAX_BUDGET_USD !== undefined ? { maxBudgetUsd: c.MAX_BUDGET_USD } : {}),
+    agentIdleTimeoutMs: c.AGENT_IDLE_TIMEOUT,
     permissionMode: c.PERMISSION_MODE,
     workspaceRoots: Object.freeze(roots),
     retryBackoffMs: c.RETRY_BACKOFF,

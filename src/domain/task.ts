@@ -29,6 +29,8 @@ export interface Task {
   permissionMode?: PermissionMode;
   timeoutMs?: number;
   maxAttempts?: number;
+  /** Spend cap for one run in USD (`budget_usd`); the operator's MAX_BUDGET_USD caps it. */
+  budgetUsd?: number;
   requiresReview: boolean;
   requiresApproval: boolean;
   approved: boolean;
@@ -94,6 +96,7 @@ const FIELDS = {
     .optional()
     .nullable(),
   max_attempts: z.number().int().min(1).max(100).optional().nullable(),
+  budget_usd: z.number().positive().finite().optional().nullable(),
   requires_review: boolish,
   requires_approval: boolish,
   approved: boolish,
@@ -125,6 +128,7 @@ const EXPECTED: Record<keyof typeof FIELDS, string> = {
   permission_mode: `one of ${PERMISSION_MODES.join(', ')}`,
   timeout: 'a duration like 30s, 10m or 1h, at most 24h',
   max_attempts: 'a whole number from 1 to 100',
+  budget_usd: 'a positive number of US dollars, e.g. 2.5',
   requires_review: 'true or false',
   requires_approval: 'true or false',
   approved: 'true or false',
@@ -170,6 +174,7 @@ export function validateTask(id: string, data: Record<string, unknown>): Validat
     permissionMode: (v.permission_mode as PermissionMode | null | undefined) ?? undefined,
     timeoutMs: v.timeout == null ? undefined : parseDuration(v.timeout as string | number),
     maxAttempts: (v.max_attempts as number | null | undefined) ?? undefined,
+    budgetUsd: (v.budget_usd as number | null | undefined) ?? undefined,
     requiresReview: Boolean(v.requires_review),
     requiresApproval: Boolean(v.requires_approval),
     approved: Boolean(v.approved),

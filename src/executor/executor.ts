@@ -4,6 +4,7 @@
 // earliest retry backoff ends.
 import { capabilitiesOf, type AgentOutcome } from '../agents/agent.js';
 import { clampPermissionMode } from '../agents/permission.js';
+import { clampBudgetUsd } from '../agents/budget.js';
 import { obsidianDateTime } from '../clock.js';
 import { dispatchOrder } from '../domain/dispatch.js';
 import type { Readiness } from '../domain/readiness.js';
@@ -169,10 +170,12 @@ export class Executor {
     const agent = ctx.agents.get(agentName);
     let ws: TaskWorkspace;
     let mode;
+    let budget: number | undefined;
     try {
       if (!agent) throw new VaultrunnerError('AGENT_UNKNOWN', `agent ${JSON.stringify(agentName)} is not configured; configured agents: ${ctx.agents.names().join(', ')}`);
       mode = clampPermissionMode(task.permissionMode, ctx.config.permissionMode);
       if (!capabilitiesOf(agent).permissionModes.includes(mode)) throw new AgentError('PERMISSION_DENIED', `agent ${agent.name} cannot honour permission mode "${mode}"; ask for one of ${capabilitiesOf(agent).permissionModes.join(', ')}`);
+      budget = clampBudgetUsd(task.budgetUsd, ctx.config.maxBudgetUsd);
       ws = await prepareWorkspace(ctx, task);
     } catch (err) {
       if (err instanceof VaultrunnerError && err.retryable) {
@@ -190,7 +193,7 @@ export class Executor {
     let run;
     let failure: unknown;
     try {
-      run = await startRun(ctx, claim, { path: c.path, task, body: c.body, agent: agent!, cwd: ws.cwd, permissionMode: mode, noteEdits: ws.edits }, (r, o) => this.finish(r, o));
+      run = await startRun(ctx, claim, { path: c.path, task, body: c.body, agent: agent!, cwd: ws.cwd, permissionMode: mode, noteEdits: ws.edits, maxBudgetUsd: budget }, (r, o) => this.finish(r, o));
       if (run) this.workspaces.set(task.id, ws);
     } catch (err) {
       ctx.logger.error({ component: 'executor', task: task.id, err }, `${task.id}: could not start: ${shortMessage(err)}`);

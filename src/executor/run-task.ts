@@ -27,6 +27,8 @@ export interface StartInput {
   permissionMode: PermissionMode;
   /** Recorded with the `executing` transition (the workspace's base_branch, base_commit…). */
   noteEdits?: FieldEdits;
+  /** The note's budget_usd clamped by MAX_BUDGET_USD (clampBudgetUsd); undefined: no cap. */
+  maxBudgetUsd?: number;
 }
 
 /** Move the note to `executing` and spawn the agent; undefined if the note changed meanwhile. */
@@ -82,6 +84,7 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
     model: task.model,
     permissionMode: input.permissionMode,
     resumeSessionId: resumeSession,
+    maxBudgetUsd: input.maxBudgetUsd,
     // The marker finds this run's processes after a crash, even before its pid reaches the lease.
     env: ctx.runs.envFor(claim),
     onRawLine: (line) => transcript.onRawLine(line),

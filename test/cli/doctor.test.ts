@@ -64,6 +64,20 @@ describe('vaultrunner doctor', () => {
     expect(r.failed[0]).toMatch(/^✗ vault: .*nope does not exist/);
   });
 
+  it('has a line per built-in agent: version and whether its key is present, never the key', () => {
+    const r = doctor({ OPENAI_API_KEY: 'sk-openai-secret-value', CODEX_BIN: '', GEMINI_BIN: '/nonexistent/gemini' });
+    expectOnlyFailure(r, /^✗ agent gemini: gemini CLI not found/);
+    expect(r.stdout).toMatch(/✓ agent codex: version \d+\.\d+\.\d+.*OPENAI_API_KEY is set \(environment\), not verified/);
+    expect(r.stdout).toMatch(/✓ agent opencode: version \d+\.\d+\.\d+.*OPENAI_API_KEY is set.*no MODEL_OPENCODE/);
+    // Explicitly configured but missing: a failure, even though gemini is not the default agent.
+    expect(r.stdout).toMatch(/✗ agent gemini: gemini CLI not found at "\/nonexistent\/gemini"/);
+    expect(r.stdout).not.toContain('sk-openai-secret-value');
+  }, 60_000);
+
+  it('the default agent without its key fails, with the fix', () => {
+    expectOnlyFailure(doctor({ AGENT: 'codex' }), /^✗ agent codex \(default\): version .*no OPENAI_API_KEY: set OPENAI_API_KEY/);
+  }, 60_000);
+
   it('a missing claude binary fails the agent check', () => {
     expectOnlyFailure(doctor({ CLAUDE_BIN: '/nonexistent/claude' }), /^✗ agent claude \(default\): claude CLI not found at "\/nonexistent\/claude"/);
   });

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/config.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, PACKAGE_ROOT } from '../../src/config/config.js';
 import { parseDuration } from '../../src/config/duration.js';
 import { ConfigError } from '../../src/errors.js';
 
@@ -45,8 +48,13 @@ describe('loadConfig', () => {
     [{ WATCH_MODE: 'inotify' }, /^WATCH_MODE="inotify" is not allowed; use one of events, poll$/],
     [{ COMMAND_AGENTS: '{bad json' }, /^COMMAND_AGENTS=.* is not allowed; use JSON like/],
     [{ COMMAND_AGENTS: '{"x":"node run.js"}' }, /COMMAND_AGENTS=.*argv array/],
-    [{ AGENT: 'ghost' }, /^AGENT="ghost" is not allowed; use one of claude, demo$/],
+    [{ AGENT: 'ghost' }, /^AGENT="ghost" is not allowed; use one of claude, codex, gemini, opencode, demo$/],
     [{ COMMAND_AGENTS: '{"claude":["sh"]}' }, /may not redefine "claude"/],
+    [{ COMMAND_AGENTS: '{"codex":["sh"]}' }, /may not redefine "codex"; use CODEX_BIN/],
+    [{ MAX_BUDGET_USD: '-1' }, /^MAX_BUDGET_USD="-1" is not allowed; use a positive number/],
+    [{ MAX_BUDGET_USD: 'lots' }, /^MAX_BUDGET_USD="lots" is not allowed/],
+    [{ MODEL_CODEX: '--yolo' }, /^MODEL_CODEX="--yolo" is not allowed/],
+    [{ AGENT_IDLE_TIMEOUT: 'never' }, /^AGENT_IDLE_TIMEOUT="never" is not allowed/],
   ])('rejects %j with one line naming key, value and what is allowed', (env, message) => {
     let err: unknown;
     try {
@@ -57,6 +65,33 @@ describe('loadConfig', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(message);
     expect((err as Error).message).not.toContain('\n');
+  });
+
+  it('configures the built-in agents: binaries (PATH, else node_modules/.bin), models, budget cap, idle timeout', () => {
+    const bare = loadConfig({ PATH: '/nonexistent' }, {}, '/');
+    for (const [key, name] of [['claudeBin', 'claude'], ['codexBin', 'codex'], ['geminiBin', 'gemini'], ['opencodeBin', 'opencode']] as const) {
+      expect(bare[key]).toBe(join(PACKAGE_ROOT, 'node_modules', '.bin', name));
+    }
+    expect(bare.models).toEqual({});
+    expect(bare.maxBudgetUsd).toBeUndefined();
+    expect(bare.agentIdleTimeoutMs).toBe(300_000);
+    const dir = mkdtempSync(join(tmpdir(), 'vr-path-'));
+    try {
+      writeFileSync(join(dir, 'gemini'), '#!/bin/sh\n', { mode: 0o755 });
+      const c = loadConfig(
+        { PATH: dir, CODEX_BIN: '/opt/codex', AGENT: 'opencode', MODEL_CLAUDE: 'opus', MODEL_CODEX: 'gpt-5.1', MODEL_GEMINI: 'gemini-2.5-flash', MODEL_OPENCODE: 'qwen3', MAX_BUDGET_USD: '2.5', AGENT_IDLE_TIMEOUT: '90s' },
+        {},
+        '/',
+      );
+      expect(c.codexBin).toBe('/opt/codex');
+      expect(c.geminiBin).toBe(join(dir, 'gemini'));
+      expect(c.agent).toBe('opencode');
+      expect(c.models).toEqual({ claude: 'opus', codex: 'gpt-5.1', gemini: 'gemini-2.5-flash', opencode: 'qwen3' });
+      expect(c.maxBudgetUsd).toBe(2.5);
+      expect(c.agentIdleTimeoutMs).toBe(90_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('resolves relative command-agent scripts and workspace roots against the config directory', () => {

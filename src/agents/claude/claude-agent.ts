@@ -3,12 +3,13 @@ import { execa } from 'execa';
 import type { Agent, AgentCapabilities, AgentEvent, AgentOutcome, AgentProbe, AgentRun, AgentRunRequest, StopReason } from '../agent.js';
 import { AgentError, shortMessage } from '../../errors.js';
 import { terminateGroup } from '../../os/process.js';
-import { failedRun, isNotFound, missingCwd, notFoundWhy, safeCall, spawnProcess, stoppedError } from '../process/index.js';
+import { failedRun, idleError, isNotFound, missingCwd, notFoundWhy, safeCall, spawnProcess, stoppedError } from '../process/index.js';
 import { buildClaudeArgs, childEnv } from './claude-args.js';
 import {
   PermissionDenialSchema,
   eventSessionId,
-  parseClaudeLine,
+  judgeClaudeResult,
+  parseClaudeLines,
   toAgentEvents,
   type ClaudeStreamEvent,
   type ResultMessage,
@@ -24,6 +25,12 @@ export interface ClaudeAgentOptions {
   stderrTailBytes?: number;
   /** Longest stdout line kept whole (default 1 MiB); longer lines are truncated. */
   maxLineBytes?: number;
+  /** Model when the request names none (MODEL_CLAUDE); the CLI's default otherwise. */
+  model?: string;
+  /** No output for this long → stopped, retryable AGENT_TIMEOUT (AGENT_IDLE_TIMEOUT). */
+  idleTimeoutMs?: number;
+  /** After its `result` event, how long the CLI may take to exit before we end it (default 5 s). */
+  afterResultGraceMs?: number;
 }
 
 const STDERR_LINE_BYTES = 8 * 1024;
@@ -72,15 +79,16 @@ interface RunFacts {
   /** We ended the run ourselves because the CLI started retrying a 401. */
   authRetry?: boolean;
   stopReason?: StopReason;
+  /** The idle timeout stopped it after this long without output. */
+  idleMs?: number;
+  /** It lingered after its result and we ended it. */
+  endedAfterResult?: boolean;
+  /** The run's spend cap (for the error message). */
+  budgetUsd?: number;
 }
 
 const AUTH_FIX = 'run `claude` once to log in (`claude /login`) or set ANTHROPIC_API_KEY in .env';
 const AUTH_TEXT = /not logged in|invalid api key|failed to authenticate|authentication_failed|\/login\b|\b401\b/i;
-const TRANSIENT_TEXT = /api error|connection|econnreset|etimedout|socket|network|overloaded|timed? ?out/i;
-
-function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 409 || status === 429 || status >= 500;
-}
 
 function lastLine(text: string): string {
   const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
@@ -104,8 +112,9 @@ function classifyOutcome(f: RunFacts): AgentOutcome {
     ...(r?.result !== undefined ? { result: r.result } : {}),
     permissionDenials: (r?.permission_denials ?? []).map(denialText),
   };
-  // A run that finished cleanly counts as done even if a stop() raced with its exit.
-  if (f.exitCode === 0 && r !== undefined && !r.is_error) {
+  // A run that finished cleanly counts as done even if a stop() raced with its exit, or if it
+  // lingered after its result and we ended it.
+  if ((f.exitCode === 0 || f.endedAfterResult) && r !== undefined && !r.is_error) {
     return { ok: true, ...common, exitCode: 0 };
   }
   const fail = (error: AgentError): AgentOutcome => ({
@@ -127,6 +136,7 @@ function classifyOutcome(f: RunFacts): AgentOutcome {
     return fail(new AgentError('AGENT_AUTH', `claude API rejected the credentials (401); ${AUTH_FIX}`));
   }
   if (f.stopReason !== undefined) return fail(stoppedError('claude run', f.stopReason));
+  if (f.idleMs !== undefined && !f.endedAfterResult) return fail(idleError('claude run', f.idleMs));
 
   const stderrLine = lastLine(f.stderrTail);
   if (r === undefined) {
@@ -144,24 +154,24 @@ function classifyOutcome(f: RunFacts): AgentOutcome {
   if (status === 401 || f.assistantError === 'authentication_failed' || (status === undefined && AUTH_TEXT.test(text))) {
     return fail(new AgentError('AGENT_AUTH', one(`claude is not authenticated (${text}); ${AUTH_FIX}`)));
   }
-  if (status !== undefined) {
-    return fail(new AgentError('AGENT_FAILED', one(`claude API error ${status}: ${text}`), { retryable: isRetryableStatus(status) }));
-  }
-  if (r.subtype === 'error_max_turns') {
-    return fail(new AgentError('AGENT_FAILED', `claude stopped at the max-turns limit (${r.num_turns ?? '?'} turns)`));
-  }
-  if (!r.is_error) {
+  // Judged by is_error and structured fields, never by the message text.
+  const verdict = judgeClaudeResult(r);
+  if (verdict.ok) {
     return fail(new AgentError('AGENT_FAILED', one(`claude reported success but exited with code ${f.exitCode ?? f.signal ?? '?'}`), { retryable: true }));
   }
-  if (r.subtype === 'error_during_execution') {
-    const gone = /no conversation found/i.test(text);
-    return fail(new AgentError('AGENT_FAILED', one(`claude failed: ${text || stderrLine || r.subtype}`), { retryable: !gone }));
+  switch (verdict.reason) {
+    case 'api_error':
+      return fail(new AgentError('AGENT_FAILED', one(`claude API error ${verdict.status}: ${text}`), { retryable: verdict.retryable }));
+    case 'max_budget': {
+      const spent = verdict.costUsd !== undefined ? `spent $${verdict.costUsd.toFixed(2)}` : 'spend not reported';
+      return fail(new AgentError('AGENT_FAILED', `claude stopped at the budget cap (${spent}${f.budgetUsd !== undefined ? ` of $${f.budgetUsd}` : ''}); raise budget_usd (up to MAX_BUDGET_USD) to continue`));
+    }
+    case 'max_turns':
+      return fail(new AgentError('AGENT_FAILED', `claude stopped at the max-turns limit (${r.num_turns ?? '?'} turns)`));
+    default:
+      return fail(new AgentError('AGENT_FAILED', one(`claude failed: ${text || stderrLine || r.subtype}`), { retryable: verdict.retryable }));
   }
-  return fail(new AgentError('AGENT_FAILED', one(`claude failed: ${text || stderrLine || r.subtype}`), { retryable: TRANSIENT_TEXT.test(text) }));
 }
-
-
-
 
 export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
   const spawn = opts.spawn ?? execa;
@@ -171,14 +181,16 @@ export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
   function start(req: AgentRunRequest): AgentRun {
     let args: string[];
     try {
-      args = buildClaudeArgs(req);
+      const model = req.model || opts.model;
+      args = buildClaudeArgs({ ...req, ...(model ? { model } : {}) });
     } catch (err) {
       return failedRun(err instanceof AgentError ? err : new AgentError('AGENT_FAILED', shortMessage(err), { cause: err }));
     }
     const noCwd = missingCwd(req.cwd);
     if (noCwd) return failedRun(noCwd);
 
-    const facts: RunFacts = { bin, stderrTail: '', exitCode: null };
+    const facts: RunFacts = { bin, stderrTail: '', exitCode: null, ...(req.maxBudgetUsd !== undefined ? { budgetUsd: req.maxBudgetUsd } : {}) };
+    let lingerTimer: NodeJS.Timeout | undefined;
     const stderrTail = new TailBuffer(tailBytes);
     let authAbort = false;
     let pid = 0;
@@ -187,7 +199,21 @@ export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
       const sid = eventSessionId(ev);
       if (sid !== undefined) facts.sessionId ??= sid;
       if (ev.kind === 'system_init') facts.sessionId = ev.data.session_id;
-      if (ev.kind === 'result') facts.result = ev.data;
+      if (ev.kind === 'result') {
+        facts.result = ev.data;
+        // Known headless failure: the CLI keeps running after its result. Give it a few seconds.
+        lingerTimer ??= setTimeout(() => {
+          if (pid > 0 && facts.exitCode === null) {
+            facts.endedAfterResult = true;
+            void terminateGroup(pid, 1000);
+          }
+        }, opts.afterResultGraceMs ?? 5000);
+        lingerTimer.unref();
+      }
+      if (ev.kind === 'non_json') {
+        // A malformed or spliced line is skipped (its whole events were kept); the raw line is in the .jsonl.
+        safeCall<AgentEvent>(req.onEvent, { kind: 'stderr', text: `vaultrunner: skipped a malformed output line (${ev.reason})` });
+      }
       if (ev.kind === 'assistant' && ev.data.error !== undefined) facts.assistantError = ev.data.error;
       // The CLI retries a 401 for minutes; a bad key will not fix itself, so end the run now.
       if (ev.kind === 'api_retry' && (ev.data.error_status === 401 || ev.data.error === 'authentication_failed') && !authAbort) {
@@ -206,10 +232,11 @@ export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
       spawn,
       ...(opts.maxLineBytes === undefined ? {} : { stdoutLineBytes: opts.maxLineBytes }),
       stderrLineBytes: STDERR_LINE_BYTES,
+      ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
       onStdoutLine: ({ line }) => {
         safeCall(req.onRawLine, line);
         if (line.trim() === '') return;
-        onEvent(parseClaudeLine(line));
+        for (const ev of parseClaudeLines(line)) onEvent(ev);
       },
       onStderrChunk: (chunk) => stderrTail.push(chunk),
       onStderrLine: ({ line }) => {
@@ -219,7 +246,9 @@ export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
     pid = handle.pid;
 
     const outcome: Promise<AgentOutcome> = handle.exit.then((res) => {
+      if (lingerTimer) clearTimeout(lingerTimer);
       facts.exitCode = res.exitCode;
+      if (res.idleMs !== undefined) facts.idleMs = res.idleMs;
       if (res.signal !== undefined) facts.signal = res.signal;
       if (res.spawnError) facts.spawnError = res.spawnError;
       facts.stderrTail = stderrTail.toString();

@@ -1,6 +1,6 @@
 // Pure helpers for spawning Claude Code: argv, permission ceiling, child environment.
 import { PERMISSION_MODES, type PermissionMode } from '../agent.js';
-import { cleanEnv } from '../process/env.js';
+import { agentEnv } from '../process/env.js';
 import { AgentError } from '../../errors.js';
 
 export interface ClaudeArgsInput {
@@ -53,7 +53,7 @@ function checkValue(flag: string, value: string): string {
 
 export { ENCLOSING_SESSION_VARS } from '../process/env.js';
 
-/** Copy of `base` without enclosing-session markers. Keeps ANTHROPIC_* and everything else. */
+/** Copy of `base` without enclosing-session markers or other vendors' keys. Keeps ANTHROPIC_* and the rest. */
 export function childEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return cleanEnv(base);
+  return agentEnv(base, 'anthropic');
 }

@@ -3,8 +3,8 @@ import { closeSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { execa } from 'execa';
 import { AgentError, shortMessage } from '../../errors.js';
-import type { Agent, AgentProbe, AgentRun, AgentRunRequest } from '../agent.js';
-import { childEnv } from '../claude/claude-args.js';
+import type { Agent, AgentCapabilities, AgentProbe, AgentRun, AgentRunRequest } from '../agent.js';
+import { agentEnv } from '../process/env.js';
 import { failedRun, probeVersion, startJsonCli } from '../json-cli-run.js';
 import { buildCodexLaunch } from './codex-args.js';
 import { CODEX_AUTH_FIX, CodexEventParser, classifyCodex, codexErrorInfoFromRollout, type CodexErrorInfo } from './codex-events.js';
@@ -20,6 +20,8 @@ export interface CodexAgentOptions {
   /** Retries codex itself makes per API request/stream; undefined keeps codex's default (the engine retries too). */
   apiRetries?: number;
   maxLineBytes?: number;
+  /** No output for this long → stopped, retryable AGENT_TIMEOUT (AGENT_IDLE_TIMEOUT). */
+  idleTimeoutMs?: number;
   spawn?: typeof execa;
 }
 
@@ -67,6 +69,15 @@ function readErrorInfo(home: string, threadId: string | undefined): CodexErrorIn
   }
 }
 
+/** Codex resumes (`exec resume`), maps every mode onto its sandbox, reports tokens (no cost); no plan mode of its own (plan runs read-only). */
+export const CODEX_CAPABILITIES: AgentCapabilities = Object.freeze({
+  resume: true,
+  permissionModes: Object.freeze(['plan', 'default', 'acceptEdits', 'bypassPermissions'] as const),
+  reportsCost: false,
+  reportsTokens: true,
+  planMode: false,
+});
+
 export function createCodexAgent(opts: CodexAgentOptions): Agent {
   const { bin, stateDir } = opts;
 
@@ -98,11 +109,12 @@ export function createCodexAgent(opts: CodexAgentOptions): Agent {
       ...(req.onEvent ? { onEvent: req.onEvent } : {}),
       ...(req.onRawLine ? { onRawLine: req.onRawLine } : {}),
       ...(opts.maxLineBytes !== undefined ? { maxLineBytes: opts.maxLineBytes } : {}),
+      ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
       ...(opts.spawn ? { spawn: opts.spawn } : {}),
       classify: (exit) => classifyCodex(parser, exit, bin, parser.failed !== undefined ? readErrorInfo(stateDir, parser.sessionId) : undefined),
     });
   }
 
-  const probe = (): Promise<AgentProbe> => probeVersion(bin, 'codex', '@openai/codex', childEnv(process.env), opts.spawn);
-  return { name: opts.name ?? 'codex', kind: 'codex', start, probe };
+  const probe = (): Promise<AgentProbe> => probeVersion(bin, 'codex', '@openai/codex', agentEnv(process.env, 'openai'), opts.spawn);
+  return { name: opts.name ?? 'codex', kind: 'codex', capabilities: CODEX_CAPABILITIES, start, probe };
 }

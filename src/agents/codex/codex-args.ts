@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { AgentError } from '../../errors.js';
 import type { PermissionMode } from '../agent.js';
-import { childEnv } from '../claude/claude-args.js';
+import { agentEnv } from '../process/env.js';
 import type { OwnedFile } from '../json-cli-run.js';
 
 export const CODEX_PROVIDER_ID = 'vaultrunner';
@@ -92,7 +92,7 @@ export function buildCodexLaunch(input: CodexArgsInput): CodexLaunch {
   if (input.model) args.push('-m', checkValue('model', input.model));
   if (input.resumeSessionId) args.push('resume', checkSessionId(input.resumeSessionId));
   args.push('-'); // the prompt comes on stdin
-  const env = childEnv(input.env);
+  const env = agentEnv(input.env, 'openai');
   env.CODEX_HOME = input.stateDir;
   return { args, env, files: [{ path: join(input.stateDir, 'config.toml'), content: codexConfigToml(baseUrl, input.apiRetries) }] };
 }

@@ -1,8 +1,8 @@
 // Agent adapter for the Gemini CLI (`gemini --output-format stream-json`), with a GEMINI_CLI_HOME we own.
 import type { execa } from 'execa';
 import { AgentError, shortMessage } from '../../errors.js';
-import type { Agent, AgentProbe, AgentRun, AgentRunRequest } from '../agent.js';
-import { childEnv } from '../claude/claude-args.js';
+import type { Agent, AgentCapabilities, AgentProbe, AgentRun, AgentRunRequest } from '../agent.js';
+import { agentEnv } from '../process/env.js';
 import { failedRun, probeVersion, startJsonCli } from '../json-cli-run.js';
 import { buildGeminiLaunch } from './gemini-args.js';
 import { GEMINI_AUTH_FIX, GeminiEventParser, classifyGemini } from './gemini-events.js';
@@ -18,8 +18,19 @@ export interface GeminiAgentOptions {
   /** The CLI's own attempts per API call (`general.maxAttempts`; 1 = no retries); undefined keeps its default (10). */
   maxAttempts?: number;
   maxLineBytes?: number;
+  /** No output for this long → stopped, retryable AGENT_TIMEOUT (AGENT_IDLE_TIMEOUT). */
+  idleTimeoutMs?: number;
   spawn?: typeof execa;
 }
+
+/** Gemini CLI resumes (`--resume`), maps every mode onto --approval-mode, reports tokens (no cost) and has a plan approval mode. */
+export const GEMINI_CAPABILITIES: AgentCapabilities = Object.freeze({
+  resume: true,
+  permissionModes: Object.freeze(['plan', 'default', 'acceptEdits', 'bypassPermissions'] as const),
+  reportsCost: false,
+  reportsTokens: true,
+  planMode: true,
+});
 
 export function createGeminiAgent(opts: GeminiAgentOptions): Agent {
   const { bin, stateDir } = opts;
@@ -53,11 +64,12 @@ export function createGeminiAgent(opts: GeminiAgentOptions): Agent {
       ...(req.onEvent ? { onEvent: req.onEvent } : {}),
       ...(req.onRawLine ? { onRawLine: req.onRawLine } : {}),
       ...(opts.maxLineBytes !== undefined ? { maxLineBytes: opts.maxLineBytes } : {}),
+      ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
       ...(opts.spawn ? { spawn: opts.spawn } : {}),
       classify: (exit) => classifyGemini(parser, exit, bin),
     });
   }
 
-  const probe = (): Promise<AgentProbe> => probeVersion(bin, 'gemini', '@google/gemini-cli', childEnv(process.env), opts.spawn);
-  return { name: opts.name ?? 'gemini', kind: 'gemini', start, probe };
+  const probe = (): Promise<AgentProbe> => probeVersion(bin, 'gemini', '@google/gemini-cli', agentEnv(process.env, 'gemini'), opts.spawn);
+  return { name: opts.name ?? 'gemini', kind: 'gemini', capabilities: GEMINI_CAPABILITIES, start, probe };
 }

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { AgentError } from '../../errors.js';
 import type { PermissionMode } from '../agent.js';
-import { childEnv } from '../claude/claude-args.js';
+import { agentEnv } from '../process/env.js';
 import { checkBaseUrl, checkSessionId, checkValue } from '../codex/codex-args.js';
 import type { OwnedFile } from '../json-cli-run.js';
 
@@ -50,7 +50,7 @@ export function buildGeminiLaunch(input: GeminiArgsInput): { args: string[]; env
   // No -p: the prompt comes on stdin (a non-TTY stdin makes the run headless).
   const args = ['--output-format', 'stream-json', '-m', model, '--approval-mode', mode, '--skip-trust'];
   if (input.resumeSessionId) args.push('--resume', checkSessionId(input.resumeSessionId));
-  const env = childEnv(input.env);
+  const env = agentEnv(input.env, 'gemini');
   if (env.GOOGLE_GEMINI_BASE_URL) env.GOOGLE_GEMINI_BASE_URL = checkBaseUrl('GOOGLE_GEMINI_BASE_URL', env.GOOGLE_GEMINI_BASE_URL);
   const settings = geminiSettings(input.maxAttempts);
   const system = join(input.stateDir, 'system-settings.json');

@@ -1,8 +1,8 @@
 // Agent adapter for opencode (`opencode run --format json`), with config and state dirs we own.
 import type { execa } from 'execa';
 import { AgentError, shortMessage } from '../../errors.js';
-import type { Agent, AgentProbe, AgentRun, AgentRunRequest } from '../agent.js';
-import { childEnv } from '../claude/claude-args.js';
+import type { Agent, AgentCapabilities, AgentProbe, AgentRun, AgentRunRequest } from '../agent.js';
+import { agentEnv } from '../process/env.js';
 import { failedRun, probeVersion, startJsonCli } from '../json-cli-run.js';
 import { buildOpencodeLaunch } from './opencode-args.js';
 import { OPENCODE_AUTH_FIX, OpencodeEventParser, classifyOpencode } from './opencode-events.js';
@@ -16,10 +16,21 @@ export interface OpencodeAgentOptions {
   /** Model when the request names none (MODEL_OPENCODE); one of the two is required. */
   model?: string;
   maxLineBytes?: number;
+  /** No output for this long → stopped, retryable AGENT_TIMEOUT (AGENT_IDLE_TIMEOUT). */
+  idleTimeoutMs?: number;
   /** After an `error` event, how long it may take to exit by itself (default 5 s). */
   endGraceMs?: number;
   spawn?: typeof execa;
 }
+
+/** opencode resumes (`-s`), maps every mode onto its permission rules, reports tokens and cost, and has a read-only plan agent. */
+export const OPENCODE_CAPABILITIES: AgentCapabilities = Object.freeze({
+  resume: true,
+  permissionModes: Object.freeze(['plan', 'default', 'acceptEdits', 'bypassPermissions'] as const),
+  reportsCost: true,
+  reportsTokens: true,
+  planMode: true,
+});
 
 export function createOpencodeAgent(opts: OpencodeAgentOptions): Agent {
   const { bin, stateDir } = opts;
@@ -54,12 +65,13 @@ export function createOpencodeAgent(opts: OpencodeAgentOptions): Agent {
       ...(req.onEvent ? { onEvent: req.onEvent } : {}),
       ...(req.onRawLine ? { onRawLine: req.onRawLine } : {}),
       ...(opts.maxLineBytes !== undefined ? { maxLineBytes: opts.maxLineBytes } : {}),
+      ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
       ...(opts.endGraceMs !== undefined ? { endGraceMs: opts.endGraceMs } : {}),
       ...(opts.spawn ? { spawn: opts.spawn } : {}),
       classify: (exit) => classifyOpencode(parser, exit, bin),
     });
   }
 
-  const probe = (): Promise<AgentProbe> => probeVersion(bin, 'opencode', 'opencode-ai', childEnv(process.env), opts.spawn);
-  return { name: opts.name ?? 'opencode', kind: 'opencode', start, probe };
+  const probe = (): Promise<AgentProbe> => probeVersion(bin, 'opencode', 'opencode-ai', agentEnv(process.env, 'openai'), opts.spawn);
+  return { name: opts.name ?? 'opencode', kind: 'opencode', capabilities: OPENCODE_CAPABILITIES, start, probe };
 }

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { AgentError } from '../../errors.js';
 import type { PermissionMode } from '../agent.js';
-import { childEnv } from '../claude/claude-args.js';
+import { agentEnv } from '../process/env.js';
 import { DEFAULT_OPENAI_BASE_URL, checkBaseUrl, checkValue } from '../codex/codex-args.js';
 import type { OwnedFile } from '../json-cli-run.js';
 
@@ -75,7 +75,7 @@ export function buildOpencodeLaunch(input: OpencodeArgsInput): { args: string[];
   }
   // No message argument: the prompt comes on stdin.
   const configPath = join(input.stateDir, 'opencode.json');
-  const env = childEnv(input.env);
+  const env = agentEnv(input.env, 'openai');
   for (const k of Object.keys(env)) if (k.startsWith('OPENCODE_')) delete env[k]; // only ours below
   Object.assign(env, {
     PWD: input.cwd,

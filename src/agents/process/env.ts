@@ -20,6 +20,24 @@ export const ENCLOSING_SESSION_VARS = [
 /** Our per-run variables: set by the adapter for this run only, never inherited from the base. */
 export const RUN_VARS = ['VAULTRUNNER_TASK_ID', 'VAULTRUNNER_ATTEMPT', 'VAULTRUNNER_RESUME_SESSION', 'VAULTRUNNER_PERMISSION_MODE'] as const;
 
+/**
+ * Each vendor's credentials. A run gets only its own vendor's: a claude run never sees
+ * OPENAI_API_KEY, a codex run never sees ANTHROPIC_API_KEY (see `agentEnv`).
+ */
+export const VENDOR_SECRETS = {
+  anthropic: ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'CLAUDE_CODE_OAUTH_TOKEN'],
+  openai: ['OPENAI_API_KEY', 'CODEX_API_KEY'],
+  gemini: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
+} as const;
+export type Vendor = keyof typeof VENDOR_SECRETS;
+
+/** cleanEnv, minus every other vendor's credentials: what one built-in agent's child may see. */
+export function agentEnv(base: NodeJS.ProcessEnv, vendor: Vendor, set: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env = cleanEnv(base, set);
+  for (const [v, keys] of Object.entries(VENDOR_SECRETS)) if (v !== vendor) for (const k of keys) delete env[k];
+  return env;
+}
+
 /** Copy of `base` without enclosing-session markers or stale run variables, with `set` applied (undefined deletes). */
 export function cleanEnv(base: NodeJS.ProcessEnv, set: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};

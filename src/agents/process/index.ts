@@ -16,7 +16,7 @@
 // ends leftovers in the group. stop() SIGTERMs the whole group and SIGKILLs it after the grace.
 // Helpers: failedRun (a run that never started), missingCwd, isNotFound / notFoundWhy (spawn
 // errors), stoppedError (timeout/cancel/pause/shutdown as typed errors), safeCall (sinks).
-export { cleanEnv, ENCLOSING_SESSION_VARS, RUN_VARS } from './env.js';
+export { agentEnv, cleanEnv, ENCLOSING_SESSION_VARS, RUN_VARS, VENDOR_SECRETS, type Vendor } from './env.js';
 export { DEFAULT_MAX_LINE_BYTES, LineSplitter, type SplitLine } from './line-splitter.js';
 export { RunControl } from './run-control.js';
-export { failedRun, isNotFound, missingCwd, notFoundWhy, safeCall, spawnProcess, stoppedError, type ProcessExit, type ProcessHandle, type SpawnOptions } from './spawn.js';
+export { failedRun, idleError, isNotFound, missingCwd, notFoundWhy, safeCall, spawnProcess, stoppedError, type ProcessExit, type ProcessHandle, type SpawnOptions } from './spawn.js';

@@ -8,6 +8,8 @@ import { AgentError, shortMessage } from '../../errors.js';
 import type { AgentOutcome, AgentRun, StopReason } from '../agent.js';
 import { LineSplitter, type SplitLine } from './line-splitter.js';
 import { RunControl } from './run-control.js';
+import { terminateGroup } from '../../os/process.js';
+import { formatDuration } from '../../config/duration.js';
 
 export interface SpawnOptions {
   program: string;
@@ -26,6 +28,10 @@ export interface SpawnOptions {
   stderrLineBytes?: number;
   /** Process spawner (tests inject one); defaults to execa. */
   spawn?: typeof execa;
+  /** No stdout/stderr bytes for this long → the group is stopped and `idleMs` set (AGENT_IDLE_TIMEOUT). */
+  idleTimeoutMs?: number;
+  /** SIGTERM → SIGKILL grace when the idle timeout stops the group (default 2 s). */
+  idleKillGraceMs?: number;
 }
 
 /** How the process ended, after its pipes were drained and its group emptied. */
@@ -36,6 +42,8 @@ export interface ProcessExit {
   spawnError?: { code?: string; message: string };
   /** Why stop() was called, if it was, before the process exited. */
   stopReason?: StopReason;
+  /** We stopped it after this long without any output (the idle timeout). */
+  idleMs?: number;
 }
 
 export interface ProcessHandle {
@@ -71,16 +79,36 @@ export function spawnProcess(opts: SpawnOptions): ProcessHandle {
   const out = new LineSplitter(opts.stdoutLineBytes === undefined ? {} : { maxLineBytes: opts.stdoutLineBytes });
   const err = new LineSplitter({ maxLineBytes: opts.stderrLineBytes ?? DEFAULT_STDERR_LINE_BYTES });
   const onErr = opts.onStderrLine ?? (() => {});
+  // A CLI can hang with no output and no read timeout of its own: silence this long ends the run.
+  let idledOut = false;
+  let idleTimer: NodeJS.Timeout | undefined;
+  const idleMs = opts.idleTimeoutMs;
+  const armIdle = () => {
+    if (idleMs === undefined || idleMs <= 0 || pid <= 0 || control.exited) return;
+    if (idleTimer) idleTimer.refresh();
+    else {
+      idleTimer = setTimeout(() => {
+        if (control.exited || control.stopReason !== undefined) return;
+        idledOut = true;
+        void terminateGroup(pid, opts.idleKillGraceMs ?? 2000);
+      }, idleMs);
+      idleTimer.unref();
+    }
+  };
+  armIdle();
   (child.stdout as Readable | null)?.on('data', (chunk: Buffer) => {
+    armIdle();
     for (const l of out.push(chunk)) opts.onStdoutLine(l);
   });
   (child.stderr as Readable | null)?.on('data', (chunk: Buffer) => {
+    armIdle();
     opts.onStderrChunk?.(chunk);
     for (const l of err.push(chunk)) onErr(l);
   });
   control.watchExit(child);
   const exit = (async (): Promise<ProcessExit> => {
     const res = await child;
+    if (idleTimer) clearTimeout(idleTimer);
     for (const l of out.end()) opts.onStdoutLine(l);
     for (const l of err.end()) onErr(l);
     await control.endLeftovers();
@@ -90,6 +118,7 @@ export function spawnProcess(opts: SpawnOptions): ProcessHandle {
       ...(res.signal !== undefined ? { signal: res.signal } : {}),
       ...(res.failed && res.exitCode === undefined && res.signal === undefined ? { spawnError: { code: spawnCode, message: String(res.originalMessage ?? res.shortMessage ?? spawnCode ?? 'spawn failed') } } : {}),
       ...(control.stopReason !== undefined ? { stopReason: control.stopReason } : {}),
+      ...(idledOut && control.stopReason === undefined && idleMs !== undefined ? { idleMs } : {}),
     };
   })();
   return { pid, control, exit };
@@ -111,6 +140,11 @@ export function stoppedError(label: string, reason: StopReason): AgentError {
   return reason === 'timeout'
     ? new AgentError('AGENT_TIMEOUT', `${label} stopped after a timeout`, { retryable: true })
     : new AgentError('AGENT_STOPPED', `${label} stopped (${reason})`, { retryable: reason !== 'cancel' });
+}
+
+/** The typed failure for a run the idle timeout stopped: retryable, like any timeout. */
+export function idleError(label: string, idleMs: number): AgentError {
+  return new AgentError('AGENT_TIMEOUT', `${label} stopped: no output for ${formatDuration(idleMs)}`, { retryable: true });
 }
 
 /** An AgentRun that never started (bad arguments, missing cwd). */

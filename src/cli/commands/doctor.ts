@@ -101,14 +101,41 @@ async function writable(dir: string): Promise<boolean> {
   return access(dir, constants.W_OK).then(() => true, () => false);
 }
 
-async function checkAgents(config: Config): Promise<CheckResult[]> {
+/** What each non-Claude built-in agent needs from the environment (Claude has its own check below). */
+const AGENT_KEYS: Record<string, { key: string; fix: string; also?: { key: string; why: string } }> = {
+  codex: { key: 'OPENAI_API_KEY', fix: 'set OPENAI_API_KEY (and OPENAI_BASE_URL for a gateway) in .env' },
+  gemini: { key: 'GEMINI_API_KEY', fix: 'set GEMINI_API_KEY (and GOOGLE_GEMINI_BASE_URL for a gateway) in .env' },
+  opencode: { key: 'OPENAI_API_KEY', fix: 'set OPENAI_API_KEY and OPENAI_BASE_URL (an OpenAI-compatible endpoint) in .env' },
+};
+
+async function checkAgents(ctx: CommandContext, config: Config, env: NodeJS.ProcessEnv): Promise<CheckResult[]> {
   const registry = AgentRegistry.fromConfig(config);
   const out: CheckResult[] = [];
   for (const name of registry.names()) {
     const p = await registry.probe(name, Date.now(), 0);
-    const def = name === config.agent ? ' (default)' : '';
-    if (p?.ok) out.push(pass(`agent ${name}${def}: ${p.version ? `version ${p.version}` : 'found'} — ${shortMessage(p.detail, 160)}`));
-    else out.push(fail(`agent ${name}${def}: ${p?.detail ?? 'not configured'}`));
+    const isDefault = name === config.agent;
+    const def = isDefault ? ' (default)' : '';
+    const needs = AGENT_KEYS[name];
+    const binKey = `${name.toUpperCase()}_BIN`;
+    if (!p?.ok) {
+      // A built-in agent nobody asked for may simply not be installed: say so without failing.
+      const optional = needs && !isDefault && !env[binKey]?.trim();
+      out.push(optional ? pass(`agent ${name}: not available (optional; ${p?.detail ?? 'not found'})`) : fail(`agent ${name}${def}: ${p?.detail ?? 'not configured'}`));
+      continue;
+    }
+    let creds = '';
+    let credsOk = true;
+    if (needs) {
+      const where = ctx.io.env[needs.key]?.trim() ? 'environment' : '.env';
+      if (env[needs.key]?.trim()) creds = `; ${needs.key} is set (${where}), not verified`;
+      else {
+        creds = `; no ${needs.key}: ${needs.fix}`;
+        credsOk = !isDefault; // only the default agent must be usable for doctor to pass
+      }
+      if (name === 'opencode' && !config.models.opencode) creds += '; no MODEL_OPENCODE (notes must name a model)';
+    }
+    const line = `agent ${name}${def}: ${p.version ? `version ${p.version}` : 'found'} — ${shortMessage(p.detail, 160)}${creds}`;
+    out.push(credsOk ? pass(line) : fail(line));
   }
   return out;
 }
@@ -229,7 +256,7 @@ export async function runChecks(ctx: CommandContext): Promise<CheckResult[]> {
   const paths = vaultPaths(config.vaultDir);
   const env = readEnv(ctx, envFile.file);
   results.push(await checkLayout(paths));
-  results.push(...(await checkAgents(config)));
+  results.push(...(await checkAgents(ctx, config, env)));
   results.push(await checkCredentials(ctx, env));
   results.push(checkWeb(env));
   if (ctx.values.online) results.push(await checkOnline(env, credentialsFile(ctx), envFile.file.path ?? 'the environment or a .env file'));
