@@ -18,14 +18,15 @@ export { decideEdit, type EditAction, type EditDecision };
 const VERB: Record<EditAction, string> = { pause: 'paused', resume: 'resumed', cancel: 'cancelled', retry: 'retrying', approve: 'approved' };
 
 async function runEdit(action: EditAction, ctx: Parameters<Command['run']>[0]): Promise<number> {
-  const { paths, store } = openVault(ctx);
+  const { config, paths, store } = openVault(ctx);
+  const allowedType = (type: string) => config.executorTypes.includes(type);
   let found = await findTask(paths, ctx.positionals[0]!);
   const lock = await inspectLock(paths.lock).catch(() => ({ state: 'free' as const }));
   const log = lock.state === 'held' ? { logger: silentLogger(), close: () => {} } : createLogger({ vaultDir: paths.root, level: 'info', console: false });
   let decision: EditDecision | undefined;
   const apply = () =>
     decideAndWrite({ store, logger: log.logger }, found.path, found.id, 'person', (data) => {
-      decision = decideEdit(action, found.id, data, found.folder);
+      decision = decideEdit(action, found.id, data, found.folder, { allowedType });
       return decision.kind === 'edit' ? { to: decision.to, edits: decision.edits } : null;
     });
   try {
