@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stateFileName } from '../../src/vault/state-key.js';
 import { benchDir, CLI, median, noteText, round, serviceEnv, verdict, type BenchResult } from './common.js';
 
 const FLOOR = join(import.meta.dirname, 'list-floor.mjs');
@@ -79,7 +80,7 @@ async function atSize(n: number, reps: number): Promise<{ n: number; ours: Run; 
     }
     writeFileSync(join(dir.vault, 'Done', 'setup.md'), noteText('type: claude_code\nstatus: done'));
     // Some tasks carry machine state (a retry backoff), as after failures.
-    for (let i = 6; i < n; i += 10) writeFileSync(join(dir.vault, '.vaultrunner', 'tasks', `task-${i}.json`), JSON.stringify({ failures: 1, notBefore: Date.now() + 3_600_000 }));
+    for (let i = 6; i < n; i += 10) writeFileSync(join(dir.vault, '.vaultrunner', 'tasks', stateFileName(`task-${i}`)), JSON.stringify({ failures: 1, notBefore: Date.now() + 3_600_000 }));
     const env = serviceEnv(dir);
     const ours: Run[] = [];
     const floor: Run[] = [];
