@@ -10,6 +10,7 @@ import { runParse } from './parse.js';
 import { runClaudeOverhead } from './claude-overhead.js';
 import { runWeb } from './web.js';
 import { runWorkspace } from './workspace.js';
+import { runList } from './list.js';
 
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true }, 'cpu-prof': { type: 'string' } },
@@ -26,6 +27,7 @@ const BENCHES: Record<string, (quick: boolean) => Promise<BenchResult>> = {
   'claude-overhead': runClaudeOverhead,
   web: runWeb,
   workspace: runWorkspace,
+  list: runList,
 };
 
 const quick = values.quick ?? false;

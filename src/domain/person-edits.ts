@@ -14,8 +14,13 @@ export type EditDecision =
 
 const truthy = (v: unknown) => v === true || v === 'true' || v === 'yes';
 
+export interface EditFacts {
+  /** Whether the operator's whitelist lets this type run without approval (EXECUTOR_TYPES). */
+  allowedType?: (type: string) => boolean;
+}
+
 /** What `action` does to a note with this frontmatter in this folder. */
-export function decideEdit(action: EditAction, id: string, data: Record<string, unknown>, folder: NoteFolder): EditDecision {
+export function decideEdit(action: EditAction, id: string, data: Record<string, unknown>, folder: NoteFolder, facts: EditFacts = {}): EditDecision {
   const status = noteStatus(data);
   const from = status ?? `${JSON.stringify(data.status)} (not a status)`;
   const refuse = (why: string): EditDecision => ({ kind: 'refuse', message: `cannot ${action} ${id}: ${why}` });
@@ -41,6 +46,10 @@ export function decideEdit(action: EditAction, id: string, data: Record<string, 
     case 'approve':
       if (status === 'done' || status === 'cancelled' || status === 'failed' || status === 'in_review' || status === 'executing') return refuse(`it is ${from}${hint(status)}`);
       if (truthy(data.approved)) return { kind: 'noop', from, message: `${id} is already approved (status ${from})` };
+      // Approval gates two things only: a type outside the whitelist, and requires_approval.
+      if (status !== 'awaiting_approval' && folder !== 'Pending_Approval' && !truthy(data.requires_approval) && typeof data.type === 'string' && facts.allowedType?.(data.type)) {
+        return { kind: 'noop', from, message: `${id} needs no approval: its type ${data.type} may run without one and it does not set requires_approval (status ${from}); nothing changed` };
+      }
       return { kind: 'edit', edits: { approved: true }, from };
   }
 }

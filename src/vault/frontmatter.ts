@@ -1,8 +1,8 @@
 // Frontmatter split, parse and byte-preserving edit. We split the text ourselves (gray-matter
 // would evaluate `---js` blocks and caches by content) and edit through `yaml` node ranges, so a
 // change to one value rewrites only that value's bytes.
-import matter from 'gray-matter';
 import { isMap, isScalar, parseDocument, Scalar, type Document, type Pair } from 'yaml';
+import { fastFrontmatterData } from './frontmatter-fast.js';
 import { findDuplicateKey, frontmatterOverLimit } from './frontmatter-limits.js';
 
 export interface SplitNote {
@@ -36,7 +36,10 @@ export function splitNote(text: string): SplitNote {
   if (!open || rest.startsWith('----')) {
     return { bom, hasFrontmatter: false, open: '', yaml: '', close: '', body: rest, eol };
   }
-  const lang = matter.language(rest).name.trim();
+  // What follows the opening `---` on its line, read as gray-matter's `language()` reads it
+  // (without loading gray-matter: `list` starts a process per call).
+  const afterDashes = rest.slice(3);
+  const lang = afterDashes.slice(0, afterDashes.search(/\r?\n/)).trim();
   if (lang !== '' && lang !== 'yaml' && lang !== 'yml') {
     // Never evaluated: `---js` frontmatter is code, and we do not run code from notes.
     throw new FrontmatterSyntaxError(`frontmatter language '${lang}' is not supported (only YAML); it was not evaluated`);
@@ -105,6 +108,14 @@ export function parseFrontmatter(split: SplitNote): ParsedFrontmatter {
     throw new FrontmatterSyntaxError('frontmatter is not a list of "key: value" properties');
   }
   return { split, doc, data: data as Record<string, unknown> };
+}
+
+/** Only the data (no Document, nothing to edit): the cheap reader when it is sure, else the
+ *  full parse. Same result and same errors as parseFrontmatter(split).data. */
+export function frontmatterData(split: SplitNote): Record<string, unknown> {
+  const over = frontmatterOverLimit(split.yaml);
+  if (over) throw new FrontmatterSyntaxError(over);
+  return fastFrontmatterData(split.yaml) ?? parseFrontmatter(split).data;
 }
 
 /** A value we write. `undefined` deletes the key. */

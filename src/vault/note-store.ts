@@ -2,13 +2,13 @@
 // compare-and-swap: if the note changed since we read it, the edit is re-applied to the new text,
 // so a person's newer edit always wins. Moves never overwrite.
 import { createHash, randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import { chmod, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { NoteChangedError, NoteGoneError, NoteParseError, VaultrunnerError } from '../errors.js';
 import { linkOrCopy, syncDir, writeSynced } from './durable-fs.js';
 import { ensureVaultDir } from '../os/safe-open.js';
-import { applyEdits, FrontmatterSyntaxError, parseFrontmatter, splitNote, type FieldEdits } from './frontmatter.js';
+import { applyEdits, FrontmatterSyntaxError, frontmatterData, splitNote, type FieldEdits } from './frontmatter.js';
 
 export interface FileStamp {
   size: number;
@@ -73,33 +73,48 @@ export class NoteStore {
     let buf: Buffer;
     let st;
     try {
-      // A note that is a symlink is never followed: it could point anywhere outside the vault (and
-      // our atomic writes would replace the link with a copy). O_NONBLOCK: a FIFO cannot hang us.
-      const fh = await open(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
+      const fh = await open(path, READ_FLAGS);
       try {
-        st = await fh.stat();
-        if (!st.isFile()) throw new NoteParseError(path, 'not a regular file');
-        if (st.size > MAX_NOTE_BYTES) {
-          throw new NoteParseError(path, `note is ${st.size} bytes, larger than the ${MAX_NOTE_BYTES}-byte limit`);
-        }
+        st = checkStat(path, await fh.stat());
         buf = await fh.readFile();
       } finally {
         await fh.close();
       }
     } catch (err) {
-      if (err instanceof VaultrunnerError) throw err;
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NoteGoneError(path, { cause: err });
-      if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new NoteParseError(path, 'note is a symbolic link; links are not followed (one could point outside the vault)', { cause: err });
+      throw openError(path, err);
+    }
+    return decoded(path, st, buf);
+  }
+
+  /** The same read, blocking: for a one-shot CLI command that reads every note at once, where a
+   *  thread-pool round trip per file call costs more than the read itself. */
+  snapshotSync(path: string): NoteSnapshot {
+    let buf: Buffer;
+    let st;
+    try {
+      const fd = openSync(path, READ_FLAGS);
+      try {
+        st = checkStat(path, fstatSync(fd));
+        buf = readFileSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (err) {
+      throw openError(path, err);
+    }
+    return decoded(path, st, buf);
+  }
+
+  /** read(), blocking (see snapshotSync). */
+  readSync(path: string): NoteRead {
+    let note: NoteSnapshot;
+    try {
+      note = this.snapshotSync(path);
+    } catch (err) {
+      if (err instanceof NoteParseError) return { ok: false, error: err };
       throw err;
     }
-    if (buf.includes(0)) throw new NoteParseError(path, 'binary file (contains NUL bytes), not a Markdown note');
-    let text: string;
-    try {
-      text = utf8.decode(buf);
-    } catch (err) {
-      throw new NoteParseError(path, 'not valid UTF-8 text', { cause: err });
-    }
-    return { path, text, stamp: stampOf(st), hash: hashText(text) };
+    return parseSnapshot(note);
   }
 
   /** Read and parse a note. Never throws for a bad note; NoteGoneError for a missing one. */
@@ -251,6 +266,34 @@ export class NoteStore {
   }
 }
 
+// A note that is a symlink is never followed: it could point anywhere outside the vault (and our
+// atomic writes would replace the link with a copy). O_NONBLOCK: a FIFO cannot hang us.
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+
+function checkStat<S extends Stats>(path: string, st: S): S {
+  if (!st.isFile()) throw new NoteParseError(path, 'not a regular file');
+  if (st.size > MAX_NOTE_BYTES) throw new NoteParseError(path, `note is ${st.size} bytes, larger than the ${MAX_NOTE_BYTES}-byte limit`);
+  return st;
+}
+
+function openError(path: string, err: unknown): unknown {
+  if (err instanceof VaultrunnerError) return err;
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new NoteGoneError(path, { cause: err });
+  if ((err as NodeJS.ErrnoException).code === 'ELOOP') return new NoteParseError(path, 'note is a symbolic link; links are not followed (one could point outside the vault)', { cause: err });
+  return err;
+}
+
+function decoded(path: string, st: Stats, buf: Buffer): NoteSnapshot {
+  if (buf.includes(0)) throw new NoteParseError(path, 'binary file (contains NUL bytes), not a Markdown note');
+  let text: string;
+  try {
+    text = utf8.decode(buf);
+  } catch (err) {
+    throw new NoteParseError(path, 'not valid UTF-8 text', { cause: err });
+  }
+  return { path, text, stamp: stampOf(st), hash: hashText(text) };
+}
+
 export function parseSnapshot(note: NoteSnapshot): NoteRead {
   if (note.text.trim() === '') {
     return { ok: false, note, error: new NoteParseError(note.path, 'empty note (no frontmatter yet); waiting for content') };
@@ -260,8 +303,7 @@ export function parseSnapshot(note: NoteSnapshot): NoteRead {
     if (!split.hasFrontmatter) {
       return { ok: false, note, error: new NoteParseError(note.path, 'no frontmatter: a task note starts with a "---" line, then "type: …"') };
     }
-    const parsed = parseFrontmatter(split);
-    return { ok: true, note, data: parsed.data, body: split.body };
+    return { ok: true, note, data: frontmatterData(split), body: split.body };
   } catch (err) {
     if (err instanceof FrontmatterSyntaxError) return { ok: false, note, error: new NoteParseError(note.path, err.message, { cause: err }) };
     throw err;

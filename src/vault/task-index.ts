@@ -3,13 +3,14 @@
 // (which is also how our own writes are recognised). Done/ is never scanned; dependencies look
 // up Done/<name>.md directly, so a pass costs O(active tasks), not O(Done/).
 import { EventEmitter } from 'node:events';
+import { lstatSync, type Stats } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { NoteGoneError } from '../errors.js';
 import { classifyPath } from './ignore-rules.js';
 import { folderOf, taskIdOf, type VaultPaths } from './layout.js';
-import { sameStamp, stampOf, type FileStamp, type NoteStore } from './note-store.js';
+import { sameStamp, stampOf, type FileStamp, type NoteRead, type NoteStore } from './note-store.js';
 import { validateTask, type Problem, type Task } from '../domain/task.js';
 import type { Status } from '../domain/status.js';
 
@@ -30,6 +31,15 @@ export interface IndexEntry {
   firstSeen: number;
   state: EntryState;
 }
+
+/** A note's lstat (absent: gone) and the read started for it, if one was needed. */
+export interface Prefetched {
+  st?: Stats;
+  read?: Promise<NoteRead>;
+}
+
+/** Notes read ahead during a scan. */
+const SCAN_WINDOW = 32;
 
 export interface IndexEvents {
   change: [entry: IndexEntry];
@@ -67,15 +77,14 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
   }
 
   /** Re-read one path. Emits 'change' when its content changed, 'remove' when it is gone. */
-  async refresh(path: string): Promise<IndexEntry | undefined> {
+  async refresh(path: string, pre?: Promise<Prefetched>): Promise<IndexEntry | undefined> {
     const folder = folderOf(this.paths, path);
     if (folder !== 'Needs_Action' && folder !== 'Pending_Approval') return undefined;
     if (classifyPath(this.paths.root, path).kind !== 'task-note') return undefined;
     const prev = this.byPath.get(path);
-    let st;
-    try {
-      st = await lstat(path); // a symlinked note (even a dangling one) is read, and so reported
-    } catch {
+    const fetched = await (pre ?? this.prefetch(path, prev));
+    const st = fetched.st;
+    if (!st) {
       if (prev) {
         this.byPath.delete(path);
         this.emit('remove', prev);
@@ -86,7 +95,7 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
     if (prev && sameStamp(prev.stamp, stampOf(st))) return prev;
     let read;
     try {
-      read = await this.store.read(path);
+      read = await (fetched.read ?? this.store.read(path));
     } catch (err) {
       if (err instanceof NoteGoneError) return this.refresh(path);
       throw err;
@@ -114,8 +123,11 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
     return entry;
   }
 
-  /** Reconcile with the disk: new, changed and vanished notes in the active folders. */
-  async scan(): Promise<void> {
+  /**
+   * Reconcile with the disk: new, changed and vanished notes in the active folders. `blocking`:
+   * read with blocking calls, for a one-shot CLI command (the service keeps its event loop free).
+   */
+  async scan(opts: { blocking?: boolean } = {}): Promise<void> {
     const seen = new Set<string>();
     for (const dir of [this.paths.needsAction, this.paths.pendingApproval]) {
       let names: string[];
@@ -124,18 +136,69 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
       } catch {
         names = [];
       }
+      const paths: string[] = [];
       for (const name of names) {
         const path = join(dir, name);
         if (classifyPath(this.paths.root, path).kind !== 'task-note') continue; // temp files, conflict copies
         seen.add(path);
+        paths.push(path);
+      }
+      // Reads run ahead in a bounded window (one at a time left the disk and the CPU idle between
+      // ~4 round trips per note); entries are still taken in directory order, one after another.
+      const ahead: (Promise<Prefetched> | undefined)[] = new Array(paths.length);
+      const fetch = opts.blocking ? this.prefetchSync.bind(this) : this.prefetch.bind(this);
+      const start = (i: number) => {
+        if (i < paths.length) ahead[i] = fetch(paths[i]!, this.byPath.get(paths[i]!));
+      };
+      for (let i = 0; i < Math.min(SCAN_WINDOW, paths.length); i++) start(i);
+      for (let i = 0; i < paths.length; i++) {
+        const path = paths[i]!;
         try {
-          await this.refresh(path);
+          await this.refresh(path, ahead[i]);
         } catch (err) {
           this.logger.error({ component: 'index', file: path, err }, 'refresh failed');
         }
+        ahead[i] = undefined;
+        start(i + SCAN_WINDOW);
       }
     }
     for (const path of [...this.byPath.keys()]) if (!seen.has(path)) await this.refresh(path);
+  }
+
+  /** The note's lstat and, when it differs from what we hold, its read; never rejects (a
+   *  failed read is re-raised by refresh, where it would have happened anyway). */
+  private async prefetch(path: string, prev: IndexEntry | undefined): Promise<Prefetched> {
+    let st: Stats;
+    try {
+      st = await lstat(path); // a symlinked note (even a dangling one) is read, and so reported
+    } catch {
+      return {};
+    }
+    if (!st.isFile() && !st.isSymbolicLink()) return { st };
+    if (prev && sameStamp(prev.stamp, stampOf(st))) return { st };
+    const read = this.store.read(path);
+    read.catch(() => undefined); // awaited by refresh; not an unhandled rejection meanwhile
+    return { st, read };
+  }
+
+  /** prefetch() with blocking calls (see scan). */
+  private prefetchSync(path: string, prev: IndexEntry | undefined): Promise<Prefetched> {
+    let st: Stats;
+    try {
+      st = lstatSync(path);
+    } catch {
+      return Promise.resolve({});
+    }
+    if (!st.isFile() && !st.isSymbolicLink()) return Promise.resolve({ st });
+    if (prev && sameStamp(prev.stamp, stampOf(st))) return Promise.resolve({ st });
+    let read: Promise<NoteRead>;
+    try {
+      read = Promise.resolve(this.store.readSync(path));
+    } catch (err) {
+      read = Promise.reject(err as Error);
+      read.catch(() => undefined);
+    }
+    return Promise.resolve({ st, read });
   }
 
   /**

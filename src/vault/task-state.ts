@@ -1,6 +1,6 @@
 // Per-task machine state that must survive restarts but does not belong in the note: retry
 // backoff, counts of interrupted attempts, what to resume. Lives in .vaultrunner/tasks/<id>.json.
-import { link, stat, unlink } from 'node:fs/promises';
+import { link, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readJson, removeFile, writeJson } from './json-file.js';
 import { KeyedQueue } from './keyed-queue.js';
@@ -57,6 +57,26 @@ export class TaskStateStore {
   private async stampOf(id: string): Promise<string> {
     const st = await stat(this.file(id)).catch(() => undefined);
     return st ? `${st.mtimeMs}:${st.size}:${st.ino}` : 'absent';
+  }
+
+  /**
+   * One directory listing instead of two stats per task: every id with no state file (under
+   * either name) is known absent. For a reader that asks about every task at once (`list`).
+   */
+  async prime(ids: Iterable<string>): Promise<void> {
+    let names: Set<string>;
+    try {
+      names = new Set(await readdir(this.dir));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return;
+      names = new Set();
+    }
+    for (const id of ids) {
+      if (this.cache.has(id) || names.has(stateFileName(id))) continue;
+      const legacy = legacyStateFileName(id);
+      if (legacy && names.has(legacy)) continue;
+      this.cache.set(id, { stamp: 'absent', state: {} });
+    }
   }
 
   async get(id: string): Promise<TaskState> {

@@ -123,6 +123,24 @@ describe('task edits', () => {
     expect(again.stdout).toContain('already approved');
   });
 
+  it('approve on a task that needs no approval says so, exit 0, and writes nothing', () => {
+    const before = note('planned');
+    v.write('Needs_Action/fix.md', before);
+    const r = edit('approve');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('fix needs no approval: its type claude_code may run without one and it does not set requires_approval (status planned); nothing changed');
+    expect(v.read('Needs_Action/fix.md')).toBe(before);
+    // A type outside EXECUTOR_TYPES, or requires_approval, does need it: approving ahead is recorded.
+    const gated = note('planned', 'requires_approval: true');
+    v.write('Needs_Action/gated.md', gated);
+    expect(edit('approve', 'gated').code).toBe(0);
+    expect(v.read('Needs_Action/gated.md')).toBe(gated.replace('requires_approval: true\n', 'requires_approval: true\napproved: true\n'));
+    const other = v.run(['approve', 'fix'], { env: { EXECUTOR_TYPES: 'claude_task' } });
+    expect(other.code, other.stderr).toBe(0);
+    expect(other.stdout).toMatch(/^approved fix \(was planned\)/);
+    expect(v.read('Needs_Action/fix.md')).toBe(before.replace('plan: "[[PLAN_fix]]"\n', 'plan: "[[PLAN_fix]]"\napproved: true\n'));
+  });
+
   it.each([
     ['approve', 'done', 'cannot approve fix: it is done; nothing is left to run'],
     ['approve', 'failed', "use 'vaultrunner retry'"],

@@ -57,8 +57,9 @@ const FOLDER_RANK = { Needs_Action: 0, Pending_Approval: 1, Done: 2 } as const;
 export async function collectTaskRows(opts: CollectOptions): Promise<TaskRow[]> {
   const { paths, store, now } = opts;
   const index = new TaskIndex(store, paths, silentLogger(), () => now);
-  await index.scan();
+  await index.scan({ blocking: true }); // a one-shot read of every note
   const states = new TaskStateStore(paths.taskState);
+  await states.prime(index.entries().map((e) => e.id)); // one readdir, not two stats a task
   const sources = await offlineWaitSources({ config: opts.config, paths, index, taskState: states, now });
   const rows: TaskRow[] = [];
   for (const e of index.entries()) rows.push(await rowOf(e, sources, opts));

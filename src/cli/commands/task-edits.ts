@@ -18,14 +18,15 @@ export { decideEdit, type EditAction, type EditDecision };
 const VERB: Record<EditAction, string> = { pause: 'paused', resume: 'resumed', cancel: 'cancelled', retry: 'retrying', approve: 'approved' };
 
 async function runEdit(action: EditAction, ctx: Parameters<Command['run']>[0]): Promise<number> {
-  const { paths, store } = openVault(ctx);
+  const { config, paths, store } = openVault(ctx);
+  const allowedType = (type: string) => config.executorTypes.includes(type);
   let found = await findTask(paths, ctx.positionals[0]!);
   const lock = await inspectLock(paths.lock).catch(() => ({ state: 'free' as const }));
   const log = lock.state === 'held' ? { logger: silentLogger(), close: () => {} } : createLogger({ vaultDir: paths.root, level: 'info', console: false });
   let decision: EditDecision | undefined;
   const apply = () =>
     decideAndWrite({ store, logger: log.logger }, found.path, found.id, 'person', (data) => {
-      decision = decideEdit(action, found.id, data, found.folder);
+      decision = decideEdit(action, found.id, data, found.folder, { allowedType });
       return decision.kind === 'edit' ? { to: decision.to, edits: decision.edits } : null;
     });
   try {
@@ -89,7 +90,7 @@ export const pauseCommand = editCommand('pause', 'pause a task (status: paused);
 export const resumeCommand = editCommand('resume', 'resume a paused task (status: planned, or new if never planned)', 'Sets status: planned for a paused task that has a plan, else status: new so it gets planned.');
 export const cancelCommand = editCommand('cancel', 'cancel a task (status: cancelled); the service files it in Done/', 'Sets status: cancelled. A running agent is stopped by the service when it sees the edit.');
 export const retryCommand = editCommand('retry', 'run a task again (status: planned, error removed; attempts keep counting)', 'Sets status: planned (new if it was never planned) and removes error. `attempts` keeps counting,\nso every attempt keeps its own transcript; max_attempts allows that many new attempts from here.\nWorks for any task that is not running; a note in Done/ is moved back to Needs_Action/.');
-export const approveCommand = editCommand('approve', 'approve a task waiting in Pending_Approval/ (approved: true)', 'Sets approved: true. A task awaiting approval is then released to Needs_Action/ and runs.');
+export const approveCommand = editCommand('approve', 'approve a task waiting in Pending_Approval/ (approved: true)', 'Sets approved: true. A task awaiting approval is then released to Needs_Action/ and runs; a task\nset requires_approval (or of a type outside EXECUTOR_TYPES) may be approved ahead. A task that needs\nno approval is left as it is, and approve says so (exit 0).');
 
 async function currentAttempts(store: ReturnType<typeof openVault>['store'], paths: ReturnType<typeof openVault>['paths'], id: string): Promise<number> {
   const found = await findTask(paths, id).catch(() => undefined);

@@ -1,0 +1,123 @@
+// A cheap reader for the plain frontmatter nearly every task note has: `key: value` lines, simple
+// scalars, `[a, b]` and `- item` lists. It answers only when it is sure to give exactly what the
+// full YAML parser (core schema) gives; anything unusual (nesting, anchors, tags, block scalars,
+// escapes, duplicate keys, multi-line values) returns undefined and the full parser decides.
+// `list` reads every active note, and the full parse was most of its CPU time.
+
+const KEY_LINE = /^([A-Za-z_][A-Za-z0-9_-]*):(?:[ ]+(.*))?$/;
+const ITEM_LINE = /^( *)-[ ]+(.*)$/;
+const ODD_KEY = /^(?:true|false|null|True|False|Null|TRUE|FALSE|NULL|__proto__|constructor|prototype)$/;
+// Control characters, tabs and Unicode line breaks: YAML treats them specially; leave them to it.
+const ODD_CHAR = /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f\u0085\u2028\u2029\ufeff]/;
+// Starts a plain scalar may not have (indicators; `-` only before a space or alone).
+const INDICATOR = /^(?:[?:,[\]{}#&*!|>'"%@`]|-(?: |$))/;
+const INT = /^[-+]?[0-9]+$/;
+const FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
+
+type Scalar = string | number | boolean | null;
+const BAIL = Symbol('bail');
+
+/** Data of simple frontmatter, or undefined when the full parser must decide. */
+export function fastFrontmatterData(yaml: string): Record<string, unknown> | undefined {
+  if (ODD_CHAR.test(yaml.replace(/\r\n/g, '\n'))) return undefined;
+  const lines = yaml.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const data: Record<string, unknown> = {};
+  const seen = new Set<string>();
+  for (let i = 0; i < lines.length; i++) {
+    const line = stripCr(lines[i]!);
+    if (line === undefined) return undefined;
+    if (isBlankOrComment(line)) continue;
+    const m = KEY_LINE.exec(line);
+    if (!m) return undefined;
+    const key = m[1]!;
+    if (ODD_KEY.test(key) || seen.has(key)) return undefined;
+    seen.add(key);
+    const raw = m[2] ?? '';
+    if (raw !== '' && raw[0] !== '#') {
+      const v = value(raw);
+      if (v === BAIL) return undefined;
+      data[key] = v;
+      continue;
+    }
+    // `key:` alone: null, or a block list on the following lines (all items at one indent).
+    const items: Scalar[] = [];
+    let indent = -1;
+    for (; i + 1 < lines.length; i++) {
+      const next = stripCr(lines[i + 1]!);
+      if (next === undefined) return undefined;
+      if (isBlankOrComment(next)) continue;
+      const item = ITEM_LINE.exec(next);
+      if (!item) {
+        if (next[0] === ' ') return undefined; // nested map or a continuation line
+        break;
+      }
+      if (indent === -1) indent = item[1]!.length;
+      else if (item[1]!.length !== indent) return undefined;
+      const v = scalar(item[2]!);
+      if (v === BAIL) return undefined;
+      items.push(v);
+    }
+    data[key] = indent === -1 ? null : items;
+  }
+  return data;
+}
+
+function stripCr(line: string): string | undefined {
+  const s = line.endsWith('\r') ? line.slice(0, -1) : line;
+  return s.includes('\r') ? undefined : s;
+}
+
+function isBlankOrComment(line: string): boolean {
+  return /^ *(#.*)?$/.test(line);
+}
+
+/** A value on the key's line: a flow list of plain scalars, or one scalar. */
+function value(raw: string): Scalar | Scalar[] | typeof BAIL {
+  if (raw[0] !== '[') return scalar(raw);
+  const m = /^\[([^[\]{}"'#]*)\](?: +#.*)? *$/.exec(raw);
+  if (!m) return BAIL;
+  const inner = m[1]!.trim();
+  if (inner === '') return [];
+  const out: Scalar[] = [];
+  for (const part of inner.split(',')) {
+    const p = part.trim();
+    if (p === '' || p.includes(':') || p.includes('#')) return BAIL;
+    const v = plain(p);
+    if (v === BAIL) return BAIL;
+    out.push(v);
+  }
+  return out;
+}
+
+/** One scalar: quoted without escapes, or plain; an optional trailing ` # comment`. */
+function scalar(raw: string): Scalar | typeof BAIL {
+  const c = raw[0];
+  if (c === '"') {
+    const m = /^"([^"\\]*)"(?: +#.*)? *$/.exec(raw);
+    return m ? m[1]! : BAIL;
+  }
+  if (c === "'") {
+    const m = /^'([^']*)'(?: +#.*)? *$/.exec(raw);
+    return m ? m[1]! : BAIL;
+  }
+  const hash = raw.indexOf(' #');
+  const text = (hash >= 0 ? raw.slice(0, hash) : raw).replace(/ +$/, '');
+  if (text === '' || /: |:$/.test(text) || INDICATOR.test(text)) return BAIL;
+  return plain(text);
+}
+
+/** A plain scalar resolved as the core schema does it (null, booleans, decimal numbers, else text). */
+function plain(s: string): Scalar | typeof BAIL {
+  if (INDICATOR.test(s)) return BAIL;
+  if (s === '~' || s === 'null' || s === 'Null' || s === 'NULL') return null;
+  if (s === 'true' || s === 'True' || s === 'TRUE') return true;
+  if (s === 'false' || s === 'False' || s === 'FALSE') return false;
+  const c = s.charCodeAt(0);
+  // Digits, signs, dots and `0x`/`0o`/`.inf`/`.nan` forms: decimal ones are numbers, odd ones bail.
+  if ((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46) {
+    if (INT.test(s) || FLOAT.test(s)) return Number(s);
+    if (/^[-+]?(0x|0o|\.inf|\.nan)/i.test(s)) return BAIL;
+  }
+  return s;
+}

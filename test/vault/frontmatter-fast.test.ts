@@ -1,0 +1,153 @@
+// The cheap frontmatter reader must agree with the full YAML parser on everything it answers, and
+// answer for the plain notes people write (else `list` gains nothing).
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fastFrontmatterData } from '../../src/vault/frontmatter-fast.js';
+import { frontmatterData, FrontmatterSyntaxError, parseFrontmatter, splitNote } from '../../src/vault/frontmatter.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+function full(yaml: string): { data?: Record<string, unknown>; error?: string } {
+  try {
+    return { data: parseFrontmatter(splitNote(`---\n${yaml}---\n`)).data };
+  } catch (err) {
+    if (err instanceof FrontmatterSyntaxError) return { error: err.message };
+    throw err;
+  }
+}
+
+/** Every answer of the fast reader equals the full parse; returns how many it answered. */
+function agree(corpus: string[]): number {
+  let answered = 0;
+  for (const yaml of corpus) {
+    const fast = fastFrontmatterData(yaml);
+    if (fast === undefined) continue;
+    answered++;
+    const f = full(yaml);
+    expect(f.error, `full parser refuses what the fast reader accepted:\n${yaml}`).toBeUndefined();
+    expect(fast, yaml).toStrictEqual(f.data);
+    for (const [k, v] of Object.entries(fast)) if (typeof v === 'number') expect(Object.is(v, f.data![k]), `${k} in\n${yaml}`).toBe(true);
+  }
+  return answered;
+}
+
+/** Frontmatter of every Markdown note under a folder (the bundled demo vault, the docs). */
+function notesUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir)) {
+    if (e === 'node_modules' || e.startsWith('.')) continue;
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) out.push(...notesUnder(p));
+    else if (e.endsWith('.md')) {
+      const s = splitNote(readFileSync(p, 'utf8'));
+      if (s.hasFrontmatter) out.push(s.yaml);
+    }
+  }
+  return out;
+}
+
+const PLAIN = [
+  'type: claude_code\nstatus: new\n',
+  'type: claude_code\r\ntitle: "Fix issue #12: the login redirect"\r\npriority: high\r\n',
+  "title: 'it is fine'   # a comment\nattempts: 2\napproved: false\nerror:\n",
+  'blocked_by:\n  - "[[task-1]]"\n  - setup # why\n\ntags: [bench, list]\n',
+  'blocked_by:\n- a\n- b\nnext: 1\n',
+  'created: 2026-11-01T10:00\ndue: 2026-12-01\ntimeout: 10m\nmax_attempts: 3\n',
+  '# only a comment\n',
+  '',
+  'a: ~\nb: null\nc: Null\nd: TRUE\ne: False\nf: 0.5\ng: -3\nh: +7\ni: 1e3\nj: .5\nk: 007\nl: 1.\n',
+  'title: see [[note]] and {this}, then "that"\nempty: []\nk: x#y\n',
+  'key:   \nother: v  \n',
+];
+
+// Things the fast reader must leave to the full parser (or get exactly right).
+const ODD = [
+  'a: 1\na: 2\n', // duplicate
+  'a: &x 1\nb: *x\n',
+  'a: !!str 1\n',
+  'a: |\n  text\n',
+  'a: >\n  text\n',
+  'a:\n  b: 1\n',
+  'a: b: c\n',
+  'a: "esc\\"aped"\n',
+  "a: 'it''s'\n",
+  'a: "unterminated\n',
+  'a: [b, [c]]\n',
+  'a: [b: c]\n',
+  'a: {b: c}\n',
+  'a: 0x1F\nb: 0o17\nc: .inf\nd: -.Inf\ne: .nan\n',
+  'a: foo\n  bar\n',
+  '- a\n- b\n',
+  'true: 1\n',
+  '__proto__: x\n',
+  'a.b: 1\n',
+  'a:\tb\n',
+  'a: b\rc\n',
+  '%YAML 1.2\n',
+  'a: @x\n',
+  'a: `x`\n',
+  'a: - x\n',
+  'a:\n  - x\n - y\n',
+  'a:\n  - x\n  y\n',
+  'a:\n  -\n',
+  'a: [ ]\nb: [a, ]\nc: [a,,b]\n',
+  'a: x #\nb: "x" #c\nc: \'y\'#d\n',
+  'a: 1_000\nb: 1e\nc: 1.2.3\nd: +\ne: -\nf: .\n',
+  'a: 12:30\nb: 2026-01-01 10:00\n',
+  'a: "\u00e9t\u00e9"\nb: ÅÄÖ\n',
+  'a: x\u2028y\n',
+];
+
+// Seeded fragments put together at random: many near-misses of the simple forms.
+function fuzz(n: number): string[] {
+  let seed = 42;
+  const rnd = (k: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff), (seed >>> 8) % k);
+  const keys = ['type', 'status', 'title', 'a', 'b', 'tags', 'blocked_by', 'x_y', 'k-1', 'True', 'null'];
+  const vals = ['', ' ', 'plain', 'two words', '"dq"', "'sq'", '"a # b"', 'x # c', 'x#c', '1', '-1', '1.5', '1e5', '0x10', '.5', 'true', 'no', '~', 'null', '[a, b]', '[]', '[a, "b"]', '[a b, c]', '{a: 1}', 'a: b', '&a x', '*a', '!t x', '|', '>-', '"', "'", '2026-01-01', '10m', '[[link]]', 'see [[link]]', '- x', '@', '%', '`', ':x', 'x:', 'a:b', ' lead', 'tail ', '"é"', 'ü'];
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const lines: string[] = [];
+    const count = 1 + rnd(6);
+    for (let j = 0; j < count; j++) {
+      const r = rnd(10);
+      if (r === 0) lines.push(`${' '.repeat(rnd(3))}- ${vals[rnd(vals.length)]}`);
+      else if (r === 1) lines.push(rnd(2) ? '# comment' : '');
+      else lines.push(`${rnd(8) === 0 ? ' ' : ''}${keys[rnd(keys.length)]}:${rnd(6) === 0 ? '' : ' '}${vals[rnd(vals.length)]}`);
+    }
+    const eol = rnd(5) === 0 ? '\r\n' : '\n';
+    out.push(lines.join(eol) + eol);
+  }
+  return out;
+}
+
+describe('fast frontmatter reader', () => {
+  it('answers plain notes, exactly as the full parser does', () => {
+    expect(agree(PLAIN)).toBe(PLAIN.length);
+  });
+
+  it('agrees with the full parser on odd YAML, or leaves it to it', () => {
+    agree(ODD);
+    for (const y of ['a: 1\na: 2\n', 'a: &x 1\nb: *x\n', 'a:\n  b: 1\n', 'a: |\n  text\n']) expect(fastFrontmatterData(y), y).toBeUndefined();
+  });
+
+  it('agrees on every note of the demo vault and the docs', () => {
+    const corpus = [...notesUnder(join(ROOT, 'vault')), ...notesUnder(join(ROOT, 'docs'))];
+    expect(corpus.length).toBeGreaterThan(0);
+    expect(agree(corpus)).toBeGreaterThan(0);
+  });
+
+  it('agrees on 20,000 random near-miss documents', () => {
+    const answered = agree(fuzz(20_000));
+    expect(answered).toBeGreaterThan(1000); // it is exercised, not bailing on everything
+  });
+
+  it('frontmatterData gives the full parse’s data and errors', () => {
+    for (const y of [...PLAIN, ...ODD]) {
+      const split = splitNote(`---\n${y}---\n`);
+      const f = full(y);
+      if (f.error) expect(() => frontmatterData(split), y).toThrow(f.error);
+      else expect(frontmatterData(split), y).toStrictEqual(f.data);
+    }
+  });
+});
