@@ -232,9 +232,15 @@ export class NoteStore {
         await linkOrCopy(path, target);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EEXIST') continue;
-        if (code === 'ENOENT' && !(await exists(path))) throw new NoteGoneError(path, { cause: err });
-        throw err;
+        // The target may be this very file: a move cut short (kill -9) after its link. Finish that
+        // move instead of filing a second copy as `<name> (2).md`.
+        if (code === 'EEXIST' && !(await sameInode(path, target))) continue;
+        if (code === 'EEXIST') {
+          // fall through: take the source away below
+        } else {
+          if (code === 'ENOENT' && !(await exists(path))) throw new NoteGoneError(path, { cause: err });
+          throw err;
+        }
       }
       // Take the source away by rename, which captures atomically whatever `path` holds now; an
       // unlink after a check could delete a save that landed between the two.
@@ -318,6 +324,12 @@ async function sameFile(source: string, target: string): Promise<boolean> {
   const sb = await stat(target);
   if (sa.ino === sb.ino) return true;
   return sa.size === sb.size && hashText(await readFile(source, 'utf8')) === hashText(await readFile(target, 'utf8'));
+}
+
+/** Both names are links to one file (a hard link our own interrupted move left). */
+async function sameInode(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([stat(a).catch(() => undefined), stat(b).catch(() => undefined)]);
+  return sa !== undefined && sb !== undefined && sa.dev === sb.dev && sa.ino === sb.ino;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,6 +1,6 @@
 // Shared bits of the real-CLI agent tests: temp dirs, a clean env, event capture, waits on facts.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,8 +59,19 @@ export async function until(cond: () => boolean, ms = 120_000): Promise<void> {
 export function groupGone(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
-    return false;
   } catch {
     return true;
   }
+  // An orphaned zombie still holds the group id where PID 1 does not reap (as in this sandbox);
+  // it runs nothing. Gone means: no member that is not a zombie (/proc/<pid>/stat: state, ppid, pgrp).
+  return !readdirSync('/proc').some((d) => {
+    if (!/^\d+$/.test(d)) return false;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(f[2]) === pgid && f[0] !== 'Z';
+    } catch {
+      return false;
+    }
+  });
 }

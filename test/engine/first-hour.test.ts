@@ -76,7 +76,8 @@ describe('attempts', () => {
     writeFileSync(path, readFileSync(path, 'utf8').replace(/^status: failed$/m, 'status: planned'));
     await waitFor(() => h.status('flaky') === 'failed' && /^attempts: 3$/m.test(h.find('flaky')!.text), 'third cycle failed as attempt 3');
     expect(h.runs().filter((x) => x.task === 'flaky').map((x) => x.attempt)).toEqual([1, 2, 3]);
-    expect(h.logLines().some((l) => l.task === 'flaky' && l.actor === 'person' && l.msg === 'flaky: failed → planned (person)')).toBe(true);
+    // The log is written asynchronously: wait for the line rather than read the file once.
+    await waitFor(() => h.logLines().some((l) => l.task === 'flaky' && l.actor === 'person' && l.msg === 'flaky: failed → planned (person)'), 'the person\'s failed → planned logged');
   }, 60_000);
 });
 

@@ -1,7 +1,7 @@
 // NoteStore against a real temp filesystem: unreadable notes are never rewritten, writes are atomic
 // compare-and-swap, moves never overwrite.
 import { existsSync, writeFileSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -256,6 +256,16 @@ describe('move()', () => {
     expect(existsSync(p)).toBe(false);
     expect((await readFile(target)).equals(bytes)).toBe(true);
     expect(writes).toEqual([[p, undefined, target]]);
+  });
+
+  it('finishes a move cut short after its link (kill -9) instead of filing a second copy', async () => {
+    const p = await note('a.md', NOTE);
+    await link(p, join(done, 'a.md')); // what a crash between the link and the rename leaves
+    const target = await store.move(p, done);
+    expect(target).toBe(join(done, 'a.md'));
+    expect(existsSync(p)).toBe(false);
+    expect((await readdir(done)).filter((n) => !n.startsWith('.'))).toEqual(['a.md']);
+    expect(await readFile(target, 'utf8')).toBe(NOTE);
   });
 
   it('never overwrites: a taken name becomes "name (2).md", then "(3)"', async () => {
