@@ -35,6 +35,9 @@ export interface AgentRunRequest {
   onEvent?: (event: AgentEvent) => void;
   /** Called for every raw stdout line (bounded length), for the .jsonl record. */
   onRawLine?: (line: string) => void;
+  /** Files (owned by the service) that take the CLI's stdout and stderr instead of pipes, so a
+   *  run outlives a crashed service and its result can be read afterwards (recoverOutcome). */
+  outputFiles?: { stdout: string; stderr: string };
 }
 
 /** Token counts an agent reported (codex, gemini and opencode report tokens; not all report cost). */
@@ -131,4 +134,10 @@ export interface Agent {
   start(req: AgentRunRequest): AgentRun;
   /** Is the CLI callable (e.g. `claude --version`)? Cheap; the watchdog calls it. */
   probe(): Promise<AgentProbe>;
+  /**
+   * The outcome a finished run's stdout records (its final result event), or undefined when it
+   * records none (still running, cut off, or a CLI whose result is only its exit code). Used after
+   * a restart for a run that ended while the service was down, so it is recorded, not run again.
+   */
+  recoverOutcome?(stdout: string): AgentOutcome | undefined;
 }

@@ -127,6 +127,7 @@ export function createCommandAgent(opts: CommandAgentOptions): Agent {
       cwd: req.cwd,
       stdin: req.prompt,
       env: commandEnv(req),
+      ...(req.outputFiles ? { outputFiles: req.outputFiles } : {}),
       stdoutLineBytes: MAX_LINE_BYTES,
       stderrLineBytes: STDERR_LINE_BYTES,
       ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),

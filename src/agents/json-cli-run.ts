@@ -55,6 +55,8 @@ export interface JsonCliSpec {
   classify(exit: ExitFacts): AgentOutcome;
   onEvent?: (event: AgentEvent) => void;
   onRawLine?: (line: string) => void;
+  /** stdout/stderr to these files instead of pipes (see AgentRunRequest.outputFiles). */
+  outputFiles?: { stdout: string; stderr: string };
   /** Longest stdout line kept whole (default 1 MiB). */
   maxLineBytes?: number;
   /** How long a CLI that reported its end may take to exit by itself (default 5 s). */
@@ -129,6 +131,7 @@ export function startJsonCli(spec: JsonCliSpec): AgentRun {
   const handle = spawnProcess({
     program: spec.bin,
     args: spec.args,
+    ...(spec.outputFiles ? { outputFiles: spec.outputFiles } : {}),
     cwd: spec.cwd,
     stdin: spec.input, // then stdin is closed: every one of these CLIs waits for EOF
     env: spec.env,

@@ -1,7 +1,9 @@
 // The shared lifecycle step after a run: the domain decides (domain/outcome.ts), this writes it.
 // Used by the executor when a run ends and by the watchdog to replay an outcome journaled in a
 // lease by a service that crashed before writing the note (not through the executor).
+import type { AgentOutcome } from '../agents/agent.js';
 import { obsidianDateTime } from '../clock.js';
+import { shortMessage } from '../errors.js';
 import { decideOutcome, type RunOutcome } from '../domain/outcome.js';
 import { noteStatus } from '../domain/status.js';
 import { validateTask } from '../domain/task.js';
@@ -104,4 +106,11 @@ async function reconcileOlderCopy(ctx: EngineContext, path: string, taskId: stri
   if (!written) return;
   ctx.ownWrites.record(taskId, written.note.hash);
   ctx.logger.warn({ component: 'executor', task: taskId, attempt: run.attempt, status }, `${taskId}: an older copy of the note (status ${status}) was saved during attempt ${run.attempt}; its outcome is recorded on that copy, not thrown away`);
+}
+
+/** What a run's journal keeps of an agent's outcome. */
+export function toRunOutcome(o: AgentOutcome, stopReason: RunOutcome['stopReason'] | undefined, now: number): RunOutcome {
+  return o.ok
+    ? { ok: true, sessionId: o.sessionId, costUsd: o.costUsd, stopReason, finishedAt: now }
+    : { ok: false, code: o.error.code, message: shortMessage(o.error, 300), retryable: o.error.retryable, sessionId: o.sessionId, costUsd: o.costUsd, stopReason, finishedAt: now };
 }

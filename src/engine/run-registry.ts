@@ -34,6 +34,8 @@ export interface LiveFields {
   timeoutMs: number;
   /** The attempt's transcript (task attempts). */
   transcript?: RunTranscript;
+  /** Name of the files taking the agent's stdout/stderr (run-output.ts), task attempts only. */
+  output?: string;
   /** Shared by every state of the run: the session the agent reported, and its recording (the
    *  outcome is applied after it). */
   session: { id?: string; recording?: Promise<void> };
@@ -147,7 +149,7 @@ export class RunRegistry {
     this.ctx.events.emit('run:start', { taskId: run.taskId, kind: run.kind, attempt: run.attempt, pid: live.agentRun.pid });
     // pid 0 means the spawn failed; never record it (kill(-0) would signal our own group).
     const pid = live.agentRun.pid;
-    if (pid > 0) await this.ctx.leases.update(run.lease, { attempt: run.attempt, run: { pid, pidStart: processStartTime(pid), startedAt: live.startedAt } }).catch(() => false);
+    if (pid > 0) await this.ctx.leases.update(run.lease, { attempt: run.attempt, run: { pid, pidStart: processStartTime(pid), startedAt: live.startedAt, agent: live.agent.name, timeoutMs: live.timeoutMs, ...(live.output ? { output: live.output } : {}), ...(live.transcript ? { transcript: live.transcript.link } : {}) } }).catch(() => false);
     return running;
   }
 

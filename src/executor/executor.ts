@@ -16,7 +16,9 @@ import type { LiveRun, RunStopReason } from '../engine/run-registry.js';
 import { editIfStatus, transition } from '../engine/transition.js';
 import { readinessOf, runningSet } from '../engine/wait-facts.js';
 import { AgentError, shortMessage, VaultrunnerError } from '../errors.js';
-import { faultPoint } from '../fault.js';
+import { faultDiskFull, faultPoint } from '../fault.js';
+import { whileDiskFull } from '../engine/disk-full.js';
+import { removeRunOutput, runOutputFiles } from '../engine/run-output.js';
 import type { IndexEntry } from '../vault/task-index.js';
 import { afterAgent, type AfterAgent } from './pipeline/after-agent.js';
 import { closeCancelled } from './pipeline/close-workspace.js';
@@ -226,7 +228,10 @@ export class Executor {
       const journal = { ...toRunOutcome(o, stopReason, ctx.clock.now()), ...after?.journal };
       const denials = after?.permissionDenials ?? o.permissionDenials;
       // Journal first: a crash between here and the note write is replayed, not re-run.
-      await ctx.leases.update(r.lease, { outcome: journal });
+      await whileDiskFull(ctx, r.taskId, 'the outcome', async () => {
+        faultDiskFull('record-outcome');
+        await ctx.leases.update(r.lease, { outcome: journal });
+      });
       faultPoint('after-outcome');
       await r.transcript?.finish({
         status: stopReason && stopReason !== 'timeout' ? `stopped (${stopReason})` : journal.ok ? 'success' : 'failed',
@@ -240,8 +245,10 @@ export class Executor {
       if (denials.length > 0) {
         ctx.logger.warn({ component: 'executor', task: r.taskId, denials }, `${r.taskId}: the agent was denied ${denials.length} tool use(s) (see the run log)`);
       }
-      await applyOutcome(ctx, r.path, journal, { attempt: r.attempt, runLog: r.transcript?.link });
+      await whileDiskFull(ctx, r.taskId, 'the outcome', () => applyOutcome(ctx, r.path, journal, { attempt: r.attempt, runLog: r.transcript?.link }));
       recorded = true;
+      // Recorded: the raw output was only kept for a restart (the transcript has the record).
+      if (r.output) await removeRunOutput(runOutputFiles(ctx.paths, r.output));
       if (ws?.git && stopReason === 'cancel') await closeCancelled(ctx, r.taskId, ws.title, ws.git);
     } catch (err) {
       ctx.logger.error({ component: 'executor', task: r.taskId, err }, `${r.taskId}: recording the outcome failed: ${shortMessage(err)}; the watchdog will retry`);

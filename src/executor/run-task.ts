@@ -2,11 +2,11 @@
 // outcome is journaled and applied by the executor when the process ends.
 import { capabilitiesOf, type Agent, type AgentOutcome, type PermissionMode } from '../agents/agent.js';
 import { obsidianDateTime } from '../clock.js';
-import type { RunOutcome } from '../domain/outcome.js';
 import type { Task } from '../domain/task.js';
 import type { EngineContext } from '../engine/context.js';
 import type { LiveRun, RunningRun, RunStopReason, StartingRun } from '../engine/run-registry.js';
 import { editIfStatus, transition } from '../engine/transition.js';
+import { toRunOutcome } from '../engine/apply-outcome.js';
 import { shortMessage } from '../errors.js';
 import { faultPoint } from '../fault.js';
 import { createRunTranscript } from '../runs/transcript.js';
@@ -14,9 +14,11 @@ import type { FieldEdits } from '../vault/frontmatter.js';
 import { wikilink } from '../vault/layout.js';
 import { resolveNoteLink } from '../vault/links.js';
 import { recheckWorkingDir } from '../engine/working-dir.js';
+import { prepareRunOutput, runOutputName } from '../engine/run-output.js';
 import { resumePrompt, taskPrompt } from './prompt.js';
 
 export type { RunStopReason };
+export { toRunOutcome };
 
 export interface StartInput {
   path: string;
@@ -74,6 +76,8 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
     return undefined;
   }
   await ctx.taskState.patch(task.id, { bodyAtStart: input.body });
+  const output = runOutputName(task.id, attempt);
+  const outputFiles = await prepareRunOutput(ctx.paths, output);
   if (plan?.refused) transcript.note(`Plan not included: ${plan.refused}.`);
   const session: { id?: string; recording?: Promise<void> } = {};
   const agentRun = input.agent.start({
@@ -87,6 +91,7 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
     maxBudgetUsd: input.maxBudgetUsd,
     // The marker finds this run's processes after a crash, even before its pid reaches the lease.
     env: ctx.runs.envFor(claim),
+    outputFiles,
     onRawLine: (line) => transcript.onRawLine(line),
     onEvent: (ev) => {
       transcript.onEvent(ev);
@@ -100,7 +105,7 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
   // The deadline counts from the spawn, not from the bookkeeping before it.
   return ctx.runs.started(
     claim,
-    { agent: input.agent, agentRun, startedAt: ctx.clock.now(), timeoutMs: task.timeoutMs ?? ctx.config.taskTimeoutMs, transcript, session },
+    { agent: input.agent, agentRun, startedAt: ctx.clock.now(), timeoutMs: task.timeoutMs ?? ctx.config.taskTimeoutMs, transcript, session, output },
     async (r) => onExit(r, await agentRun.outcome),
   );
 }
@@ -125,10 +130,4 @@ async function readPlanBody(ctx: EngineContext, task: Task): Promise<{ body?: st
   }
   const r = await ctx.store.read(link.path).catch(() => undefined);
   return r?.ok ? { body: r.body } : {};
-}
-
-export function toRunOutcome(o: AgentOutcome, stopReason: RunStopReason | undefined, now: number): RunOutcome {
-  return o.ok
-    ? { ok: true, sessionId: o.sessionId, costUsd: o.costUsd, stopReason, finishedAt: now }
-    : { ok: false, code: o.error.code, message: shortMessage(o.error, 300), retryable: o.error.retryable, sessionId: o.sessionId, costUsd: o.costUsd, stopReason, finishedAt: now };
 }

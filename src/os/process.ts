@@ -56,6 +56,12 @@ export function groupAlive(pgid: number): boolean {
   }
 }
 
+/** Does group `pgid` still run anything? Unlike groupAlive, a group holding only zombies (an
+ *  orphan's, where PID 1 does not reap them) counts as gone. */
+export function groupRunning(pgid: number): boolean {
+  return groupAlive(pgid) && !onlyZombies(pgid);
+}
+
 export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
   try {
     process.kill(-pgid, signal);

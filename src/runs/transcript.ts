@@ -1,13 +1,14 @@
 // The Markdown record of one attempt (what a person reads in Obsidian) plus the raw stream beside
 // it. Append-only, batched and bounded: a chatty or hostile agent cannot bloat the vault, our heap,
 // or break the note's rendering.
+import { constants } from 'node:fs';
 import { unlink, type FileHandle } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { AgentEvent } from '../agents/agent.js';
 import { obsidianDateTime } from '../clock.js';
 import { formatElapsed } from '../config/duration.js';
 import { wikilink } from '../vault/layout.js';
-import { createExclusive, ensureVaultDir } from '../os/safe-open.js';
+import { createExclusive, ensureVaultDir, openRegular } from '../os/safe-open.js';
 import { clean, clip, code, escapeText, fenced, quote } from './markdown-safe.js';
 
 export interface RunTranscriptHeader {
@@ -358,4 +359,19 @@ function toolInput(name: string, input: unknown): string {
  *  reach outside the note (wikilinks, embeds, tags, comments, HTML) is escaped. */
 function clockTime(ms: number): string {
   return obsidianDateTime(ms).slice(11);
+}
+
+/** After a restart: a remark and the summary appended to the transcript of a run that ended while
+ *  the service was down (`link` as recorded in the lease; never a file outside the vault). */
+export async function appendToTranscript(vaultRoot: string, link: string, text: string, summary: RunSummary, now: number): Promise<void> {
+  const md = `${join(vaultRoot, ...link.split('/'))}.md`;
+  const rel = relative(vaultRoot, md);
+  if (rel.startsWith('..') || isAbsolute(rel)) return;
+  await ensureVaultDir(vaultRoot, dirname(md));
+  const fh = await openRegular(md, constants.O_WRONLY | constants.O_APPEND); // never created anew
+  try {
+    await fh.appendFile(`\n- ⓘ *vaultrunner ${clockTime(now)}:* ${escapeText(clip(text, 500))}\n${renderSummary(summary, now)}`);
+  } finally {
+    await fh.close();
+  }
 }

@@ -29,7 +29,17 @@ export interface Lease {
   expiresAt: number;
   attempt: number;
   /** The agent process, once spawned (its own process group). */
-  run?: { pid: number; pidStart?: string; startedAt: number; sessionId?: string };
+  run?: {
+    pid: number;
+    pidStart?: string;
+    startedAt: number;
+    sessionId?: string;
+    /** For a restart: the agent, its deadline, its output files' name and transcript link. */
+    agent?: string;
+    timeoutMs?: number;
+    output?: string;
+    transcript?: string;
+  };
   /** Written when the run has ended, before the note is updated (a journal for crash recovery). */
   outcome?: LeaseOutcome;
 }

@@ -3,16 +3,23 @@
 // task never overlap), and noticing when an agent CLI cannot be called. Recovery replays a
 // journaled outcome through the shared lifecycle code (engine/apply-outcome.ts).
 import { healthOf, probeAgents } from '../engine/agent-health.js';
-import { applyOutcome } from '../engine/apply-outcome.js';
+import type { AgentOutcome } from '../agents/agent.js';
+import { formatDuration } from '../config/duration.js';
+import type { RunOutcome } from '../domain/outcome.js';
+import { applyOutcome, toRunOutcome } from '../engine/apply-outcome.js';
+import { readRunOutputTail, removeRunOutput, runOutputFiles } from '../engine/run-output.js';
+import { appendToTranscript } from '../runs/transcript.js';
 import type { EngineContext } from '../engine/context.js';
 import { transition } from '../engine/transition.js';
 import { shortMessage } from '../errors.js';
-import { groupAlive, groupsWithEnv, isAlive, RUN_MARKER_ENV, terminateGroup } from '../os/process.js';
+import { groupRunning, groupsWithEnv, isAlive, RUN_MARKER_ENV, terminateGroup } from '../os/process.js';
 import type { Lease } from '../vault/lease-store.js';
 import { ownerState } from '../vault/owner.js';
 
 export class Watchdog {
   private running = false;
+  /** Tasks whose agent outlived its service and is being waited for (logged once). */
+  private readonly waiting = new Set<string>();
   private readonly reportedAgents = new Map<string, boolean>();
 
   constructor(
@@ -52,38 +59,98 @@ export class Watchdog {
       const mine = leases.isMine(lease);
       // Our own lease without a live run (its bookkeeping failed) is recovered once it expires.
       const stale = mine ? !this.ctx.runs.has(lease.taskId) && lease.expiresAt < this.ctx.clock.now() : leases.isStale(lease);
-      if (stale) {
-        await this.recover(lease);
-        recovered.push(lease.taskId);
-      }
+      if (stale && (await this.recover(lease))) recovered.push(lease.taskId);
     }
   }
 
-  /** Kill what is left of the old run (task attempt or planner), then replay its journaled outcome or put the task back. */
-  async recover(lease: Lease): Promise<void> {
+  /**
+   * Kill what is left of the old run (task attempt or planner), then replay its journaled outcome,
+   * record the result its output file holds (it finished while no service was watching), or put
+   * the task back. An agent still at work within its deadline, whose result can be read back, is
+   * left to finish first: false then (nothing recovered yet; asked again next pass).
+   */
+  async recover(lease: Lease): Promise<boolean> {
     const { ctx } = this;
     const id = lease.taskId;
+    const groups = new Set<number>();
     if (ownerState(lease.owner) !== 'unknown') {
-      const groups = new Set(groupsWithEnv(RUN_MARKER_ENV, lease.token));
-      if (lease.run && lease.run.pid > 0 && isAlive(lease.run.pid, lease.run.pidStart) && groupAlive(lease.run.pid)) groups.add(lease.run.pid);
-      for (const pgid of groups) {
-        ctx.logger.warn({ component: 'watchdog', task: id, pid: pgid, planner: lease.attempt === 0 }, `${id}: killing orphaned ${lease.attempt === 0 ? 'planner' : 'agent'} process group ${pgid}`);
-        await terminateGroup(pgid, ctx.config.killGraceMs);
-      }
+      for (const g of groupsWithEnv(RUN_MARKER_ENV, lease.token)) groups.add(g);
+      if (lease.run && lease.run.pid > 0 && isAlive(lease.run.pid, lease.run.pidStart) && groupRunning(lease.run.pid)) groups.add(lease.run.pid);
     }
     const entry = ctx.index.byId(id);
+    const run = lease.run;
+    const readable = lease.attempt > 0 && !lease.outcome && run?.output !== undefined && this.outputReader(run.agent) !== undefined;
+    const deadline = run?.timeoutMs !== undefined ? run.startedAt + run.timeoutMs : undefined;
+    const stillExecuting = entry?.state.kind === 'task' && entry.state.task.status === 'executing';
+    // Its result already in the file (a CLI that lingers after it): no need to wait.
+    const result = readable ? await this.readResult(lease) : undefined;
+    if (groups.size > 0 && readable && !result && stillExecuting && deadline !== undefined && ctx.clock.now() < deadline && !ctx.runs.closed) {
+      if (!this.waiting.has(id)) {
+        this.waiting.add(id);
+        ctx.logger.info({ component: 'watchdog', task: id, pid: run?.pid }, `${id}: its agent outlived the service that started it; waiting for it to finish (its deadline still holds)`);
+      }
+      return false;
+    }
+    this.waiting.delete(id);
+    const timedOut = groups.size > 0 && deadline !== undefined && ctx.clock.now() >= deadline;
+    for (const pgid of groups) {
+      ctx.logger.warn({ component: 'watchdog', task: id, pid: pgid, planner: lease.attempt === 0 }, `${id}: killing orphaned ${lease.attempt === 0 ? 'planner' : 'agent'} process group ${pgid}${timedOut ? ' (past its deadline)' : ''}`);
+      await terminateGroup(pgid, ctx.config.killGraceMs);
+    }
     if (entry) {
       if (lease.outcome) {
         ctx.logger.info({ component: 'watchdog', task: id }, `${id}: replaying the outcome of an interrupted run`);
         await applyOutcome(ctx, entry.path, lease.outcome);
       } else if (lease.attempt > 0) {
-        await this.requeue(entry.path, id, lease.run?.sessionId, 'its service stopped mid-run', lease.attempt);
+        const found = readable ? await this.finishedOutcome(lease, entry.path, result ?? (await this.readResult(lease)), timedOut && !result) : undefined;
+        if (found) {
+          ctx.logger.info({ component: 'watchdog', task: id, ok: found.ok }, `${id}: recording the result of a run that ended while the service was down`);
+          await applyOutcome(ctx, entry.path, found, { attempt: lease.attempt, ...(run?.transcript ? { runLog: run.transcript } : {}) });
+        } else await this.requeue(entry.path, id, run?.sessionId, 'its service stopped mid-run', lease.attempt);
       } // a planner (attempt 0) left the note `new`: it is planned again
       await ctx.index.refresh(entry.path);
     }
+    if (run?.output) await removeRunOutput(runOutputFiles(ctx.paths, run.output));
     await ctx.leases.forceRemove(id);
     ctx.logger.info({ component: 'watchdog', task: id, owner: lease.owner }, `${id}: recovered stale lease`);
     this.onWork();
+    return true;
+  }
+
+  private outputReader(agentName: string | undefined): ((stdout: string) => AgentOutcome | undefined) | undefined {
+    const agent = agentName ? this.ctx.agents.get(agentName) : undefined;
+    return agent?.recoverOutcome?.bind(agent);
+  }
+
+  /**
+   * The outcome a finished run's output file records (see run-output.ts), or a timeout when the
+   * deadline ended it. A success in a git workspace is not recorded here: its commit and gates
+   * run only in a live run, so the task resumes its session in the same worktree instead.
+   */
+  private async readResult(lease: Lease): Promise<AgentOutcome | undefined> {
+    const run = lease.run;
+    if (!run?.output) return undefined;
+    const text = await readRunOutputTail(runOutputFiles(this.ctx.paths, run.output).stdout);
+    return text !== undefined ? this.outputReader(run.agent)?.(text) : undefined;
+  }
+
+  private async finishedOutcome(lease: Lease, path: string, o: AgentOutcome | undefined, timedOut: boolean): Promise<RunOutcome | undefined> {
+    const { ctx } = this;
+    const run = lease.run!;
+    const now = ctx.clock.now();
+    let found: RunOutcome | undefined;
+    if (o) found = toRunOutcome(o, undefined, now);
+    else if (timedOut) found = { ok: false, code: 'AGENT_TIMEOUT', message: `the agent ran past its deadline (${formatDuration(run.timeoutMs ?? 0)}) while the service was down`, retryable: true, stopReason: 'timeout', sessionId: run.sessionId, finishedAt: now };
+    if (!found) return undefined;
+    if (found.ok) {
+      const note = await ctx.store.read(path).catch(() => undefined);
+      if (note?.ok && note.data.base_commit !== undefined) return undefined;
+    }
+    if (run.transcript) {
+      const summary = { status: found.ok ? 'success' : 'failed', durationMs: Math.max(0, now - run.startedAt), costUsd: found.costUsd, sessionId: found.sessionId, ...(found.ok ? {} : { error: found.message }) };
+      await appendToTranscript(ctx.paths.root, run.transcript, 'The service was down when this run ended; its result was read from the run\'s output file.', summary, now).catch(() => undefined);
+    }
+    return found;
   }
 
   /** `executing` with no lease at all (e.g. the lease file was deleted): nobody is running it. */

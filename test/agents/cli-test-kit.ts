@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Agent, AgentEvent, AgentFailure, AgentOutcome, AgentRunRequest, AgentSuccess } from '../../src/agents/agent.js';
+import { groupRunning } from '../../src/os/process.js';
 
 export const binPath = (name: string) => fileURLToPath(new URL(`../../node_modules/.bin/${name}`, import.meta.url));
 
@@ -55,23 +56,8 @@ export async function until(cond: () => boolean, ms = 120_000): Promise<void> {
   }
 }
 
-/** Is any process of group `pgid` left? */
+/** Is no process of group `pgid` left running? (An orphaned zombie, where PID 1 does not reap as
+ *  in this sandbox, runs nothing: the same definition the service uses.) */
 export function groupGone(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch {
-    return true;
-  }
-  // An orphaned zombie still holds the group id where PID 1 does not reap (as in this sandbox);
-  // it runs nothing. Gone means: no member that is not a zombie (/proc/<pid>/stat: state, ppid, pgrp).
-  return !readdirSync('/proc').some((d) => {
-    if (!/^\d+$/.test(d)) return false;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return Number(f[2]) === pgid && f[0] !== 'Z';
-    } catch {
-      return false;
-    }
-  });
+  return !groupRunning(pgid);
 }

@@ -173,6 +173,23 @@ function classifyOutcome(f: RunFacts): AgentOutcome {
   }
 }
 
+/** A finished run's outcome, read back from its stdout after a restart (Agent.recoverOutcome):
+ *  judged like a live run that lingered after its result; undefined without a result event. */
+export function recoverClaudeOutcome(bin: string, stdout: string): AgentOutcome | undefined {
+  const facts: RunFacts = { bin, stderrTail: '', exitCode: null, endedAfterResult: true };
+  for (const line of stdout.split('\n')) {
+    if (line.trim() === '') continue;
+    for (const ev of parseClaudeLines(line)) {
+      const sid = eventSessionId(ev);
+      if (sid !== undefined) facts.sessionId ??= sid;
+      if (ev.kind === 'system_init') facts.sessionId = ev.data.session_id;
+      if (ev.kind === 'result') facts.result = ev.data;
+      if (ev.kind === 'assistant' && ev.data.error !== undefined) facts.assistantError = ev.data.error;
+    }
+  }
+  return facts.result ? classifyOutcome(facts) : undefined;
+}
+
 export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
   const spawn = opts.spawn ?? execa;
   const bin = opts.bin;
@@ -229,6 +246,7 @@ export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
       cwd: req.cwd,
       stdin: req.prompt, // the CLI waits for EOF
       env: childEnv(req.env),
+      ...(req.outputFiles ? { outputFiles: req.outputFiles } : {}),
       spawn,
       ...(opts.maxLineBytes === undefined ? {} : { stdoutLineBytes: opts.maxLineBytes }),
       stderrLineBytes: STDERR_LINE_BYTES,
@@ -283,5 +301,5 @@ export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
     return { ok: false, detail: `"${bin} --version" failed (exit ${res.exitCode ?? res.signal ?? '?'}): ${why}` };
   }
 
-  return { name: opts.name ?? 'claude', kind: 'claude', capabilities: CLAUDE_CAPABILITIES, start, probe };
+  return { name: opts.name ?? 'claude', kind: 'claude', capabilities: CLAUDE_CAPABILITIES, start, probe, recoverOutcome: (stdout) => recoverClaudeOutcome(bin, stdout) };
 }

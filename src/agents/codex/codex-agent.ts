@@ -107,6 +107,7 @@ export function createCodexAgent(opts: CodexAgentOptions): Agent {
       input: req.prompt,
       parser,
       ...(req.onEvent ? { onEvent: req.onEvent } : {}),
+      ...(req.outputFiles ? { outputFiles: req.outputFiles } : {}),
       ...(req.onRawLine ? { onRawLine: req.onRawLine } : {}),
       ...(opts.maxLineBytes !== undefined ? { maxLineBytes: opts.maxLineBytes } : {}),
       ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),

@@ -62,6 +62,7 @@ export function createGeminiAgent(opts: GeminiAgentOptions): Agent {
       input: req.prompt,
       parser,
       ...(req.onEvent ? { onEvent: req.onEvent } : {}),
+      ...(req.outputFiles ? { outputFiles: req.outputFiles } : {}),
       ...(req.onRawLine ? { onRawLine: req.onRawLine } : {}),
       ...(opts.maxLineBytes !== undefined ? { maxLineBytes: opts.maxLineBytes } : {}),
       ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),

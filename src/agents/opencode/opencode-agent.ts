@@ -63,6 +63,7 @@ export function createOpencodeAgent(opts: OpencodeAgentOptions): Agent {
       input: req.prompt,
       parser,
       ...(req.onEvent ? { onEvent: req.onEvent } : {}),
+      ...(req.outputFiles ? { outputFiles: req.outputFiles } : {}),
       ...(req.onRawLine ? { onRawLine: req.onRawLine } : {}),
       ...(opts.maxLineBytes !== undefined ? { maxLineBytes: opts.maxLineBytes } : {}),
       ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),

@@ -1,7 +1,7 @@
 // Spawning an agent CLI the one way: argv array (never a shell string), the prompt on stdin, a
 // clean environment, its own process group, bounded line splitting of stdout and stderr, exit
 // drain, and no leftovers in its group after it ends. Adapters only parse lines and judge outcomes.
-import { statSync } from 'node:fs';
+import { closeSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import { AgentError, shortMessage } from '../../errors.js';
@@ -10,6 +10,7 @@ import { LineSplitter, type SplitLine } from './line-splitter.js';
 import { RunControl } from './run-control.js';
 import { terminateGroup } from '../../os/process.js';
 import { formatDuration } from '../../config/duration.js';
+import { FileFollower, openOutputFds, type OutputFiles } from './output-files.js';
 
 export interface SpawnOptions {
   program: string;
@@ -32,6 +33,9 @@ export interface SpawnOptions {
   idleTimeoutMs?: number;
   /** SIGTERM → SIGKILL grace when the idle timeout stops the group (default 2 s). */
   idleKillGraceMs?: number;
+  /** stdout and stderr go to these files (followed as they grow) instead of pipes: the run
+   *  outlives a crashed service and its result can be read afterwards. */
+  outputFiles?: OutputFiles;
 }
 
 /** How the process ended, after its pipes were drained and its group emptied. */
@@ -59,7 +63,9 @@ const DEFAULT_STDERR_LINE_BYTES = 8 * 1024;
 export function spawnProcess(opts: SpawnOptions): ProcessHandle {
   const spawn = opts.spawn ?? execa;
   let child: ReturnType<typeof execa>;
+  let fds: { stdout: number; stderr: number } | undefined;
   try {
+    if (opts.outputFiles) fds = openOutputFds(opts.outputFiles);
     child = spawn(opts.program, [...opts.args], {
       cwd: opts.cwd,
       input: opts.stdin,
@@ -69,11 +75,16 @@ export function spawnProcess(opts: SpawnOptions): ProcessHandle {
       buffer: false, // streamed through bounded line splitters, never held whole
       reject: false,
       stripFinalNewline: false,
+      // A file descriptor of ours (execa passes integers through; its types only name 3–9).
+      ...(fds ? ({ stdout: fds.stdout, stderr: fds.stderr } as unknown as Record<string, never>) : {}),
     });
   } catch (err) {
+    closeFds(fds);
     const control = new RunControl(0);
     return { pid: 0, control, exit: Promise.resolve({ exitCode: null, spawnError: { message: shortMessage(err) } }) };
   }
+  // The child holds its own copies now.
+  closeFds(fds);
   const pid = child.pid ?? 0;
   const control = new RunControl(pid);
   const out = new LineSplitter(opts.stdoutLineBytes === undefined ? {} : { maxLineBytes: opts.stdoutLineBytes });
@@ -96,19 +107,24 @@ export function spawnProcess(opts: SpawnOptions): ProcessHandle {
     }
   };
   armIdle();
-  (child.stdout as Readable | null)?.on('data', (chunk: Buffer) => {
+  const onOut = (chunk: Buffer) => {
     armIdle();
     for (const l of out.push(chunk)) opts.onStdoutLine(l);
-  });
-  (child.stderr as Readable | null)?.on('data', (chunk: Buffer) => {
+  };
+  const onErrChunk = (chunk: Buffer) => {
     armIdle();
     opts.onStderrChunk?.(chunk);
     for (const l of err.push(chunk)) onErr(l);
-  });
+  };
+  const followers = opts.outputFiles && pid > 0 ? [new FileFollower(opts.outputFiles.stdout, onOut), new FileFollower(opts.outputFiles.stderr, onErrChunk)] : [];
+  for (const f of followers) f.start();
+  (child.stdout as Readable | null)?.on('data', onOut);
+  (child.stderr as Readable | null)?.on('data', onErrChunk);
   control.watchExit(child);
   const exit = (async (): Promise<ProcessExit> => {
     const res = await child;
     if (idleTimer) clearTimeout(idleTimer);
+    await Promise.all(followers.map((f) => f.finish()));
     for (const l of out.end()) opts.onStdoutLine(l);
     for (const l of err.end()) onErr(l);
     await control.endLeftovers();
@@ -122,6 +138,16 @@ export function spawnProcess(opts: SpawnOptions): ProcessHandle {
     };
   })();
   return { pid, control, exit };
+}
+
+function closeFds(fds: { stdout: number; stderr: number } | undefined): void {
+  for (const fd of fds ? [fds.stdout, fds.stderr] : []) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+  }
 }
 
 /** Spawn errors meaning "the program is not there / not runnable": permanent, a config fix. */

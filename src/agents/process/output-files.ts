@@ -1,0 +1,97 @@
+// An agent's stdout and stderr go to files the service owns, not to pipes: an agent outlives a
+// service killed with -9 (it is detached by design), and with a pipe its result would die with the
+// reader (EPIPE) or never be read. A restarted service reads the finished run's result from the
+// file instead of running the task again. While the service lives it follows the files as they grow.
+import { closeSync, constants, watch, type FSWatcher } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { openAppendSync } from '../../os/safe-open.js';
+
+/** Where one run's output goes (inside the vault's `.vaultrunner/`, created by the engine). */
+export interface OutputFiles {
+  stdout: string;
+  stderr: string;
+}
+
+/** Open both files for the child (appending, never through a link, private). */
+export function openOutputFds(files: OutputFiles): { stdout: number; stderr: number } {
+  const stdout = openAppendSync(files.stdout, 0o600);
+  try {
+    return { stdout, stderr: openAppendSync(files.stderr, 0o600) };
+  } catch (err) {
+    closeSync(stdout);
+    throw err;
+  }
+}
+
+const CHUNK = 64 * 1024;
+
+/**
+ * Follows a file a child appends to: every new byte goes to `onChunk`, in order. A change event
+ * wakes it at once; a short poll covers a missed event. `finish()` reads to the end and closes.
+ */
+export class FileFollower {
+  private pos = 0;
+  private fh: FileHandle | undefined;
+  private pumping: Promise<void> | undefined;
+  private again = false;
+  private closed = false;
+  private watcher: FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly buf = Buffer.allocUnsafe(CHUNK);
+
+  constructor(
+    private readonly path: string,
+    private readonly onChunk: (chunk: Buffer) => void,
+    private readonly pollMs = 200,
+  ) {}
+
+  start(): void {
+    try {
+      this.watcher = watch(this.path, { persistent: false }, () => this.kick());
+      this.watcher.on('error', () => undefined);
+    } catch {
+      // polling alone still follows it
+    }
+    this.timer = setInterval(() => this.kick(), this.pollMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.closed) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = this.pump()
+      .catch(() => undefined)
+      .finally(() => {
+        this.pumping = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  private async pump(): Promise<void> {
+    this.fh ??= await open(this.path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    for (;;) {
+      const { bytesRead } = await this.fh.read(this.buf, 0, CHUNK, this.pos);
+      if (bytesRead === 0) return;
+      this.pos += bytesRead;
+      this.onChunk(Buffer.from(this.buf.subarray(0, bytesRead)));
+    }
+  }
+
+  /** Stop watching, read what is left, close. */
+  async finish(): Promise<void> {
+    this.watcher?.close();
+    if (this.timer) clearInterval(this.timer);
+    this.closed = true;
+    while (this.pumping) await this.pumping;
+    await this.pump().catch(() => undefined);
+    await this.fh?.close().catch(() => undefined);
+    this.fh = undefined;
+  }
+}
