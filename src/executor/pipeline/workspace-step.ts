@@ -43,7 +43,8 @@ export async function prepareWorkspace(ctx: EngineContext, task: Task): Promise<
       ...(task.baseBranch ? { baseBranch: task.baseBranch } : {}),
       worktreesDir: wc.worktreesDir ?? defaultWorktreesDir(),
       vaultDir: ctx.paths.root,
-      ...(task.allowDirty ? { allowDirty: true } : {}),
+      // In place, a retry or resume finds the task's own earlier changes: only its first start needs a clean tree.
+      ...(task.allowDirty || task.attempts > 0 ? { allowDirty: true } : {}),
     });
   } catch (err) {
     // Not a repository: the task runs in its folder as before (there is nothing to branch).
