@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import type { ScenarioReport } from '../test/torture/lib.js';
 import { badInputScenario } from '../test/torture/scenarios/bad-input.js';
 import { crashScenario } from '../test/torture/scenarios/crash.js';
+import { crashFinishingScenario } from '../test/torture/scenarios/crash-finishing.js';
 import { editorScenario } from '../test/torture/scenarios/editor.js';
 import { hostileVaultScenario } from '../test/torture/scenarios/hostile-vault.js';
 import { noisyScenario } from '../test/torture/scenarios/noisy.js';
@@ -17,6 +18,8 @@ const seed = values.seed === undefined ? undefined : Number(values.seed);
 
 const SCENARIOS: Record<string, () => Promise<ScenarioReport>> = {
   crash: () => crashScenario({ tasks: 200, kills: 10, seed, timeoutMs: 300_000 }),
+  // Real claude: agents that finish while the service is down are recorded, not re-run.
+  'crash-finishing': () => crashFinishingScenario({ tasks: 30, kills: 8, seed, timeoutMs: 300_000 }),
   editor: () => editorScenario({ tasks: 100, editsPerSecond: 8, seed, timeoutMs: 300_000 }),
   'bad-input': () => badInputScenario({ hugeMb: 20, followUps: 20 }),
   'two-services': () => twoServicesScenario({ tasks: 40 }),

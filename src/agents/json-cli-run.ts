@@ -216,3 +216,17 @@ export function parseJsonObject(line: string): Record<string, unknown> | undefin
     return undefined;
   }
 }
+
+/**
+ * Agent.recoverOutcome for a JSON-lines CLI: its saved stdout replayed through a fresh parser.
+ * Only a run that reported its own end counts, and only a success is taken (a failure's details
+ * may need the live run: it is retried as an interrupted run instead).
+ */
+export function recoverJsonCli<P extends JsonLineParser>(parser: P, stdout: string, classify: (exit: ExitFacts) => AgentOutcome, finished: (p: P) => boolean = (p) => p.end === 'soon'): AgentOutcome | undefined {
+  for (const line of stdout.split('\n')) if (line.trim() !== '') parser.push(line);
+  parser.finish?.();
+  if (!finished(parser)) return undefined;
+  // Judged as a clean exit: only a success is taken, and a success is decided by the events.
+  const o = classify({ exitCode: 0, stderrTail: '', endedByUs: true });
+  return o.ok ? o : undefined;
+}

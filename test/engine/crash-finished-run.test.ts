@@ -116,7 +116,9 @@ describe('a full disk while recording an outcome', () => {
       VAULTRUNNER_FAULT_ENOSPC: 'record-outcome:3',
       ...common,
     });
-    await waitFor(() => ids.every((id) => existsSync(join(vault, 'Done', `${id}.md`))), 'both tasks done', 30_000, 100);
+    await waitFor(() => ids.every((id) => existsSync(join(vault, 'Done', `${id}.md`))), 'both tasks done', 45_000, 100).catch((err: Error) => {
+      throw new Error(`${err.message}\n${s.output().slice(-3000)}`);
+    });
     const runs = parseRunLog(runLog);
     for (const id of ids) expect(runs.filter((r) => r.task === id), id).toHaveLength(1);
     expect(s.output()).toContain('the disk is full while recording the outcome');

@@ -5,7 +5,7 @@ import type { execa } from 'execa';
 import { AgentError, shortMessage } from '../../errors.js';
 import type { Agent, AgentCapabilities, AgentProbe, AgentRun, AgentRunRequest } from '../agent.js';
 import { agentEnv } from '../process/env.js';
-import { failedRun, probeVersion, startJsonCli } from '../json-cli-run.js';
+import { failedRun, probeVersion, startJsonCli, recoverJsonCli } from '../json-cli-run.js';
 import { buildCodexLaunch } from './codex-args.js';
 import { CODEX_AUTH_FIX, CodexEventParser, classifyCodex, codexErrorInfoFromRollout, type CodexErrorInfo } from './codex-events.js';
 
@@ -117,5 +117,10 @@ export function createCodexAgent(opts: CodexAgentOptions): Agent {
   }
 
   const probe = (): Promise<AgentProbe> => probeVersion(bin, 'codex', '@openai/codex', agentEnv(process.env, 'openai'), opts.spawn);
-  return { name: opts.name ?? 'codex', kind: 'codex', capabilities: CODEX_CAPABILITIES, start, probe };
+  // A run that finished while the service was down is read back from its saved stdout.
+  const recoverOutcome = (stdout: string) => {
+    const p = new CodexEventParser();
+    return recoverJsonCli(p, stdout, (exit) => classifyCodex(p, exit, bin));
+  };
+  return { name: opts.name ?? 'codex', kind: 'codex', capabilities: CODEX_CAPABILITIES, start, probe, recoverOutcome };
 }

@@ -3,7 +3,7 @@ import type { execa } from 'execa';
 import { AgentError, shortMessage } from '../../errors.js';
 import type { Agent, AgentCapabilities, AgentProbe, AgentRun, AgentRunRequest } from '../agent.js';
 import { agentEnv } from '../process/env.js';
-import { failedRun, probeVersion, startJsonCli } from '../json-cli-run.js';
+import { failedRun, probeVersion, startJsonCli, recoverJsonCli } from '../json-cli-run.js';
 import { buildGeminiLaunch } from './gemini-args.js';
 import { GEMINI_AUTH_FIX, GeminiEventParser, classifyGemini } from './gemini-events.js';
 
@@ -72,5 +72,10 @@ export function createGeminiAgent(opts: GeminiAgentOptions): Agent {
   }
 
   const probe = (): Promise<AgentProbe> => probeVersion(bin, 'gemini', '@google/gemini-cli', agentEnv(process.env, 'gemini'), opts.spawn);
-  return { name: opts.name ?? 'gemini', kind: 'gemini', capabilities: GEMINI_CAPABILITIES, start, probe };
+  // A run that finished while the service was down is read back from its saved stdout.
+  const recoverOutcome = (stdout: string) => {
+    const p = new GeminiEventParser();
+    return recoverJsonCli(p, stdout, (exit) => classifyGemini(p, exit, bin));
+  };
+  return { name: opts.name ?? 'gemini', kind: 'gemini', capabilities: GEMINI_CAPABILITIES, start, probe, recoverOutcome };
 }

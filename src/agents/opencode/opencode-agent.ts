@@ -3,7 +3,7 @@ import type { execa } from 'execa';
 import { AgentError, shortMessage } from '../../errors.js';
 import type { Agent, AgentCapabilities, AgentProbe, AgentRun, AgentRunRequest } from '../agent.js';
 import { agentEnv } from '../process/env.js';
-import { failedRun, probeVersion, startJsonCli } from '../json-cli-run.js';
+import { failedRun, probeVersion, startJsonCli, recoverJsonCli } from '../json-cli-run.js';
 import { buildOpencodeLaunch } from './opencode-args.js';
 import { OPENCODE_AUTH_FIX, OpencodeEventParser, classifyOpencode } from './opencode-events.js';
 
@@ -74,5 +74,11 @@ export function createOpencodeAgent(opts: OpencodeAgentOptions): Agent {
   }
 
   const probe = (): Promise<AgentProbe> => probeVersion(bin, 'opencode', 'opencode-ai', agentEnv(process.env, 'openai'), opts.spawn);
-  return { name: opts.name ?? 'opencode', kind: 'opencode', capabilities: OPENCODE_CAPABILITIES, start, probe };
+  // A run that finished while the service was down is read back from its saved stdout.
+  const recoverOutcome = (stdout: string) => {
+    const p = new OpencodeEventParser();
+    // No end event: a last step the model ended itself ("stop") is its finished answer.
+    return recoverJsonCli(p, stdout, (exit) => classifyOpencode(p, exit, bin), (q) => q.lastReason === 'stop');
+  };
+  return { name: opts.name ?? 'opencode', kind: 'opencode', capabilities: OPENCODE_CAPABILITIES, start, probe, recoverOutcome };
 }

@@ -37,11 +37,17 @@ export const startCommand: Command = {
     const web = webConfigFor(ctx, env);
     const { logger, close } = createLogger({ vaultDir: config.vaultDir, level: config.logLevel, console: true });
     const agents = AgentRegistry.fromConfig(config);
-    const found: string[] = [];
-    for (const name of agents.names()) {
-      const p = await agents.probe(name, Date.now(), 0);
-      found.push(`${name} ${p?.ok ? `✓${p.version ? ` ${p.version}` : ''}` : `✗ (${p?.detail ?? 'unknown'})`}`);
-    }
+    // The default agent and command agents (cheap) now, all at once; another CLI is probed when a
+    // task first asks for it (`gemini --version` alone takes seconds), and `doctor` checks them all.
+    const now = agents.names().filter((name) => name === config.agent || agents.get(name)?.kind === 'command');
+    const later = agents.names().filter((name) => !now.includes(name));
+    const found = await Promise.all(
+      now.map(async (name) => {
+        const p = await agents.probe(name, Date.now(), 0);
+        return `${name} ${p?.ok ? `✓${p.version ? ` ${p.version}` : ''}` : `✗ (${p?.detail ?? 'unknown'})`}`;
+      }),
+    );
+    if (later.length) found.push(`${later.join(', ')} (checked when a task needs one)`);
     io.stderr.write(
       [
         `vaultrunner — vault ${config.vaultDir}`,
