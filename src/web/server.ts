@@ -97,6 +97,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       bodyHtml: md(t.body),
       plan: t.plan && { path: t.plan.path, html: md(t.plan.body) },
       review: t.review && { path: t.review.path, html: md(t.review.body) },
+      diff: t.diff && redactValue(t.diff, redact),
       attempts: t.attempts,
       problem: t.problem && redact(t.problem),
     });
