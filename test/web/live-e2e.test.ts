@@ -84,11 +84,13 @@ beforeAll(async () => {
     cwd: root,
     env: {
       AGENT: 'claude', CLAUDE_BIN: CLAUDE, PERMISSION_MODE: 'acceptEdits', COMMAND_AGENTS: '{}', KILL_GRACE: '2s',
+      // The banner probes every agent CLI; the other three are not used here (their start-up is slow on a busy machine).
+      ...Object.fromEntries(['CODEX_BIN', 'GEMINI_BIN', 'OPENCODE_BIN'].map((k) => [k, join(root, 'not-installed')])),
       HOME: home, ANTHROPIC_BASE_URL: server.url, ANTHROPIC_API_KEY: 'test-key', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', CLAUDE_CODE_MAX_RETRIES: '0',
     },
   });
   browser = await launchBrowser();
-  const m = await waitFor(() => /^ {2}web {9}(http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]+)$/m.exec(service.output()), 'the banner with the web address', 20_000);
+  const m = await waitFor(() => /^ {2}web {9}(http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]+)$/m.exec(service.output()), 'the banner with the web address', 45_000);
   base = new URL(m[1]!).origin;
   page = await browser.context.newPage();
   await page.goto(m[1]!); // signs in (cookie), then the board
