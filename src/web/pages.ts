@@ -13,6 +13,7 @@ function shell(title: string, csrf: string, script: string, body: string, data: 
 <title>${escapeHtml(title)}</title>
 <link rel="stylesheet" href="/static/app.css">
 <script type="module" src="/static/${script}"></script>
+<link rel="modulepreload" href="/static/common.js">
 </head>
 <body${attrs}>
 <header class="top"><a class="brand" href="/">vaultrunner</a><span id="conn" class="conn">connecting…</span><button id="notify" type="button" class="ghost">Enable notifications</button></header>

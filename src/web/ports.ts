@@ -3,6 +3,7 @@
 // implements both on the index, the note store and the executor; the engine's read model
 // replaces that one file later. No type here carries an absolute path outside the vault.
 import { VaultrunnerError } from '../errors.js';
+import type { ParsedDiff } from './diff-view.js';
 
 /** Why a task is (not) moving, as `list` and Dashboard.md say it. */
 export interface ReadinessView {
@@ -52,8 +53,17 @@ export interface TaskDetailView {
   notePath: string;
   plan: { path: string; body: string } | null;
   review: { path: string; body: string } | null;
+  /** The review's diff, parsed for a unified or side-by-side view (the page lays it out). */
+  diff: ReviewDiffView | null;
   attempts: AttemptView[];
   problem: string | null;
+}
+
+export interface ReviewDiffView extends ParsedDiff {
+  /** Vault-relative file it was read from: the full `.patch`, else the review note. */
+  source: string;
+  /** Why the full patch was not used, when it exists but was not. */
+  note: string | null;
 }
 
 export interface TransitionView {

@@ -1,7 +1,7 @@
 // The web ports on the running service: its index, note store, task state, live runs (ctx.runs)
 // and typed engine events (ctx.events); readiness from engine/wait-facts, as `list` has it.
 // Nothing else in src/web knows these modules.
-import { realpath, readdir, stat } from 'node:fs/promises';
+import { lstat, realpath, readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import { obsidianDateTime } from '../clock.js';
 import type { Config } from '../config/config.js';
@@ -15,6 +15,7 @@ import type { IndexEntry, TaskIndex } from '../lifecycle/task-index.js';
 import type { TaskStateStore } from '../lifecycle/task-state.js';
 import { describeProblems, validateTask } from '../lifecycle/task.js';
 import { noteStatus } from '../engine/transition.js';
+import { readRegularFile } from '../os/safe-open.js';
 import { applyEdits } from '../vault/frontmatter.js';
 import type { VaultPaths } from '../vault/layout.js';
 import { parseSnapshot, type NoteRead, type NoteStore } from '../vault/note-store.js';
@@ -27,6 +28,7 @@ import {
   type TaskAction, type TaskDetailView, type TaskFolderName, type TaskRowView, type WebActions, type WebReadModel,
 } from './ports.js';
 import { rootNames } from './redact.js';
+import { diffFence, parseUnifiedDiff } from './diff-view.js';
 
 export interface ServiceAdapterDeps {
   config: Config;
@@ -43,6 +45,8 @@ export interface ServiceAdapterDeps {
 
 const MAX_BODY = 256 * 1024;
 const MAX_FEEDBACK = 20_000;
+const PATCH_MAX = 4 * 1024 * 1024;
+const DIFF_LINES_MAX = 10_000;
 
 export function createServiceAdapter(deps: ServiceAdapterDeps): WebReadModel & WebActions {
   const { config, paths, store, index } = deps;
@@ -138,6 +142,27 @@ export function createServiceAdapter(deps: ServiceAdapterDeps): WebReadModel & W
     return { path: rel(paths, path), body: r.ok ? r.body : snap.text.trim() === '' || !snap.text.startsWith('---') ? snap.text : `(cannot read: ${r.error.message})` };
   };
 
+  // The review note and its diff as data: from the full `.patch` the pipeline writes beside the
+  // note when there is one (never through a link, bounded), else from the note's own diff fence.
+  const reviewOf = async (path: string | undefined): Promise<Pick<TaskDetailView, 'review' | 'diff'>> => {
+    const review = await readBody(path);
+    if (!path || !review) return { review, diff: null };
+    const patch = path.replace(/\.md$/i, '.patch');
+    let text: string | undefined;
+    let source = review.path;
+    let note: string | null = null;
+    const st = await lstat(patch).catch(() => undefined);
+    if (st && (!st.isFile() || st.size > PATCH_MAX)) note = `${rel(paths, patch)} is ${st.isFile() ? `larger than ${PATCH_MAX / 1024 / 1024} MB` : 'not a regular file'}; the diff in the review note is shown`;
+    else if (st) {
+      const bytes = await readRegularFile(patch, { maxBytes: PATCH_MAX }).catch(() => undefined);
+      if (bytes) ((text = bytes.toString('utf8')), (source = rel(paths, patch)));
+    }
+    text ??= diffFence(review.body);
+    if (text === undefined) return { review, diff: null };
+    const parsed = parseUnifiedDiff(text, DIFF_LINES_MAX);
+    return { review, diff: parsed.files.length ? { source, note, ...parsed } : null };
+  };
+
   const attemptsOf = async (id: string): Promise<AttemptView[]> => {
     const dir = join(paths.runs, id);
     const files = await readdir(dir).catch(() => [] as string[]);
@@ -225,7 +250,7 @@ export function createServiceAdapter(deps: ServiceAdapterDeps): WebReadModel & W
         body: read.ok ? read.body : '',
         notePath: rel(paths, f.path),
         plan: await readBody(noteLink(data.plan, paths.plans, `PLAN_${id}`)),
-        review: await readBody(noteLink(data.review, join(paths.root, 'Reviews'), `Reviews/${id}`)),
+        ...(await reviewOf(noteLink(data.review, join(paths.root, 'Reviews'), `Reviews/${id}`))),
         attempts: await attemptsOf(id),
         problem: !read.ok ? `unreadable: ${read.error.message}` : v && !v.ok ? `invalid: ${describeProblems(v.problems)}` : null,
       } satisfies TaskDetailView;

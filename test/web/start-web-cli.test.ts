@@ -44,10 +44,13 @@ async function startReceiver(): Promise<{ url: string; posts: { headers: Record<
 }
 
 function start(vault: string, args: string[], env: Record<string, string>): ServiceProcess {
-  const s = spawnService(['--vault', vault, ...args], { cwd: root, env: { COMMAND_AGENTS: JSON.stringify({ ok: fixtureAgent('ok') }), AGENT: 'ok', ...env } });
+  const s = spawnService(['--vault', vault, ...args], { cwd: root, env: { COMMAND_AGENTS: JSON.stringify({ ok: fixtureAgent('ok') }), AGENT: 'ok', ...absent(), ...env } });
   services.push(s);
   return s;
 }
+
+/** The banner and doctor probe every agent CLI; the built-in ones are not used here (their start-up is slow on a busy machine). */
+const absent = () => Object.fromEntries(['CLAUDE_BIN', 'CODEX_BIN', 'GEMINI_BIN', 'OPENCODE_BIN'].map((k) => [k, join(root, 'not-installed')]));
 
 const bannerUrl = (out: string) => /^ {2}web {9}(http:\/\/127\.0\.0\.1:\d+\/\?token=([A-Za-z0-9_-]+))$/m.exec(out);
 
@@ -67,7 +70,7 @@ describe('vaultrunner start --web', { timeout: 60_000 }, () => {
     const vault = setup();
     const hook = await startReceiver();
     const s = start(vault, ['--web'], { NOTIFY_URL: hook.url, ANTHROPIC_API_KEY: SECRET });
-    await waitFor(() => bannerUrl(s.output()) !== null && s.output().includes('vaultrunner started'), 'the banner with the web address', 20_000);
+    await waitFor(() => bannerUrl(s.output()) !== null && s.output().includes('vaultrunner started'), 'the banner with the web address', 45_000);
     const [, urlWithToken, token] = bannerUrl(s.output())!;
     const base = new URL(urlWithToken!).origin;
     expect(s.output()).not.toContain('warning     WEB_HOST');
@@ -129,7 +132,7 @@ describe('vaultrunner start --web', { timeout: 60_000 }, () => {
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((r) => probe.close(() => r()));
     const s = start(vault, ['--web', String(port)], { WEB_HOST: '0.0.0.0' });
-    await waitFor(() => s.output().includes('vaultrunner started') && bannerUrl(s.output()) !== null, 'the banner', 20_000);
+    await waitFor(() => s.output().includes('vaultrunner started') && bannerUrl(s.output()) !== null, 'the banner', 45_000);
     expect(new URL(bannerUrl(s.output())![1]!).port).toBe(String(port));
     expect(s.output()).toContain('  warning     WEB_HOST=0.0.0.0 is not loopback');
     s.child.kill('SIGTERM');
@@ -145,13 +148,13 @@ describe('vaultrunner start --web', { timeout: 60_000 }, () => {
 
   it('doctor reports the web view and warns about a non-loopback WEB_HOST', () => {
     const vault = setup();
-    const off = runCli(['doctor', '--vault', vault], { cwd: root, env: { COMMAND_AGENTS: '{}' } });
+    const off = runCli(['doctor', '--vault', vault], { cwd: root, env: { COMMAND_AGENTS: '{}', ...absent() } });
     expect(off.stdout).toContain("✓ web view off (WEB_PORT or 'start --web' turns it on); no webhook (NOTIFY_URL)");
-    const open = runCli(['doctor', '--vault', vault], { cwd: root, env: { COMMAND_AGENTS: '{}', WEB_PORT: '8080', WEB_HOST: '0.0.0.0', NOTIFY_URL: 'https://hooks.example.org/services/SECRETPATH' } });
+    const open = runCli(['doctor', '--vault', vault], { cwd: root, env: { COMMAND_AGENTS: '{}', ...absent(), WEB_PORT: '8080', WEB_HOST: '0.0.0.0', NOTIFY_URL: 'https://hooks.example.org/services/SECRETPATH' } });
     expect(open.stdout).toContain('✓ web view on 0.0.0.0:8080; warning: WEB_HOST=0.0.0.0 is not loopback');
     expect(open.stdout).toContain('webhook to hooks.example.org on done, failed, in_review, awaiting_approval');
     expect(open.stdout).not.toContain('SECRETPATH');
-    const bad = runCli(['doctor', '--vault', vault], { cwd: root, env: { COMMAND_AGENTS: '{}', NOTIFY_FORMAT: 'xml' } });
+    const bad = runCli(['doctor', '--vault', vault], { cwd: root, env: { COMMAND_AGENTS: '{}', ...absent(), NOTIFY_FORMAT: 'xml' } });
     expect(bad.stdout).toContain('✗ web view / notifications: NOTIFY_FORMAT="xml" is not allowed');
   });
 });

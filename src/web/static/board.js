@@ -1,12 +1,15 @@
 // The board: one column per status, cards with readiness, priority, age, agent, attempts and cost.
-// Filter and search run on the rows in memory; each column shows a page of cards and grows on
-// request, so 2,000 tasks render fast. Live: rows arrive over /events and re-render once a frame.
+// Filter and search run on the rows in memory; each column builds a screenful of cards and grows
+// as it is scrolled (or on its button), so 2,000 tasks render fast. Live: rows arrive over
+// /events and re-render once a frame, each column keeping where it was scrolled to.
 import { age, api, boardEvents, el, flash, setupNotifications } from './common.js';
 
 const COLUMNS = ['new', 'planned', 'executing', 'awaiting_approval', 'in_review', 'paused', 'failed', 'done', 'cancelled', '?'];
 const LABEL = { '?': 'unreadable', awaiting_approval: 'awaiting approval', in_review: 'in review' };
 const RANK = { urgent: 0, high: 1, medium: 2, low: 3 };
-const PAGE = 50;
+// Cards are built only for what a column shows on this screen (plus a margin); scrolling a column
+// near its end builds the next page. 2,000 tasks cost a few hundred cards, not 2,000.
+const PAGE = Math.max(12, Math.ceil((window.innerHeight - 150) / 52) + 4);
 
 const rows = new Map();
 const shown = new Map(COLUMNS.map((c) => [c, PAGE]));
@@ -17,6 +20,22 @@ const search = document.getElementById('search');
 const fPriority = document.getElementById('f-priority');
 const fReadiness = document.getElementById('f-readiness');
 const board = document.getElementById('board');
+
+// A column's "more" button coming within 400 px of its column's visible end builds the next page.
+let observers = [];
+function watchEnds() {
+  for (const o of observers) o.disconnect();
+  observers = [...board.querySelectorAll('.more')].map((more) => {
+    const o = new IntersectionObserver((entries) => {
+      if (!entries.some((e) => e.isIntersecting)) return;
+      o.disconnect();
+      shown.set(more.dataset.status, shown.get(more.dataset.status) + PAGE * 2);
+      schedule();
+    }, { root: more.parentElement, rootMargin: '0px 0px 400px 0px' });
+    o.observe(more);
+    return o;
+  });
+}
 
 function schedule() {
   if (!frame) frame = requestAnimationFrame(() => { frame = 0; render(); });
@@ -61,14 +80,17 @@ function render() {
     const limit = shown.get(status);
     const body = el('div', { class: 'col-body' }, ...list.slice(0, limit).map(card));
     if (list.length > limit) {
-      body.append(el('button', { class: 'more', type: 'button', text: `Show ${Math.min(200, list.length - limit)} more of ${list.length - limit}`, onclick: () => { shown.set(status, limit + 200); render(); } }));
+      body.append(el('button', { class: 'more', type: 'button', 'data-status': status, text: `Show ${Math.min(200, list.length - limit)} more of ${list.length - limit}`, onclick: () => { shown.set(status, limit + 200); render(); } }));
     }
     const extra = status === 'done' && doneTotal > 0 ? ` (newest of ${doneTotal} in Done/)` : '';
     cols.push(el('section', { class: 'col', 'data-status': status },
       el('h2', {}, el('span', { text: LABEL[status] ?? status }), el('span', { class: 'n', text: String(list.length) + extra })),
       body));
   }
+  const scrolled = new Map([...board.querySelectorAll('.col')].map((c) => [c.dataset.status, c.lastElementChild.scrollTop]));
   board.replaceChildren(...cols);
+  for (const c of cols) if (scrolled.get(c.dataset.status)) c.lastElementChild.scrollTop = scrolled.get(c.dataset.status);
+  watchEnds();
   document.getElementById('count').textContent = `${n} of ${rows.size} tasks`;
   board.dataset.rendered = String(rows.size);
 }
@@ -83,8 +105,12 @@ async function load() {
   doneTotal = r.data.doneTotal;
   fillForm(r.data.limits);
   render();
-  board.dataset.loadMs = String(Math.round(performance.now() - t0));
-  board.dataset.readyMs = String(Math.round(performance.now())); // since navigation started
+  board.dataset.renderMs = String(Math.round(performance.now() - t0) - Number(board.dataset.fetchMs));
+  // For the benchmark: a task queued from inside requestAnimationFrame runs after that frame is painted.
+  requestAnimationFrame(() => setTimeout(() => {
+    board.dataset.loadMs = String(Math.round(performance.now() - t0));
+    board.dataset.readyMs = String(Math.round(performance.now())); // since navigation started
+  }));
 }
 
 let filled = false;

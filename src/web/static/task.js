@@ -2,6 +2,7 @@
 // be done now, and the live transcript. The transcript streams over SSE; each event's id is a
 // byte offset, and the browser's automatic reconnect sends it back, so nothing is lost or repeated.
 import { api, boardEvents, el, flash, setupNotifications } from './common.js';
+import { diffMode, diffView } from './diff.js';
 
 const id = document.body.dataset.task;
 let current = null;
@@ -72,12 +73,25 @@ async function load() {
   document.getElementById('plan').innerHTML = current.plan ? current.plan.html : '<p class="muted">not planned yet</p>';
   document.getElementById('review-box').hidden = !current.review;
   document.getElementById('review').innerHTML = current.review ? current.review.html : '';
+  showDiff(diffMode());
   const attempts = document.getElementById('attempts');
   attempts.replaceChildren(...(current.attempts.length ? current.attempts.map((a) =>
     el('button', { type: 'button', class: `attempt${a.live ? ' live' : ''}`, 'data-attempt': String(a.n), text: `attempt ${a.n}${a.live ? ' · live' : ''} · ${Math.ceil(a.bytes / 1024)} KiB`, onclick: () => follow(a.n, a.live) }))
     : [el('span', { class: 'muted', text: 'no run yet' })]));
   const latest = current.attempts.at(-1);
   if (latest && !streamKey.startsWith(`${latest.n}:`)) follow(latest.n, latest.live);
+}
+
+/** The diff from the server's parsed form, where the note's own ```diff block was (else at the end). */
+function showDiff(mode) {
+  const review = document.getElementById('review');
+  const shown = review.querySelector('.diff-view');
+  if (!current?.diff) return shown?.remove();
+  const view = diffView(current.diff, mode, showDiff);
+  const fences = review.querySelectorAll('pre.diff');
+  const spot = shown ?? fences[fences.length - 1];
+  if (spot) spot.replaceWith(view);
+  else review.append(view);
 }
 
 function follow(n, live) {
