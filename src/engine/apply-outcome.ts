@@ -6,8 +6,10 @@ import { decideOutcome, type RunOutcome } from '../domain/outcome.js';
 import { noteStatus } from '../domain/status.js';
 import { validateTask } from '../domain/task.js';
 import { faultPoint } from '../fault.js';
+import { resultSection } from '../runs/result-section.js';
 import { taskIdOf, wikilink } from '../vault/layout.js';
 import type { EngineContext } from './context.js';
+import { finishDone } from './finish-task.js';
 import { transition } from './transition.js';
 
 /** Which attempt produced the outcome, and its transcript link (to restore on an older copy). */
@@ -57,10 +59,14 @@ export async function applyOutcome(ctx: EngineContext, path: string, o: RunOutco
       if (d.fileInDone) await fileInDone(ctx, path, taskId);
       return;
     case 'success': {
-      const written = await transition(ctx, { ...base, to: d.to, edits: { finished_at: obsidianDateTime(now), ...sessionEdit, ...costEdit, error: undefined } });
-      await taskState.clear(taskId);
+      // The summary goes into the body in the same write as the status: once, even when replayed.
+      const append = (body: string) => resultSection(body, o.result, obsidianDateTime(now));
+      const written = await transition(ctx, { ...base, to: d.to, edits: { finished_at: obsidianDateTime(now), ...sessionEdit, ...costEdit, error: undefined }, append });
+      // What feedback the agent already has outlives the run: the next review round sends only new feedback.
+      await taskState.clear(taskId, ['feedbackSent']);
       faultPoint('after-final-write');
-      if (written && d.fileInDone) await fileInDone(ctx, path, taskId);
+      // Merged per MERGE (a task with a git workspace), then filed; a refused merge goes to review.
+      if (written && d.fileInDone) await finishDone(ctx, path, 'executor');
       return;
     }
     case 'retry':

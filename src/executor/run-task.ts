@@ -9,12 +9,15 @@ import type { LiveRun, RunningRun, RunStopReason, StartingRun } from '../engine/
 import { editIfStatus, transition } from '../engine/transition.js';
 import { shortMessage } from '../errors.js';
 import { faultPoint } from '../fault.js';
+import { clip } from '../runs/markdown-safe.js';
+import { RESULT_MAX_CHARS } from '../runs/result-section.js';
 import { createRunTranscript } from '../runs/transcript.js';
 import type { FieldEdits } from '../vault/frontmatter.js';
 import { wikilink } from '../vault/layout.js';
 import { resolveNoteLink } from '../vault/links.js';
 import { recheckWorkingDir } from '../engine/working-dir.js';
-import { resumePrompt, taskPrompt } from './prompt.js';
+import { unsentFeedback } from '../domain/feedback.js';
+import { feedbackPrompt, resumePrompt, taskPrompt } from './prompt.js';
 
 export type { RunStopReason };
 
@@ -38,10 +41,15 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
   const attempt = claim.attempt;
   const state = await ctx.taskState.get(task.id);
   // Any agent that declares resume gets its session back (command agents via VAULTRUNNER_RESUME_SESSION).
-  const resumeSession = capabilitiesOf(input.agent).resume ? state.resumeSession : undefined;
+  const canResume = capabilitiesOf(input.agent).resume;
+  // A review round: feedback the agent has not had goes to the session that did the work. (A
+  // fresh session reads all of it in the body.)
+  const feedback = unsentFeedback(input.body, state.feedbackSent ?? []);
+  const followUp = canResume && !state.resumeSession && feedback && task.sessionId ? task.sessionId : undefined;
+  const resumeSession = canResume ? (state.resumeSession ?? followUp) : undefined;
   // The prompt is settled before the transcript, which shows it (collapsed) at its top.
-  const plan = task.plan ? await readPlanBody(ctx, task) : undefined;
-  const prompt = resumeSession ? resumePrompt(state.bodyAtStart, input.body) : taskPrompt(task, input.body, plan?.body, input.cwd);
+  const plan = task.plan && !resumeSession ? await readPlanBody(ctx, task) : undefined;
+  const prompt = followUp ? feedbackPrompt(feedback!.text) : resumeSession ? resumePrompt(state.bodyAtStart, input.body) : taskPrompt(task, input.body, plan?.body, input.cwd);
   const transcript = await createRunTranscript({
     prompt,
     runsDir: ctx.paths.runs,
@@ -73,7 +81,9 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
     await transcript.finish({ status: 'not started (the note changed)', durationMs: 0 });
     return undefined;
   }
-  await ctx.taskState.patch(task.id, { bodyAtStart: input.body });
+  // Remembered once the run is under way: a later round must not send the same feedback again.
+  await ctx.taskState.patch(task.id, { bodyAtStart: input.body, ...(feedback ? { feedbackSent: feedback.all } : {}) });
+  if (followUp) transcript.note(`Follow-up after review: the person's feedback goes to session ${followUp}.`);
   if (plan?.refused) transcript.note(`Plan not included: ${plan.refused}.`);
   const session: { id?: string; recording?: Promise<void> } = {};
   const agentRun = input.agent.start({
@@ -129,6 +139,6 @@ async function readPlanBody(ctx: EngineContext, task: Task): Promise<{ body?: st
 
 export function toRunOutcome(o: AgentOutcome, stopReason: RunStopReason | undefined, now: number): RunOutcome {
   return o.ok
-    ? { ok: true, sessionId: o.sessionId, costUsd: o.costUsd, stopReason, finishedAt: now }
+    ? { ok: true, sessionId: o.sessionId, costUsd: o.costUsd, stopReason, finishedAt: now, ...(o.result?.trim() ? { result: clip(o.result.trim(), RESULT_MAX_CHARS) } : {}) }
     : { ok: false, code: o.error.code, message: shortMessage(o.error, 300), retryable: o.error.retryable, sessionId: o.sessionId, costUsd: o.costUsd, stopReason, finishedAt: now };
 }
