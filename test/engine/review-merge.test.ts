@@ -45,7 +45,7 @@ describe('the review loop', () => {
 
     // Round 2: the person writes feedback and sets planned.
     setStatus(path, 'planned', '\n## Feedback\n\nAlso handle the empty cart.\n');
-    const second = await waitFor(() => h.status('loop') === 'in_review' && field(h.find('loop')!.text, 'head_commit') !== head1 && h.find('loop')!.text, 'in review again').catch((e) => { console.log(h.find('loop')?.text, JSON.stringify(h.logLines().slice(-25).map((l) => l.msg))); throw e; });
+    const second = await waitFor(() => h.status('loop') === 'in_review' && field(h.find('loop')!.text, 'head_commit') !== head1 && h.find('loop')!.text, 'in review again');
     const head2 = field(second, 'head_commit')!;
     expect(sh(repo, 'rev-parse', `${head2}^`)).toBe(head1); // another commit on the same branch
     const round1 = sh(repo, 'show', 'vr/loop:round-1.txt');
@@ -64,5 +64,75 @@ describe('the review loop', () => {
     expect(round2).not.toContain('empty cart');
     expect(h.runs().map((r) => r.task)).toEqual(['loop', 'loop', 'loop']);
     expect(snapshot(repo)).toEqual(before);
+  });
+});
+
+describe('MERGE when a task reaches done', () => {
+  it('accepting with a dirty checkout is refused back to in_review; after a commit, accepting again squashes into main and removes the worktree', async () => {
+    h = createHarness({ AGENT: 'review', COMMAND_AGENTS: AGENTS, MERGE: 'squash' });
+    const repo = repoIn(h);
+    await h.start();
+    const path = h.drop('accept', `type: claude_code\ntitle: Accept me\nworking_dir: ${repo}\nrequires_review: true`);
+    await waitFor(() => h.status('accept') === 'in_review', 'in review');
+    const wt = worktreeOf(repo, 'accept')!;
+    const tip = sh(repo, 'rev-parse', 'vr/accept');
+    // The person is halfway through an edit in their checkout of main.
+    writeFiles(repo, { 'README.md': 'hello, mine\n' });
+    const dirty = snapshot(repo);
+    const mainBefore = sh(repo, 'rev-parse', 'main');
+    setStatus(path, 'done');
+    const back = await waitFor(() => h.status('accept') === 'in_review' && /^error:/m.test(h.find('accept')!.text) && h.find('accept')!.text, 'back in review');
+    expect(back).toMatch(/^error: "?BASE_DIRTY: main is checked out in .* with uncommitted changes \(README\.md\)/m);
+    expect(snapshot(repo)).toEqual(dirty); // nothing of theirs touched
+    expect(sh(repo, 'rev-parse', 'main')).toBe(mainBefore);
+    expect(sh(repo, 'rev-parse', 'vr/accept')).toBe(tip); // branch intact
+    expect(existsSync(wt)).toBe(true);
+    expect(h.find('accept')!.folder).toBe('Needs_Action');
+
+    sh(repo, 'commit', '-qam', 'my edit');
+    setStatus(h.find('accept')!.path, 'done');
+    const done = await waitFor(() => h.find('accept')?.folder === 'Done' && h.find('accept')!.text, 'filed in Done');
+    const merged = sh(repo, 'rev-parse', 'main');
+    expect(field(done, 'merge_commit')).toBe(merged);
+    expect(done).not.toMatch(/^error:/m);
+    expect(sh(repo, 'rev-list', '--parents', '-n', '1', 'main').split(' ')).toHaveLength(2); // squash: one parent
+    expect(sh(repo, 'log', '-1', '--format=%s', 'main')).toBe('Accept me');
+    expect(readFileSync(join(repo, 'work-accept.txt'), 'utf8')).toBe('work of accept\n'); // the clean checkout moved with it
+    expect(sh(repo, 'status', '--porcelain')).toBe('');
+    expect(existsSync(wt)).toBe(false);
+    expect(sh(repo, 'rev-parse', 'vr/accept')).toBe(tip); // the branch stays (gc deletes it once merged)
+  });
+
+  it('a task that needs no review is merged at once (MERGE=merge: a merge commit); a conflict sends the other to in_review naming the file', async () => {
+    h = createHarness({ AGENT: 'conflicting', COMMAND_AGENTS: JSON.stringify({ conflicting: ['node', '-e', "require('fs').writeFileSync('README.md','agent '+process.env.VAULTRUNNER_TASK_ID+'\\n');console.log(JSON.stringify({vaultrunner:'result',result:'Rewrote README.'}))"] }), MERGE: 'merge' });
+    const repo = repoIn(h);
+    await h.start();
+    h.drop('first', `type: claude_code\ntitle: First\nworking_dir: ${repo}\nbase_branch: main`);
+    const first = await waitFor(() => h.find('first')?.folder === 'Done' && h.find('first')!.text, 'first done');
+    const m = sh(repo, 'rev-parse', 'main');
+    expect(field(first, 'merge_commit')).toBe(m);
+    expect(sh(repo, 'rev-list', '--parents', '-n', '1', 'main').split(' ')).toHaveLength(3); // two parents
+    expect(first).toContain('## Result\n\n> Rewrote README.\n');
+    // A second task forks from an older main: its README.md edit conflicts with the first's.
+    const second = h.drop('second', `type: claude_code\ntitle: Second\nworking_dir: ${repo}\nbase_branch: main\nstatus: draft`);
+    sh(repo, 'branch', 'vr/second', `${m}~1`);
+    setStatus(second, 'planned');
+    const t = await waitFor(() => h.status('second') === 'in_review' && h.find('second')!.text, 'second in review');
+    expect(t).toMatch(/^error: "?MERGE_CONFLICT: vr\/second conflicts with main in 1 file\(s\): README\.md/m);
+    expect(sh(repo, 'rev-parse', 'main')).toBe(m);
+    expect(worktreeOf(repo, 'second')).toBeDefined(); // kept for the person to resolve
+  });
+
+  it('MERGE=none: done removes the worktree and keeps the branch; main does not move', async () => {
+    h = createHarness({ AGENT: 'review', COMMAND_AGENTS: AGENTS });
+    const repo = repoIn(h);
+    const main = sh(repo, 'rev-parse', 'main');
+    await h.start();
+    h.drop('keep', `type: claude_code\nworking_dir: ${repo}`);
+    const t = await waitFor(() => h.find('keep')?.folder === 'Done' && h.find('keep')!.text, 'done');
+    expect(t).not.toMatch(/^merge_commit:/m);
+    expect(sh(repo, 'rev-parse', 'main')).toBe(main);
+    expect(sh(repo, 'rev-parse', 'vr/keep')).toBe(field(t, 'head_commit'));
+    expect(worktreeOf(repo, 'keep')).toBeUndefined();
   });
 });
