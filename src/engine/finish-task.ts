@@ -31,17 +31,18 @@ export interface TaskGit {
   worktree?: string;
 }
 
-type Sink = Pick<EngineContext, 'config' | 'paths' | 'store' | 'logger'> & Partial<Pick<EngineContext, 'events' | 'ownWrites' | 'index'>>;
+export type Sink = Pick<EngineContext, 'config' | 'paths' | 'store' | 'logger'> & Partial<Pick<EngineContext, 'events' | 'ownWrites' | 'index'>>;
 
 /**
  * The workspace a note names: working_dir (checked against WORKSPACE_ROOTS), branch, base_branch
  * and a head_commit recorded by a run. Undefined for a task that never committed in git.
  */
-export async function taskGit(sink: Sink, taskId: string, data: Record<string, unknown>): Promise<TaskGit | undefined> {
+export async function taskGit(sink: Sink, taskId: string, data: Record<string, unknown>, opts: { anyRun?: boolean } = {}): Promise<TaskGit | undefined> {
   const v = validateTask(taskId, data);
   if (!v.ok) return undefined;
   const task = v.task;
-  if (!task.workingDir || !task.branch || !task.baseBranch || typeof data.head_commit !== 'string') return undefined;
+  // anyRun (discard, gc, doctor): a run that never committed still made a branch and a worktree.
+  if (!task.workingDir || !task.branch || !task.baseBranch || (!opts.anyRun && typeof data.head_commit !== 'string')) return undefined;
   const dir = await resolveWorkingDir(task, sink.config, sink.paths);
   const top = await git(['rev-parse', '--show-toplevel'], { cwd: dir, okExitCodes: [128] });
   if (top.exitCode !== 0) return undefined;
