@@ -123,3 +123,18 @@ describe('vaultrunner discard and gc', () => {
     expect(run('gc').stdout).toBe('nothing to clean: no finished worktree, no merged task branch\n');
   });
 });
+
+describe('vaultrunner doctor', () => {
+  it('reports worktrees and vr/ branches that no task note references, and not the ones a note does', () => {
+    const t = taskWithBranch('owned', 'in_review');
+    const ghost = join(wts, 'repo-1234', 'ghost');
+    sh(repo, 'worktree', 'add', '-q', '-b', 'vr/ghost', ghost, 'main');
+    sh(repo, 'branch', 'vr/stray', 'main');
+    const r = run('doctor');
+    expect(r.stdout).toContain(`✓ workspaces: 2 orphaned worktree(s)/branch(es) under ${wts}`);
+    expect(r.stdout).toContain(`worktree ${ghost} (vr/ghost): no task note references it`);
+    expect(r.stdout).toMatch(/branch vr\/stray in .*: no task note references it/);
+    expect(r.stdout).not.toContain(t.wt);
+    expect(r.stdout).not.toContain('vr/owned');
+  });
+});
