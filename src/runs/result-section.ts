@@ -1,6 +1,6 @@
 // The agent's final summary in the task note, appended once at the transition to done/in_review:
 // `## Result` the first time, `## Result (after feedback, <when>)` for each later review round (so
-// the note reads as the conversation it was). Quoted and escaped: agent text cannot add a heading
+// the note reads as the conversation it was). Quoted and escaped: agent text cannot start a section of the note
 // (a `## Feedback` of its own), a link, a tag or an unclosed fence to the person's note.
 import { hasResult } from '../domain/feedback.js';
 import { quote } from './markdown-safe.js';
