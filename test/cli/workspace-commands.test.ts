@@ -70,7 +70,7 @@ describe('vaultrunner merge', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toBe('fix: vr/fix is already in main\n');
     expect(sh(repo, 'rev-parse', 'main')).toBe(main);
-  });
+  }, 90_000);
 
   it('a conflict is refused naming the file; a running or unfinished task is not merged', () => {
     taskWithBranch('clash', 'in_review');
@@ -87,7 +87,7 @@ describe('vaultrunner merge', () => {
     expect(b.stderr).toContain('cannot merge busy: it is running now');
     taskWithBranch('early', 'planned');
     expect(run('merge', 'early').stderr).toContain('only a task in review or done is merged');
-  });
+  }, 90_000);
 });
 
 describe('vaultrunner discard and gc', () => {
@@ -104,7 +104,7 @@ describe('vaultrunner discard and gc', () => {
     expect(l.code).toBe(1);
     expect(l.stderr).toContain('cannot discard live: it is running now');
     expect(sh(repo, 'branch', '--list', 'vr/live')).toContain('vr/live');
-  });
+  }, 90_000);
 
   it('gc removes finished worktrees and merged branches, never unmerged work or a live task\'s branch', () => {
     const merged = taskWithBranch('merged', 'done', 'Done');
@@ -121,7 +121,7 @@ describe('vaultrunner discard and gc', () => {
     expect(sh(repo, 'rev-parse', 'vr/review')).toBe(review.head);
     expect(existsSync(review.wt)).toBe(true);
     expect(run('gc').stdout).toBe('nothing to clean: no finished worktree, no merged task branch\n');
-  });
+  }, 90_000);
 });
 
 describe('vaultrunner doctor', () => {
@@ -136,5 +136,5 @@ describe('vaultrunner doctor', () => {
     expect(r.stdout).toMatch(/branch vr\/stray in .*: no task note references it/);
     expect(r.stdout).not.toContain(t.wt);
     expect(r.stdout).not.toContain('vr/owned');
-  });
+  }, 90_000);
 });

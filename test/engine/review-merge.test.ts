@@ -35,7 +35,7 @@ describe('the review loop', () => {
     const before = snapshot(repo);
     await h.start();
     const path = h.drop('loop', `type: claude_code\ntitle: Loop\nworking_dir: ${repo}\nrequires_review: true`, 'Do the thing.\n');
-    const first = await waitFor(() => h.status('loop') === 'in_review' && h.find('loop')!.text, 'in review');
+    const first = await waitFor(() => h.status('loop') === 'in_review' && h.find('loop')!.text, 'in review', 30_000);
     // The summary, once, quoted, after every byte the person wrote.
     expect(first).toContain('Do the thing.\n\n## Result\n\n> Wrote work-loop.txt.\n');
     expect(first.match(/## Result/g)).toHaveLength(1);
@@ -45,7 +45,7 @@ describe('the review loop', () => {
 
     // Round 2: the person writes feedback and sets planned.
     setStatus(path, 'planned', '\n## Feedback\n\nAlso handle the empty cart.\n');
-    const second = await waitFor(() => h.status('loop') === 'in_review' && field(h.find('loop')!.text, 'head_commit') !== head1 && h.find('loop')!.text, 'in review again');
+    const second = await waitFor(() => h.status('loop') === 'in_review' && field(h.find('loop')!.text, 'head_commit') !== head1 && h.find('loop')!.text, 'in review again', 30_000);
     const head2 = field(second, 'head_commit')!;
     expect(sh(repo, 'rev-parse', `${head2}^`)).toBe(head1); // another commit on the same branch
     const round1 = sh(repo, 'show', 'vr/loop:round-1.txt');
@@ -58,13 +58,13 @@ describe('the review loop', () => {
 
     // Round 3: more feedback appended; only the new text is sent.
     setStatus(h.find('loop')!.path, 'planned', '\n## Feedback\n\nRename the button.\n');
-    await waitFor(() => h.status('loop') === 'in_review' && (h.find('loop')!.text.match(/^## Result/gm) ?? []).length === 3, 'third round');
+    await waitFor(() => h.status('loop') === 'in_review' && (h.find('loop')!.text.match(/^## Result/gm) ?? []).length === 3, 'third round', 30_000);
     const round2 = sh(repo, 'show', 'vr/loop:round-2.txt');
     expect(round2).toContain('Rename the button.');
     expect(round2).not.toContain('empty cart');
     expect(h.runs().map((r) => r.task)).toEqual(['loop', 'loop', 'loop']);
     expect(snapshot(repo)).toEqual(before);
-  });
+  }, 120_000);
 });
 
 describe('MERGE when a task reaches done', () => {
@@ -73,7 +73,7 @@ describe('MERGE when a task reaches done', () => {
     const repo = repoIn(h);
     await h.start();
     const path = h.drop('accept', `type: claude_code\ntitle: Accept me\nworking_dir: ${repo}\nrequires_review: true`);
-    await waitFor(() => h.status('accept') === 'in_review', 'in review');
+    await waitFor(() => h.status('accept') === 'in_review', 'in review', 30_000);
     const wt = worktreeOf(repo, 'accept')!;
     const tip = sh(repo, 'rev-parse', 'vr/accept');
     // The person is halfway through an edit in their checkout of main.
@@ -81,7 +81,7 @@ describe('MERGE when a task reaches done', () => {
     const dirty = snapshot(repo);
     const mainBefore = sh(repo, 'rev-parse', 'main');
     setStatus(path, 'done');
-    const back = await waitFor(() => h.status('accept') === 'in_review' && /^error:/m.test(h.find('accept')!.text) && h.find('accept')!.text, 'back in review');
+    const back = await waitFor(() => h.status('accept') === 'in_review' && /^error:/m.test(h.find('accept')!.text) && h.find('accept')!.text, 'back in review', 30_000);
     expect(back).toMatch(/^error: "?BASE_DIRTY: main is checked out in .* with uncommitted changes \(README\.md\)/m);
     expect(snapshot(repo)).toEqual(dirty); // nothing of theirs touched
     expect(sh(repo, 'rev-parse', 'main')).toBe(mainBefore);
@@ -91,7 +91,7 @@ describe('MERGE when a task reaches done', () => {
 
     sh(repo, 'commit', '-qam', 'my edit');
     setStatus(h.find('accept')!.path, 'done');
-    const done = await waitFor(() => h.find('accept')?.folder === 'Done' && h.find('accept')!.text, 'filed in Done');
+    const done = await waitFor(() => h.find('accept')?.folder === 'Done' && h.find('accept')!.text, 'filed in Done', 30_000);
     const merged = sh(repo, 'rev-parse', 'main');
     expect(field(done, 'merge_commit')).toBe(merged);
     expect(done).not.toMatch(/^error:/m);
@@ -101,14 +101,14 @@ describe('MERGE when a task reaches done', () => {
     expect(sh(repo, 'status', '--porcelain')).toBe('');
     expect(existsSync(wt)).toBe(false);
     expect(sh(repo, 'rev-parse', 'vr/accept')).toBe(tip); // the branch stays (gc deletes it once merged)
-  });
+  }, 90_000);
 
   it('a task that needs no review is merged at once (MERGE=merge: a merge commit); a conflict sends the other to in_review naming the file', async () => {
     h = createHarness({ AGENT: 'conflicting', COMMAND_AGENTS: JSON.stringify({ conflicting: ['node', '-e', "require('fs').writeFileSync('README.md','agent '+process.env.VAULTRUNNER_TASK_ID+'\\n');console.log(JSON.stringify({vaultrunner:'result',result:'Rewrote README.'}))"] }), MERGE: 'merge' });
     const repo = repoIn(h);
     await h.start();
     h.drop('first', `type: claude_code\ntitle: First\nworking_dir: ${repo}\nbase_branch: main`);
-    const first = await waitFor(() => h.find('first')?.folder === 'Done' && h.find('first')!.text, 'first done');
+    const first = await waitFor(() => h.find('first')?.folder === 'Done' && h.find('first')!.text, 'first done', 30_000);
     const m = sh(repo, 'rev-parse', 'main');
     expect(field(first, 'merge_commit')).toBe(m);
     expect(sh(repo, 'rev-list', '--parents', '-n', '1', 'main').split(' ')).toHaveLength(3); // two parents
@@ -117,11 +117,11 @@ describe('MERGE when a task reaches done', () => {
     const second = h.drop('second', `type: claude_code\ntitle: Second\nworking_dir: ${repo}\nbase_branch: main\nstatus: draft`);
     sh(repo, 'branch', 'vr/second', `${m}~1`);
     setStatus(second, 'planned');
-    const t = await waitFor(() => h.status('second') === 'in_review' && h.find('second')!.text, 'second in review');
+    const t = await waitFor(() => h.status('second') === 'in_review' && h.find('second')!.text, 'second in review', 30_000);
     expect(t).toMatch(/^error: "?MERGE_CONFLICT: vr\/second conflicts with main in 1 file\(s\): README\.md/m);
     expect(sh(repo, 'rev-parse', 'main')).toBe(m);
     expect(worktreeOf(repo, 'second')).toBeDefined(); // kept for the person to resolve
-  });
+  }, 90_000);
 
   it('MERGE=none: done removes the worktree and keeps the branch; main does not move', async () => {
     h = createHarness({ AGENT: 'review', COMMAND_AGENTS: AGENTS });
@@ -129,10 +129,10 @@ describe('MERGE when a task reaches done', () => {
     const main = sh(repo, 'rev-parse', 'main');
     await h.start();
     h.drop('keep', `type: claude_code\nworking_dir: ${repo}`);
-    const t = await waitFor(() => h.find('keep')?.folder === 'Done' && h.find('keep')!.text, 'done');
+    const t = await waitFor(() => h.find('keep')?.folder === 'Done' && h.find('keep')!.text, 'done', 30_000);
     expect(t).not.toMatch(/^merge_commit:/m);
     expect(sh(repo, 'rev-parse', 'main')).toBe(main);
     expect(sh(repo, 'rev-parse', 'vr/keep')).toBe(field(t, 'head_commit'));
     expect(worktreeOf(repo, 'keep')).toBeUndefined();
-  });
+  }, 60_000);
 });
