@@ -91,6 +91,11 @@ export async function finishDone(ctx: Sink, path: string, actor: Actor): Promise
     // working_dir no longer allowed or gone: nothing to merge into; the branch stays where it is.
     ctx.logger.warn({ component: actor, task: taskId, err }, `${taskId}: done, but its workspace cannot be reached (${shortMessage(err)}); filed without merging`);
   }
+  if (g && !(await resolveCommit(g.repoRoot, `refs/heads/${g.branch}`))) {
+    // Merged and deleted by the person, or discarded: nothing left to merge or clean.
+    ctx.logger.warn({ component: actor, task: taskId, branch: g.branch }, `${taskId}: done, but its branch ${g.branch} no longer exists; filed without merging`);
+    g = undefined;
+  }
   if (g) {
     const step = await mergeAndClean(ctx, g, mode);
     if (!step.ok) {
@@ -125,5 +130,22 @@ export function describeMerge(r: MergeResult, g: Pick<TaskGit, 'branch' | 'baseB
       return `${g.branch} is already in ${g.baseBranch}`;
     case 'merged':
       return `${g.branch} merged into ${g.baseBranch} (${r.mode}) at ${r.commit.slice(0, 10)}${r.checkout ? `; ${r.checkout} updated` : ''}`;
+  }
+}
+
+/**
+ * A `cancelled` note that is not running (e.g. cancelled while it waited in review): its clean
+ * worktree goes, its branch stays. A worktree with uncommitted changes is kept (doctor lists it).
+ */
+export async function closeCancelledWorkspace(ctx: Sink, path: string, actor: Actor): Promise<void> {
+  const taskId = taskIdOf(path);
+  const read = await ctx.store.read(path).catch(() => undefined);
+  if (!read?.ok || read.data.status !== 'cancelled') return;
+  const g = await taskGit(ctx, taskId, read.data, { anyRun: true }).catch(() => undefined);
+  if (!g?.worktree) return;
+  try {
+    if (await removeWorktree(g.repoRoot, g.worktree)) ctx.logger.info({ component: actor, task: taskId, branch: g.branch }, `${taskId}: cancelled; worktree removed, branch ${g.branch} kept`);
+  } catch (err) {
+    ctx.logger.warn({ component: actor, task: taskId, err }, `${taskId}: cancelled, but its worktree ${g.worktree} was kept: ${shortMessage(err)}`);
   }
 }

@@ -136,3 +136,20 @@ describe('MERGE when a task reaches done', () => {
     expect(worktreeOf(repo, 'keep')).toBeUndefined();
   }, 60_000);
 });
+
+describe('a task cancelled while it waits in review', () => {
+  it('loses its clean worktree and keeps its branch; filed in Done/', async () => {
+    h = createHarness({ AGENT: 'review', COMMAND_AGENTS: AGENTS });
+    const repo = repoIn(h);
+    await h.start();
+    const path = h.drop('drop-it', `type: claude_code\nworking_dir: ${repo}\nrequires_review: true`);
+    const t = await waitFor(() => h.status('drop-it') === 'in_review' && h.find('drop-it')!.text, 'in review', 30_000);
+    const wt = worktreeOf(repo, 'drop-it')!;
+    expect(existsSync(wt)).toBe(true);
+    setStatus(path, 'cancelled');
+    await waitFor(() => h.find('drop-it')?.folder === 'Done', 'filed', 30_000);
+    await waitFor(() => !existsSync(wt), 'worktree removed', 30_000);
+    expect(sh(repo, 'rev-parse', 'vr/drop-it')).toBe(field(t, 'head_commit'));
+    expect(sh(repo, 'rev-parse', 'main')).toBe(field(t, 'base_commit'));
+  }, 60_000);
+});
