@@ -17,6 +17,8 @@ export interface RunOutcome {
   noteEdits?: Record<string, string | number>;
   /** A success a person must look at (permission denials, REVIEW=always). */
   needsReview?: boolean;
+  /** The agent's final summary (after its last fix round), written once under `## Result`. */
+  result?: string;
 }
 
 export interface OutcomeContext {

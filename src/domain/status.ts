@@ -44,6 +44,7 @@ export const RULES: readonly Rule[] = [
   ['executing', 'in_review', ['executor']],
   ['executing', 'planned', ['executor', 'watchdog']], // retry, interrupted run, resume after pause
   ['executing', 'failed', ['executor', 'watchdog']],
+  ['done', 'in_review', ['executor', 'orchestrator']], // its merge was refused (dirty checkout, conflict)
 ];
 
 export function canTransition(from: Status, to: Status, actor: Actor): boolean {

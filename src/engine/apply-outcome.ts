@@ -4,12 +4,15 @@
 import type { AgentOutcome } from '../agents/agent.js';
 import { obsidianDateTime } from '../clock.js';
 import { shortMessage } from '../errors.js';
+import { clip } from '../runs/markdown-safe.js';
 import { decideOutcome, type RunOutcome } from '../domain/outcome.js';
 import { noteStatus } from '../domain/status.js';
 import { validateTask } from '../domain/task.js';
 import { faultPoint } from '../fault.js';
+import { RESULT_MAX_CHARS, resultSection } from '../runs/result-section.js';
 import { taskIdOf, wikilink } from '../vault/layout.js';
 import type { EngineContext } from './context.js';
+import { finishDone } from './finish-task.js';
 import { transition } from './transition.js';
 
 /** Which attempt produced the outcome, and its transcript link (to restore on an older copy). */
@@ -59,10 +62,14 @@ export async function applyOutcome(ctx: EngineContext, path: string, o: RunOutco
       if (d.fileInDone) await fileInDone(ctx, path, taskId);
       return;
     case 'success': {
-      const written = await transition(ctx, { ...base, to: d.to, edits: { finished_at: obsidianDateTime(now), ...sessionEdit, ...costEdit, error: undefined } });
-      await taskState.clear(taskId);
+      // The summary goes into the body in the same write as the status: once, even when replayed.
+      const append = (body: string) => resultSection(body, o.result, obsidianDateTime(now));
+      const written = await transition(ctx, { ...base, to: d.to, edits: { finished_at: obsidianDateTime(now), ...sessionEdit, ...costEdit, error: undefined }, append });
+      // What feedback the agent already has outlives the run: the next review round sends only new feedback.
+      await taskState.clear(taskId, ['feedbackSent']);
       faultPoint('after-final-write');
-      if (written && d.fileInDone) await fileInDone(ctx, path, taskId);
+      // Merged per MERGE (a task with a git workspace), then filed; a refused merge goes to review.
+      if (written && d.fileInDone) await finishDone(ctx, path, 'executor');
       return;
     }
     case 'retry':
@@ -111,6 +118,6 @@ async function reconcileOlderCopy(ctx: EngineContext, path: string, taskId: stri
 /** What a run's journal keeps of an agent's outcome. */
 export function toRunOutcome(o: AgentOutcome, stopReason: RunOutcome['stopReason'] | undefined, now: number): RunOutcome {
   return o.ok
-    ? { ok: true, sessionId: o.sessionId, costUsd: o.costUsd, stopReason, finishedAt: now }
+    ? { ok: true, sessionId: o.sessionId, costUsd: o.costUsd, stopReason, finishedAt: now, ...(o.result?.trim() ? { result: clip(o.result.trim(), RESULT_MAX_CHARS) } : {}) }
     : { ok: false, code: o.error.code, message: shortMessage(o.error, 300), retryable: o.error.retryable, sessionId: o.sessionId, costUsd: o.costUsd, stopReason, finishedAt: now };
 }

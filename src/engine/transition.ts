@@ -49,6 +49,8 @@ export interface TransitionRequest {
   guard?: (data: Record<string, unknown>) => boolean;
   /** Extra fields for the log line. */
   log?: Record<string, unknown>;
+  /** Text to append to the body in the same write, decided on the body as read (e.g. `## Result`). */
+  append?: (body: string) => string | undefined;
 }
 
 export { noteStatus };
@@ -59,13 +61,13 @@ export async function transition(sink: TransitionSink, req: TransitionRequest): 
   const r = await decideAndWrite(sink, req.path, req.taskId, req.actor, (data, from) => {
     if (!from || !froms.includes(from)) return null;
     if (req.guard && !req.guard(data)) return null;
-    return { to: req.to, edits: req.edits };
+    return { to: req.to, edits: req.edits, append: req.append };
   }, req.log);
   if (!r) sink.logger.debug({ component: req.actor, task: req.taskId, expected: froms, to: req.to }, 'transition skipped: status changed meanwhile');
   return r?.note ?? null;
 }
 
-export type Decision = { to?: Status; edits?: FieldEdits } | null;
+export type Decision = { to?: Status; edits?: FieldEdits; append?: (body: string) => string | undefined } | null;
 
 /**
  * The general form: `decide` sees the note as it is just before the write (and its status) and
@@ -86,7 +88,7 @@ export async function decideAndWrite(
   const begun: Status[] = [];
   let r;
   try {
-    r = await sink.store.update(path, (data) => {
+    r = await sink.store.updateNote(path, (data, _note, body) => {
       from = noteStatus(data);
       const d = decide(data, from);
       to = d?.to;
@@ -97,7 +99,9 @@ export async function decideAndWrite(
         sink.ownWrites?.begin(taskId, to); // before the rename: the index may see it at once
         begun.push(to);
       }
-      return to !== undefined && to !== from ? { ...d.edits, status: to } : (d.edits ?? null);
+      const edits = to !== undefined && to !== from ? { ...d.edits, status: to } : d.edits;
+      const append = d.append?.(body);
+      return edits || append ? { edits: edits ?? {}, ...(append ? { append } : {}) } : null;
     });
     if (r) sink.ownWrites?.record(taskId, r.note.hash);
   } finally {

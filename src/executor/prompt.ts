@@ -30,3 +30,15 @@ export function addedText(before: string | undefined, now: string): string | und
   if (now.startsWith(b)) return now.slice(b.length).trim() || undefined;
   return now.trim();
 }
+
+/** A review round: the person's new feedback, sent to the session that did the work. */
+export function feedbackPrompt(feedback: string): string {
+  return [
+    'The person reviewed your work on this task and sends it back with this feedback:',
+    '',
+    feedback.trim(),
+    '',
+    'Make the changes they ask for in the same working folder. When you are done, reply with a short summary of what you changed.',
+    '',
+  ].join('\n');
+}

@@ -15,7 +15,8 @@ import { wikilink } from '../vault/layout.js';
 import { resolveNoteLink } from '../vault/links.js';
 import { recheckWorkingDir } from '../engine/working-dir.js';
 import { prepareRunOutput, runOutputName } from '../engine/run-output.js';
-import { resumePrompt, taskPrompt } from './prompt.js';
+import { unsentFeedback } from '../domain/feedback.js';
+import { feedbackPrompt, resumePrompt, taskPrompt } from './prompt.js';
 
 export type { RunStopReason };
 export { toRunOutcome };
@@ -40,10 +41,15 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
   const attempt = claim.attempt;
   const state = await ctx.taskState.get(task.id);
   // Any agent that declares resume gets its session back (command agents via VAULTRUNNER_RESUME_SESSION).
-  const resumeSession = capabilitiesOf(input.agent).resume ? state.resumeSession : undefined;
+  const canResume = capabilitiesOf(input.agent).resume;
+  // A review round: feedback the agent has not had goes to the session that did the work. (A
+  // fresh session reads all of it in the body.)
+  const feedback = unsentFeedback(input.body, state.feedbackSent ?? []);
+  const followUp = canResume && !state.resumeSession && feedback && task.sessionId ? task.sessionId : undefined;
+  const resumeSession = canResume ? (state.resumeSession ?? followUp) : undefined;
   // The prompt is settled before the transcript, which shows it (collapsed) at its top.
-  const plan = task.plan ? await readPlanBody(ctx, task) : undefined;
-  const prompt = resumeSession ? resumePrompt(state.bodyAtStart, input.body) : taskPrompt(task, input.body, plan?.body, input.cwd);
+  const plan = task.plan && !resumeSession ? await readPlanBody(ctx, task) : undefined;
+  const prompt = followUp ? feedbackPrompt(feedback!.text) : resumeSession ? resumePrompt(state.bodyAtStart, input.body) : taskPrompt(task, input.body, plan?.body, input.cwd);
   const transcript = await createRunTranscript({
     prompt,
     runsDir: ctx.paths.runs,
@@ -75,7 +81,9 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
     await transcript.finish({ status: 'not started (the note changed)', durationMs: 0 });
     return undefined;
   }
-  await ctx.taskState.patch(task.id, { bodyAtStart: input.body });
+  // Remembered once the run is under way: a later round must not send the same feedback again.
+  await ctx.taskState.patch(task.id, { bodyAtStart: input.body, ...(feedback ? { feedbackSent: feedback.all } : {}) });
+  if (followUp) transcript.note(`Follow-up after review: the person's feedback goes to session ${followUp}.`);
   const output = runOutputName(task.id, attempt);
   const outputFiles = await prepareRunOutput(ctx.paths, output);
   if (plan?.refused) transcript.note(`Plan not included: ${plan.refused}.`);

@@ -17,6 +17,7 @@ import { wikilink } from '../vault/layout.js';
 import type { FieldEdits } from '../vault/frontmatter.js';
 import { approvalFingerprint, approvalGiven, approvalHolds, needsApproval } from '../engine/approval.js';
 import type { IndexEntry } from '../vault/task-index.js';
+import { closeCancelledWorkspace, finishDone } from '../engine/finish-task.js';
 import type { Planner } from './planner.js';
 import { createTemplatePlanner } from './template-planner.js';
 
@@ -114,6 +115,9 @@ export class Orchestrator {
       case 'cancelled':
         // A running task is filed by the executor when its run has stopped.
         if (this.ctx.runs.has(task.id) || (await this.ctx.leases.get(task.id))) return;
+        // Accepted (or done by hand): its branch is merged per MERGE before it is filed.
+        if (task.status === 'done') return void (await finishDone(this.ctx, entry.path, 'orchestrator'));
+        await closeCancelledWorkspace(this.ctx, entry.path, 'orchestrator');
         return this.file(entry, this.ctx.paths.done, `${task.status} task filed`);
       default:
         return;

@@ -127,8 +127,9 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     logger.info({ component: 'service', actor: 'person', task: entry.id, from, to }, `${entry.id}: ${from} → ${to} (person)`);
     const reason = entry.state.task.error ?? undefined;
     events.emit('task:transition', { taskId: entry.id, from, to, actor: 'person', component: 'service', ...(reason ? { reason } : {}) });
-    // A person sending a failed task back starts a new cycle: max_attempts counts from here.
-    if (from === 'failed' && (to === 'planned' || to === 'new')) void newCycle(entry.id, attempts);
+    // A person sending a failed task back, or a reviewed one with feedback, starts a new cycle:
+    // max_attempts counts from here.
+    if ((from === 'failed' || from === 'in_review') && (to === 'planned' || to === 'new')) void newCycle(entry.id, attempts);
   };
   index.on('change', (entry) => {
     noticePerson(entry);

@@ -139,11 +139,31 @@ export class NoteStore {
     decide: (data: Record<string, unknown>, note: NoteSnapshot, body: string) => FieldEdits | null,
     tries = 4,
   ): Promise<{ note: NoteSnapshot; edits: FieldEdits } | null> {
+    return this.updateNote(
+      path,
+      (data, note, body) => {
+        const edits = decide(data, note, body);
+        return edits === null ? null : { edits };
+      },
+      tries,
+    );
+  }
+
+  /**
+   * `update`, plus text appended at the end of the body in the same write (a run's `## Result`):
+   * every other byte of the body stays; the note's line ending is used.
+   */
+  async updateNote(
+    path: string,
+    decide: (data: Record<string, unknown>, note: NoteSnapshot, body: string) => { edits: FieldEdits; append?: string } | null,
+    tries = 4,
+  ): Promise<{ note: NoteSnapshot; edits: FieldEdits } | null> {
     for (let i = 0; i < tries; i++) {
       const r = await this.read(path);
       if (!r.ok) throw r.error; // never rewrite a note we cannot parse
-      const edits = decide(r.data, r.note, r.body);
-      if (edits === null) return null;
+      const d = decide(r.data, r.note, r.body);
+      if (d === null) return null;
+      const { edits } = d;
       let text: string;
       try {
         text = applyEdits(r.note.text, edits);
@@ -151,6 +171,7 @@ export class NoteStore {
         if (err instanceof FrontmatterSyntaxError) throw new NoteParseError(path, err.message, { cause: err });
         throw err;
       }
+      if (d.append) text = appendToBody(text, d.append);
       if (text === r.note.text) return { note: r.note, edits };
       const written = await this.replace(path, text, r.note);
       if (written) return { note: written, edits };
@@ -298,6 +319,15 @@ function decoded(path: string, st: Stats, buf: Buffer): NoteSnapshot {
     throw new NoteParseError(path, 'not valid UTF-8 text', { cause: err });
   }
   return { path, text, stamp: stampOf(st), hash: hashText(text) };
+}
+
+/** `text` with `extra` after its last line, separated by one blank line, in the note's line ending. */
+export function appendToBody(text: string, extra: string): string {
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const add = extra.replace(/\r?\n/g, eol).replace(new RegExp(`(${eol})*$`), eol);
+  if (text === '') return add;
+  const end = text.endsWith(eol) ? text : text + eol;
+  return end.endsWith(eol + eol) ? end + add : end + eol + add;
 }
 
 export function parseSnapshot(note: NoteSnapshot): NoteRead {

@@ -31,6 +31,8 @@ export interface TaskState {
   approvedFor?: string;
   /** Last problem reported for this task, so a report is logged once, not every tick. */
   reported?: string;
+  /** The `## Feedback` sections already sent to the agent (a review round sends only what is new). */
+  feedbackSent?: string[];
 }
 
 export class TaskStateStore {
@@ -114,7 +116,9 @@ export class TaskStateStore {
     });
   }
 
-  clear(id: string): Promise<void> {
+  /** Forget everything about the task, except the `keep` keys (kept across a finished run). */
+  clear(id: string, keep: readonly (keyof TaskState)[] = []): Promise<void> {
+    if (keep.length) return this.patch(id, (cur) => Object.fromEntries(Object.keys(cur).map((k) => [k, keep.includes(k as keyof TaskState) ? cur[k as keyof TaskState] : undefined]))).then(() => undefined);
     return this.queue.run(id, async () => {
       await removeFile(this.file(id));
       const legacy = legacyStateFileName(id);

@@ -52,7 +52,7 @@ export async function runGates(opts: RunGatesOptions): Promise<GateResult[]> {
   return results;
 }
 
-/** One short line for the note's `gates:` key, e.g. `test passed, lint failed (exit 1)`. */
+/** One short line for the note's `gate_results:` key (not `gates:`, the note's own choice of gates), e.g. `test passed, lint failed (exit 1)`. */
 export function gatesSummary(results: readonly GateResult[]): string {
   if (results.length === 0) return 'none';
   return results.map((r) => `${r.name} ${r.ok ? 'passed' : `failed (${failureReason(r)})`}`).join(', ');

@@ -41,8 +41,14 @@ describe('moves', () => {
     for (const from of STATUSES) for (const to of STATUSES) expect(canTransition(from, to, 'person')).toBe(from !== to);
   });
 
-  it('the engine never touches a draft, a paused, a cancelled or a done task', () => {
-    for (const [from] of RULES) expect(['draft', 'paused', 'cancelled', 'done', 'in_review', 'failed']).not.toContain(from);
+  it('the engine never touches a draft, a paused, a cancelled or a done task (except to send a refused merge back to review)', () => {
+    for (const [from, to] of RULES) {
+      if (from === 'done' && to === 'in_review') continue; // MERGE refused: dirty checkout, conflict
+      expect(['draft', 'paused', 'cancelled', 'done', 'in_review', 'failed']).not.toContain(from);
+    }
+    expect(canTransition('done', 'in_review', 'orchestrator')).toBe(true);
+    expect(canTransition('done', 'planned', 'orchestrator')).toBe(false);
+    expect(canTransition('done', 'in_review', 'watchdog')).toBe(false);
   });
 });
 

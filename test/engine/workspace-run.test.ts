@@ -127,7 +127,7 @@ describe('gates after the commit', () => {
     await h.start();
     h.drop('fix-me', `type: claude_code\ntitle: Fix me\nworking_dir: ${repo}`);
     const t = await waitFor(() => h.find('fix-me')?.folder === 'Done' && h.find('fix-me')!.text, 'done');
-    expect(field(t, 'gates')).toBe('fixed passed');
+    expect(field(t, 'gate_results')).toBe('fixed passed');
     expect(field(t, 'files_changed')).toBe('2');
     // The fix was made by the resumed session and committed on the same branch.
     expect(sh(repo, 'rev-list', '--count', 'main..vr/fix-me')).toBe('2');
@@ -145,7 +145,7 @@ describe('gates after the commit', () => {
     h.drop('hopeless', `type: claude_code\nworking_dir: ${repo}\nmax_attempts: 3`);
     const t = await waitFor(() => h.status('hopeless') === 'failed' && h.find('hopeless')!.text, 'failed');
     expect(t).toMatch(/^error: "?gate never failed after 1 fix round\(s\): never failed \(exit 3\)/m);
-    expect(field(t, 'gates')).toBe('never failed (exit 3), fine passed');
+    expect(field(t, 'gate_results')).toBe('never failed (exit 3), fine passed');
     // One attempt: the first run and its one fix round (a resume of the same session, not a retry).
     expect(h.runs().map((r) => `${r.task}#${r.attempt}`)).toEqual(['hopeless#1', 'hopeless#1']);
     expect(sh(repo, 'branch', '--list', 'vr/hopeless')).toContain('vr/hopeless');
@@ -162,7 +162,7 @@ describe('gates after the commit', () => {
     h.drop('subset', `type: claude_code\nworking_dir: ${repo}\ngates: [fine]`);
     h.drop('widen', `type: claude_code\nworking_dir: ${repo}\ngates: [rm-rf]`);
     const t = await waitFor(() => h.status('subset') === 'in_review' && h.find('subset')!.text, 'in review');
-    expect(field(t, 'gates')).toBe('fine passed');
+    expect(field(t, 'gate_results')).toBe('fine passed');
     const w = await waitFor(() => h.status('widen') === 'failed' && h.find('widen')!.text, 'failed');
     expect(w).toContain('error: "GATE_UNKNOWN: the note asks for gate(s) \\"rm-rf\\" that the operator has not defined');
     expect(h.runs().map((r) => r.task)).toEqual(['subset']); // refused before any agent ran

@@ -19,6 +19,7 @@ import { isLoopbackHost, loadWebConfig } from '../../web/web-config.js';
 import type { Command, CommandContext } from '../command.js';
 import { configFor, describeEnvFile, envFileFor, readEnv, type EnvFile } from '../load-config.js';
 import { checkOnline } from './doctor-online.js';
+import { checkWorkspaces } from './doctor-workspaces.js';
 
 export interface CheckResult {
   ok: boolean;
@@ -264,6 +265,7 @@ export async function runChecks(ctx: CommandContext): Promise<CheckResult[]> {
   if (existsSync(paths.needsAction)) results.push(await checkWorkingDirs(config, paths));
   results.push(await checkLock(paths));
   results.push(await checkConflicts(paths));
+  if (existsSync(paths.needsAction)) results.push(await checkWorkspaces(config, paths, new NoteStore()));
   return results;
 }
 

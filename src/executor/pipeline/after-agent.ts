@@ -11,6 +11,8 @@ import type { EngineContext } from '../../engine/context.js';
 import type { LiveRun } from '../../engine/run-registry.js';
 import { shortMessage, VaultrunnerError } from '../../errors.js';
 import { faultPoint } from '../../fault.js';
+import { clip } from '../../runs/markdown-safe.js';
+import { RESULT_MAX_CHARS } from '../../runs/result-section.js';
 import { acceptanceCriteria, criteriaClaims, renderReviewNote } from '../../runs/review-note.js';
 import { wikilink } from '../../vault/layout.js';
 import { commitAll, type CommitResult, type DiffCapture } from '../../workspace/commit.js';
@@ -102,7 +104,7 @@ export async function afterAgent(ctx: EngineContext, r: LiveRun, first: AgentSuc
       return { journal: { ...failure('GATE_FAILED', error, false, o.sessionId), noteEdits }, permissionDenials: denials };
     }
     const needsReview = denials.length > 0 || wc.review === 'always';
-    return { journal: { ...(o.sessionId ? { sessionId: o.sessionId } : {}), noteEdits, needsReview }, permissionDenials: denials };
+    return { journal: { ...(o.sessionId ? { sessionId: o.sessionId } : {}), noteEdits, needsReview, ...(summary?.trim() ? { result: clip(summary.trim(), RESULT_MAX_CHARS) } : {}) }, permissionDenials: denials };
   } catch (err) {
     ctx.logger.error({ component: 'executor', task: r.taskId, err }, `${r.taskId}: the steps after the agent failed: ${shortMessage(err)}`);
     // Typed git failures say whether another attempt may help; anything else is worth one more try.
@@ -113,7 +115,7 @@ export async function afterAgent(ctx: EngineContext, r: LiveRun, first: AgentSuc
 }
 
 function statEdits(c: CommitResult, gates: readonly GateResult[]): Record<string, string | number> {
-  return { head_commit: c.headCommit, files_changed: c.filesChanged, insertions: c.insertions, deletions: c.deletions, ...(gates.length ? { gates: gatesSummary(gates) } : {}) };
+  return { head_commit: c.headCommit, files_changed: c.filesChanged, insertions: c.insertions, deletions: c.deletions, ...(gates.length ? { gate_results: gatesSummary(gates) } : {}) };
 }
 
 /** One fix round: the same session, resumed with the failing gates' output; same cwd, marker and transcript. */
