@@ -112,8 +112,9 @@ const AGENT_KEYS: Record<string, { key: string; fix: string; also?: { key: strin
 async function checkAgents(ctx: CommandContext, config: Config, env: NodeJS.ProcessEnv): Promise<CheckResult[]> {
   const registry = AgentRegistry.fromConfig(config);
   const out: CheckResult[] = [];
-  for (const name of registry.names()) {
-    const p = await registry.probe(name, Date.now(), 0);
+  // All at once: one after the other, four CLIs' --version took many seconds.
+  const probes = await Promise.all(registry.names().map(async (name) => [name, await registry.probe(name, Date.now(), 0)] as const));
+  for (const [name, p] of probes) {
     const isDefault = name === config.agent;
     const def = isDefault ? ' (default)' : '';
     const needs = AGENT_KEYS[name];
