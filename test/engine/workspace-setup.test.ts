@@ -54,7 +54,7 @@ describe('SETUP in a fresh worktree', () => {
   it('runs once before the agent, in the worktree, in a clean environment; output in the transcript; a retry does not run it again', async () => {
     process.env.VR_TEST_SECRET = 'must-not-leak';
     const log = join(aside, 'setup.log');
-    h = createHarness({ AGENT: 'git', COMMAND_AGENTS: AGENTS, SETUP: setupArgv(log), MAX_CONCURRENT: '1' }, { agentEnv: { FIXTURE_FAIL_ONCE: join(aside, 'failed-once') } });
+    h = createHarness({ AGENT: 'git', COMMAND_AGENTS: AGENTS, SETUP: setupArgv(log), MAX_CONCURRENT: '1' }, { agentEnv: { FIXTURE_FAIL_ONCE: aside } });
     const repo = repoIn(h);
     await h.start();
     h.drop('with-setup', `type: claude_code\ntitle: With setup\nworking_dir: ${repo}\nmax_attempts: 3`);
@@ -157,5 +157,47 @@ describe('SETUP in a fresh worktree', () => {
     await waitFor(() => h.find('cancel-setup')?.folder === 'Done', 'filed', 30_000);
     expect(h.status('cancel-setup')).toBe('cancelled');
     expect(h.runs()).toEqual([]);
+  }, 60_000);
+});
+
+describe('pre-flight through the service', () => {
+  it('an unknown gate in the note fails permanently (GATE_UNKNOWN) before any worktree, setup or agent', async () => {
+    const log = join(aside, 'setup.log');
+    h = createHarness({ AGENT: 'git', COMMAND_AGENTS: AGENTS, SETUP: setupArgv(log), GATES: JSON.stringify({ test: ['node', '-e', '0'] }) });
+    const repo = repoIn(h);
+    await h.start();
+    h.drop('wants-more', `type: claude_code\nworking_dir: ${repo}\ngates: [test, nope]\nmax_attempts: 3`);
+    const t = await waitFor(() => h.status('wants-more') === 'failed' && h.find('wants-more')!.text, 'failed', 30_000);
+    expect(errorOf(t)).toBe('GATE_UNKNOWN: the note asks for gate(s) "nope" that the operator has not defined (defined: test); a note can only choose among GATES');
+    expect(t).not.toMatch(/^attempts:/m);
+    expect(h.runs()).toEqual([]);
+    expect(setupLines(log)).toEqual([]);
+    expect(sh(repo, 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree '))).toEqual([`worktree ${repo}`]);
+    expect(sh(repo, 'branch', '--list', 'vr/*')).toBe('');
+  }, 60_000);
+
+  it('in-place mode refuses a dirty checkout (TREE_DIRTY, files named); allow_dirty: true runs there; a retry is not refused for its own leftovers', async () => {
+    h = createHarness({ AGENT: 'git', COMMAND_AGENTS: AGENTS, WORKSPACE_MODE: 'in-place' }, { agentEnv: { FIXTURE_FAIL_ONCE: aside } });
+    const dirty = repoIn(h, 'dirty');
+    const clean = repoIn(h, 'clean');
+    writeFiles(dirty, { 'README.md': 'edited by the person\n' });
+    await h.start();
+    h.drop('refused', `type: claude_code\nworking_dir: ${dirty}\nmax_attempts: 3`);
+    const t = await waitFor(() => h.status('refused') === 'failed' && h.find('refused')!.text, 'failed', 30_000);
+    expect(errorOf(t)).toMatch(/^TREE_DIRTY: .*dirty has uncommitted changes \(README\.md\); commit or stash them, or set allow_dirty: true$/);
+    expect(h.runs()).toEqual([]);
+    expect(readFileSync(join(dirty, 'README.md'), 'utf8')).toBe('edited by the person\n');
+
+    // (Its first attempt fails, leaving a file: the retry runs there all the same.)
+    h.drop('allowed', `type: claude_code\nworking_dir: ${dirty}\nallow_dirty: true\nmax_attempts: 2`);
+    await waitFor(() => h.find('allowed')?.folder === 'Done', 'allowed done', 30_000);
+    expect(existsSync(join(dirty, 'work-allowed.txt'))).toBe(true);
+    expect(readFileSync(join(dirty, 'README.md'), 'utf8')).toContain('edited by the person'); // the person's edit is still there
+
+    // The first attempt leaves a half-written file and fails; the retry goes on in the same checkout.
+    h.drop('retried', `type: claude_code\nworking_dir: ${clean}\nmax_attempts: 2`);
+    const r = await waitFor(() => h.find('retried')?.folder === 'Done' && h.find('retried')!.text, 'retried done', 30_000);
+    expect(field(r, 'attempts')).toBe('2');
+    expect(readFileSync(join(clean, 'work-retried.txt'), 'utf8')).toBe('work of retried\n');
   }, 60_000);
 });

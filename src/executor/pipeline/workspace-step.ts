@@ -46,21 +46,27 @@ export async function prepareWorkspace(ctx: EngineContext, task: Task): Promise<
       ...(task.baseBranch ? { baseBranch: task.baseBranch } : {}),
       worktreesDir: wc.worktreesDir ?? defaultWorktreesDir(),
       vaultDir: ctx.paths.root,
-      ...(task.allowDirty ? { allowDirty: true } : {}),
+      ...(task.allowDirty || ranHereBefore(task) ? { allowDirty: true } : {}),
+      // The note's gates are checked before any worktree or agent: a note can only narrow GATES.
+      beforeCreate: (pre) => void selectGates(commandsForRepo(wc, pre.repoRoot).gates, task.gates),
     });
   } catch (err) {
     // Not a repository: the task runs in its folder as before (there is nothing to branch).
     if (isWorkspaceError(err, 'NOT_A_REPO')) return plain;
     throw err;
   }
-  // The note's gates are checked now, before any agent runs: a note can only narrow GATES.
   const commands = commandsForRepo(wc, ws.repoRoot);
-  selectGates(commands.gates, task.gates);
   const setup: SetupPlan | undefined = ws.mode === 'worktree' && commands.setup.length > 0 ? { root: ws.root, argv: commands.setup, timeoutMs: wc.setupTimeoutMs } : undefined;
   const edits: FieldEdits = { base_branch: ws.baseBranch, base_commit: ws.baseCommit };
   if (ws.mode === 'worktree' && task.branch !== ws.branch) edits.branch = ws.branch;
   ctx.logger.info({ component: 'executor', task: task.id, mode: ws.mode, branch: ws.branch, cwd: ws.cwd, created: ws.created }, `${task.id}: workspace ${ws.mode === 'worktree' ? `${ws.created ? 'created' : 'reused'} on ${ws.branch}` : 'in place'}`);
   return { cwd: ws.cwd, dirKey: ws.mode === 'worktree' ? `worktree:${ws.root}` : plain.dirKey, git: ws, edits, ...(setup ? { setup } : {}), ...(task.title ? { title: task.title } : {}) };
+}
+
+/** In place, a retry or resume finds the tree dirty with the task's own unfinished work: that is
+ *  no reason to refuse it (the clean-tree check guards the person's changes before the first run). */
+function ranHereBefore(task: Task): boolean {
+  return task.attempts > 0 && task.baseBranch !== undefined;
 }
 
 /** A transient workspace failure (a lock, a moved base): the task stays `planned` and is tried again after the backoff. */
