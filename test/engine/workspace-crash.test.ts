@@ -1,5 +1,5 @@
-// kill -9 of the real service at each step of a run in a git worktree (after `worktree add`, after
-// setup, after the commit, during a gate), then a restart: the task ends done exactly once, the
+// kill -9 of the real service at each step of a run in a git worktree (after `worktree add`, during
+// and after setup, after the commit, during a gate), then a restart: the task ends done exactly once, the
 // agent's commit is on its branch, setup ran once, and no worktree is left that nobody owns.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,15 +23,15 @@ const gone = (pid: number) => !isAlive(pid) || isZombie(pid);
 
 interface Paths { root: string; vault: string; repo: string; worktrees: string; runLog: string; setupLog: string; gateLog: string }
 
-function envFor(p: Paths, fault?: string, gateMode: 'pass' | 'sleep' = 'pass'): NodeJS.ProcessEnv {
+function envFor(p: Paths, fault?: string, mode: 'ok' | 'sleep' = 'ok'): NodeJS.ProcessEnv {
   return {
     VAULT_DIR: p.vault,
     AGENT: 'git',
     COMMAND_AGENTS: JSON.stringify({ git: fixtureAgent('git-worker') }),
     WORKSPACE_ROOTS: p.root,
     WORKTREES_DIR: p.worktrees,
-    SETUP: JSON.stringify([process.execPath, join(FIXTURES, 'setup-step.mjs'), p.setupLog, 'ok']),
-    GATES: JSON.stringify({ check: [process.execPath, join(FIXTURES, 'gate-step.mjs'), p.gateLog, gateMode] }),
+    SETUP: JSON.stringify([process.execPath, join(FIXTURES, 'setup-step.mjs'), p.setupLog, fault === 'during-setup' ? mode : 'ok']),
+    GATES: JSON.stringify({ check: [process.execPath, join(FIXTURES, 'gate-step.mjs'), p.gateLog, fault === 'during-gate' ? mode : 'pass'] }),
     EXECUTOR_INTERVAL: '200ms',
     WATCHDOG_INTERVAL: '200ms',
     ORCHESTRATOR_INTERVAL: '300ms',
@@ -56,9 +56,12 @@ async function crashThenRecover(fault: string) {
   await initVault(p.vault, { examples: false });
   writeFileSync(join(p.vault, 'Needs_Action', 'job.md'), `---\ntype: claude_code\ntitle: The job\nworking_dir: ${p.repo}\n---\nDo the job.\n`);
 
-  const first = spawnService([], { cwd: root, env: envFor(p, fault, fault === 'during-gate' ? 'sleep' : 'pass') });
+  const first = spawnService([], { cwd: root, env: envFor(p, fault, 'sleep') });
   const exit = await first.exited;
   expect(exit.signal, first.output()).toBe('SIGKILL');
+  // Killed during a step: that step's process lives on (its own process group) until recovery.
+  if (fault === 'during-setup') await waitFor(() => lines(p.setupLog).some((l) => l.what === 'sleep'), 'the orphaned setup running');
+  if (fault === 'during-gate') await waitFor(() => lines(p.gateLog).some((l) => l.mode === 'sleep'), 'the orphaned gate running');
   const second = spawnService([], { cwd: root, env: envFor(p) });
   try {
     await waitFor(() => existsSync(join(p.vault, 'Done', 'job.md')), `done after ${fault}`, 60_000, 100);
@@ -86,8 +89,8 @@ async function crashThenRecover(fault: string) {
   expect(sh(p.repo, 'show', 'vr/job:work-job.txt')).toBe('work of job');
   expect(data.gates).toBe('check passed');
 
-  // Setup ran once: a crash after it finished does not run it again, one before it does.
-  expect(lines(p.setupLog).map((l) => l.what)).toEqual(['done']);
+  // Setup finished once: a crash after it does not run it again; one before or during it does.
+  expect(lines(p.setupLog).map((l) => l.what)).toEqual(fault === 'during-setup' ? ['sleep', 'done'] : ['done']);
 
   // Worktrees: the person's checkout and at most the task's own; no other folder under WORKTREES_DIR.
   const own = worktreePathFor(p.worktrees, join(p.repo, '.git'), p.repo, 'job');
@@ -105,7 +108,7 @@ async function crashThenRecover(fault: string) {
 }
 
 describe('kill -9 of the service during a run in a worktree, then restart', () => {
-  for (const fault of ['after-worktree-add', 'after-setup', 'after-commit', 'during-gate']) {
+  for (const fault of ['after-worktree-add', 'during-setup', 'after-setup', 'after-commit', 'during-gate']) {
     it(`recovers after ${fault}`, async () => {
       const { p } = await crashThenRecover(fault);
       const gates = lines(p.gateLog);
@@ -117,6 +120,11 @@ describe('kill -9 of the service during a run in a worktree, then restart', () =
         expect(gates.filter((g) => g.mode === 'pass')).toHaveLength(1);
       } else {
         expect(gates).toHaveLength(1);
+      }
+      if (fault === 'during-setup') {
+        // The setup the dead service left running (and its child) was ended by recovery.
+        const orphan = lines(p.setupLog).find((l) => l.what === 'sleep')!;
+        expect(gone(orphan.pid as number) && gone(orphan.child as number)).toBe(true);
       }
     }, 180_000);
   }

@@ -38,7 +38,7 @@ export function setupThenAgent(opts: SetupStepOptions): AgentRun {
     const shown = opts.plan.argv.join(' ');
     let result: CommandResult | undefined;
     try {
-      const s = await runSetup({ root: opts.plan.root, argv: opts.plan.argv, timeoutMs: opts.plan.timeoutMs, killGraceMs: opts.killGraceMs, env: opts.env, signal: abort.signal });
+      const s = await runSetup({ root: opts.plan.root, argv: opts.plan.argv, timeoutMs: opts.plan.timeoutMs, killGraceMs: opts.killGraceMs, env: opts.env, signal: abort.signal, onSpawn: () => faultPoint('during-setup') });
       if (s.ran) result = s.result;
       else if (s.reason === 'done-before') opts.transcript?.note(`Setup already done in this worktree; not run again: ${shown}`);
     } catch (err) {
