@@ -223,8 +223,9 @@ export class Executor {
       // Commit, gates, review note: only after a successful run that nobody stopped.
       const ws = this.workspaces.get(r.taskId);
       const after: AfterAgent | undefined = ws?.git && o.ok && !stopReason ? await afterAgent(ctx, r, o, ws.git) : undefined;
-      const journal = { ...toRunOutcome(o, stopReason, ctx.clock.now()), ...after?.journal };
       const denials = after?.permissionDenials ?? o.permissionDenials;
+      // A success the permission ceiling cut short somewhere goes to a person, never silently to done.
+      const journal = { ...toRunOutcome(o, stopReason, ctx.clock.now()), ...(o.ok && denials.length > 0 ? { needsReview: true } : {}), ...after?.journal };
       // Journal first: a crash between here and the note write is replayed, not re-run.
       await ctx.leases.update(r.lease, { outcome: journal });
       faultPoint('after-outcome');

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/config/config.js';
 import { claudeTestEnv, startModelServer, text, toolUse, type ModelServer } from '../fixtures/model-server.js';
 import { chatWire, geminiWire, responsesWire, say, startScriptedServer, wait, write, type ScriptedServer } from '../fixtures/scripted-server.js';
+import { gitRepoWithCommit } from '../workspace/repo-fixture.js';
 import { createHarness, waitFor, type Harness } from '../helpers/vault-harness.js';
 
 const bin = (name: string) => join(PACKAGE_ROOT, 'node_modules', '.bin', name);
@@ -52,11 +53,13 @@ async function setup(name: Name, fileName: string, content: string, config: Reco
     MODEL_GEMINI: 'gemini-test',
     MODEL_OPENCODE: 'test-model',
     PERMISSION_MODE: 'acceptEdits',
+    // These tests are about the agents: they work in the repository itself (worktrees: workspace-run.test.ts).
+    WORKSPACE_MODE: 'in-place',
     ...config,
   }, { agentEnv });
   const repo = join(h.root, 'repo');
   mkdirSync(repo);
-  execFileSync('git', ['init', '-q', repo]);
+  gitRepoWithCommit(repo);
   slot.file = join(repo, fileName);
   await h.start();
   return { repo, file: slot.file };

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/config/config.js';
 import { claudeTestEnv, delay, error, hang, startModelServer, text, toolUse, type ModelServer, type RecordedRequest } from '../fixtures/model-server.js';
+import { gitRepoWithCommit } from '../workspace/repo-fixture.js';
 import { createHarness, eventsFrom, waitFor, type Harness } from '../helpers/vault-harness.js';
 
 const CLAUDE = join(PACKAGE_ROOT, 'node_modules', '.bin', 'claude');
@@ -24,10 +25,10 @@ afterEach(async () => {
 async function setup(handler: (req: RecordedRequest, i: number) => ReturnType<typeof text>, config: Record<string, string> = {}, extraEnv: NodeJS.ProcessEnv = {}) {
   server = await startModelServer({ handler });
   home = mkdtempSync(join(tmpdir(), 'vr-home-'));
-  h = createHarness({ AGENT: 'claude', CLAUDE_BIN: CLAUDE, PERMISSION_MODE: 'acceptEdits', ...config }, { agentEnv: claudeTestEnv(server.url, home, extraEnv) as Record<string, string> });
+  h = createHarness({ AGENT: 'claude', CLAUDE_BIN: CLAUDE, PERMISSION_MODE: 'acceptEdits', WORKSPACE_MODE: 'in-place', ...config }, { agentEnv: claudeTestEnv(server.url, home, extraEnv) as Record<string, string> });
   const repo = join(h.root, 'repo');
   mkdirSync(repo);
-  execFileSync('git', ['init', '-q', repo]);
+  gitRepoWithCommit(repo);
   await h.start();
   return repo;
 }
@@ -93,7 +94,8 @@ describe('Claude Code through the service', () => {
     let repo = '';
     repo = await setup((req) => (req.toolResults.length ? text('I could not write the file.') : toolUse('Write', { file_path: join(repo, 'denied.txt'), content: 'x' })));
     h.drop('careful-write', `type: claude_code\nworking_dir: ${repo}\npermission_mode: default`);
-    await waitFor(() => h.find('careful-write')?.folder === 'Done', 'done', 30_000);
+    // Refused something it needed: a person looks at it (in_review), it is never silently done.
+    await waitFor(() => h.status('careful-write') === 'in_review', 'in review', 30_000);
     expect(existsSync(join(repo, 'denied.txt'))).toBe(false);
     const transcript = readFileSync(join(h.vault, 'Logs', 'runs', 'careful-write', 'attempt-1.md'), 'utf8');
     expect(transcript).toMatch(/denial/i);

@@ -89,8 +89,9 @@ describe('working_dir outside WORKSPACE_ROOTS', () => {
     const failed = await waitFor(() => h.status('escape') === 'failed' && h.find('escape'), 'failed');
     expect(failed.text).toMatch(/^error: "?WORKSPACE_DENIED: working_dir "?\\?"\/etc\\?"? is outside WORKSPACE_ROOTS/m);
     expect(h.runs()).toEqual([]);
+    // The log file is written asynchronously: wait for the line.
+    await waitFor(() => h.logLines().some((l) => l.task === 'escape' && l.msg === 'escape: new → failed' && l.code === 'WORKSPACE_DENIED'), 'the failure logged with its code');
     const lines = h.logLines().filter((l) => l.task === 'escape');
-    expect(lines.some((l) => l.msg === 'escape: new → failed' && l.code === 'WORKSPACE_DENIED')).toBe(true);
     expect(JSON.stringify(lines)).not.toContain('"stack"');
   });
 });

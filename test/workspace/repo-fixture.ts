@@ -72,3 +72,14 @@ export function snapshot(repo: string): Record<string, string> {
   walk(repo);
   return out;
 }
+
+/** A repository (made if missing) on `main` with one commit of a README: what pre-flight asks of
+ *  a repository before any agent runs in it. */
+export function gitRepoWithCommit(repo: string): string {
+  mkdirSync(repo, { recursive: true });
+  writeFileSync(join(repo, 'README.md'), 'test repository\n');
+  sh(repo, 'init', '-q', '-b', 'main');
+  sh(repo, 'add', '-A');
+  sh(repo, 'commit', '-q', '-m', 'first');
+  return repo;
+}

@@ -46,9 +46,8 @@ export async function prepareWorkspace(ctx: EngineContext, task: Task): Promise<
       ...(task.baseBranch ? { baseBranch: task.baseBranch } : {}),
       worktreesDir: wc.worktreesDir ?? defaultWorktreesDir(),
       vaultDir: ctx.paths.root,
-      ...(task.allowDirty || ranHereBefore(task) ? { allowDirty: true } : {}),
-      // The note's gates are checked before any worktree or agent: a note can only narrow GATES.
-      beforeCreate: (pre) => void selectGates(commandsForRepo(wc, pre.repoRoot).gates, task.gates),
+      // In place, a retry or resume finds the task's own earlier changes: only its first start needs a clean tree.
+      ...(task.allowDirty || task.attempts > 0 ? { allowDirty: true } : {}),
     });
   } catch (err) {
     // Not a repository: the task runs in its folder as before (there is nothing to branch).
@@ -61,12 +60,6 @@ export async function prepareWorkspace(ctx: EngineContext, task: Task): Promise<
   if (ws.mode === 'worktree' && task.branch !== ws.branch) edits.branch = ws.branch;
   ctx.logger.info({ component: 'executor', task: task.id, mode: ws.mode, branch: ws.branch, cwd: ws.cwd, created: ws.created }, `${task.id}: workspace ${ws.mode === 'worktree' ? `${ws.created ? 'created' : 'reused'} on ${ws.branch}` : 'in place'}`);
   return { cwd: ws.cwd, dirKey: ws.mode === 'worktree' ? `worktree:${ws.root}` : plain.dirKey, git: ws, edits, ...(setup ? { setup } : {}), ...(task.title ? { title: task.title } : {}) };
-}
-
-/** In place, a retry or resume finds the tree dirty with the task's own unfinished work: that is
- *  no reason to refuse it (the clean-tree check guards the person's changes before the first run). */
-function ranHereBefore(task: Task): boolean {
-  return task.attempts > 0 && task.baseBranch !== undefined;
 }
 
 /** A transient workspace failure (a lock, a moved base): the task stays `planned` and is tried again after the backoff. */
