@@ -48,6 +48,8 @@ export async function prepareWorkspace(ctx: EngineContext, task: Task): Promise<
       vaultDir: ctx.paths.root,
       // In place, a retry or resume finds the task's own earlier changes: only its first start needs a clean tree.
       ...(task.allowDirty || task.attempts > 0 ? { allowDirty: true } : {}),
+      // The note's gates are checked before any worktree or agent: a note can only narrow GATES.
+      beforeCreate: (pre) => void selectGates(commandsForRepo(wc, pre.repoRoot).gates, task.gates),
     });
   } catch (err) {
     // Not a repository: the task runs in its folder as before (there is nothing to branch).
