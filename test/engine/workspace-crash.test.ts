@@ -60,11 +60,11 @@ async function crashThenRecover(fault: string) {
   const exit = await first.exited;
   expect(exit.signal, first.output()).toBe('SIGKILL');
   // Killed during a step: that step's process lives on (its own process group) until recovery.
-  if (fault === 'during-setup') await waitFor(() => lines(p.setupLog).some((l) => l.what === 'sleep'), 'the orphaned setup running');
-  if (fault === 'during-gate') await waitFor(() => lines(p.gateLog).some((l) => l.mode === 'sleep'), 'the orphaned gate running');
+  if (fault === 'during-setup') await waitFor(() => lines(p.setupLog).some((l) => l.what === 'sleep'), 'the orphaned setup running', 60_000);
+  if (fault === 'during-gate') await waitFor(() => lines(p.gateLog).some((l) => l.mode === 'sleep'), 'the orphaned gate running', 60_000);
   const second = spawnService([], { cwd: root, env: envFor(p) });
   try {
-    await waitFor(() => existsSync(join(p.vault, 'Done', 'job.md')), `done after ${fault}`, 60_000, 100);
+    await waitFor(() => existsSync(join(p.vault, 'Done', 'job.md')), `done after ${fault}`, 150_000, 100);
   } catch (err) {
     const note = ['Needs_Action', 'Done'].map((f) => join(p.vault, f, 'job.md')).filter(existsSync).map((f) => readFileSync(f, 'utf8'));
     throw new Error(`${(err as Error).message}\n--- note:\n${note.join('\n')}\n--- first:\n${first.output().slice(-3000)}\n--- second:\n${second.output().slice(-6000)}`);
@@ -126,6 +126,6 @@ describe('kill -9 of the service during a run in a worktree, then restart', () =
         const orphan = lines(p.setupLog).find((l) => l.what === 'sleep')!;
         expect(gone(orphan.pid as number) && gone(orphan.child as number)).toBe(true);
       }
-    }, 180_000);
+    }, 300_000);
   }
 });
