@@ -42,7 +42,10 @@ export type ErrorCode =
   | 'NOT_FAST_FORWARD'
   | 'BASE_DIRTY'
   | 'BASE_MOVED'
-  | 'GATE_UNKNOWN';
+  | 'GATE_UNKNOWN'
+  // The operator's SETUP command in a fresh worktree (the run fails before the agent starts).
+  | 'SETUP_FAILED'
+  | 'SETUP_TIMEOUT';
 
 export class VaultrunnerError extends Error {
   readonly code: ErrorCode;
@@ -87,7 +90,7 @@ export class NoteGoneError extends VaultrunnerError {
 /** Errors from running an agent CLI. `retryable` says whether another attempt may help. */
 export class AgentError extends VaultrunnerError {
   constructor(
-    code: Extract<ErrorCode, `AGENT_${string}` | 'WORKSPACE_DENIED' | 'PERMISSION_DENIED'>,
+    code: Extract<ErrorCode, `AGENT_${string}` | 'WORKSPACE_DENIED' | 'PERMISSION_DENIED' | 'SETUP_FAILED' | 'SETUP_TIMEOUT'>,
     message: string,
     opts: { cause?: unknown; retryable?: boolean } = {},
   ) {

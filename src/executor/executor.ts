@@ -195,7 +195,7 @@ export class Executor {
     let run;
     let failure: unknown;
     try {
-      run = await startRun(ctx, claim, { path: c.path, task, body: c.body, agent: agent!, cwd: ws.cwd, permissionMode: mode, noteEdits: ws.edits, maxBudgetUsd: budget }, (r, o) => this.finish(r, o));
+      run = await startRun(ctx, claim, { path: c.path, task, body: c.body, agent: agent!, cwd: ws.cwd, permissionMode: mode, noteEdits: ws.edits, maxBudgetUsd: budget, ...(ws.setup ? { setup: ws.setup } : {}) }, (r, o) => this.finish(r, o));
       if (run) this.workspaces.set(task.id, ws);
     } catch (err) {
       ctx.logger.error({ component: 'executor', task: task.id, err }, `${task.id}: could not start: ${shortMessage(err)}`);

@@ -16,6 +16,8 @@ import { resolveNoteLink } from '../vault/links.js';
 import { recheckWorkingDir } from '../engine/working-dir.js';
 import { prepareRunOutput, runOutputName } from '../engine/run-output.js';
 import { unsentFeedback } from '../domain/feedback.js';
+import { processStartTime, RUN_MARKER_ENV } from '../os/process.js';
+import { setupThenAgent, type SetupPlan } from './pipeline/setup-step.js';
 import { feedbackPrompt, resumePrompt, taskPrompt } from './prompt.js';
 
 export type { RunStopReason };
@@ -32,6 +34,8 @@ export interface StartInput {
   noteEdits?: FieldEdits;
   /** The note's budget_usd clamped by MAX_BUDGET_USD (clampBudgetUsd); undefined: no cap. */
   maxBudgetUsd?: number;
+  /** The operator's SETUP for this worktree: run before the agent (skipped when done before there). */
+  setup?: SetupPlan;
 }
 
 /** Move the note to `executing` and spawn the agent; undefined if the note changed meanwhile. */
@@ -88,7 +92,7 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
   const outputFiles = await prepareRunOutput(ctx.paths, output);
   if (plan?.refused) transcript.note(`Plan not included: ${plan.refused}.`);
   const session: { id?: string; recording?: Promise<void> } = {};
-  const agentRun = input.agent.start({
+  const spawnAgent = () => input.agent.start({
     taskId: task.id,
     attempt,
     prompt,
@@ -109,6 +113,17 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
       }
     },
   });
+  const agentRun = input.setup
+    ? setupThenAgent({
+        plan: input.setup,
+        killGraceMs: ctx.config.killGraceMs,
+        // The marker lets crash recovery find setup's processes too; nothing else of the service's env.
+        env: { [RUN_MARKER_ENV]: claim.lease.token, VAULTRUNNER_TASK_ID: task.id },
+        transcript,
+        spawnAgent,
+        onAgentSpawned: (pid) => recordPid(ctx, claim, pid),
+      })
+    : spawnAgent();
   faultPoint('after-spawn');
   // The deadline counts from the spawn, not from the bookkeeping before it.
   return ctx.runs.started(
@@ -116,6 +131,13 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
     { agent: input.agent, agentRun, startedAt: ctx.clock.now(), timeoutMs: task.timeoutMs ?? ctx.config.taskTimeoutMs, transcript, session, output },
     async (r) => onExit(r, await agentRun.outcome),
   );
+}
+
+/** With a setup step the agent spawns after the lease was first written: its pid is recorded then.
+ *  Set on the lease object at once, so a session id recorded meanwhile keeps it. */
+function recordPid(ctx: EngineContext, claim: StartingRun, pid: number): void {
+  claim.lease.run = { ...claim.lease.run, pid, pidStart: processStartTime(pid), startedAt: ctx.clock.now() };
+  void ctx.leases.update(claim.lease).catch(() => false);
 }
 
 /** session_id goes into the note once, as soon as the agent reports it (resume needs it). */

@@ -57,6 +57,8 @@ export interface RunTranscript {
   onRawLine(line: string): void;
   /** A remark of the service itself, e.g. 'paused by person'. */
   note(text: string): void;
+  /** A command's output (e.g. the operator's SETUP), already bounded by the caller: a folded block. */
+  output(title: string, text: string): void;
   /** Writes the summary and flushes; idempotent, never rejects. */
   finish(summary: RunSummary): Promise<void>;
   /** The last `maxChars` of the Markdown written so far (for `vaultrunner show`). */
@@ -226,6 +228,11 @@ export async function createRunTranscript(opts: RunTranscriptOptions): Promise<R
     note(text) {
       if (closed) return;
       emit('line', `- ⓘ *vaultrunner ${clockTime(now())}:* ${escapeText(clip(text, 500))}`);
+    },
+    output(title, text) {
+      if (closed) return;
+      const body = fenced(clip(clean(text), 20_000) || '(no output)', 'text');
+      emit('block', `> [!example]- ${escapeText(clip(title, 200))}\n${body.split('\n').map((l) => `> ${l}`).join('\n')}`);
     },
     finish(summary) {
       if (finishing) return finishing;

@@ -16,6 +16,9 @@ export interface OpenWorkspaceRequest {
   vaultDir: string;
   /** The note's allow_dirty (in-place mode only). */
   allowDirty?: boolean;
+  /** Checks that need the repository (e.g. the note's gates against its GATES) and must refuse
+   *  the task before a worktree exists for it; throws to refuse. */
+  beforeCreate?: (pre: PreflightResult) => void;
 }
 
 export interface OpenedWorkspace extends Workspace {
@@ -36,6 +39,7 @@ export async function openWorkspace(req: OpenWorkspaceRequest): Promise<OpenedWo
     vaultDir: req.vaultDir,
     ...(req.allowDirty ? { allowDirty: true } : {}),
   });
+  req.beforeCreate?.(pre);
   const ws =
     req.mode === 'in-place'
       ? inPlaceWorkspace(pre)

@@ -38,6 +38,8 @@ export interface RunCommandOptions {
   /** Each chunk as it arrives (for the run's transcript); errors thrown here are ignored. */
   onOutput?: (chunk: string) => void;
   signal?: AbortSignal;
+  /** Called once the command is running, with its process-group id (crash tests stop here). */
+  onSpawn?: (pgid: number) => void;
   /** Clock for durations (tests). */
   now?: () => number;
 }
@@ -103,6 +105,7 @@ export async function runCommand(opts: RunCommandOptions): Promise<CommandResult
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const pgid = child.pid;
+    if (pgid !== undefined) opts.onSpawn?.(pgid);
     let timedOut = false;
     let stopping: Promise<unknown> | undefined;
     const stop = () => {

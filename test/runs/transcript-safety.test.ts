@@ -124,3 +124,20 @@ describe('the prompt, folded at the top', () => {
     expect(md.length).toBeLessThan(70_000);
   });
 });
+
+describe('command output in the transcript', () => {
+  it('is a folded block whose fence its content cannot close; links, tags and callouts in it stay text', async () => {
+    const t = await open();
+    t.output('Setup failed (exit 1) after 2.0 s: npm ci', 'npm ERR! see ```` here\n[[Secret note]] #tag\n> [!danger] fake callout\n\x1b[31mred\x1b[0m\n');
+    t.onEvent({ kind: 'text', text: 'after' });
+    await t.finish({ status: 'ok', durationMs: 1 });
+    const md = await readFile(t.mdPath, 'utf8');
+    const block = md.slice(md.indexOf('> [!example]- Setup failed'), md.indexOf('> after'));
+    const lines = block.trimEnd().split('\n');
+    expect(lines[0]).toBe('> [!example]- Setup failed (exit 1) after 2.0 s: npm ci');
+    expect(lines.every((l) => l.startsWith('> '))).toBe(true); // all inside the callout
+    expect(lines[1]).toBe('> `````text'); // longer than the 4 backticks inside
+    expect(lines.at(-1)).toBe('> `````');
+    expect(lines.slice(2, -1)).toEqual(['> npm ERR! see ```` here', '> [[Secret note]] #tag', '> > [!danger] fake callout', '> red']);
+  });
+});

@@ -13,6 +13,7 @@ import { shortMessage, VaultrunnerError } from '../../errors.js';
 import { faultPoint } from '../../fault.js';
 import { clip } from '../../runs/markdown-safe.js';
 import { RESULT_MAX_CHARS } from '../../runs/result-section.js';
+import { RUN_MARKER_ENV } from '../../os/process.js';
 import { acceptanceCriteria, criteriaClaims, renderReviewNote } from '../../runs/review-note.js';
 import { wikilink } from '../../vault/layout.js';
 import { commitAll, type CommitResult, type DiffCapture } from '../../workspace/commit.js';
@@ -55,7 +56,7 @@ export async function afterAgent(ctx: EngineContext, r: LiveRun, first: AgentSuc
     let rounds = 0;
     const canResume = capabilitiesOf(r.agent).resume;
     for (;;) {
-      results = await runGates({ gates, cwd: ws.cwd, timeoutMs: wc.gateTimeoutMs, killGraceMs: ctx.config.killGraceMs, env: { VAULTRUNNER_TASK_ID: r.taskId }, onResult: (g) => r.transcript?.note(`Gate ${g.name}: ${g.ok ? 'passed' : 'failed'} (${g.durationMs} ms).`) });
+      results = await runGates({ gates, cwd: ws.cwd, timeoutMs: wc.gateTimeoutMs, killGraceMs: ctx.config.killGraceMs, env: { [RUN_MARKER_ENV]: r.lease.token, VAULTRUNNER_TASK_ID: r.taskId }, onSpawn: () => faultPoint('during-gate'), onResult: (g) => r.transcript?.note(`Gate ${g.name}: ${g.ok ? 'passed' : 'failed'} (${g.durationMs} ms).`) });
       const failed = results.filter((g) => !g.ok);
       const session = o.sessionId ?? r.session.id;
       if (failed.length === 0 || rounds >= wc.maxFixRounds || !canResume || !session) break;

@@ -12,6 +12,7 @@ import { selectGates } from '../../workspace/gates.js';
 import { isWorkspaceError } from '../../workspace/errors.js';
 import { openWorkspace, type OpenedWorkspace } from '../../workspace/open.js';
 import { defaultWorktreesDir } from '../../workspace/worktree.js';
+import type { SetupPlan } from './setup-step.js';
 
 export interface TaskWorkspace {
   /** The agent's cwd. */
@@ -24,6 +25,8 @@ export interface TaskWorkspace {
   title?: string;
   /** What the note records at the `executing` transition (base_branch, base_commit, branch). */
   edits: FieldEdits;
+  /** The operator's SETUP for this repository, in worktree mode (never in a person's own checkout). */
+  setup?: SetupPlan;
 }
 
 /** Throws VaultrunnerError: WORKSPACE_DENIED, or a WorkspaceError (retryable only if transient). */
@@ -45,18 +48,20 @@ export async function prepareWorkspace(ctx: EngineContext, task: Task): Promise<
       vaultDir: ctx.paths.root,
       // In place, a retry or resume finds the task's own earlier changes: only its first start needs a clean tree.
       ...(task.allowDirty || task.attempts > 0 ? { allowDirty: true } : {}),
+      // The note's gates are checked before any worktree or agent: a note can only narrow GATES.
+      beforeCreate: (pre) => void selectGates(commandsForRepo(wc, pre.repoRoot).gates, task.gates),
     });
   } catch (err) {
     // Not a repository: the task runs in its folder as before (there is nothing to branch).
     if (isWorkspaceError(err, 'NOT_A_REPO')) return plain;
     throw err;
   }
-  // The note's gates are checked now, before any agent runs: a note can only narrow GATES.
-  selectGates(commandsForRepo(wc, ws.repoRoot).gates, task.gates);
+  const commands = commandsForRepo(wc, ws.repoRoot);
+  const setup: SetupPlan | undefined = ws.mode === 'worktree' && commands.setup.length > 0 ? { root: ws.root, argv: commands.setup, timeoutMs: wc.setupTimeoutMs } : undefined;
   const edits: FieldEdits = { base_branch: ws.baseBranch, base_commit: ws.baseCommit };
   if (ws.mode === 'worktree' && task.branch !== ws.branch) edits.branch = ws.branch;
   ctx.logger.info({ component: 'executor', task: task.id, mode: ws.mode, branch: ws.branch, cwd: ws.cwd, created: ws.created }, `${task.id}: workspace ${ws.mode === 'worktree' ? `${ws.created ? 'created' : 'reused'} on ${ws.branch}` : 'in place'}`);
-  return { cwd: ws.cwd, dirKey: ws.mode === 'worktree' ? `worktree:${ws.root}` : plain.dirKey, git: ws, edits, ...(task.title ? { title: task.title } : {}) };
+  return { cwd: ws.cwd, dirKey: ws.mode === 'worktree' ? `worktree:${ws.root}` : plain.dirKey, git: ws, edits, ...(setup ? { setup } : {}), ...(task.title ? { title: task.title } : {}) };
 }
 
 /** A transient workspace failure (a lock, a moved base): the task stays `planned` and is tried again after the backoff. */
