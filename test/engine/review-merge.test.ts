@@ -5,7 +5,7 @@ import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHarness, fixtureAgent, waitFor, type Harness } from '../helpers/vault-harness.js';
-import { sh, snapshot, writeFiles } from '../workspace/repo-fixture.js';
+import { sh, snapshot, writeFiles, gitRepoWithCommit, noteField } from '../workspace/repo-fixture.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -16,15 +16,10 @@ afterEach(async () => {
 const AGENTS = JSON.stringify({ review: fixtureAgent('review-worker'), git: fixtureAgent('git-worker') });
 
 function repoIn(h: Harness, name = 'repo'): string {
-  const repo = join(realpathSync(h.root), name);
-  writeFiles(repo, { 'README.md': 'hello\n', 'src/app.js': 'console.log(1);\n' });
-  sh(repo, 'init', '-q', '-b', 'main');
-  sh(repo, 'add', '-A');
-  sh(repo, 'commit', '-q', '-m', 'first');
-  return repo;
+  return gitRepoWithCommit(join(realpathSync(h.root), name), { 'README.md': 'hello\n', 'src/app.js': 'console.log(1);\n' });
 }
 
-const field = (text: string, key: string) => new RegExp(`^${key}: *"?([^"\\n]*)"?$`, 'm').exec(text)?.[1];
+const field = noteField;
 const setStatus = (path: string, status: string, append = '') => writeFileSync(path, readFileSync(path, 'utf8').replace(/^status: .*$/m, `status: ${status}`) + append);
 const worktreeOf = (repo: string, id: string) => sh(repo, 'worktree', 'list', '--porcelain').split('\n').find((l) => l.startsWith('worktree ') && l.endsWith(`/${id}`))?.slice('worktree '.length);
 

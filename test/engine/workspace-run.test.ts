@@ -4,7 +4,7 @@ import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { concurrency, createHarness, fixtureAgent, waitFor, type Harness } from '../helpers/vault-harness.js';
-import { sh, snapshot, writeFiles } from '../workspace/repo-fixture.js';
+import { sh, snapshot, writeFiles, gitRepoWithCommit, noteField } from '../workspace/repo-fixture.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -16,15 +16,10 @@ const AGENTS = JSON.stringify({ git: fixtureAgent('git-worker'), ok: fixtureAgen
 
 /** A repository on `main` with one commit, inside the harness's WORKSPACE_ROOTS. */
 function repoIn(h: Harness, name = 'repo'): string {
-  const repo = join(realpathSync(h.root), name);
-  writeFiles(repo, { 'README.md': 'hello\n', 'src/app.js': 'console.log(1);\n' });
-  sh(repo, 'init', '-q', '-b', 'main');
-  sh(repo, 'add', '-A');
-  sh(repo, 'commit', '-q', '-m', 'first');
-  return repo;
+  return gitRepoWithCommit(join(realpathSync(h.root), name), { 'README.md': 'hello\n', 'src/app.js': 'console.log(1);\n' });
 }
 
-const field = (text: string, key: string) => new RegExp(`^${key}: *"?([^"\\n]*)"?$`, 'm').exec(text)?.[1];
+const field = noteField;
 
 describe('a task whose working_dir is in a git repository', () => {
   it('runs in its own worktree on vr/<task>, two tasks of one repo in parallel, the person\'s checkout byte-identical', async () => {

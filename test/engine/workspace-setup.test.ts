@@ -10,7 +10,7 @@ import { isAlive, isZombie } from '../../src/os/process.js';
 // Gone, or an orphaned zombie (PID 1 in this container does not reap).
 const gone = (pid: number) => !isAlive(pid) || isZombie(pid);
 import { createHarness, fixtureAgent, waitFor, type Harness } from '../helpers/vault-harness.js';
-import { sh, writeFiles } from '../workspace/repo-fixture.js';
+import { sh, writeFiles, gitRepoWithCommit, noteField } from '../workspace/repo-fixture.js';
 
 let h: Harness;
 let aside: string; // the setup log and flag files: outside the harness, known before it starts
@@ -34,16 +34,12 @@ function repoIn(h: Harness, name = 'repo'): string {
 }
 
 function repoAt(repo: string): string {
-  writeFiles(repo, { 'README.md': 'hello\n', '.gitignore': 'deps/\n' });
-  sh(repo, 'init', '-q', '-b', 'main');
-  sh(repo, 'add', '-A');
-  sh(repo, 'commit', '-q', '-m', 'first');
-  return realpathSync(repo);
+  return gitRepoWithCommit(repo, { 'README.md': 'hello\n', '.gitignore': 'deps/\n' });
 }
 
 interface SetupLine { what: string; cwd: string; pid: number; at: number; env: string[]; child?: number }
 const setupLines = (log: string): SetupLine[] => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as SetupLine) : []);
-const field = (text: string, key: string) => new RegExp(`^${key}: *"?([^"\\n]*)"?$`, 'm').exec(text)?.[1];
+const field = noteField;
 /** The note's `error`, unquoted (YAML double quotes escape like JSON here). */
 const errorOf = (text: string) => {
   const raw = /^error: (.*)$/m.exec(text)?.[1] ?? '';

@@ -73,13 +73,16 @@ export function snapshot(repo: string): Record<string, string> {
   return out;
 }
 
-/** A repository (made if missing) on `main` with one commit of a README: what pre-flight asks of
- *  a repository before any agent runs in it. */
-export function gitRepoWithCommit(repo: string): string {
+/** A repository (made if missing) on `main` with one commit of `files` (a README by default):
+ *  what pre-flight asks of a repository before any agent runs in it. Returns its real path. */
+export function gitRepoWithCommit(repo: string, files: Record<string, string> = { 'README.md': 'test repository\n' }): string {
   mkdirSync(repo, { recursive: true });
-  writeFileSync(join(repo, 'README.md'), 'test repository\n');
+  writeFiles(repo, files);
   sh(repo, 'init', '-q', '-b', 'main');
   sh(repo, 'add', '-A');
   sh(repo, 'commit', '-q', '-m', 'first');
-  return repo;
+  return realpathSync(repo);
 }
+
+/** A frontmatter value as the note's text shows it (quotes stripped). */
+export const noteField = (text: string, key: string) => new RegExp(`^${key}: *"?([^"\\n]*)"?$`, 'm').exec(text)?.[1];
