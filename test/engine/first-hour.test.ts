@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TEMPLATE_PLACEHOLDER } from '../../src/domain/readiness.js';
 import { TASK_TEMPLATE } from '../../src/vault/bundled.js';
 import { runCliAsync } from '../helpers/cli-process.js';
-import { createHarness, fixtureAgent, recordEvents, waitFor, type Harness } from '../helpers/vault-harness.js';
+import { createHarness, fixtureAgent, nextEvent, recordEvents, waitFor, type Harness } from '../helpers/vault-harness.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -66,8 +66,12 @@ describe('attempts', () => {
     await waitFor(() => h.status('flaky') === 'failed', 'first cycle failed');
     const first = join(h.vault, 'Logs', 'runs', 'flaky', 'attempt-1.md');
     const firstText = readFileSync(first, 'utf8');
+    // The service's own record of attempt 2's end (emitted once its index holds the `failed` note):
+    // a person's edit before that would race with the service reading its own write.
+    const secondEnded = nextEvent(h.events, 'run:end', (e) => e.taskId === 'flaky' && e.attempt === 2, 30_000);
     const r = await cli(['retry', 'flaky']);
     expect(r.code, r.stderr).toBe(0);
+    await secondEnded;
     await waitFor(() => h.status('flaky') === 'failed' && /^attempts: 2$/m.test(h.find('flaky')!.text), 'second cycle failed as attempt 2');
     expect(readFileSync(first, 'utf8')).toBe(firstText);
     expect(readFileSync(join(h.vault, 'Logs', 'runs', 'flaky', 'attempt-2.md'), 'utf8')).toContain('attempt 2');

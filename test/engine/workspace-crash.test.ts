@@ -87,7 +87,7 @@ async function crashThenRecover(fault: string) {
   expect(sh(p.repo, 'merge-base', 'main', 'vr/job')).toBe(mainHead);
   expect(sh(p.repo, 'log', '--format=', '--name-only', 'main..vr/job').split('\n')).toContain('work-job.txt');
   expect(sh(p.repo, 'show', 'vr/job:work-job.txt')).toBe('work of job');
-  expect(data.gates).toBe('check passed');
+  expect(data.gate_results).toBe('check passed');
 
   // Setup finished once: a crash after it does not run it again; one before or during it does.
   expect(lines(p.setupLog).map((l) => l.what)).toEqual(fault === 'during-setup' ? ['sleep', 'done'] : ['done']);

@@ -37,7 +37,7 @@ function repoAt(repo: string): string {
   return gitRepoWithCommit(repo, { 'README.md': 'hello\n', '.gitignore': 'deps/\n' });
 }
 
-interface SetupLine { what: string; cwd: string; pid: number; at: number; env: string[]; child?: number }
+interface SetupLine { what: string; cwd: string; branch?: string; pid: number; at: number; env: string[]; child?: number }
 const setupLines = (log: string): SetupLine[] => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as SetupLine) : []);
 const field = noteField;
 /** The note's `error`, unquoted (YAML double quotes escape like JSON here). */
@@ -63,7 +63,7 @@ describe('SETUP in a fresh worktree', () => {
     expect(lines.map((l) => l.what)).toEqual(['done']);
     const wt = lines[0]!.cwd;
     expect(wt.startsWith(realpathSync(join(h.root, 'worktrees')))).toBe(true);
-    expect(sh(wt, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('vr/with-setup');
+    expect(lines[0]!.branch).toBe('vr/with-setup');
     expect(lines[0]!.at).toBeLessThanOrEqual(runs[0]!.start);
     // A clean environment: the run marker and the task id, never the service's secrets.
     expect(lines[0]!.env).toContain('VAULTRUNNER_RUN');
@@ -91,8 +91,8 @@ describe('SETUP in a fresh worktree', () => {
     h.drop('special-task', `type: claude_code\nworking_dir: ${special}`);
     h.drop('other-task', `type: claude_code\nworking_dir: ${other}`);
     await waitFor(() => h.find('special-task')?.folder === 'Done' && h.find('other-task')?.folder === 'Done', 'both done', 30_000);
-    expect(setupLines(own).map((l) => sh(l.cwd, 'rev-parse', '--abbrev-ref', 'HEAD'))).toEqual(['vr/special-task']);
-    expect(setupLines(global).map((l) => sh(l.cwd, 'rev-parse', '--abbrev-ref', 'HEAD'))).toEqual(['vr/other-task']);
+    expect(setupLines(own).map((l) => l.branch)).toEqual(['vr/special-task']);
+    expect(setupLines(global).map((l) => l.branch)).toEqual(['vr/other-task']);
     await h.stop();
     h.cleanup();
 
