@@ -65,7 +65,8 @@ describe('vaultrunner doctor', () => {
   });
 
   it('has a line per built-in agent: version and whether its key is present, never the key', () => {
-    const r = doctor({ OPENAI_API_KEY: 'sk-openai-secret-value', CODEX_BIN: '', GEMINI_BIN: '/nonexistent/gemini' });
+    // The real codex and opencode binaries (an empty *_BIN: the installed one).
+    const r = doctor({ OPENAI_API_KEY: 'sk-openai-secret-value', CODEX_BIN: '', OPENCODE_BIN: '', GEMINI_BIN: '/nonexistent/gemini' });
     expectOnlyFailure(r, /^✗ agent gemini: gemini CLI not found/);
     expect(r.stdout).toMatch(/✓ agent codex: version \d+\.\d+\.\d+.*OPENAI_API_KEY is set \(environment\), not verified/);
     expect(r.stdout).toMatch(/✓ agent opencode: version \d+\.\d+\.\d+.*OPENAI_API_KEY is set.*no MODEL_OPENCODE/);

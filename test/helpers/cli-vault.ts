@@ -1,5 +1,5 @@
 // A temp vault for CLI tests: the real binary (dist/cli.js) run against it with a controlled env
-// (HOME inside the temp dir, no credentials, a fake `claude` that only prints a version).
+// (HOME inside the temp dir, no credentials, fake agent CLIs that only print a version).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,10 +53,17 @@ export function createCliVault(opts: { env?: Record<string, string> } = {}): Cli
   for (const f of VAULT_FOLDERS) mkdirSync(join(vault, f), { recursive: true });
   mkdirSync(home, { recursive: true });
   mkdirSync(work, { recursive: true });
-  const claudeBin = join(root, 'fake-claude');
-  writeFileSync(claudeBin, '#!/bin/sh\necho "2.1.0 (Claude Code)"\n');
-  chmodSync(claudeBin, 0o755);
-  const env: Record<string, string> = { VAULT_DIR: vault, HOME: home, WORKSPACE_ROOTS: work, CLAUDE_BIN: claudeBin, ...opts.env };
+  const fakeCli = (name: string, version: string) => {
+    const bin = join(root, `fake-${name}`);
+    writeFileSync(bin, `#!/bin/sh\necho "${version}"\n`);
+    chmodSync(bin, 0o755);
+    return bin;
+  };
+  const claudeBin = fakeCli('claude', '2.1.0 (Claude Code)');
+  // The other CLIs answer --version as fakes too (`gemini --version` alone takes seconds); a test
+  // about a real one sets its *_BIN to '' (the installed binary).
+  const agentBins = { CODEX_BIN: fakeCli('codex', 'codex-cli 0.171.0'), GEMINI_BIN: fakeCli('gemini', '0.61.0'), OPENCODE_BIN: fakeCli('opencode', '1.18.33') };
+  const env: Record<string, string> = { VAULT_DIR: vault, HOME: home, WORKSPACE_ROOTS: work, CLAUDE_BIN: claudeBin, ...agentBins, ...opts.env };
   // From cleanEnv(): a developer's exported settings never reach the CLI under test.
   const fullEnv = (extra?: Record<string, string>): NodeJS.ProcessEnv => ({ ...cleanEnv(), ...env, ...extra });
   const v: CliVault = {
