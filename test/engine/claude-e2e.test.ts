@@ -10,7 +10,8 @@ import { claudeTestEnv, delay, error, hang, startModelServer, text, toolUse, typ
 import { gitRepoWithCommit } from '../workspace/repo-fixture.js';
 import { createHarness, eventsFrom, waitFor, type Harness } from '../helpers/vault-harness.js';
 
-const CLAUDE = join(PACKAGE_ROOT, 'node_modules', '.bin', 'claude');
+// The pinned devDependency; CI also runs this file against the newest 2.x (VAULTRUNNER_TEST_CLAUDE_BIN, see .ci/run).
+const CLAUDE = process.env.VAULTRUNNER_TEST_CLAUDE_BIN || join(PACKAGE_ROOT, 'node_modules', '.bin', 'claude');
 let h: Harness;
 let server: ModelServer;
 let home: string;
@@ -126,7 +127,10 @@ describe('Claude Code through the service', () => {
     h.drop('malformed', 'type: claude_code\nmax_attempts: 3');
     const failed = await waitFor(() => h.status('malformed') === 'failed' && h.find('malformed'), 'failed', 30_000);
     expect(failed.text).toMatch(/^attempts: 1$/m);
-    expect(server.messageRequests()).toHaveLength(1);
+    // One attempt and one CLI run. (The pinned CLI sends one request; newer 2.x CLIs repeat a 400
+    // inside the same run: that is the CLI's business, not a retry of ours.)
+    expect(existsSync(join(h.vault, 'Logs', 'runs', 'malformed', 'attempt-2.md'))).toBe(false);
+    expect(new Set(server.messageRequests().map((r) => r.sessionId)).size).toBe(1);
   }, 60_000);
 
   it('pauses a running Claude task and resumes the same session', async () => {
