@@ -1,14 +1,14 @@
 // The same task note through the whole service with each built-in agent: the REAL claude, codex,
 // gemini and opencode CLIs from node_modules, each talking to a scripted model server of ours on
 // 127.0.0.1 (no network, no mocks). Each writes a real file through its own tool.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/config/config.js';
 import { claudeTestEnv, startModelServer, text, toolUse, type ModelServer } from '../fixtures/model-server.js';
-import { chatWire, geminiWire, responsesWire, say, startScriptedServer, wait, write, type ScriptedServer } from '../fixtures/scripted-server.js';
+import { chatWire, fail, geminiWire, hangs, responsesWire, say, startScriptedServer, wait, write, type ScriptedServer } from '../fixtures/scripted-server.js';
+import { groupRunning } from '../../src/os/process.js';
 import { gitRepoWithCommit } from '../workspace/repo-fixture.js';
 import { createHarness, waitFor, type Harness } from '../helpers/vault-harness.js';
 
@@ -92,6 +92,27 @@ describe('every built-in agent through the service', () => {
     // Each built-in agent keeps its state in the vault's own state dir, never the person's home.
     if (name !== 'claude') expect(existsSync(join(h!.vault, '.vaultrunner', 'agents', name))).toBe(true);
   }, 120_000);
+
+  it.each(['codex', 'gemini', 'opencode'] as const)('AGENT=%s: a 400 fails at once, a 401 fails fast with the fix, a silent model is stopped at the timeout with its whole process group', async (name) => {
+    const { repo } = await setup(name, 'unused.txt', 'x');
+    scripted!.script((req) => (req.text.includes('CASE-400') ? fail(400, 'prompt is malformed') : req.text.includes('CASE-401') ? fail(401, 'invalid api key') : hangs()));
+    const pids = new Map<string, number>();
+    h!.events.on('run:start', (e) => pids.set(e.taskId, e.pid));
+    h!.drop('bad-request', `type: claude_code\nworking_dir: ${repo}\nmax_attempts: 3`, 'CASE-400\n');
+    h!.drop('bad-key', `type: claude_code\nworking_dir: ${repo}\nmax_attempts: 3`, 'CASE-401\n');
+    h!.drop('silent', `type: claude_code\nworking_dir: ${repo}\nmax_attempts: 1\ntimeout: 3s`, 'CASE-HANG\n');
+    const failed = (id: string) => h!.status(id) === 'failed' && h!.find(id)!.text;
+    const [badRequest, badKey, silent] = await Promise.all(['bad-request', 'bad-key', 'silent'].map((id) => waitFor(() => failed(id), `${name}: ${id} failed`, 90_000)));
+    // Permanent failures: one attempt each, no retry by the service.
+    expect(badRequest).toMatch(/^attempts: 1$/m);
+    expect(badRequest, badRequest).toMatch(/^error: .*prompt is malformed/m);
+    expect(badKey).toMatch(/^attempts: 1$/m);
+    expect(badKey).toMatch(/^error: .*(OPENAI_API_KEY|GEMINI_API_KEY)/m); // the one-line fix
+    // The silent one: stopped at its timeout, recorded as one, nothing of it left running.
+    expect(silent).toMatch(/^error: .*timeout/im);
+    expect(pids.get('silent')).toBeGreaterThan(0);
+    expect(groupRunning(pids.get('silent')!)).toBe(false);
+  }, 150_000);
 
   it('pauses a running codex task and resumes the same session', async () => {
     const { repo, file } = await setup('codex', 'resumed.txt', 'after resume\n');
