@@ -7,8 +7,10 @@ import { dirname } from 'node:path';
 import { execa } from 'execa';
 import { AgentError, shortMessage } from '../errors.js';
 import { terminateGroup } from '../os/process.js';
-import type { AgentEvent, AgentOutcome, AgentProbe, AgentRun, StopReason } from './agent.js';
-import { idleError, spawnProcess } from './process/index.js';
+import type { AgentEvent, AgentOutcome, AgentProbe, AgentRun, AgentRunRequest, StopReason } from './agent.js';
+import { failedRun, idleError, safeCall, spawnProcess } from './process/index.js';
+
+export { failedRun, safeCall };
 
 /** A stateful, pure parser of one CLI's stdout lines. `push` never throws. */
 export interface JsonLineParser {
@@ -69,16 +71,25 @@ export interface JsonCliSpec {
 const STDERR_LINE_BYTES = 8 * 1024;
 const STDERR_TAIL_BYTES = 8 * 1024;
 
-export function safeCall<T>(fn: ((arg: T) => void) | undefined, arg: T): void {
-  try {
-    fn?.(arg);
-  } catch {
-    // A failing transcript sink must not break the run.
-  }
+/** The run-request fields every JSON-lines adapter passes the same way (cwd, prompt, sinks, files)
+ *  plus the adapter options shared by all three. */
+export function requestSpec(req: AgentRunRequest, opts: { maxLineBytes?: number; idleTimeoutMs?: number; endGraceMs?: number; spawn?: typeof execa }): Pick<JsonCliSpec, 'cwd' | 'input' | 'onEvent' | 'onRawLine' | 'outputFiles' | 'maxLineBytes' | 'idleTimeoutMs' | 'endGraceMs' | 'spawn'> {
+  return {
+    cwd: req.cwd,
+    input: req.prompt,
+    ...(req.onEvent ? { onEvent: req.onEvent } : {}),
+    ...(req.outputFiles ? { outputFiles: req.outputFiles } : {}),
+    ...(req.onRawLine ? { onRawLine: req.onRawLine } : {}),
+    ...(opts.maxLineBytes !== undefined ? { maxLineBytes: opts.maxLineBytes } : {}),
+    ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
+    ...(opts.endGraceMs !== undefined ? { endGraceMs: opts.endGraceMs } : {}),
+    ...(opts.spawn ? { spawn: opts.spawn } : {}),
+  };
 }
 
-export function failedRun(error: AgentError): AgentRun {
-  return { pid: 0, outcome: Promise.resolve({ ok: false, error, permissionDenials: [], exitCode: null }), stop: async () => {} };
+/** A run whose CLI arguments could not be built (a typed AgentError as is, anything else wrapped). */
+export function launchFailed(err: unknown): AgentRun {
+  return failedRun(err instanceof AgentError ? err : new AgentError('AGENT_FAILED', shortMessage(err), { cause: err }));
 }
 
 function isDirectory(path: string): boolean {

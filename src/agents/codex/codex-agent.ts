@@ -2,10 +2,10 @@
 import { closeSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { execa } from 'execa';
-import { AgentError, shortMessage } from '../../errors.js';
+import { AgentError } from '../../errors.js';
 import type { Agent, AgentCapabilities, AgentProbe, AgentRun, AgentRunRequest } from '../agent.js';
 import { agentEnv } from '../process/env.js';
-import { failedRun, probeVersion, startJsonCli, recoverJsonCli } from '../json-cli-run.js';
+import { failedRun, launchFailed, probeVersion, recoverJsonCli, requestSpec, startJsonCli } from '../json-cli-run.js';
 import { buildCodexLaunch } from './codex-args.js';
 import { CODEX_AUTH_FIX, CodexEventParser, classifyCodex, codexErrorInfoFromRollout, type CodexErrorInfo } from './codex-events.js';
 
@@ -93,7 +93,7 @@ export function createCodexAgent(opts: CodexAgentOptions): Agent {
         ...(opts.apiRetries !== undefined ? { apiRetries: opts.apiRetries } : {}),
       });
     } catch (err) {
-      return failedRun(err instanceof AgentError ? err : new AgentError('AGENT_FAILED', shortMessage(err), { cause: err }));
+      return launchFailed(err);
     }
     if (!req.env.OPENAI_API_KEY) return failedRun(new AgentError('AGENT_AUTH', `no OPENAI_API_KEY for codex; ${CODEX_AUTH_FIX}`));
     const parser = new CodexEventParser();
@@ -103,15 +103,8 @@ export function createCodexAgent(opts: CodexAgentOptions): Agent {
       args: launch.args,
       env: launch.env,
       files: launch.files,
-      cwd: req.cwd,
-      input: req.prompt,
       parser,
-      ...(req.onEvent ? { onEvent: req.onEvent } : {}),
-      ...(req.outputFiles ? { outputFiles: req.outputFiles } : {}),
-      ...(req.onRawLine ? { onRawLine: req.onRawLine } : {}),
-      ...(opts.maxLineBytes !== undefined ? { maxLineBytes: opts.maxLineBytes } : {}),
-      ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
-      ...(opts.spawn ? { spawn: opts.spawn } : {}),
+      ...requestSpec(req, opts),
       classify: (exit) => classifyCodex(parser, exit, bin, parser.failed !== undefined ? readErrorInfo(stateDir, parser.sessionId) : undefined),
     });
   }

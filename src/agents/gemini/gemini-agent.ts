@@ -1,9 +1,9 @@
 // Agent adapter for the Gemini CLI (`gemini --output-format stream-json`), with a GEMINI_CLI_HOME we own.
 import type { execa } from 'execa';
-import { AgentError, shortMessage } from '../../errors.js';
+import { AgentError } from '../../errors.js';
 import type { Agent, AgentCapabilities, AgentProbe, AgentRun, AgentRunRequest } from '../agent.js';
 import { agentEnv } from '../process/env.js';
-import { failedRun, probeVersion, startJsonCli, recoverJsonCli } from '../json-cli-run.js';
+import { failedRun, launchFailed, probeVersion, recoverJsonCli, requestSpec, startJsonCli } from '../json-cli-run.js';
 import { buildGeminiLaunch } from './gemini-args.js';
 import { GEMINI_AUTH_FIX, GeminiEventParser, classifyGemini } from './gemini-events.js';
 
@@ -48,7 +48,7 @@ export function createGeminiAgent(opts: GeminiAgentOptions): Agent {
         ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}),
       });
     } catch (err) {
-      return failedRun(err instanceof AgentError ? err : new AgentError('AGENT_FAILED', shortMessage(err), { cause: err }));
+      return launchFailed(err);
     }
     if (!req.env.GEMINI_API_KEY) return failedRun(new AgentError('AGENT_AUTH', `no GEMINI_API_KEY for gemini; ${GEMINI_AUTH_FIX}`));
     const parser = new GeminiEventParser();
@@ -58,15 +58,8 @@ export function createGeminiAgent(opts: GeminiAgentOptions): Agent {
       args: launch.args,
       env: launch.env,
       files: launch.files,
-      cwd: req.cwd,
-      input: req.prompt,
       parser,
-      ...(req.onEvent ? { onEvent: req.onEvent } : {}),
-      ...(req.outputFiles ? { outputFiles: req.outputFiles } : {}),
-      ...(req.onRawLine ? { onRawLine: req.onRawLine } : {}),
-      ...(opts.maxLineBytes !== undefined ? { maxLineBytes: opts.maxLineBytes } : {}),
-      ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
-      ...(opts.spawn ? { spawn: opts.spawn } : {}),
+      ...requestSpec(req, opts),
       classify: (exit) => classifyGemini(parser, exit, bin),
     });
   }

@@ -1,9 +1,9 @@
 // Agent adapter for opencode (`opencode run --format json`), with config and state dirs we own.
 import type { execa } from 'execa';
-import { AgentError, shortMessage } from '../../errors.js';
+import { AgentError } from '../../errors.js';
 import type { Agent, AgentCapabilities, AgentProbe, AgentRun, AgentRunRequest } from '../agent.js';
 import { agentEnv } from '../process/env.js';
-import { failedRun, probeVersion, startJsonCli, recoverJsonCli } from '../json-cli-run.js';
+import { failedRun, launchFailed, probeVersion, recoverJsonCli, requestSpec, startJsonCli } from '../json-cli-run.js';
 import { buildOpencodeLaunch } from './opencode-args.js';
 import { OPENCODE_AUTH_FIX, OpencodeEventParser, classifyOpencode } from './opencode-events.js';
 
@@ -49,7 +49,7 @@ export function createOpencodeAgent(opts: OpencodeAgentOptions): Agent {
         ...(req.resumeSessionId ? { resumeSessionId: req.resumeSessionId } : {}),
       });
     } catch (err) {
-      return failedRun(err instanceof AgentError ? err : new AgentError('AGENT_FAILED', shortMessage(err), { cause: err }));
+      return launchFailed(err);
     }
     if (!req.env.OPENAI_API_KEY) return failedRun(new AgentError('AGENT_AUTH', `no OPENAI_API_KEY for opencode; ${OPENCODE_AUTH_FIX}`));
     const parser = new OpencodeEventParser();
@@ -59,16 +59,8 @@ export function createOpencodeAgent(opts: OpencodeAgentOptions): Agent {
       args: launch.args,
       env: launch.env,
       files: launch.files,
-      cwd: req.cwd,
-      input: req.prompt,
       parser,
-      ...(req.onEvent ? { onEvent: req.onEvent } : {}),
-      ...(req.outputFiles ? { outputFiles: req.outputFiles } : {}),
-      ...(req.onRawLine ? { onRawLine: req.onRawLine } : {}),
-      ...(opts.maxLineBytes !== undefined ? { maxLineBytes: opts.maxLineBytes } : {}),
-      ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
-      ...(opts.endGraceMs !== undefined ? { endGraceMs: opts.endGraceMs } : {}),
-      ...(opts.spawn ? { spawn: opts.spawn } : {}),
+      ...requestSpec(req, opts),
       classify: (exit) => classifyOpencode(parser, exit, bin),
     });
   }
