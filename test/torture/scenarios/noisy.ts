@@ -56,6 +56,8 @@ export async function noisyScenario(o: NoisyOptions): Promise<ScenarioReport> {
     // Stopped at its timeout: the stop was asked ~2 s after the start, SIGKILL ~1 s (grace) later.
     const run = parseRunLog(tv.runLog).find((r) => r.task === 'stubborn');
     const stopLine = logLines(tv.vault).find((l) => l.task === 'stubborn' && String(l.msg).includes('stopping agent (timeout)'));
+    // The log file is written asynchronously: the note can say `failed` before its line is there.
+    await until(() => logLines(tv.vault).some((l) => l.task === 'stubborn' && l.to === 'failed'), 'the stubborn failure logged', 10_000, 50).catch(() => undefined);
     const failLine = logLines(tv.vault).find((l) => l.task === 'stubborn' && l.to === 'failed');
     // The service's own clock of the start (the agent logs its start only once Node has booted).
     const startLine = logLines(tv.vault).find((l) => l.task === 'stubborn' && l.to === 'executing');
