@@ -1,34 +1,26 @@
 // The whole service with the REAL claude CLI from node_modules, talking to our scripted model
 // server on 127.0.0.1. No network, no mocks: the CLI really writes files and runs tools.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PACKAGE_ROOT } from '../../src/config/config.js';
-import { claudeTestEnv, delay, error, hang, startModelServer, text, toolUse, type ModelServer, type RecordedRequest } from '../fixtures/model-server.js';
+import { delay, error, hang, text, toolUse, type RecordedRequest } from '../fixtures/model-server.js';
 import { gitRepoWithCommit } from '../workspace/repo-fixture.js';
+import { claudeHarness, startClaudeRig, type ClaudeRig } from '../helpers/claude-rig.js';
 import { createHarness, eventsFrom, waitFor, type Harness } from '../helpers/vault-harness.js';
 
-// The pinned devDependency; CI also runs this file against the newest 2.x (VAULTRUNNER_TEST_CLAUDE_BIN, see .ci/run).
-const CLAUDE = process.env.VAULTRUNNER_TEST_CLAUDE_BIN || join(PACKAGE_ROOT, 'node_modules', '.bin', 'claude');
 let h: Harness;
-let server: ModelServer;
-let home: string;
+let rig: ClaudeRig;
 
 afterEach(async () => {
   await h?.stop();
   h?.cleanup();
-  await server?.close();
-  if (home) rmSync(home, { recursive: true, force: true });
+  await rig?.close();
 });
 
 async function setup(handler: (req: RecordedRequest, i: number) => ReturnType<typeof text>, config: Record<string, string> = {}, extraEnv: NodeJS.ProcessEnv = {}) {
-  server = await startModelServer({ handler });
-  home = mkdtempSync(join(tmpdir(), 'vr-home-'));
-  h = createHarness({ AGENT: 'claude', CLAUDE_BIN: CLAUDE, PERMISSION_MODE: 'acceptEdits', WORKSPACE_MODE: 'in-place', ...config }, { agentEnv: claudeTestEnv(server.url, home, extraEnv) as Record<string, string> });
+  rig = await startClaudeRig(handler);
+  h = claudeHarness(rig, { WORKSPACE_MODE: 'in-place', ...config }, extraEnv);
   const repo = join(h.root, 'repo');
-  mkdirSync(repo);
   gitRepoWithCommit(repo);
   await h.start();
   return repo;
@@ -45,7 +37,7 @@ describe('Claude Code through the service', () => {
     const done = await waitFor(() => h.find('hello')?.folder === 'Done' && h.find('hello'), 'claude task done', 30_000);
     expect(readFileSync(join(repo, 'hello.txt'), 'utf8')).toBe('hello from claude\n');
     const sessionId = /^session_id: "?([^"\s]+)"?$/m.exec(done.text)?.[1];
-    expect(sessionId).toBe(server.messageRequests()[0]!.sessionId);
+    expect(sessionId).toBe(rig.server.messageRequests()[0]!.sessionId);
     expect(done.text).toMatch(/^cost_usd: \d+(\.\d+)?$/m);
     const transcript = readFileSync(join(h.vault, 'Logs', 'runs', 'hello', 'attempt-1.md'), 'utf8');
     expect(transcript).toContain('Write');
@@ -54,7 +46,7 @@ describe('Claude Code through the service', () => {
     const raw = readFileSync(join(h.vault, 'Logs', 'runs', 'hello', 'attempt-1.jsonl'), 'utf8');
     expect(raw).toContain('"type":"result"');
     // The prompt carried the task body and went through stdin (never argv).
-    expect(lastUserText(server.messageRequests()[0]!)).toContain('Create hello.txt saying hello.');
+    expect(lastUserText(rig.server.messageRequests()[0]!)).toContain('Create hello.txt saying hello.');
   }, 60_000);
 
   it('plans with the agent in plan mode and writes the plan note', async () => {
@@ -65,7 +57,7 @@ describe('Claude Code through the service', () => {
     expect(plan).toContain('planner: agent');
     expect(plan).toContain('1. Look around.');
     expect(plan).toContain('task: "[[planned-by-claude]]"');
-    const [planReq, runReq] = server.messageRequests();
+    const [planReq, runReq] = rig.server.messageRequests();
     expect(isPlan(planReq!)).toBe(true);
     expect(isPlan(runReq!)).toBe(false);
     expect(runReq!.text).toContain('1. Look around.'); // the plan is part of the run's prompt
@@ -82,7 +74,7 @@ describe('Claude Code through the service', () => {
     const stuck = await waitFor(() => /^error: .*planning failed/m.test(h.find('unplannable')!.text) && h.find('unplannable')!, 'planning error on the task', 30_000);
     expect(stuck.text).not.toMatch(/^status:/m); // still new: a person can fix it and it is planned again
     // It gave up: no more planning requests for this note until a person edits it…
-    const planCalls = () => server.messageRequests().filter((r) => isPlan(r) && r.text.includes('BROKEN')).length;
+    const planCalls = () => rig.server.messageRequests().filter((r) => isPlan(r) && r.text.includes('BROKEN')).length;
     const given = planCalls();
     await eventsFrom(h.events, 'orchestrator:step', 3, (e) => e.taskId === 'unplannable'); // several orchestrator passes
     expect(planCalls()).toBe(given);
@@ -110,7 +102,7 @@ describe('Claude Code through the service', () => {
     h.drop('greedy', 'type: claude_code\npermission_mode: bypassPermissions');
     const failed = await waitFor(() => h.status('greedy') === 'failed' && h.find('greedy'), 'refused', 20_000);
     expect(failed.text).toMatch(/^error: .*ceiling/m);
-    expect(server.messageRequests()).toHaveLength(0);
+    expect(rig.server.messageRequests()).toHaveLength(0);
   }, 60_000);
 
   it('retries an API error with backoff and then marks the task failed', async () => {
@@ -119,7 +111,7 @@ describe('Claude Code through the service', () => {
     const failed = await waitFor(() => h.status('overloaded') === 'failed' && h.find('overloaded'), 'failed', 40_000);
     expect(failed.text).toMatch(/^attempts: 2$/m);
     expect(failed.text).toMatch(/^error: .*529/m);
-    expect(server.messageRequests()).toHaveLength(2);
+    expect(rig.server.messageRequests()).toHaveLength(2);
   }, 60_000);
 
   it('fails at once, without retrying, on a 400', async () => {
@@ -130,19 +122,19 @@ describe('Claude Code through the service', () => {
     // One attempt and one CLI run. (The pinned CLI sends one request; newer 2.x CLIs repeat a 400
     // inside the same run: that is the CLI's business, not a retry of ours.)
     expect(existsSync(join(h.vault, 'Logs', 'runs', 'malformed', 'attempt-2.md'))).toBe(false);
-    expect(new Set(server.messageRequests().map((r) => r.sessionId)).size).toBe(1);
+    expect(new Set(rig.server.messageRequests().map((r) => r.sessionId)).size).toBe(1);
   }, 60_000);
 
   it('pauses a running Claude task and resumes the same session', async () => {
     await setup((req, i) => (i === 0 ? delay(20_000, text('too late')) : text('Continued and finished.')));
     const path = h.drop('resumable', 'type: claude_code', 'Refactor the parser.\n');
-    await waitFor(() => server.messageRequests().length === 1, 'first request', 30_000);
+    await waitFor(() => rig.server.messageRequests().length === 1, 'first request', 30_000);
     const sessionId = await waitFor(() => /^session_id: "?([^"\s]+)"?$/m.exec(h.read(path))?.[1], 'session id in the note', 10_000);
     writeFileSync(path, h.read(path).replace(/^status: executing$/m, 'status: paused') + '\nAlso keep the old API.\n');
     await waitFor(() => h.status('resumable') === 'paused' && !h.service!.executor.isRunning('resumable'), 'paused and stopped', 15_000);
     writeFileSync(path, h.read(path).replace(/^status: paused$/m, 'status: planned'));
     await waitFor(() => h.find('resumable')?.folder === 'Done', 'resumed task done', 30_000);
-    const resumed = server.messageRequests().at(-1)!;
+    const resumed = rig.server.messageRequests().at(-1)!;
     expect(resumed.sessionId).toBe(sessionId);
     // The resumed request carries the earlier conversation plus the new instruction.
     expect(resumed.text).toContain('Refactor the parser.');
@@ -155,7 +147,7 @@ describe('Claude Code through the service', () => {
     const body = `Start of a long task.\n${'lorem ipsum dolor sit amet '.repeat(40_000)}\nEND-MARKER\n`;
     h.drop('huge', 'type: claude_code', body);
     await waitFor(() => h.find('huge')?.folder === 'Done', 'done', 60_000);
-    expect(server.messageRequests()[0]!.text).toContain('END-MARKER');
+    expect(rig.server.messageRequests()[0]!.text).toContain('END-MARKER');
     expect(Buffer.byteLength(body)).toBeGreaterThan(1_000_000);
   }, 90_000);
 
@@ -167,8 +159,7 @@ describe('Claude Code through the service', () => {
   }, 60_000);
 
   it('treats a stream that ends without a result as a failure', async () => {
-    server = await startModelServer({ handler: () => text('unused') });
-    home = mkdtempSync(join(tmpdir(), 'vr-home-'));
+    rig = await startClaudeRig(() => text('unused'));
     h = createHarness({ AGENT: 'claude', CLAUDE_BIN: join(import.meta.dirname, '..', 'fixtures', 'fake-claude-noresult.mjs'), RETRY_BACKOFF: '100ms' });
     await h.start();
     h.drop('truncated', 'type: claude_code\nmax_attempts: 2');
