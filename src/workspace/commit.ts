@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { faultPoint } from '../fault.js';
 import { WorkspaceError } from './errors.js';
 import { git, identityEnv } from './git.js';
+import { splitRawAndPatch, statsFromPatch } from './patch-stats.js';
 
 export interface Author {
   name: string;
@@ -64,14 +65,27 @@ export function commitMessage(title: string, summary: string | undefined, taskId
 }
 
 /** Commit every change in `cwd` (tracked, untracked; not ignored) on the checked-out branch.
- *  With `capture`, the diff baseCommit..head comes back too (one git call for stats and patch). */
+ *  With `capture`, the diff baseCommit..head comes back too (one git call for stats and patch).
+ *
+ *  The critical path is add → write-tree → commit-tree → update-ref: reading HEAD runs beside
+ *  `add`, and the diff (of the tree just written, which is what gets committed) beside
+ *  commit-tree and update-ref. Its patch is written only once the branch has moved. */
 export async function commitAll(req: CommitRequest & { capture?: CaptureOptions }): Promise<CommitResult & { diff?: DiffCapture }> {
   const { cwd } = req;
-  const [gitDir = '', oldHead = '', headTree = ''] = (await git(['rev-parse', '--absolute-git-dir', 'HEAD', 'HEAD^{tree}'], { cwd })).stdout.trim().split('\n');
-  // A stale lock in our own worktree can only be a killed git of ours (the agent has ended).
-  if (req.ownWorktree && existsSync(join(gitDir, 'index.lock'))) await rm(join(gitDir, 'index.lock'), { force: true });
-  await git(['add', '-A'], { cwd }); // no pathspec: the whole tree, wherever cwd is in it
+  const [head, added] = await Promise.all([
+    git(['rev-parse', '--absolute-git-dir', 'HEAD', 'HEAD^{tree}'], { cwd }),
+    git(['add', '-A'], { cwd, okExitCodes: req.ownWorktree ? [128] : [] }), // no pathspec: the whole tree, wherever cwd is in it
+  ]);
+  const [gitDir = '', oldHead = '', headTree = ''] = head.stdout.trim().split('\n');
+  if (added.exitCode !== 0) {
+    // A stale lock in our own worktree can only be a killed git of ours (the agent has ended);
+    // without one, the second `add` fails again and says why.
+    if (existsSync(join(gitDir, 'index.lock'))) await rm(join(gitDir, 'index.lock'), { force: true });
+    await git(['add', '-A'], { cwd });
+  }
   const tree = (await git(['write-tree'], { cwd })).stdout.trim();
+  const diff = diffTree(cwd, req.baseCommit, tree, req.capture !== undefined);
+  diff.catch(() => undefined); // awaited below; a failed commit must not leave it unhandled
   let committed = false;
   let headCommit = oldHead;
   if (tree !== headTree) {
@@ -85,17 +99,27 @@ export async function commitAll(req: CommitRequest & { capture?: CaptureOptions 
     committed = true;
     faultPoint('commit-after-ref');
   }
-  if (!req.capture) return { committed, ...(await changeStats(cwd, req.baseCommit, headCommit)) };
-  const { stats, diff } = await statsAndDiff(cwd, req.baseCommit, headCommit, req.capture);
-  return { committed, ...stats, diff };
+  const out = await diff;
+  if (!req.capture) return { committed, ...parseNumstat(out.stdout, headCommit) };
+  const { stats, diff: captured } = await statsAndPatch(cwd, req.baseCommit, tree, out.stdoutBytes, headCommit, req.capture);
+  return { committed, ...stats, diff: captured };
 }
 
+// Plumbing `diff-tree`, not `git diff`: the person's diff.noprefix / diff.mnemonicPrefix / diff.relative
+// settings would change the patch's paths (and its `git apply`-ability); plumbing ignores them.
 const DIFF_ARGS = ['--no-renames', '--no-ext-diff', '--no-textconv', '--binary'];
+
+/** `diff-tree` of two tree-ish (commits or trees): numstat records; with `patch`, raw records and
+ *  the patch instead (stats come from the patch: see patch-stats.ts). `--full-index` also spares
+ *  git the abbreviation look-ups of every `index` line. */
+function diffTree(cwd: string, from: string, to: string, patch: boolean) {
+  const what = patch ? ['--raw', '-z', '-p', '--full-index'] : ['--numstat', '-z'];
+  return git(['diff-tree', '-r', '--no-commit-id', ...what, ...DIFF_ARGS, from, to, '--'], { cwd });
+}
 
 /** Files, insertions and deletions between two commits (renames counted as delete + add). */
 export async function changeStats(cwd: string, from: string, to: string): Promise<ChangeStats> {
-  const r = await git(['diff', '--numstat', '-z', '--no-renames', '--no-ext-diff', from, to, '--'], { cwd });
-  return parseNumstat(r.stdout, to);
+  return parseNumstat((await diffTree(cwd, from, to, false)).stdout, to);
 }
 
 function parseNumstat(out: string, to: string): ChangeStats {
@@ -114,16 +138,27 @@ function parseNumstat(out: string, to: string): ChangeStats {
   return { headCommit: to, filesChanged: files.length, insertions, deletions, files };
 }
 
-/** Stats and patch from one `git diff --numstat -z -p`: NUL-ended stat records, an empty one, then the patch. */
-async function statsAndDiff(cwd: string, from: string, to: string, opts: CaptureOptions): Promise<{ stats: ChangeStats; diff: DiffCapture }> {
-  const r = await git(['diff', '--numstat', '-z', '-p', ...DIFF_ARGS, from, to, '--'], { cwd });
-  const bytes = r.stdoutBytes;
-  const split = bytes.indexOf('\0\0');
-  const stats = parseNumstat(split < 0 ? '' : bytes.subarray(0, split + 1).toString('utf8'), to);
-  const patch = split < 0 ? Buffer.alloc(0) : bytes.subarray(split + 2);
-  if (opts.patchPath) await writeAtomically(opts.patchPath, patch);
-  const c = cap(patch.subarray(0, opts.maxChars * 4 + 1).toString('utf8'), opts.maxChars);
-  return { stats, diff: { text: c.text, truncated: c.truncated || Buffer.byteLength(c.text) < patch.length, bytes: patch.length, ...(opts.patchPath ? { patchPath: opts.patchPath } : {}) } };
+/** Stats and patch from one `diff-tree -z --raw -p` output; the full patch is written to `patchPath`. */
+async function statsAndPatch(cwd: string, from: string, tree: string, bytes: Buffer, head: string, opts: CaptureOptions): Promise<{ stats: ChangeStats; diff: DiffCapture }> {
+  const split = splitRawAndPatch(bytes);
+  const patch = split?.patch ?? Buffer.alloc(0);
+  const files = split && statsFromPatch(split.records, patch);
+  // Never a guessed count: output that does not parse is asked of git again, the plain way.
+  const stats = files ? totals(files, head) : parseNumstat((await diffTree(cwd, from, tree, false)).stdout, head);
+  const full = split ? patch : (await git(['diff-tree', '-r', '--no-commit-id', '-p', '--full-index', ...DIFF_ARGS, from, tree, '--'], { cwd })).stdoutBytes;
+  if (opts.patchPath) await writeAtomically(opts.patchPath, full);
+  const c = cap(full.subarray(0, opts.maxChars * 4 + 1).toString('utf8'), opts.maxChars);
+  return { stats, diff: { text: c.text, truncated: c.truncated || Buffer.byteLength(c.text) < full.length, bytes: full.length, ...(opts.patchPath ? { patchPath: opts.patchPath } : {}) } };
+}
+
+function totals(files: FileStat[], head: string): ChangeStats {
+  let insertions = 0;
+  let deletions = 0;
+  for (const f of files) {
+    insertions += f.insertions ?? 0;
+    deletions += f.deletions ?? 0;
+  }
+  return { headCommit: head, filesChanged: files.length, insertions, deletions, files };
 }
 
 async function writeAtomically(path: string, data: Buffer): Promise<void> {
@@ -159,7 +194,7 @@ export interface DiffCapture {
  * file and rename, so a reader never sees half a patch) and returned capped for the review note.
  */
 export async function captureDiff(cwd: string, from: string, to: string, opts: CaptureOptions): Promise<DiffCapture> {
-  const args = ['diff', ...DIFF_ARGS, from, to, '--'];
+  const args = ['diff-tree', '-r', '--no-commit-id', '-p', '--full-index', ...DIFF_ARGS, from, to, '--'];
   if (!opts.patchPath) {
     const r = await git(args, { cwd });
     return { ...cap(r.stdout, opts.maxChars), bytes: Buffer.byteLength(r.stdout) };

@@ -43,6 +43,6 @@ export async function openWorkspace(req: OpenWorkspaceRequest): Promise<OpenedWo
   const ws =
     req.mode === 'in-place'
       ? inPlaceWorkspace(pre)
-      : await createWorktree({ repoRoot: pre.repoRoot, path: pre.worktreePath!, branch, baseBranch: pre.baseBranch, baseCommit: pre.baseCommit, subdir: pre.subdir });
+      : await createWorktree({ repoRoot: pre.repoRoot, path: pre.worktreePath!, branch, baseBranch: pre.baseBranch, baseCommit: pre.baseCommit, subdir: pre.subdir, ...(pre.worktrees ? { worktrees: pre.worktrees } : {}) });
   return { ...ws, commonDir: pre.commonDir, preflight: pre };
 }

@@ -4,7 +4,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { WorkspaceError } from './errors.js';
-import { dirtyPaths, git, listWorktrees, resolveCommit } from './git.js';
+import { dirtyPaths, git, listWorktrees, resolveCommit, type WorktreeEntry } from './git.js';
 import { isInside, realish } from './paths.js';
 import { worktreePathFor } from './worktree.js';
 
@@ -41,6 +41,8 @@ export interface PreflightResult {
   currentBranch?: string;
   /** Worktree mode: where the task's worktree is (or goes). */
   worktreePath?: string;
+  /** Worktree mode: the repository's worktrees as pre-flight read them (createWorktree looks its own up there). */
+  worktrees?: readonly WorktreeEntry[];
 }
 
 export async function preflight(req: PreflightRequest): Promise<PreflightResult> {
@@ -81,12 +83,13 @@ export async function preflight(req: PreflightRequest): Promise<PreflightResult>
   await checkBranchName(repoRoot, req.branch);
   const worktreesDir = await checkWorktreesDir(req.worktreesDir, req.vaultDir, repoRoot);
   const wantPath = worktreePathFor(worktreesDir, commonDir, repoRoot, req.taskId);
-  for (const wt of await listWorktrees(repoRoot)) {
+  const worktrees = await listWorktrees(repoRoot);
+  for (const wt of worktrees) {
     if (wt.branch !== `refs/heads/${req.branch}`) continue;
     if ((await realish(wt.path)) === wantPath) continue; // the task's own worktree: a resume
     throw new WorkspaceError('BRANCH_CHECKED_OUT', `branch ${JSON.stringify(req.branch)} is already checked out in ${wt.path}; a worktree needs a branch of its own`);
   }
-  return { ...result, worktreePath: wantPath };
+  return { ...result, worktreePath: wantPath, worktrees };
 }
 
 /** Refuses names git would not take as a branch (`git check-ref-format --branch`). */

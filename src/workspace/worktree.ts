@@ -61,6 +61,8 @@ export interface CreateWorktreeRequest {
   baseCommit: string;
   /** working_dir relative to the repository root: the agent's cwd inside the worktree. */
   subdir?: string;
+  /** The repository's worktrees, when the caller has just listed them (pre-flight): saves a `git worktree list`. */
+  worktrees?: readonly WorktreeEntry[];
 }
 
 export interface Workspace {
@@ -82,7 +84,7 @@ export interface Workspace {
 /** Create the task's worktree, or find the one it already has. */
 export async function createWorktree(req: CreateWorktreeRequest): Promise<Workspace> {
   const path = await realish(req.path);
-  const entry = await findEntry(req.repoRoot, path);
+  const entry = await findEntry(req.repoRoot, path, req.worktrees);
   const done = async (created: boolean): Promise<Workspace> => ({
     mode: 'worktree',
     root: path,
@@ -128,8 +130,8 @@ export function inPlaceWorkspace(pre: { repoRoot: string; subdir: string; baseBr
   };
 }
 
-async function findEntry(repoRoot: string, path: string): Promise<WorktreeEntry | undefined> {
-  for (const wt of await listWorktrees(repoRoot)) if ((await realish(wt.path)) === path) return wt;
+async function findEntry(repoRoot: string, path: string, known?: readonly WorktreeEntry[]): Promise<WorktreeEntry | undefined> {
+  for (const wt of known ?? (await listWorktrees(repoRoot))) if ((await realish(wt.path)) === path) return wt;
   return undefined;
 }
 

@@ -1,11 +1,12 @@
 // Committing the agent's work on real repositories: untracked files, stats, author, idempotence
 // after a crash (a stale index.lock, a second call), and the diff: capped text plus the full patch.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { captureDiff, changeStats, commitAll, commitMessage } from '../../src/workspace/commit.js';
 import { openWorkspace } from '../../src/workspace/open.js';
+import { splitRawAndPatch, statsFromPatch } from '../../src/workspace/patch-stats.js';
 import type { Workspace } from '../../src/workspace/worktree.js';
 import { sandbox, sh, snapshot, type Sandbox } from './repo-fixture.js';
 
@@ -76,6 +77,15 @@ describe('commitAll', () => {
     expect(r.committed).toBe(true);
     expect(r.files.map((f) => f.path)).toEqual(['a.txt', 'b.txt']);
     expect(sh(ws.root, 'rev-list', '--count', `${ws.baseCommit}..HEAD`)).toBe('1');
+  });
+
+  it("the patch keeps git's a/ b/ paths whatever the person's diff settings say", async () => {
+    sh(ws.root, 'config', 'diff.noprefix', 'true');
+    sh(ws.root, 'config', 'diff.mnemonicPrefix', 'true');
+    writeFileSync(join(ws.root, 'a.txt'), 'a\n');
+    const r = await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: 't', taskId: 't', ownWorktree: true, capture: { maxChars: 10_000 } });
+    expect(r.diff!.text).toMatch(/^diff --git a\/a\.txt b\/a\.txt\n/);
+    expect(r.diff!.text).toContain('--- /dev/null\n+++ b/a.txt\n');
   });
 
   it('nothing changed: no commit, empty stats', async () => {
@@ -156,5 +166,41 @@ describe('captureDiff', () => {
     const again = await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: 't', taskId: 't', ownWorktree: true, capture: { maxChars: 60 } });
     expect(again.committed).toBe(false);
     expect(again.files).toEqual(c.files);
+  });
+
+  it('stats taken from the patch equal git --numstat for every kind of change', async () => {
+    const root = ws.root;
+    writeFileSync(join(root, 'README.md'), 'hello\nworld'); // a line changed, no newline at the end
+    sh(root, 'rm', '-q', 'CHANGELOG.md');
+    writeFileSync(join(root, 'empty.txt'), '');
+    writeFileSync(join(root, 'blob.bin'), Buffer.from([0, 1, 2, 0, 255]));
+    writeFileSync(join(root, 'tab\tand "quote".txt'), 'a\n');
+    writeFileSync(join(root, 'ünï.md'), 'diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n'); // patch-like content
+    sh(root, 'update-index', '--chmod=+x', 'src/app.js');
+    rmSync(join(root, 'src', 'app.js'));
+    symlinkSync('README.md', join(root, 'src', 'app.js')); // file → symlink: two patch sections
+    sh(root, 'add', '-A');
+    sh(root, 'commit', '-qm', 'all kinds');
+    writeFileSync(join(root, 'blob.bin'), Buffer.from([0, 9, 9, 0]));
+    writeFileSync(join(root, 'many.txt'), Array.from({ length: 300 }, (_, i) => `line ${i}`).join('\n') + '\n');
+    const c = await commitAll({ cwd: root, baseCommit: ws.baseCommit, title: 't', taskId: 't', ownWorktree: true, capture: { maxChars: 100 } });
+    const numstat = await changeStats(root, ws.baseCommit, c.headCommit);
+    expect(c.files).toEqual(numstat.files);
+    // …from the patch, not from the fallback: the one diff-tree output parses and lines up.
+    const out = execFileSync('git', ['diff-tree', '-r', '-z', '--raw', '-p', '--full-index', '--binary', '--no-renames', ws.baseCommit, c.headCommit], { cwd: root });
+    const split = splitRawAndPatch(out)!;
+    expect(statsFromPatch(split.records, split.patch)).toEqual(numstat.files);
+    expect([c.filesChanged, c.insertions, c.deletions]).toEqual([numstat.filesChanged, numstat.insertions, numstat.deletions]);
+    expect(c.files.map((f) => f.path)).toContain('tab\tand "quote".txt');
+    expect(c.files.find((f) => f.path === 'blob.bin')).toEqual({ path: 'blob.bin', insertions: null, deletions: null });
+  });
+
+  it('patch stats refuse output whose sections do not line up with its records (git is asked instead)', () => {
+    const out = Buffer.from(':100644 100644 a b M\0x.txt\0\0diff --git a/x.txt b/x.txt\n@@ -1 +1 @@\n-a\n+b\ndiff --git a/y b/y\n');
+    const split = splitRawAndPatch(out)!;
+    expect(split.records).toEqual([{ path: 'x.txt', oldMode: 0o100644, newMode: 0o100644 }]);
+    expect(statsFromPatch(split.records, split.patch)).toBeUndefined();
+    expect(statsFromPatch(split.records, split.patch.subarray(0, split.patch.indexOf('diff --git a/y')))).toEqual([{ path: 'x.txt', insertions: 1, deletions: 1 }]);
+    expect(splitRawAndPatch(Buffer.from(':100644 100644 a b M\0x.txt'))).toBeUndefined();
   });
 });
