@@ -67,9 +67,8 @@ export function commitMessage(title: string, summary: string | undefined, taskId
 /** Commit every change in `cwd` (tracked, untracked; not ignored) on the checked-out branch.
  *  With `capture`, the diff baseCommit..head comes back too (one git call for stats and patch).
  *
- *  The critical path is add → write-tree → commit-tree → update-ref: reading HEAD runs beside
- *  `add`, and the diff (of the tree just written, which is what gets committed) beside
- *  commit-tree and update-ref. Its patch is written only once the branch has moved. */
+ *  The critical path is add → write-tree → commit-tree → update-ref; reading HEAD runs beside
+ *  `add`, and the one diff beside the rest. The patch is written only once the branch has moved. */
 export async function commitAll(req: CommitRequest & { capture?: CaptureOptions }): Promise<CommitResult & { diff?: DiffCapture }> {
   const { cwd } = req;
   const [head, added] = await Promise.all([
@@ -83,9 +82,14 @@ export async function commitAll(req: CommitRequest & { capture?: CaptureOptions 
     if (existsSync(join(gitDir, 'index.lock'))) await rm(join(gitDir, 'index.lock'), { force: true });
     await git(['add', '-A'], { cwd });
   }
+  // Our own worktree's index is ours alone (the agent has ended): the diff reads it beside
+  // write-tree. A person's checkout is diffed from the tree written, which nobody can change.
+  const patch = req.capture !== undefined;
+  const staged = req.ownWorktree ? diffStaged(cwd, req.baseCommit, patch) : undefined;
+  staged?.catch(() => undefined); // awaited below; a failed commit must not leave it unhandled
   const tree = (await git(['write-tree'], { cwd })).stdout.trim();
-  const diff = diffTree(cwd, req.baseCommit, tree, req.capture !== undefined);
-  diff.catch(() => undefined); // awaited below; a failed commit must not leave it unhandled
+  const diff = staged ?? diffTree(cwd, req.baseCommit, tree, patch);
+  diff.catch(() => undefined);
   let committed = false;
   let headCommit = oldHead;
   if (tree !== headTree) {
@@ -113,9 +117,15 @@ const DIFF_ARGS = ['--no-renames', '--no-ext-diff', '--no-textconv', '--binary']
  *  the patch instead (stats come from the patch: see patch-stats.ts). `--full-index` also spares
  *  git the abbreviation look-ups of every `index` line. */
 function diffTree(cwd: string, from: string, to: string, patch: boolean) {
-  const what = patch ? ['--raw', '-z', '-p', '--full-index'] : ['--numstat', '-z'];
-  return git(['diff-tree', '-r', '--no-commit-id', ...what, ...DIFF_ARGS, from, to, '--'], { cwd });
+  return git(['diff-tree', '-r', '--no-commit-id', ...diffOutput(patch), ...DIFF_ARGS, from, to, '--'], { cwd });
 }
+
+/** The same output for `from` against the index (what write-tree turns into the tree, byte for byte). */
+function diffStaged(cwd: string, from: string, patch: boolean) {
+  return git(['diff-index', '--cached', ...diffOutput(patch), ...DIFF_ARGS, from, '--'], { cwd });
+}
+
+const diffOutput = (patch: boolean) => (patch ? ['--raw', '-z', '-p', '--full-index'] : ['--numstat', '-z']);
 
 /** Files, insertions and deletions between two commits (renames counted as delete + add). */
 export async function changeStats(cwd: string, from: string, to: string): Promise<ChangeStats> {
