@@ -2,7 +2,7 @@
 // lstat then a read) and the one-shot CLI's (blocking, the open file's own stat). Both must see
 // the same entries for every kind of file a task folder can hold.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -55,5 +55,33 @@ describe('TaskIndex.scan', () => {
     for (const id of ['binary', 'dangling', 'huge', 'linked']) expect(byId[id]!.kind, id).toBe('unreadable');
     expect(byId.linked!.status).toMatch(/symbolic link/);
     expect(byId.huge!.status).toMatch(/larger than/);
+  });
+
+  it('a quick-stat reconcile sees edits, new and removed notes, and re-reads nothing unchanged', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'vr-scan-'));
+    const paths = vaultPaths(join(dir, 'vault'));
+    for (const d of [paths.needsAction, paths.pendingApproval]) mkdirSync(d, { recursive: true });
+    const note = (status: string) => `---\ntype: claude_code\nstatus: ${status}\n---\nBody.\n`;
+    for (let i = 0; i < 1200; i++) writeFileSync(join(paths.needsAction, `t${i}.md`), note('paused'));
+    const store = new NoteStore({ vaultRoot: paths.root });
+    const index = new TaskIndex(store, paths, silentLogger());
+    await index.scan();
+    const changed: string[] = [];
+    const removed: string[] = [];
+    index.on('change', (e) => changed.push(e.id));
+    index.on('remove', (e) => removed.push(e.id));
+    await index.scan({ quickStat: true });
+    expect([changed, removed]).toEqual([[], []]);
+
+    // No events reach the index: only the reconcile can notice these.
+    writeFileSync(join(paths.needsAction, 't7.md'), note('planned')); // in place, same size
+    writeFileSync(join(paths.needsAction, 'fresh.md'), note('new'));
+    unlinkSync(join(paths.needsAction, 't9.md'));
+    await index.scan({ quickStat: true });
+    expect(changed.sort()).toEqual(['fresh', 't7']);
+    expect(removed).toEqual(['t9']);
+    const t7 = index.byId('t7')!;
+    expect(t7.state.kind === 'task' && t7.state.task.status).toBe('planned');
+    expect(index.size).toBe(1200);
   });
 });
