@@ -151,7 +151,8 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
       const paths: string[] = [];
       for (const name of names) {
         const path = join(dir, name);
-        if (classifyPath(this.paths.root, path).kind !== 'task-note') continue; // temp files, conflict copies
+        // Temp files and conflict copies are skipped; a path the index holds was classified already.
+        if (!this.byPath.has(path) && classifyPath(this.paths.root, path).kind !== 'task-note') continue;
         seen.add(path);
         paths.push(path);
       }
