@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { validateTask } from '../../src/domain/task.js';
 import { taskIdOf } from '../../src/vault/layout.js';
 import { NoteStore } from '../../src/vault/note-store.js';
-import { benchDir, median, noteText, round, type BenchResult } from './common.js';
+import { benchDir, median, noteText, round, verdict, type BenchResult } from './common.js';
 
 /** A realistic task note: a dozen keys (comments, lists, quoting), a 1-2 KB body. */
 function note(i: number): string {
@@ -76,11 +76,11 @@ export async function runParse(quick: boolean): Promise<BenchResult> {
     const ratio = round(plainRate / oursRate, 1);
     return {
       name: 'parse',
-      figures: { n, reps, oursNotesPerSec: round(oursRate, 0), plainNotesPerSec: round(plainRate, 0), ratio, usPerNote: round(1e6 / oursRate, 0) },
+      figures: { n, reps, oursNotesPerSec: round(oursRate, 0), plainNotesPerSec: round(plainRate, 0), ratio, usPerNote: round(1e6 / oursRate, 0), target: { ratio: 1.5 } },
       rows: [
         [`read + parse + validate (NoteStore.read + validateTask), ${n} notes × ${reps}`, `${round(oursRate, 0)} notes/s (${round(1e6 / oursRate, 0)} µs each)`, '', ''],
         ['plain readFile of the same files', `${round(plainRate, 0)} notes/s`, '', ''],
-        ['plain / ours (how many times slower parsing makes a read)', `${ratio}×`, '', ''],
+        ['plain / ours (how many times slower parsing makes a read)', `${ratio}×`, '≤ 1.5×', verdict(ratio <= 1.5)],
       ],
     };
   } finally {

@@ -80,9 +80,11 @@ export async function runPickup(quick: boolean): Promise<BenchResult> {
     const base = summarise(await spawnBaseline(dir, Math.min(n, 20)));
     return {
       name: 'pickup',
-      figures: { ...ours, unit: 'ms', baselineSpawnP50: base.p50, baselineCodeP50: base.codeP50, targets: { p50: 50, p95: 150 } },
+      figures: { ...ours, unit: 'ms', baselineSpawnP50: base.p50, baselineCodeP50: base.codeP50, overSpawnP50: round(ours.p50 - base.p50), targets: { p50: 50, p95: 150, overSpawnP50: 10 } },
       rows: [
         [`pickup p50 (rename → agent process), n=${n}`, `${ours.p50} ms`, '≤ 50 ms', verdict(ours.p50 <= 50)],
+        // Issue 16: the service's own share, i.e. minus what any Node program pays to spawn.
+        ['pickup p50 minus a plain spawn from Node (p50)', `${round(ours.p50 - base.p50)} ms`, '≤ 10 ms', verdict(ours.p50 - base.p50 <= 10)],
         ['pickup p95', `${ours.p95} ms`, '≤ 150 ms', verdict(ours.p95 <= 150)],
         ['pickup max', `${ours.max} ms`, '', ''],
         ['rename → agent code running p50 / p95 (adds Node boot)', `${ours.codeP50} / ${ours.codeP95} ms`, '', ''],

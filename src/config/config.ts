@@ -3,7 +3,6 @@
 import { existsSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
 import { PERMISSION_MODES, type PermissionMode } from './permission-modes.js';
 import { ConfigError } from '../errors.js';
 import { parseDuration } from './duration.js';
@@ -91,41 +90,46 @@ export type ConfigKey = keyof typeof DEFAULTS;
 export const BUILTIN_AGENTS = ['claude', 'codex', 'gemini', 'opencode'] as const;
 export type BuiltinAgent = (typeof BUILTIN_AGENTS)[number];
 
-const bool = (key: string) =>
-  z.string().transform((v, ctx) => {
-    const s = v.trim().toLowerCase();
-    if (['true', '1', 'yes', 'on'].includes(s)) return true;
-    if (['false', '0', 'no', 'off'].includes(s)) return false;
-    ctx.addIssue({ code: 'custom', message: `${key}=${JSON.stringify(v)} is not allowed; use true or false` });
-    return z.NEVER;
-  });
+// Each field reads its .env text or throws a one-line ConfigError naming the key, the value and what
+// is allowed. Hand-written rather than zod: every CLI call loads the config, and zod's module
+// start-up alone was ~100 ms of a 400 ms `vaultrunner list`.
+type Field<T> = (key: string, v: string) => T;
+const refuse = (key: string, v: string, allowed: string): never => {
+  throw new ConfigError(`${key}=${JSON.stringify(v)} is not allowed; ${allowed}`);
+};
 
-const duration = (key: string, min = 0) =>
-  z.string().transform((v, ctx) => {
+const bool: Field<boolean> = (key, v) => {
+  const s = v.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(s)) return true;
+  if (['false', '0', 'no', 'off'].includes(s)) return false;
+  return refuse(key, v, 'use true or false');
+};
+
+const duration =
+  (min = 0): Field<number> =>
+  (key, v) => {
     const ms = parseDuration(v);
-    if (ms === undefined || ms < min) {
-      ctx.addIssue({ code: 'custom', message: `${key}=${JSON.stringify(v)} is not allowed; use a duration like 500ms, 30s, 10m or 1h${min ? ` (at least ${min}ms)` : ''}` });
-      return z.NEVER;
-    }
-    return ms;
-  });
+    return ms === undefined || ms < min ? refuse(key, v, `use a duration like 500ms, 30s, 10m or 1h${min ? ` (at least ${min}ms)` : ''}`) : ms;
+  };
 
-const int = (key: string, min: number, max: number) =>
-  z.string().transform((v, ctx) => {
+const int =
+  (min: number, max: number): Field<number> =>
+  (key, v) => {
     const n = Number(v.trim());
-    if (!Number.isInteger(n) || n < min || n > max) {
-      ctx.addIssue({ code: 'custom', message: `${key}=${JSON.stringify(v)} is not allowed; use a whole number from ${min} to ${max}` });
-      return z.NEVER;
-    }
-    return n;
-  });
+    return !Number.isInteger(n) || n < min || n > max ? refuse(key, v, `use a whole number from ${min} to ${max}`) : n;
+  };
 
-const oneOf = <T extends string>(key: string, values: readonly T[]) =>
-  z.string().transform((v, ctx) => {
-    if ((values as readonly string[]).includes(v.trim())) return v.trim() as T;
-    ctx.addIssue({ code: 'custom', message: `${key}=${JSON.stringify(v)} is not allowed; use one of ${values.join(', ')}` });
-    return z.NEVER;
-  });
+const oneOf =
+  <T extends string>(values: readonly T[]): Field<T> =>
+  (key, v) =>
+    (values as readonly string[]).includes(v.trim()) ? (v.trim() as T) : refuse(key, v, `use one of ${values.join(', ')}`);
+
+const nonEmpty =
+  (what: string): Field<string> =>
+  (key, v) =>
+    v.length > 0 ? v : refuse(key, v, `use ${what}`);
+
+const anyText: Field<string> = (_key, v) => v;
 
 const list = (v: string, sep: string | RegExp) =>
   v
@@ -133,81 +137,73 @@ const list = (v: string, sep: string | RegExp) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-const agentsJson = z.string().transform((v, ctx) => {
-  if (v.trim() === '') return {} as Record<string, string[]>;
+const AGENT_NAME = /^[a-z][a-z0-9_-]*$/;
+const agentsJson: Field<Record<string, string[]>> = (key, v) => {
+  if (v.trim() === '') return {};
   let parsed: unknown;
   try {
     parsed = JSON.parse(v);
   } catch {
-    ctx.addIssue({ code: 'custom', message: `COMMAND_AGENTS=${JSON.stringify(v)} is not allowed; use JSON like {"demo":["node","scripts/demo-agent.mjs"]}` });
-    return z.NEVER;
+    return refuse(key, v, 'use JSON like {"demo":["node","scripts/demo-agent.mjs"]}');
   }
-  const shape = z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), z.array(z.string().min(1)).min(1));
-  const r = shape.safeParse(parsed);
-  if (!r.success) {
-    ctx.addIssue({ code: 'custom', message: `COMMAND_AGENTS=${JSON.stringify(v)} is not allowed; each agent name (lowercase) maps to a non-empty argv array of strings` });
-    return z.NEVER;
-  }
-  return r.data;
-});
+  const ok =
+    typeof parsed === 'object' &&
+    parsed !== null &&
+    !Array.isArray(parsed) &&
+    Object.entries(parsed).every(([name, argv]) => AGENT_NAME.test(name) && Array.isArray(argv) && argv.length > 0 && argv.every((a) => typeof a === 'string' && a.length > 0));
+  return ok ? { ...(parsed as Record<string, string[]>) } : refuse(key, v, 'each agent name (lowercase) maps to a non-empty argv array of strings');
+};
 
-const usd = (key: string) =>
-  z.string().transform((v, ctx) => {
-    if (v.trim() === '') return undefined;
-    const n = Number(v.trim());
-    if (!Number.isFinite(n) || n <= 0) {
-      ctx.addIssue({ code: 'custom', message: `${key}=${JSON.stringify(v)} is not allowed; use a positive number of US dollars like 2.50, or leave it empty for no cap` });
-      return z.NEVER;
-    }
-    return n;
-  });
+const usd: Field<number | undefined> = (key, v) => {
+  if (v.trim() === '') return undefined;
+  const n = Number(v.trim());
+  return !Number.isFinite(n) || n <= 0 ? refuse(key, v, 'use a positive number of US dollars like 2.50, or leave it empty for no cap') : n;
+};
 
-const model = (key: string) =>
-  z.string().transform((v, ctx) => {
-    const s = v.trim();
-    // A value that looks like a flag or spans lines would be passed to a CLI as an option.
-    if (s.startsWith('-') || /[\s\0]/.test(s)) {
-      ctx.addIssue({ code: 'custom', message: `${key}=${JSON.stringify(v)} is not allowed; use a model name like gpt-5.1 (no spaces, not starting with -)` });
-      return z.NEVER;
-    }
-    return s === '' ? undefined : s;
-  });
+const model: Field<string | undefined> = (key, v) => {
+  const s = v.trim();
+  // A value that looks like a flag or spans lines would be passed to a CLI as an option.
+  if (s.startsWith('-') || /[\s\0]/.test(s)) return refuse(key, v, 'use a model name like gpt-5.1 (no spaces, not starting with -)');
+  return s === '' ? undefined : s;
+};
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
-const schema = z.object({
-  VAULT_DIR: z.string().min(1),
-  EXECUTOR_TYPES: z.string().transform((v) => list(v, ',')),
-  MAX_CONCURRENT: int('MAX_CONCURRENT', 1, 256),
-  TASK_TIMEOUT: duration('TASK_TIMEOUT', 100),
-  ORCHESTRATOR_INTERVAL: duration('ORCHESTRATOR_INTERVAL', 50),
-  EXECUTOR_INTERVAL: duration('EXECUTOR_INTERVAL', 50),
-  WATCHDOG_INTERVAL: duration('WATCHDOG_INTERVAL', 50),
-  ORCHESTRATOR_AUTORUN: bool('ORCHESTRATOR_AUTORUN'),
-  EXECUTOR_AUTORUN: bool('EXECUTOR_AUTORUN'),
-  WATCHDOG_AUTORUN: bool('WATCHDOG_AUTORUN'),
-  PLANNER: oneOf('PLANNER', ['agent', 'template'] as const),
-  AGENT: z.string().min(1),
-  CLAUDE_BIN: z.string(),
-  CODEX_BIN: z.string(),
-  GEMINI_BIN: z.string(),
-  OPENCODE_BIN: z.string(),
-  MODEL_CLAUDE: model('MODEL_CLAUDE'),
-  MODEL_CODEX: model('MODEL_CODEX'),
-  MODEL_GEMINI: model('MODEL_GEMINI'),
-  MODEL_OPENCODE: model('MODEL_OPENCODE'),
-  MAX_BUDGET_USD: usd('MAX_BUDGET_USD'),
-  AGENT_IDLE_TIMEOUT: duration('AGENT_IDLE_TIMEOUT', 100),
-  PERMISSION_MODE: oneOf('PERMISSION_MODE', PERMISSION_MODES),
-  WORKSPACE_ROOTS: z.string(),
-  RETRY_BACKOFF: duration('RETRY_BACKOFF'),
-  MAX_ATTEMPTS: int('MAX_ATTEMPTS', 1, 100),
-  LOG_LEVEL: oneOf('LOG_LEVEL', LEVELS),
+// Read in this order; the first bad value is the one reported.
+const FIELDS = {
+  VAULT_DIR: nonEmpty('a directory path'),
+  EXECUTOR_TYPES: (_key: string, v: string) => list(v, ','),
+  MAX_CONCURRENT: int(1, 256),
+  TASK_TIMEOUT: duration(100),
+  ORCHESTRATOR_INTERVAL: duration(50),
+  EXECUTOR_INTERVAL: duration(50),
+  WATCHDOG_INTERVAL: duration(50),
+  ORCHESTRATOR_AUTORUN: bool,
+  EXECUTOR_AUTORUN: bool,
+  WATCHDOG_AUTORUN: bool,
+  PLANNER: oneOf(['agent', 'template'] as const),
+  AGENT: nonEmpty('an agent name'),
+  CLAUDE_BIN: anyText,
+  CODEX_BIN: anyText,
+  GEMINI_BIN: anyText,
+  OPENCODE_BIN: anyText,
+  MODEL_CLAUDE: model,
+  MODEL_CODEX: model,
+  MODEL_GEMINI: model,
+  MODEL_OPENCODE: model,
+  MAX_BUDGET_USD: usd,
+  AGENT_IDLE_TIMEOUT: duration(100),
+  PERMISSION_MODE: oneOf(PERMISSION_MODES),
+  WORKSPACE_ROOTS: anyText,
+  RETRY_BACKOFF: duration(),
+  MAX_ATTEMPTS: int(1, 100),
+  LOG_LEVEL: oneOf(LEVELS),
   COMMAND_AGENTS: agentsJson,
-  KILL_GRACE: duration('KILL_GRACE'),
-  LEASE_TTL: duration('LEASE_TTL', 1000),
-  WATCH_MODE: oneOf('WATCH_MODE', ['events', 'poll'] as const),
-});
+  KILL_GRACE: duration(),
+  LEASE_TTL: duration(1000),
+  WATCH_MODE: oneOf(['events', 'poll'] as const),
+} satisfies Record<ConfigKey, Field<unknown>>;
+type Parsed = { [K in ConfigKey]: ReturnType<(typeof FIELDS)[K]> };
 
 /** Find an agent CLI `name`: its <NAME>_BIN, else on PATH, else the one in our node_modules. */
 export function resolveAgentBin(name: string, configured: string, env: NodeJS.ProcessEnv): string {
@@ -232,14 +228,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<Record<Con
   for (const key of Object.keys(DEFAULTS) as ConfigKey[]) {
     raw[key] = overrides[key] ?? env[key] ?? DEFAULTS[key];
   }
-  const r = schema.safeParse(raw);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    const key = String(issue.path[0] ?? '');
-    const msg = issue.code === 'custom' ? issue.message : `${key}=${JSON.stringify(raw[key])} is not allowed: ${issue.message}`;
-    throw new ConfigError(msg);
-  }
-  const c = r.data;
+  const c = {} as Record<string, unknown>;
+  for (const [key, field] of Object.entries(FIELDS) as [ConfigKey, Field<unknown>][]) c[key] = field(key, raw[key]!);
+  return build(c as Parsed, env, overrides, cwd);
+}
+
+function build(c: Parsed, env: NodeJS.ProcessEnv, overrides: Partial<Record<ConfigKey | WorkspaceConfigKey, string>>, cwd: string): Config {
   const roots = list(c.WORKSPACE_ROOTS, delimiter).map((p) => resolve(cwd, p));
   for (const root of roots) {
     if (!isAbsolute(root)) throw new ConfigError(`WORKSPACE_ROOTS entry ${JSON.stringify(root)} is not allowed; use absolute or relative directory paths`);

@@ -2,7 +2,6 @@
 // apart from config.ts so the lead can wire it in as one sub-object; nothing in the vault sets these.
 import { realpathSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { parseDuration } from './duration.js';
 
@@ -46,12 +45,41 @@ export interface WorkspaceConfig {
   author: { name: string; email: string };
 }
 
-const argv = z.array(z.string().min(1)).min(1);
-const gateName = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/);
-const gatesShape = z.record(gateName, argv);
-const overridesShape = z.record(z.string().min(1), z.object({ setup: z.union([argv, z.array(z.string()).max(0)]).optional(), gates: gatesShape.optional() }).strict());
+// JSON shapes checked by hand (no zod: every CLI call loads the config). A shape returns the path
+// of the first bad part ('' for the whole value), or undefined when the value fits.
+type Shape = (v: unknown) => string | undefined;
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const at = (key: string, inner: string | undefined) => (inner === undefined ? undefined : inner === '' ? key : `${key}.${inner}`);
 
-function json<T>(key: string, raw: string, shape: z.ZodType<T>, example: string, empty: T): T {
+const argv: Shape = (v) => {
+  if (!Array.isArray(v) || v.length === 0) return '';
+  const bad = v.findIndex((a) => typeof a !== 'string' || a.length === 0);
+  return bad < 0 ? undefined : String(bad);
+};
+const GATE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+const gatesShape: Shape = (v) => {
+  if (!isRecord(v)) return '';
+  for (const [name, cmd] of Object.entries(v)) {
+    if (!GATE_NAME.test(name)) return name;
+    const bad = at(name, argv(cmd));
+    if (bad !== undefined) return bad;
+  }
+  return undefined;
+};
+const overridesShape: Shape = (v) => {
+  if (!isRecord(v)) return '';
+  for (const [repo, o] of Object.entries(v)) {
+    if (repo === '' || !isRecord(o)) return repo;
+    for (const [k, x] of Object.entries(o)) {
+      // `setup: []` switches setup off for that repository.
+      const bad = k === 'setup' ? (Array.isArray(x) && x.length === 0 ? undefined : argv(x)) : k === 'gates' ? gatesShape(x) : '';
+      if (bad !== undefined) return `${repo}.${at(k, bad)}`;
+    }
+  }
+  return undefined;
+};
+
+function json<T>(key: string, raw: string, shape: Shape, example: string, empty: T): T {
   if (raw.trim() === '') return empty;
   let parsed: unknown;
   try {
@@ -59,12 +87,9 @@ function json<T>(key: string, raw: string, shape: z.ZodType<T>, example: string,
   } catch (err) {
     throw new ConfigError(`${key}=${JSON.stringify(raw)} is not valid JSON; use e.g. ${example}`, { cause: err });
   }
-  const r = shape.safeParse(parsed);
-  if (!r.success) {
-    const where = r.error.issues[0]?.path.join('.') ?? '';
-    throw new ConfigError(`${key}=${JSON.stringify(raw)} is not allowed${where ? ` (at ${where})` : ''}; use e.g. ${example}`);
-  }
-  return r.data;
+  const where = shape(parsed);
+  if (where !== undefined) throw new ConfigError(`${key}=${JSON.stringify(raw)} is not allowed${where ? ` (at ${where})` : ''}; use e.g. ${example}`);
+  return parsed as T;
 }
 
 function choice<T extends string>(key: string, raw: string, values: readonly T[]): T {
@@ -92,14 +117,14 @@ export function loadWorkspaceConfig(env: NodeJS.ProcessEnv, overrides: Partial<R
   for (const key of Object.keys(WORKSPACE_DEFAULTS) as WorkspaceConfigKey[]) raw[key] = overrides[key] ?? env[key] ?? WORKSPACE_DEFAULTS[key];
   const fixRounds = Number(raw.MAX_FIX_ROUNDS.trim());
   if (!Number.isInteger(fixRounds) || fixRounds < 0 || fixRounds > 20) throw new ConfigError(`MAX_FIX_ROUNDS=${JSON.stringify(raw.MAX_FIX_ROUNDS)} is not allowed; use a whole number from 0 to 20`);
-  const perRepo = json('WORKSPACE_OVERRIDES', raw.WORKSPACE_OVERRIDES, overridesShape, '{"/home/me/app":{"setup":["npm","ci"],"gates":{"test":["npm","test"]}}}', {});
+  const perRepo = json<Record<string, Partial<RepoCommands>>>('WORKSPACE_OVERRIDES', raw.WORKSPACE_OVERRIDES, overridesShape, '{"/home/me/app":{"setup":["npm","ci"],"gates":{"test":["npm","test"]}}}', {});
   const dir = raw.WORKTREES_DIR.trim();
   return Object.freeze({
     worktreesDir: dir ? resolve(cwd, dir) : undefined,
     mode: choice('WORKSPACE_MODE', raw.WORKSPACE_MODE, ['worktree', 'in-place'] as const),
-    setup: Object.freeze(json('SETUP', raw.SETUP, argv, '["npm","ci"]', [] as string[])),
+    setup: Object.freeze(json<string[]>('SETUP', raw.SETUP, argv, '["npm","ci"]', [] as string[])),
     setupTimeoutMs: duration('SETUP_TIMEOUT', raw.SETUP_TIMEOUT),
-    gates: Object.freeze(json('GATES', raw.GATES, gatesShape, '{"test":["npm","test"],"lint":["npm","run","lint"]}', {})),
+    gates: Object.freeze(json<Record<string, Argv>>('GATES', raw.GATES, gatesShape, '{"test":["npm","test"],"lint":["npm","run","lint"]}', {})),
     gateTimeoutMs: duration('GATE_TIMEOUT', raw.GATE_TIMEOUT),
     overrides: Object.freeze(
       Object.fromEntries(

@@ -199,7 +199,7 @@ export async function collectDashboard(
   for (const v of valid) if (v.task.status === 'executing' && !mine.has(v.id)) running.push({ ...refOf(v), foreign: true });
 
   // The same readiness the executor dispatches by (engine/wait-facts.ts).
-  const sources = { config, index, taskState: ctx.taskState, now, running: runningSet(runs.slots(), config.maxConcurrent), agentHealth: (name: string) => healthOf(ctx, name) };
+  const sources = { config, index, taskState: ctx.taskState, now, running: runningSet(runs.slots(), config.maxConcurrent), agentHealth: (name: string) => healthOf(ctx, name), dependencyMemo: new Map() };
   const queue: QueueItem[] = [];
   const queued = valid.filter((x) => x.folder === 'Needs_Action' && (x.task.status === 'planned' || x.task.status === 'new' || x.task.status === 'draft') && !mine.has(x.id));
   for (const v of queued.sort(dispatchOrder)) {

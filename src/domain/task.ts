@@ -1,9 +1,9 @@
 // What a task is: validation of a note's frontmatter into a typed Task, or a list of problems a
 // person can act on (key, value, what is expected). Unknown keys are allowed and left alone. Pure.
-import { z } from 'zod';
 import { parseDuration } from '../config/duration.js';
 import { PERMISSION_MODES, type PermissionMode } from '../config/permission-modes.js';
 import { parseLink } from './links.js';
+import * as f from './task-fields.js';
 import { PRIORITIES, STATUSES, type Priority, type Status } from './status.js';
 
 export { linkName } from './links.js';
@@ -57,59 +57,44 @@ export type Validation = { ok: true; task: Task } | { ok: false; problems: Probl
 /** A note may ask for at most this much time per run (a 400-digit timeout was once Infinity). */
 export const MAX_TASK_TIMEOUT_MS = 24 * 3_600_000;
 
-const str = z.union([z.string(), z.number()]).transform((v) => String(v));
-const optStr = str.optional().nullable();
-const boolish = z
-  .union([z.boolean(), z.enum(['true', 'false', 'yes', 'no'])])
-  .transform((v) => v === true || v === 'true' || v === 'yes')
-  .optional()
-  .nullable();
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?$/;
 
 const FIELDS = {
-  type: z.string().trim().min(1),
-  status: z.enum(STATUSES).optional().nullable(),
-  title: optStr,
-  priority: z.enum(PRIORITIES).optional().nullable(),
-  due: z
-    .string()
-    .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?$/)
-    .optional()
-    .nullable(),
-  blocked_by: z
-    .union([z.string(), z.array(z.string())])
-    .optional()
-    .nullable(),
-  working_dir: optStr,
-  branch: optStr,
-  base_branch: optStr,
-  allow_dirty: boolish,
-  gates: z.array(z.string()).optional().nullable(),
-  agent: optStr,
-  model: optStr,
-  permission_mode: z.enum(PERMISSION_MODES).optional().nullable(),
-  timeout: z
-    .union([z.string(), z.number()])
-    .refine((v) => {
-      const ms = parseDuration(v);
-      return ms !== undefined && ms > 0 && ms <= MAX_TASK_TIMEOUT_MS;
-    })
-    .optional()
-    .nullable(),
-  max_attempts: z.number().int().min(1).max(100).optional().nullable(),
-  budget_usd: z.number().positive().finite().optional().nullable(),
-  requires_review: boolish,
-  requires_approval: boolish,
-  approved: boolish,
-  plan: optStr,
-  attempts: z.number().int().min(0).optional().nullable(),
-  started_at: optStr,
-  finished_at: optStr,
-  session_id: optStr,
-  cost_usd: z.number().min(0).optional().nullable(),
-  error: optStr,
-  run_log: optStr,
-  created: optStr,
-} as const;
+  type: f.requiredName,
+  status: f.optOneOf(STATUSES),
+  title: f.optText,
+  priority: f.optOneOf(PRIORITIES),
+  due: f.optMatching(DATE_TIME),
+  blocked_by: f.optTextOrList,
+  working_dir: f.optText,
+  branch: f.optText,
+  base_branch: f.optText,
+  allow_dirty: f.optBool,
+  gates: f.optList,
+  agent: f.optText,
+  model: f.optText,
+  permission_mode: f.optOneOf(PERMISSION_MODES),
+  timeout: f.optDuration(MAX_TASK_TIMEOUT_MS),
+  max_attempts: f.optInt(1, 100),
+  budget_usd: f.optNumber(0, false),
+  requires_review: f.optBool,
+  requires_approval: f.optBool,
+  approved: f.optBool,
+  plan: f.optText,
+  attempts: f.optInt(0),
+  started_at: f.optText,
+  finished_at: f.optText,
+  session_id: f.optText,
+  cost_usd: f.optNumber(0, true),
+  error: f.optText,
+  run_log: f.optText,
+  created: f.optText,
+} as const satisfies Record<string, f.Check>;
+const KEYS = Object.keys(FIELDS) as (keyof typeof FIELDS)[];
+const CHECKS = KEYS.map((k) => FIELDS[k] as f.Check);
+// Every key present from the start: a copy has one fixed shape (29 keys added one by one made a
+// dictionary, most of validateTask's allocation when every note is read).
+const NO_VALUES = Object.fromEntries(KEYS.map((k) => [k, undefined])) as Record<keyof typeof FIELDS, unknown>;
 
 const EXPECTED: Record<keyof typeof FIELDS, string> = {
   type: 'a task type, e.g. claude_code (required)',
@@ -145,12 +130,13 @@ const EXPECTED: Record<keyof typeof FIELDS, string> = {
 
 export function validateTask(id: string, data: Record<string, unknown>): Validation {
   const problems: Problem[] = [];
-  const v: Record<string, unknown> = {};
-  for (const [key, schema] of Object.entries(FIELDS) as [keyof typeof FIELDS, z.ZodType][]) {
+  const v = { ...NO_VALUES };
+  for (let i = 0; i < KEYS.length; i++) {
+    const key = KEYS[i]!;
     const raw = data[key];
-    const r = schema.safeParse(raw);
-    if (r.success) v[key] = r.data;
-    else problems.push({ key, value: raw, expected: EXPECTED[key] });
+    const r = CHECKS[i]!(raw);
+    if (r === f.BAD) problems.push({ key, value: raw, expected: EXPECTED[key] });
+    else v[key] = r;
   }
   const blocked = v.blocked_by as string | string[] | null | undefined;
   const blockedRefs = (blocked == null ? [] : Array.isArray(blocked) ? blocked : [blocked]).filter((b) => b.trim() !== '').map(parseLink);

@@ -42,6 +42,17 @@ export interface WaitSources {
   running: RunningSet;
   /** Last known health of an agent CLI (undefined: not probed yet, so not a reason to wait). */
   agentHealth(name: string): { ok: boolean; detail: string } | undefined;
+  /** For a one-shot view of every task (list, Dashboard): each dependency looked up once, not
+   *  once per task waiting on it (a stat of Done/<name>.md each time). */
+  dependencyMemo?: Map<string, Promise<DependencyStatus>>;
+}
+
+function dependencyStatus(src: WaitSources, name: string): Promise<DependencyStatus> {
+  const memo = src.dependencyMemo;
+  if (!memo) return src.index.dependencyStatus(name);
+  let p = memo.get(name);
+  if (!p) memo.set(name, (p = src.index.dependencyStatus(name)));
+  return p;
 }
 
 /** The one readiness of one index entry. */
@@ -52,7 +63,7 @@ export async function readinessOf(entry: IndexEntry, src: WaitSources): Promise<
   const task = state.task;
   const st = await src.taskState.get(task.id);
   const deps = new Map<string, DependencyStatus>();
-  for (const name of task.blockedBy) deps.set(name, await src.index.dependencyStatus(name));
+  for (const name of task.blockedBy) deps.set(name, await dependencyStatus(src, name));
   const depsOf = (id: string) => {
     const e = src.index.byId(id);
     return e?.state.kind === 'task' ? e.state.task.blockedBy : [];
@@ -74,7 +85,7 @@ export async function readinessOf(entry: IndexEntry, src: WaitSources): Promise<
     now: src.now,
     notBefore: st.notBefore,
     planNotBefore: st.planNotBefore,
-    planGaveUp: st.planGaveUp === entry.hash ? `planning failed${task.error ? `: ${task.error}` : ''}; edit the note to try again` : undefined,
+    planGaveUp: st.planGaveUp !== undefined && st.planGaveUp === entry.hash ? `planning failed${task.error ? `: ${task.error}` : ''}; edit the note to try again` : undefined,
     plannerUsesAgent: src.config.planner === 'agent',
     agent: { name: agent, ...(health ? { health } : {}) },
     dirKey: await realDirKey(task),
@@ -104,5 +115,6 @@ export async function offlineWaitSources(opts: { config: Config; paths: VaultPat
     now: opts.now,
     running: runningSet(slots, opts.config.maxConcurrent),
     agentHealth: (name) => health[name],
+    dependencyMemo: new Map(),
   };
 }

@@ -1,6 +1,7 @@
 // pino logger: JSON lines to vault/Logs/ always, readable lines on a terminal. Secrets are redacted.
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import pino, { type Logger } from 'pino';
+import type { Logger, StreamEntry } from 'pino';
 import { DailyFileStream } from './daily-file.js';
 import { formatLogLine } from './pretty.js';
 
@@ -34,8 +35,12 @@ export interface ServiceLogger {
   close(): void;
 }
 
+// Loaded on first use: read-only commands (`list`, `show`) log nothing and need not pay its start-up.
+const requireCjs = createRequire(import.meta.url);
+
 export function createLogger(opts: LoggerOptions): ServiceLogger {
-  const streams: pino.StreamEntry[] = [];
+  const pino = requireCjs('pino') as typeof import('pino').default;
+  const streams: StreamEntry[] = [];
   let file: DailyFileStream | undefined;
   if (opts.vaultDir) {
     file = new DailyFileStream(join(opts.vaultDir, 'Logs'), opts.now);
@@ -60,6 +65,23 @@ export function createLogger(opts: LoggerOptions): ServiceLogger {
   return { logger, close: () => file?.close() };
 }
 
+const noop = () => {};
+
+/** A logger that drops everything (what pino does at level `silent`, without loading pino). */
 export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
+  const logger = {
+    level: 'silent',
+    trace: noop,
+    debug: noop,
+    info: noop,
+    warn: noop,
+    error: noop,
+    fatal: noop,
+    silent: noop,
+    flush: noop,
+    isLevelEnabled: () => false,
+    bindings: () => ({}),
+    child: () => logger,
+  };
+  return logger as unknown as Logger;
 }

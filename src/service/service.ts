@@ -99,7 +99,10 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
 
   const guard = (name: string, fn: () => Promise<void>) => () =>
     void fn().catch((err) => logger.error({ component: name, err }, `${name} tick failed: ${shortMessage(err)}`));
-  const reconcile = guard('index', () => index.scan());
+  // Periodic passes check unchanged notes with blocking lstats in slices (task-index.ts); a
+  // polled filesystem (WATCH_MODE=poll: network mounts) keeps every call off the event loop.
+  const periodicScan = () => index.scan({ quickStat: config.watchMode === 'events' });
+  const reconcile = guard('index', periodicScan);
 
   // The first scan completes before anything is dispatched, so dispatch order sees every task.
   await index.scan();
@@ -173,7 +176,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, fn: () => void) => timers.push(setInterval(fn, ms));
   // The orchestrator's timer also reconciles the index with the disk: missed events are repaired.
-  if (config.orchestratorAutorun) every(config.orchestratorIntervalMs, guard('orchestrator', async () => (await index.scan(), await orchestrator.tick())));
+  if (config.orchestratorAutorun) every(config.orchestratorIntervalMs, guard('orchestrator', async () => (await periodicScan(), await orchestrator.tick())));
   else every(config.orchestratorIntervalMs, reconcile);
   if (config.executorAutorun) every(config.executorIntervalMs, guard('executor', () => executor.tick()));
   // Agent health is not an index event, and running times move: the dashboard looks again after a

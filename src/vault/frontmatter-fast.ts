@@ -4,7 +4,7 @@
 // escapes, duplicate keys, multi-line values) returns undefined and the full parser decides.
 // `list` reads every active note, and the full parse was most of its CPU time.
 
-const KEY_LINE = /^([A-Za-z_][A-Za-z0-9_-]*):(?:[ ]+(.*))?$/;
+const KEY_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const ITEM_LINE = /^( *)-[ ]+(.*)$/;
 const ODD_KEY = /^(?:true|false|null|True|False|Null|TRUE|FALSE|NULL|__proto__|constructor|prototype)$/;
 // Control characters, tabs and Unicode line breaks: YAML treats them specially; leave them to it.
@@ -19,7 +19,7 @@ const BAIL = Symbol('bail');
 
 /** Data of simple frontmatter, or undefined when the full parser must decide. */
 export function fastFrontmatterData(yaml: string): Record<string, unknown> | undefined {
-  if (ODD_CHAR.test(yaml.replace(/\r\n/g, '\n'))) return undefined;
+  if (ODD_CHAR.test(yaml)) return undefined; // (CR is not odd: stripCr judges it line by line)
   const lines = yaml.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   const data: Record<string, unknown> = {};
@@ -28,12 +28,12 @@ export function fastFrontmatterData(yaml: string): Record<string, unknown> | und
     const line = stripCr(lines[i]!);
     if (line === undefined) return undefined;
     if (isBlankOrComment(line)) continue;
-    const m = KEY_LINE.exec(line);
-    if (!m) return undefined;
-    const key = m[1]!;
+    const kv = keyAndValue(line);
+    if (!kv) return undefined;
+    const key = kv.key;
     if (ODD_KEY.test(key) || seen.has(key)) return undefined;
     seen.add(key);
-    const raw = m[2] ?? '';
+    const raw = kv.raw;
     if (raw !== '' && raw[0] !== '#') {
       const v = value(raw);
       if (v === BAIL) return undefined;
@@ -61,6 +61,19 @@ export function fastFrontmatterData(yaml: string): Record<string, unknown> | und
     data[key] = indent === -1 ? null : items;
   }
   return data;
+}
+
+/** A `key:` or `key: value` line split in two (no regex match array per line), else undefined. */
+function keyAndValue(line: string): { key: string; raw: string } | undefined {
+  const colon = line.indexOf(':');
+  if (colon < 1) return undefined;
+  const key = line.slice(0, colon);
+  if (!KEY_NAME.test(key)) return undefined;
+  if (colon === line.length - 1) return { key, raw: '' };
+  if (line.charCodeAt(colon + 1) !== 32) return undefined;
+  let j = colon + 1;
+  while (line.charCodeAt(j) === 32) j++;
+  return { key, raw: line.slice(j) };
 }
 
 function stripCr(line: string): string | undefined {

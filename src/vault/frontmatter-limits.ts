@@ -2,7 +2,8 @@
 // the parser's time and memory grow with the number of nodes (a 2 MB flow list of a million items
 // took 5.6 s and 1 GB), so a note over these bounds is refused as invalid, never parsed. The
 // bounds are far above any real note's properties and keep the worst parse to a few milliseconds.
-import { isMap, isScalar, visit, type Document, type Node } from 'yaml';
+import type { Document, Node } from 'yaml';
+import { yamlLib } from './yaml-lib.js';
 
 export const FRONTMATTER_LIMITS = {
   /** Bytes of YAML between the `---` lines (the body is not limited here). */
@@ -149,6 +150,7 @@ function isKeyLine(s: string, i: number): boolean {
  */
 export function findDuplicateKey(doc: Document.Parsed): { key: string; node: Node } | undefined {
   let found: { key: string; node: Node } | undefined;
+  const { isMap, isScalar, visit } = yamlLib();
   visit(doc, {
     Map(_, map) {
       if (!isMap(map)) return undefined;

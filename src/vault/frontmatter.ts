@@ -1,9 +1,10 @@
 // Frontmatter split, parse and byte-preserving edit. We split the text ourselves (gray-matter
 // would evaluate `---js` blocks and caches by content) and edit through `yaml` node ranges, so a
 // change to one value rewrites only that value's bytes.
-import { isMap, isScalar, parseDocument, Scalar, type Document, type Pair } from 'yaml';
+import type { Document, Pair, Scalar } from 'yaml';
+import { yamlLib } from './yaml-lib.js';
 import { fastFrontmatterData } from './frontmatter-fast.js';
-import { findDuplicateKey, frontmatterOverLimit } from './frontmatter-limits.js';
+import { findDuplicateKey, FRONTMATTER_LIMITS, frontmatterOverLimit } from './frontmatter-limits.js';
 
 export interface SplitNote {
   /** '\uFEFF' or ''. */
@@ -89,7 +90,7 @@ export function parseFrontmatter(split: SplitNote): ParsedFrontmatter {
   if (over) throw new FrontmatterSyntaxError(over);
   // Core schema: no custom tags, no timestamps (Obsidian dates stay strings). Duplicate keys are
   // errors, found by our linear check (yaml's own `uniqueKeys` is quadratic).
-  const doc = parseDocument(split.yaml, { schema: 'core', uniqueKeys: false, prettyErrors: false, strict: true });
+  const doc = yamlLib().parseDocument(split.yaml, { schema: 'core', uniqueKeys: false, prettyErrors: false, strict: true });
   const lineOf = (pos: number) => countLines(split.yaml, pos);
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
@@ -110,9 +111,17 @@ export function parseFrontmatter(split: SplitNote): ParsedFrontmatter {
   return { split, doc, data: data as Record<string, unknown> };
 }
 
+const SURELY_WITHIN_LIMITS = Math.min(FRONTMATTER_LIMITS.maxNodes / 2, FRONTMATTER_LIMITS.maxKeys * 2, FRONTMATTER_LIMITS.maxBytes / 3);
+
 /** Only the data (no Document, nothing to edit): the cheap reader when it is sure, else the
  *  full parse. Same result and same errors as parseFrontmatter(split).data. */
 export function frontmatterData(split: SplitNote): Record<string, unknown> {
+  // Frontmatter the fast reader accepts is flat (depth ≤ 3 by the limit scan's count), and the
+  // scan counts at most 2 nodes and one key per 2 characters: this short, it cannot be over.
+  if (split.yaml.length <= SURELY_WITHIN_LIMITS) {
+    const fast = fastFrontmatterData(split.yaml);
+    if (fast) return fast;
+  }
   const over = frontmatterOverLimit(split.yaml);
   if (over) throw new FrontmatterSyntaxError(over);
   return fastFrontmatterData(split.yaml) ?? parseFrontmatter(split).data;
@@ -132,8 +141,8 @@ export function formatScalar(value: Exclude<FieldValue, undefined>, prefer?: Sca
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '0';
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   const plainOk = (PLAIN_SAFE.test(value) && !RESERVED.test(value)) || DATETIME.test(value);
-  if (prefer === Scalar.QUOTE_SINGLE && !/[\r\n]/.test(value)) return `'${value.replace(/'/g, "''")}'`;
-  if (plainOk && prefer !== Scalar.QUOTE_DOUBLE) return value;
+  if (prefer === 'QUOTE_SINGLE' && !/[\r\n]/.test(value)) return `'${value.replace(/'/g, "''")}'`;
+  if (plainOk && prefer !== 'QUOTE_DOUBLE') return value;
   // JSON string syntax is valid YAML double-quoted syntax; it escapes newlines and controls.
   return JSON.stringify(value);
 }
@@ -153,6 +162,7 @@ export function applyEdits(text: string, edits: FieldEdits): string {
     return split.bom + `---${eol}` + lines.join('') + `---${eol}` + split.body;
   }
   const parsed = parseFrontmatter(split);
+  const { isMap, isScalar } = yamlLib();
   let yaml = split.yaml;
   const root = parsed.doc.contents;
   const pairs: Pair[] = isMap(root) ? (root.items as Pair[]) : [];

@@ -45,6 +45,13 @@ function isTaskFolder(name: string): name is TaskFolderName {
 
 /** Path of `absPath` relative to the vault root as segments, or undefined when outside it. */
 function segmentsOf(vaultRoot: string, absPath: string): string[] | undefined {
+  // The common case without path.relative's normalising (a scan classifies every note): a plain
+  // path under the root with no `.` or `..` segment and no doubled separator.
+  if (absPath.length > vaultRoot.length + 1 && absPath.startsWith(vaultRoot) && absPath[vaultRoot.length] === sep && !vaultRoot.endsWith(sep)) {
+    const tail = absPath.slice(vaultRoot.length + 1);
+    const parts = tail.split(sep);
+    if (parts.every((p) => p !== '' && p !== '.' && p !== '..')) return parts;
+  }
   const rel = relative(vaultRoot, absPath);
   if (rel === '') return [];
   if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return undefined;

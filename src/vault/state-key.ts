@@ -9,9 +9,28 @@ export const STATE_KEY_PREFIX_BYTES = 48;
 const HASH_CHARS = 24; // 96 bits of sha256
 
 /** `<readable prefix>-<hash>`: at most 73 bytes, never starting with a dot, safe on every filesystem. */
+// Keys are asked for on every pass for every task; ids repeat, so remember a bounded number.
+const cache = new Map<string, string>();
+const CACHE_MAX = 20_000;
+
 export function stateKey(id: string): string {
+  let key = cache.get(id);
+  if (key === undefined) {
+    if (cache.size >= CACHE_MAX) cache.clear();
+    key = computeStateKey(id);
+    cache.set(id, key);
+  }
+  return key;
+}
+
+function computeStateKey(id: string): string {
   let prefix = '';
   let bytes = 0;
+  // Printable ASCII (nearly every id): one byte a character, nothing to normalise.
+  if (/^[\x20-\x7e]*$/.test(id)) {
+    const hash = createHash('sha256').update(id, 'utf8').digest('hex').slice(0, HASH_CHARS);
+    return `${id.slice(0, STATE_KEY_PREFIX_BYTES).replace(/[^A-Za-z0-9_-]/g, '_').replace(/_+/g, '_') || 'task'}-${hash}`;
+  }
   for (const ch of id.normalize('NFC')) {
     // Letters and digits of any script stay readable; everything else becomes '_'.
     const c = /[\p{L}\p{N}_-]/u.test(ch) ? ch : '_';

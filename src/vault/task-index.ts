@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { NoteGoneError } from '../errors.js';
 import { classifyPath } from './ignore-rules.js';
-import { folderOf, taskIdOf, type VaultPaths } from './layout.js';
+import { taskIdOf, type VaultPaths } from './layout.js';
 import { sameStamp, stampOf, type FileStamp, type NoteRead, type NoteStore } from './note-store.js';
 import { validateTask, type Problem, type Task } from '../domain/task.js';
 import type { Status } from '../domain/status.js';
@@ -25,7 +25,7 @@ export interface IndexEntry {
   id: string;
   path: string;
   folder: ActiveFolder;
-  hash: string;
+  readonly hash: string;
   stamp: FileStamp;
   /** When the index first saw this note (for dispatch order by age). */
   firstSeen: number;
@@ -78,9 +78,9 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
 
   /** Re-read one path. Emits 'change' when its content changed, 'remove' when it is gone. */
   async refresh(path: string, pre?: Promise<Prefetched>): Promise<IndexEntry | undefined> {
-    const folder = folderOf(this.paths, path);
-    if (folder !== 'Needs_Action' && folder !== 'Pending_Approval') return undefined;
-    if (classifyPath(this.paths.root, path).kind !== 'task-note') return undefined;
+    const cls = classifyPath(this.paths.root, path);
+    const folder = cls.folder;
+    if (cls.kind !== 'task-note' || (folder !== 'Needs_Action' && folder !== 'Pending_Approval')) return undefined;
     const prev = this.byPath.get(path);
     const fetched = await (pre ?? this.prefetch(path, prev));
     const st = fetched.st;
@@ -100,9 +100,11 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
       if (err instanceof NoteGoneError) return this.refresh(path);
       throw err;
     }
-    const hash = read.note?.hash ?? `unreadable:${st.size}:${st.mtimeMs}`;
-    const stamp = read.note?.stamp ?? stampOf(st);
-    if (prev && prev.hash === hash) {
+    const note = read.note;
+    const unreadableHash = `unreadable:${st.size}:${st.mtimeMs}`;
+    const hash = () => note?.hash ?? unreadableHash;
+    const stamp = note?.stamp ?? stampOf(st);
+    if (prev && prev.hash === hash()) {
       prev.stamp = stamp; // touched, not changed
       return prev;
     }
@@ -117,7 +119,17 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
         ? { kind: 'task', task: v.task, data: read.data, body: read.body }
         : { kind: 'invalid', problems: v.problems, status: v.partial.status ?? 'new', data: read.data };
     }
-    const entry: IndexEntry = { id, path, folder, hash, stamp, firstSeen: prev?.firstSeen ?? (st.birthtimeMs || this.now()), state };
+    const entry: IndexEntry = {
+      id,
+      path,
+      folder,
+      get hash() {
+        return hash(); // hashed on first use: `list` reads every note once and compares none
+      },
+      stamp,
+      firstSeen: prev?.firstSeen ?? (st.birthtimeMs || this.now()),
+      state,
+    };
     this.byPath.set(path, entry);
     this.emit('change', entry);
     return entry;
@@ -127,7 +139,7 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
    * Reconcile with the disk: new, changed and vanished notes in the active folders. `blocking`:
    * read with blocking calls, for a one-shot CLI command (the service keeps its event loop free).
    */
-  async scan(opts: { blocking?: boolean } = {}): Promise<void> {
+  async scan(opts: { blocking?: boolean; quickStat?: boolean } = {}): Promise<void> {
     const seen = new Set<string>();
     for (const dir of [this.paths.needsAction, this.paths.pendingApproval]) {
       let names: string[];
@@ -139,10 +151,12 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
       const paths: string[] = [];
       for (const name of names) {
         const path = join(dir, name);
-        if (classifyPath(this.paths.root, path).kind !== 'task-note') continue; // temp files, conflict copies
+        // Temp files and conflict copies are skipped; a path the index holds was classified already.
+        if (!this.byPath.has(path) && classifyPath(this.paths.root, path).kind !== 'task-note') continue;
         seen.add(path);
         paths.push(path);
       }
+      if (opts.quickStat) await this.dropUnchanged(paths);
       // Reads run ahead in a bounded window (one at a time left the disk and the CPU idle between
       // ~4 round trips per note); entries are still taken in directory order, one after another.
       const ahead: (Promise<Prefetched> | undefined)[] = new Array(paths.length);
@@ -165,6 +179,24 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
     for (const path of [...this.byPath.keys()]) if (!seen.has(path)) await this.refresh(path);
   }
 
+  /**
+   * `quickStat` (the periodic reconcile on a local disk): notes whose lstat matches what we hold
+   * are dropped from `paths` with one blocking lstat each, in slices between which the event loop
+   * runs. An async lstat costs ~10× the syscall in promises and thread-pool hand-offs, and at
+   * 5,000 active notes that was nearly all of an idle service's CPU.
+   */
+  private async dropUnchanged(paths: string[]): Promise<void> {
+    let kept = 0;
+    for (let i = 0; i < paths.length; i++) {
+      if (i > 0 && i % 500 === 0) await new Promise<void>((r) => setImmediate(r));
+      const path = paths[i]!;
+      const prev = this.byPath.get(path);
+      const st = prev ? lstatSync(path, { throwIfNoEntry: false }) : undefined;
+      if (!st || !prev || !sameStamp(prev.stamp, stampOf(st))) paths[kept++] = path;
+    }
+    paths.length = kept;
+  }
+
   /** The note's lstat and, when it differs from what we hold, its read; never rejects (a
    *  failed read is re-raised by refresh, where it would have happened anyway). */
   private async prefetch(path: string, prev: IndexEntry | undefined): Promise<Prefetched> {
@@ -183,6 +215,21 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
 
   /** prefetch() with blocking calls (see scan). */
   private prefetchSync(path: string, prev: IndexEntry | undefined): Promise<Prefetched> {
+    if (!prev) {
+      // A first read: the open file's own stat stands in for the lstat (one syscall fewer a note).
+      try {
+        const r = this.store.readSyncStat(path);
+        if (r.st) return Promise.resolve({ st: r.st, read: Promise.resolve(r.read) });
+      } catch (err) {
+        if (!(err instanceof NoteGoneError)) {
+          const read = Promise.reject(err as Error);
+          read.catch(() => undefined);
+          return Promise.resolve({ st: lstatOrUndefined(path), read });
+        }
+        return Promise.resolve({});
+      }
+      // Not opened as a regular file (a symlink, a FIFO, too large): lstat says what it is.
+    }
     let st: Stats;
     try {
       st = lstatSync(path);
@@ -223,5 +270,13 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
     const status: Status = raw === 'cancelled' || raw === 'failed' ? raw : 'done';
     this.doneCache.set(name, { stamp: stampOf(st), status });
     return status;
+  }
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
   }
 }

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { groupsWithEnv, RUN_MARKER_ENV, terminateGroup } from '../../src/os/process.js';
+import { groupsWithEnv, hasEntry, RUN_MARKER_ENV, terminateGroup } from '../../src/os/process.js';
 
 /** Processes (not groups) whose environment carries the marker. */
 function withMarker(token: string): number {
@@ -45,4 +45,16 @@ it.skipIf(!existsSync('/proc/self/environ'))('finds the groups of processes carr
       }
     }
   }
+});
+
+it('matches a whole NAME=value entry of an environment block, nothing shorter or longer', () => {
+  const env = (...e: string[]) => Buffer.from(e.join('\0'));
+  const want = Buffer.from('VAULTRUNNER_RUN=abc');
+  expect(hasEntry(env('VAULTRUNNER_RUN=abc'), want)).toBe(true);
+  expect(hasEntry(env('A=1', 'VAULTRUNNER_RUN=abc', 'B=2'), want)).toBe(true);
+  expect(hasEntry(env('A=1', 'VAULTRUNNER_RUN=abc', ''), want)).toBe(true);
+  expect(hasEntry(env('VAULTRUNNER_RUN=abcd', 'XVAULTRUNNER_RUN=abc', 'A=VAULTRUNNER_RUN=abc'), want)).toBe(false);
+  expect(hasEntry(env('VAULTRUNNER_RUN=ab'), want)).toBe(false);
+  expect(hasEntry(env('VAULTRUNNER_RUN=abcd', 'VAULTRUNNER_RUN=abc'), want)).toBe(true);
+  expect(hasEntry(Buffer.alloc(0), want)).toBe(false);
 });

@@ -142,6 +142,14 @@ describe('fast frontmatter reader', () => {
     expect(answered).toBeGreaterThan(1000); // it is exercised, not bailing on everything
   });
 
+  it('frontmatterData still refuses plain frontmatter over the limits', () => {
+    const keys = Array.from({ length: 1001 }, (_, i) => `k${i}: ${i}\n`).join('');
+    expect(fastFrontmatterData(keys)).toBeDefined();
+    expect(() => frontmatterData(splitNote(`---\n${keys}---\n`))).toThrow(/more than 1000 properties/);
+    const items = `tags:\n${'  - x\n'.repeat(10_001)}`;
+    expect(() => frontmatterData(splitNote(`---\n${items}---\n`))).toThrow(/more than 10000 values/);
+  });
+
   it('frontmatterData gives the full parse’s data and errors', () => {
     for (const y of [...PLAIN, ...ODD]) {
       const split = splitNote(`---\n${y}---\n`);

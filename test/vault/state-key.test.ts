@@ -1,12 +1,13 @@
 // Machine-state file names stay bounded and distinct whatever a task is called: a 31-character
 // Chinese title or a 200-character name used to give ENAMETOOLONG and stop every dispatch pass.
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TaskStateStore } from '../../src/lifecycle/task-state.js';
 import { LeaseStore } from '../../src/vault/lease-store.js';
-import { stateFileName, stateKey } from '../../src/vault/state-key.js';
+import { STATE_KEY_PREFIX_BYTES, stateFileName, stateKey } from '../../src/vault/state-key.js';
 
 const CHINESE = '修复登录页面在移动设备上无法正常显示的问题并添加相应的单元测试用例'.slice(0, 31);
 const LONG = `${'a-rather-long-task-name-'.repeat(8)}end`.slice(0, 200);
@@ -78,5 +79,29 @@ describe('state files of long and non-ASCII task names, on disk', () => {
     expect(existsSync(own)).toBe(true);
     await store.forceRemove('old run');
     expect(readdirSync(leases)).toEqual([stateFileName('x')]);
+  });
+});
+
+describe('stateKey fast path', () => {
+  // The general rule, written out again: letters and digits of any script stay, the rest is '_'.
+  function generalKey(id: string): string {
+    let prefix = '';
+    let bytes = 0;
+    for (const ch of id.normalize('NFC')) {
+      const c = /[\p{L}\p{N}_-]/u.test(ch) ? ch : '_';
+      const n = Buffer.byteLength(c);
+      if (bytes + n > STATE_KEY_PREFIX_BYTES) break;
+      prefix += c;
+      bytes += n;
+    }
+    return `${prefix.replace(/_+/g, '_') || 'task'}-${createHash('sha256').update(id, 'utf8').digest('hex').slice(0, 24)}`;
+  }
+
+  it('gives printable-ASCII ids the key the general rule gives', () => {
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const ids = ['', ' ', '...', 'a b', '__x__', 'fix-login', 'A'.repeat(60), '-'.repeat(50) + 'z', 'x!@#$%^&*()y'];
+    for (let i = 0; i < 500; i++) ids.push(Array.from({ length: 1 + rnd(70) }, () => String.fromCharCode(0x20 + rnd(95))).join(''));
+    for (const id of ids) expect(stateKey(id), JSON.stringify(id)).toBe(generalKey(id));
   });
 });

@@ -142,6 +142,11 @@ async function doneRows(opts: CollectOptions): Promise<TaskRow[]> {
   return rows;
 }
 
+/** Characters (code points) of a cell; plain ASCII, nearly every cell, without splitting it. */
+function width(v: string): number {
+  return /^[\x00-\x7f]*$/.test(v) ? v.length : [...v].length;
+}
+
 function table(rows: TaskRow[]): string {
   const cols: [string, (r: TaskRow) => string][] = [
     ['ID', (r) => r.id],
@@ -153,8 +158,8 @@ function table(rows: TaskRow[]): string {
     ['WAITING ON', (r) => r.waitingOn ?? '-'],
   ];
   const cells = rows.map((r) => cols.map(([, f]) => f(r)));
-  const widths = cols.map(([h], i) => Math.max(h.length, ...cells.map((c) => [...c[i]!].length)));
-  const line = (vals: string[]) => vals.map((v, i) => (i === vals.length - 1 ? v : v + ' '.repeat(widths[i]! - [...v].length))).join('  ');
+  const widths = cols.map(([h], i) => cells.reduce((w, c) => Math.max(w, width(c[i]!)), h.length));
+  const line = (vals: string[]) => vals.map((v, i) => (i === vals.length - 1 ? v : v + ' '.repeat(widths[i]! - width(v)))).join('  ');
   const out = [line(cols.map(([h]) => h))];
   rows.forEach((r, i) => out.push(line(cells[i]!) + (r.problem ? `  ⚠ ${r.problem}` : r.status === 'failed' && r.error ? `  ✗ ${r.error}` : '')));
   return out.join('\n');

@@ -7,7 +7,7 @@ import { configFor, readEnv, requireVault } from '../load-config.js';
 import { formatDuration } from '../../config/duration.js';
 import { UsageError } from '../../errors.js';
 import { notifierFromConfig } from '../../notify/create-notifier.js';
-import { startWebView, type WebView } from '../../web/start-web.js';
+import type { WebView } from '../../web/start-web.js';
 import { isLoopbackHost, loadWebConfig, type WebConfig } from '../../web/web-config.js';
 
 const REPEAT_WINDOW_MS = 500;
@@ -75,6 +75,8 @@ export const startCommand: Command = {
     const running = service;
     if (web.port !== undefined) {
       try {
+        // Loaded only when asked for: the web view (hono, marked) is ~10 MB the service need not carry.
+        const { startWebView } = await import('../../web/start-web.js');
         view = await startWebView({ web, deps: { ...running.ctx, runs: () => running.ctx.runs.all() }, logger });
       } catch (err) {
         await running.stop();
