@@ -80,6 +80,11 @@ async function setup(name: Name, fileName: string, content: string, config: Reco
 }
 
 const sessionIn = (text: string) => /^session_id: "?([^"\s]+)"?$/m.exec(text)?.[1];
+/** The note once the task is filed in Done or has failed (a failure is asserted on at once, not waited out). */
+const ended = (id: string) => {
+  const n = h!.find(id);
+  return n && (n.folder === 'Done' || /^status: failed$/m.test(n.text)) && n;
+};
 
 describe('every built-in agent through the service', () => {
   it.each(['codex', 'gemini', 'opencode', 'claude'] as const)('AGENT=%s runs the task note to done, writing a real file', async (name) => {
@@ -146,8 +151,8 @@ describe('every built-in agent through the service', () => {
     expect(groupRunning(pids[0]!)).toBe(false);
     resumeFrom = scripted!.turns().length;
     writeFileSync(path, h!.read(path).replace(/^status: paused$/m, 'status: planned'));
-    const done = await waitFor(() => h!.find('resumable')?.folder === 'Done' && h!.find('resumable'), `${name}: resumed task done`, LOADED);
-    expect(done.text).toMatch(/^status: done$/m);
+    const done = await waitFor(() => ended('resumable'), `${name}: resumed task ended`, LOADED);
+    expect(done.text, done.text).toMatch(/^status: done$/m);
     expect(readFileSync(file, 'utf8')).toBe('after resume\n');
     expect(sessionIn(done.text)).toBe(sessionId);
     // The service asked the CLI to resume the recorded session (--resume / exec resume / -s)…
@@ -173,8 +178,8 @@ describe('every built-in agent through the service', () => {
       return attempt < 2 ? OVERLOAD[name] : req.afterTool ? say('Wrote retried.txt.') : write(file, 'after retry\n');
     });
     h!.drop('overloaded', `type: claude_code\nworking_dir: ${repo}\nmax_attempts: 3`, 'Create retried.txt.\n');
-    const done = await waitFor(() => h!.find('overloaded')?.folder === 'Done' && h!.find('overloaded'), `${name}: retried task done`, LOADED);
-    expect(done.text).toMatch(/^status: done$/m);
+    const done = await waitFor(() => ended('overloaded'), `${name}: retried task ended`, LOADED);
+    expect(done.text, done.text).toMatch(/^status: done$/m);
     expect(done.text).toMatch(/^attempts: 2$/m);
     expect(readFileSync(file, 'utf8')).toBe('after retry\n');
     // Attempt 1: the CLI retried the 503 itself, then gave up; attempt 2 was a new run of the CLI.
