@@ -172,6 +172,16 @@ describe('gemini', () => {
     // exits 0 on SIGTERM: no result → not done
     expect(classifyGemini(new GeminiEventParser(), exit({ exitCode: 0 }), 'gemini').ok).toBe(false);
   });
+
+  it('gives the last error event as the reason when the result has none, not a stray stderr line', () => {
+    // Seen with gemini 0.61.0 on a stream that ended early: `result` has no error, stderr ends with a warning.
+    const p = new GeminiEventParser();
+    p.push('{"type":"error","severity":"error","message":"Model stream ended without a finish reason."}');
+    p.push('{"type":"result","status":"error","stats":{"input_tokens":1,"output_tokens":0}}');
+    const o = classifyGemini(p, exit({ exitCode: 0, stderrTail: 'Ripgrep is not available. Falling back to GrepTool.\n' }), 'gemini');
+    expect(o.ok).toBe(false);
+    if (!o.ok) expect(o.error.message).toBe('gemini failed: Model stream ended without a finish reason.');
+  });
 });
 
 describe('opencode', () => {

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCodexAgent } from '../../src/agents/codex/codex-agent.js';
-import { fail, hangs, responsesWire, say, startScriptedServer, write, type ScriptedServer } from '../fixtures/scripted-server.js';
+import { fail, hangs, responsesWire, say, startScriptedServer, streamFail, write, type ScriptedServer } from '../fixtures/scripted-server.js';
 import { binPath, cleanEnv, failed, groupGone, ok, startRun, tempDirs, until, type Dirs } from './cli-test-kit.js';
 
 const T = 120_000;
@@ -77,11 +77,19 @@ describe('codex agent (real CLI)', () => {
     expect(server.turns()).toHaveLength(1);
   });
 
-  it('HTTP 500 → AGENT_FAILED, retryable', { timeout: T }, async () => {
+  it('HTTP 500, and an overload inside the stream (kind server_overloaded), → AGENT_FAILED, retryable', { timeout: T }, async () => {
     server.script(() => fail(500, 'boom'));
     const o = failed(await startRun(agent(), { prompt: 'x', cwd: dirs.cwd, permissionMode: 'default', env: env() }).run.outcome);
     expect(o.error.code).toBe('AGENT_FAILED');
     expect(o.error.retryable).toBe(true);
+    // `response.failed` with code server_is_overloaded: codex gives up at once; its rollout says server_overloaded.
+    server.script(() => streamFail(503, 'at capacity'));
+    const before = server.turns().length;
+    const overloaded = failed(await startRun(agent(), { prompt: 'x', cwd: dirs.cwd, permissionMode: 'default', env: env() }).run.outcome);
+    expect(overloaded.error.code).toBe('AGENT_FAILED');
+    expect(overloaded.error.retryable).toBe(true);
+    expect(overloaded.error.message).toContain('server_overloaded');
+    expect(server.turns().length).toBe(before + 1);
   });
 
   it('HTTP 401 → AGENT_AUTH with the fix; a missing key fails before spawning', { timeout: T }, async () => {

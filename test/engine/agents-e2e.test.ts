@@ -1,13 +1,15 @@
 // The same task note through the whole service with each built-in agent: the REAL claude, codex,
 // gemini and opencode CLIs from node_modules, each talking to a scripted model server of ours on
-// 127.0.0.1 (no network, no mocks). Each writes a real file through its own tool.
+// 127.0.0.1 (no network, no mocks). Each writes a real file through its own tool. For codex, gemini
+// and opencode, table-driven: 400/401/timeout fail as they should, a paused run resumes its session,
+// and an overload the CLI gives up on is retried by the service.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/config/config.js';
 import { claudeTestEnv, startModelServer, text, toolUse, type ModelServer } from '../fixtures/model-server.js';
-import { chatWire, fail, geminiWire, hangs, responsesWire, say, startScriptedServer, wait, write, type ScriptedServer } from '../fixtures/scripted-server.js';
+import { chatWire, fail, geminiWire, hangs, responsesWire, say, startScriptedServer, streamFail, write, type ScriptedServer, type Turn } from '../fixtures/scripted-server.js';
 import { groupRunning } from '../../src/os/process.js';
 import { gitRepoWithCommit } from '../workspace/repo-fixture.js';
 import { createHarness, waitFor, type Harness } from '../helpers/vault-harness.js';
@@ -31,6 +33,18 @@ afterEach(async () => {
 });
 
 type Name = 'claude' | 'codex' | 'gemini' | 'opencode';
+const CLIS = ['codex', 'gemini', 'opencode'] as const;
+/** A CLI starts in seconds on a quiet machine, in over a minute on a loaded 2-core one: waits on facts may be long. */
+const LOADED = 240_000;
+
+/**
+ * An overload each CLI retries a few times itself and then gives up on, so the service's retry is
+ * what gets the task done. codex and opencode get an HTTP 503 and honour its `retry-after: 0`
+ * (their own retries take under a second). gemini ignores `retry-after` and retries an HTTP 503
+ * for minutes, so it gets the Gemini API's other shape of a 503: an UNAVAILABLE error inside the
+ * stream, which it retries 3 times (1 + 2 + 4 s) and then exits with the status.
+ */
+const OVERLOAD: Record<(typeof CLIS)[number], Turn> = { codex: fail(503, 'overloaded'), opencode: fail(503, 'overloaded'), gemini: streamFail(503, 'overloaded') };
 
 /** Start the agent's model server scripted to write `file` then answer, and a service with AGENT=<name>. */
 async function setup(name: Name, fileName: string, content: string, config: Record<string, string> = {}): Promise<{ repo: string; file: string }> {
@@ -66,6 +80,11 @@ async function setup(name: Name, fileName: string, content: string, config: Reco
 }
 
 const sessionIn = (text: string) => /^session_id: "?([^"\s]+)"?$/m.exec(text)?.[1];
+/** The note once the task is filed in Done or has failed (a failure is asserted on at once, not waited out). */
+const ended = (id: string) => {
+  const n = h!.find(id);
+  return n && (n.folder === 'Done' || /^status: failed$/m.test(n.text)) && n;
+};
 
 describe('every built-in agent through the service', () => {
   it.each(['codex', 'gemini', 'opencode', 'claude'] as const)('AGENT=%s runs the task note to done, writing a real file', async (name) => {
@@ -93,7 +112,7 @@ describe('every built-in agent through the service', () => {
     if (name !== 'claude') expect(existsSync(join(h!.vault, '.vaultrunner', 'agents', name))).toBe(true);
   }, 120_000);
 
-  it.each(['codex', 'gemini', 'opencode'] as const)('AGENT=%s: a 400 fails at once, a 401 fails fast with the fix, a silent model is stopped at the timeout with its whole process group', async (name) => {
+  it.each(CLIS)('AGENT=%s: a 400 fails at once, a 401 fails fast with the fix, a silent model is stopped at the timeout with its whole process group', async (name) => {
     const { repo } = await setup(name, 'unused.txt', 'x');
     scripted!.script((req) => (req.text.includes('CASE-400') ? fail(400, 'prompt is malformed') : req.text.includes('CASE-401') ? fail(401, 'invalid api key') : hangs()));
     const pids = new Map<string, number>();
@@ -114,25 +133,64 @@ describe('every built-in agent through the service', () => {
     expect(groupRunning(pids.get('silent')!)).toBe(false);
   }, 150_000);
 
-  it('pauses a running codex task and resumes the same session', async () => {
-    const { repo, file } = await setup('codex', 'resumed.txt', 'after resume\n');
-    // First answer comes too late (the task is paused meanwhile); resumed, it writes the file.
-    scripted!.script((req, i) => (i === 0 ? wait(30_000, say('too late')) : req.afterTool ? say('Wrote resumed.txt.') : write(file, 'after resume\n')));
+  it.each(CLIS)('AGENT=%s: paused mid-run (its process group stopped), then set planned, it resumes the same session to done', async (name) => {
+    const { repo, file } = await setup(name, 'resumed.txt', 'after resume\n');
+    const step = join(repo, 'step-one.txt');
+    // First run: one tool call (so the session has history), then a turn that never answers. Resumed: write, then finish.
+    let resumeFrom = Infinity;
+    scripted!.script((_req, i) => (i < resumeFrom ? (i === 0 ? write(step, 'STEP-ONE-MARKER\n') : hangs()) : i === resumeFrom ? write(file, 'after resume\n') : say('Finished after resume.')));
+    const pids: number[] = [];
+    h!.events.on('run:start', (e) => e.taskId === 'resumable' && pids.push(e.pid));
     const path = h!.drop('resumable', `type: claude_code\nworking_dir: ${repo}`, 'Refactor the parser.\n');
-    await waitFor(() => scripted!.turns().length >= 1, 'first request', 30_000);
-    const sessionId = await waitFor(() => sessionIn(h!.read(path)), 'session id in the note', 30_000);
+    // Mid-run: the first tool call done, the next turn asked for and left hanging, the session recorded.
+    await waitFor(() => existsSync(step) && scripted!.turns().length >= 2, `${name}: first tool call done, second turn asked`, LOADED);
+    const sessionId = await waitFor(() => sessionIn(h!.read(path)), 'session id in the note', 60_000);
     writeFileSync(path, h!.read(path).replace(/^status: executing$/m, 'status: paused') + '\nAlso keep the old API.\n');
-    await waitFor(() => h!.status('resumable') === 'paused' && !h!.service!.executor.isRunning('resumable'), 'paused and stopped', 30_000);
-    const before = scripted!.turns().length;
+    await waitFor(() => h!.status('resumable') === 'paused' && !h!.service!.executor.isRunning('resumable'), 'paused and stopped', 60_000);
+    expect(pids).toHaveLength(1);
+    expect(groupRunning(pids[0]!)).toBe(false);
+    resumeFrom = scripted!.turns().length;
     writeFileSync(path, h!.read(path).replace(/^status: paused$/m, 'status: planned'));
-    const done = await waitFor(() => h!.find('resumable')?.folder === 'Done' && h!.find('resumable'), 'resumed task done', 60_000);
+    const done = await waitFor(() => ended('resumable'), `${name}: resumed task ended`, LOADED);
+    expect(done.text, done.text).toMatch(/^status: done$/m);
     expect(readFileSync(file, 'utf8')).toBe('after resume\n');
     expect(sessionIn(done.text)).toBe(sessionId);
-    const resumed = scripted!.turns().slice(before);
-    expect(resumed.length).toBeGreaterThan(0);
-    for (const r of resumed) expect(r.sessionId).toBe(sessionId);
-    // The resumed conversation carries the earlier prompt and the person's new line.
+    // The service asked the CLI to resume the recorded session (--resume / exec resume / -s)…
+    expect(h!.logLines().some((l) => l.task === 'resumable' && l.to === 'executing' && l.resume === sessionId)).toBe(true);
+    // …and the CLI did: the resumed request carries the first run's tool call, the prompt and the person's new line.
+    const resumed = scripted!.turns().slice(resumeFrom);
+    expect(resumed.length).toBeGreaterThanOrEqual(2);
+    expect(resumed[0]!.text).toContain('STEP-ONE-MARKER');
     expect(resumed[0]!.text).toContain('Refactor the parser.');
     expect(resumed[0]!.text).toContain('Also keep the old API.');
-  }, 120_000);
+    if (name !== 'gemini') for (const r of resumed) expect(r.sessionId).toBe(sessionId); // gemini's wire carries no session id
+  }, 2 * LOADED + 60_000);
+
+  it.each(CLIS)('AGENT=%s: an overload (503) the CLI gives up on is retried by the service, and the task ends done', async (name) => {
+    const { repo, file } = await setup(name, 'retried.txt', 'after retry\n');
+    let attempt = 0;
+    h!.events.on('run:start', (e) => {
+      if (e.taskId === 'overloaded') attempt = e.attempt;
+    });
+    const byAttempt: number[] = [];
+    scripted!.script((req) => {
+      byAttempt.push(attempt);
+      return attempt < 2 ? OVERLOAD[name] : req.afterTool ? say('Wrote retried.txt.') : write(file, 'after retry\n');
+    });
+    h!.drop('overloaded', `type: claude_code\nworking_dir: ${repo}\nmax_attempts: 3`, 'Create retried.txt.\n');
+    const done = await waitFor(() => ended('overloaded'), `${name}: retried task ended`, LOADED);
+    expect(done.text, done.text).toMatch(/^status: done$/m);
+    expect(done.text).toMatch(/^attempts: 2$/m);
+    expect(readFileSync(file, 'utf8')).toBe('after retry\n');
+    // Attempt 1: the CLI retried the 503 itself, then gave up; attempt 2 was a new run of the CLI.
+    expect(byAttempt.filter((a) => a === 1).length).toBeGreaterThanOrEqual(2);
+    expect(byAttempt.filter((a) => a === 2).length).toBeGreaterThanOrEqual(1);
+    // The log says the service retried it, by the error's type; the first transcript says why.
+    const retry = h!.logLines().find((l) => l.task === 'overloaded' && l.from === 'executing' && l.to === 'planned');
+    expect(retry, JSON.stringify(h!.logLines().filter((l) => l.task === 'overloaded'))).toMatchObject({ code: 'AGENT_FAILED', attempt: 1, maxAttempts: 3 });
+    expect(typeof retry!.retryInMs).toBe('number');
+    const runs = join(h!.vault, 'Logs', 'runs', 'overloaded');
+    expect(readFileSync(join(runs, 'attempt-1.md'), 'utf8')).toContain('503');
+    expect(readFileSync(join(runs, 'attempt-2.md'), 'utf8')).toContain('Wrote retried.txt.');
+  }, 2 * LOADED + 60_000);
 });

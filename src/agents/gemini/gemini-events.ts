@@ -20,6 +20,8 @@ const obj = (v: unknown): Obj | undefined => (v !== null && typeof v === 'object
 export class GeminiEventParser implements JsonLineParser {
   sessionId?: string;
   result?: { status: string; errorType?: string; errorMessage?: string };
+  /** Message of the last `error` event: the reason when `result` gives none (stderr is mostly noise). */
+  lastError?: string;
   /** Assistant text of the last message (deltas joined). */
   lastText?: string;
   tokens?: AgentTokens;
@@ -70,8 +72,11 @@ export class GeminiEventParser implements JsonLineParser {
         const content = str(ev.output) ?? str(obj(ev.error)?.message) ?? '';
         return [...out, id ? { kind: 'tool_result', toolUseId: id, isError, content } : { kind: 'tool_result', isError, content }];
       }
-      case 'error':
-        return [...out, { kind: 'stderr', text: `gemini error: ${str(ev.message) ?? 'error'}` }];
+      case 'error': {
+        const message = str(ev.message);
+        if (message) this.lastError = message;
+        return [...out, { kind: 'stderr', text: `gemini error: ${message ?? 'error'}` }];
+      }
       case 'result': {
         const err = obj(ev.error);
         this.result = { status: str(ev.status) ?? 'unknown' };
@@ -133,7 +138,7 @@ export function classifyGemini(p: GeminiEventParser, exit: ExitFacts, bin: strin
   const early = commonFailure('gemini', bin, '@google/gemini-cli', exit);
   if (early) return fail(early);
   const one = (s: string) => shortMessage(s, 240);
-  const why = p.result?.errorMessage ?? lastLine(exit.stderrTail);
+  const why = p.result?.errorMessage ?? p.lastError ?? lastLine(exit.stderrTail);
   const status = statusFromExitCode(exit.exitCode);
   if (exit.exitCode === GEMINI_EXIT.AUTH || status === 401 || status === 403) {
     return fail(new AgentError('AGENT_AUTH', one(`gemini is not authenticated${status ? ` (${status})` : ''}; ${GEMINI_AUTH_FIX}`)));
