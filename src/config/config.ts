@@ -49,6 +49,8 @@ export interface Config {
   watchMode: 'events' | 'poll';
   /** Git workspaces, setup, gates, review and merge (config/workspace-config.ts). */
   workspace: WorkspaceConfig;
+  /** QUEUE_URL set: claimed runs go to remote workers through BullMQ on this Redis (docs/scaling.md). */
+  queue?: { url: string; prefix: string };
 }
 
 /** Keys as they appear in .env, with their defaults (documented in .env.example). */
@@ -84,6 +86,8 @@ export const DEFAULTS = {
   KILL_GRACE: '5s',
   LEASE_TTL: '60s',
   WATCH_MODE: 'events',
+  QUEUE_URL: '',
+  QUEUE_PREFIX: 'vaultrunner',
 } as const;
 export type ConfigKey = keyof typeof DEFAULTS;
 
@@ -207,6 +211,23 @@ const schema = z.object({
   KILL_GRACE: duration('KILL_GRACE'),
   LEASE_TTL: duration('LEASE_TTL', 1000),
   WATCH_MODE: oneOf('WATCH_MODE', ['events', 'poll'] as const),
+  QUEUE_URL: z.string().transform((v, ctx) => {
+    const s = v.trim();
+    if (s === '') return undefined;
+    let u: URL | undefined;
+    try {
+      u = new URL(s);
+    } catch {
+      u = undefined;
+    }
+    if (!u || (u.protocol !== 'redis:' && u.protocol !== 'rediss:')) {
+      // The value may hold a password: never echoed.
+      ctx.addIssue({ code: 'custom', message: 'QUEUE_URL is not allowed; use redis://[:password@]host:port[/db], or rediss://… for TLS, or leave it empty for no remote workers' });
+      return z.NEVER;
+    }
+    return s;
+  }),
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'use letters, digits, _ or - (it must match the workers\' QUEUE_PREFIX)'),
 });
 
 /** Find an agent CLI `name`: its <NAME>_BIN, else on PATH, else the one in our node_modules. */
@@ -291,6 +312,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<Record<Con
     leaseTtlMs: c.LEASE_TTL,
     watchMode: c.WATCH_MODE,
     workspace: loadWorkspaceConfig(env, overrides, cwd),
+    ...(c.QUEUE_URL ? { queue: Object.freeze({ url: c.QUEUE_URL, prefix: c.QUEUE_PREFIX }) } : {}),
   });
 }
 

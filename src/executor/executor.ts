@@ -24,6 +24,14 @@ import { afterAgent, type AfterAgent } from './pipeline/after-agent.js';
 import { closeCancelled } from './pipeline/close-workspace.js';
 import { deferTask, prepareWorkspace, type TaskWorkspace } from './pipeline/workspace-step.js';
 import { startRun, toRunOutcome } from './run-task.js';
+import { afterRemote } from './pipeline/after-remote.js';
+import { notOurs, prepareRemote, type RemoteHandle, type RemotePlan, type RemoteRunner, type RemoteWorkspace } from './remote-run.js';
+import type { RunJobInput } from '../queue/job.js';
+import type { StartingRun } from '../engine/run-registry.js';
+import type { Agent, AgentRun, AgentRunRequest } from '../agents/agent.js';
+import type { RunTranscript } from '../runs/transcript.js';
+import { appendToTranscript } from '../runs/transcript.js';
+import { ownerState } from '../vault/owner.js';
 
 type Candidate = IndexEntry & { task: Task; body: string };
 
@@ -37,8 +45,15 @@ export class Executor {
   private verdicts: ReadonlyMap<string, Readiness> = new Map();
   /** The workspace of each live run (its git worktree, if any): the steps after the agent need it. */
   private readonly workspaces = new Map<string, TaskWorkspace>();
+  /** Each live remote run: its job id, agent, where its branch comes back to, and (re-attached
+   *  after a restart) the transcript its summary is appended to. */
+  private readonly remotes = new Map<string, { id: string; agent: string; plan: RemotePlan; reattachedLog?: string }>();
 
-  constructor(private readonly ctx: EngineContext) {}
+  /** With `remote` (QUEUE_URL), runs go to remote workers instead of being spawned here. */
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly remote?: RemoteRunner,
+  ) {}
 
   /** Claimed by this service: starting, running, or recording its outcome. */
   isRunning(taskId: string): boolean {
@@ -86,6 +101,8 @@ export class Executor {
     this.stopping = true;
     if (this.kickTimer) clearImmediate(this.kickTimer);
     if (this.wakeTimer) clearTimeout(this.wakeTimer.timer);
+    // Remote runs go on without us: stop following them now (the next start follows them again).
+    for (const r of this.ctx.runs.all()) if (this.remotes.has(r.taskId) && r.state !== 'starting') (r.agentRun as RemoteHandle).detach?.();
     await this.ctx.runs.shutdown(graceMs);
   }
 
@@ -97,7 +114,8 @@ export class Executor {
       queued.push({ ...e, task: e.state.task, body: e.state.body });
     }
     queued.sort(dispatchOrder);
-    await probeAgents(ctx, queued.filter((c) => !ctx.runs.has(c.id)).map((c) => c.task.agent ?? ctx.config.agent));
+    // With remote workers the agents live there: the queue's reachability is their health here.
+    if (!this.remote) await probeAgents(ctx, queued.filter((c) => !ctx.runs.has(c.id)).map((c) => c.task.agent ?? ctx.config.agent));
     const verdicts = new Map<string, Readiness>();
     const started: string[] = [];
     let wakeAt: number | undefined;
@@ -126,7 +144,7 @@ export class Executor {
         taskState: ctx.taskState,
         now,
         running: runningSet(ctx.runs.slots(), ctx.config.maxConcurrent),
-        agentHealth: (name) => healthOf(ctx, name),
+        agentHealth: (name) => (this.remote ? this.remote.health() : healthOf(ctx, name)),
       });
       verdicts.set(c.id, verdict);
       if (verdict.kind === 'problem') await this.report(c, c.task, verdict.problem);
@@ -170,7 +188,7 @@ export class Executor {
     const task = c.task;
     const agentName = task.agent ?? ctx.config.agent;
     const agent = ctx.agents.get(agentName);
-    let ws: TaskWorkspace;
+    let ws: TaskWorkspace | RemoteWorkspace;
     let mode;
     let budget: number | undefined;
     try {
@@ -178,7 +196,7 @@ export class Executor {
       mode = clampPermissionMode(task.permissionMode, ctx.config.permissionMode);
       if (!capabilitiesOf(agent).permissionModes.includes(mode)) throw new AgentError('PERMISSION_DENIED', `agent ${agent.name} cannot honour permission mode "${mode}"; ask for one of ${capabilitiesOf(agent).permissionModes.join(', ')}`);
       budget = clampBudgetUsd(task.budgetUsd, ctx.config.maxBudgetUsd);
-      ws = await prepareWorkspace(ctx, task);
+      ws = this.remote ? await prepareRemote(ctx, task) : await prepareWorkspace(ctx, task);
     } catch (err) {
       if (err instanceof VaultrunnerError && err.retryable) {
         await deferTask(ctx, c.path, task, err);
@@ -195,13 +213,17 @@ export class Executor {
     let run;
     let failure: unknown;
     try {
-      run = await startRun(ctx, claim, { path: c.path, task, body: c.body, agent: agent!, cwd: ws.cwd, permissionMode: mode, noteEdits: ws.edits, maxBudgetUsd: budget, ...(ws.setup ? { setup: ws.setup } : {}) }, (r, o) => this.finish(r, o));
-      if (run) this.workspaces.set(task.id, ws);
+      const plan = 'plan' in ws ? ws.plan : undefined;
+      const local = 'plan' in ws ? undefined : ws;
+      const remote = plan ? { launch: this.remoteLaunch(claim, task, agent!, plan), where: `the current directory (a checkout of branch ${plan.branch})` } : {};
+      run = await startRun(ctx, claim, { path: c.path, task, body: c.body, agent: agent!, cwd: ws.cwd, permissionMode: mode, noteEdits: ws.edits, maxBudgetUsd: budget, ...(local?.setup ? { setup: local.setup } : {}), ...remote }, (r, o) => this.finish(r, o));
+      if (run && local) this.workspaces.set(task.id, local);
     } catch (err) {
       ctx.logger.error({ component: 'executor', task: task.id, err }, `${task.id}: could not start: ${shortMessage(err)}`);
       failure = err;
     }
     if (!run) {
+      this.remotes.delete(task.id);
       await ctx.runs.release(task.id);
       // Failed, not retried each pass: e.g. a run folder that is a link out of the vault stays one.
       if (failure !== undefined) await this.failStart(c, failure);
@@ -213,9 +235,81 @@ export class Executor {
     return true;
   }
 
+  /** The runner of a remote run: the job carries only what this service decided (docs/scaling.md). */
+  private remoteLaunch(claim: StartingRun, task: Task, agent: Agent, plan: RemotePlan): (req: AgentRunRequest, transcript: RunTranscript) => AgentRun {
+    const { ctx } = this;
+    return (req, transcript) => {
+      const job: RunJobInput = {
+        v: 1,
+        taskId: task.id,
+        attempt: claim.attempt,
+        leaseToken: claim.lease.token,
+        agent: agent.name,
+        permissionMode: req.permissionMode,
+        prompt: req.prompt,
+        ...(req.model ? { model: req.model } : {}),
+        timeoutMs: task.timeoutMs ?? ctx.config.taskTimeoutMs,
+        repoUrl: plan.remoteUrl,
+        baseCommit: plan.baseCommit,
+        branch: plan.branch,
+        ...(plan.subdir ? { subdir: plan.subdir } : {}),
+        ...(req.resumeSessionId ? { resumeSessionId: req.resumeSessionId } : {}),
+        gates: plan.gates,
+      };
+      const startedAt = ctx.clock.now();
+      const hooks = { ...(req.onEvent ? { onEvent: req.onEvent } : {}), ...(req.onRawLine ? { onRawLine: req.onRawLine } : {}), onNote: (text: string) => transcript.note(text) };
+      const handle = this.remote!.launch({ job, plan }, hooks, async (id) => {
+        this.remotes.set(task.id, { id, agent: agent.name, plan });
+        // Recorded before the job is enqueued: a restart follows this job, never starts a second run.
+        const ours = await ctx.leases.update(claim.lease, { run: { pid: 0, startedAt, agent: agent.name, timeoutMs: job.timeoutMs, transcript: transcript.link, remote: { id, agent: agent.name } } });
+        if (!ours) throw new VaultrunnerError('QUEUE_UNAVAILABLE', `the lease of ${task.id} is no longer this service's; not dispatched`);
+      });
+      return handle;
+    };
+  }
+
+  /**
+   * At start, before the watchdog looks at leases: remote runs a previous service process started
+   * go on on their workers; follow each again (dispatching the same job adds nothing) and record
+   * its outcome as if it had never been away. Returns the task ids followed again.
+   */
+  async reattach(): Promise<string[]> {
+    const { ctx, remote } = this;
+    if (!remote) return [];
+    const found: string[] = [];
+    for (const lease of await ctx.leases.list()) {
+      const rem = lease.run?.remote;
+      if (!rem || lease.outcome || ctx.leases.isMine(lease) || ctx.runs.has(lease.taskId) || ownerState(lease.owner) === 'alive') continue;
+      const saved = await remote.load(rem.id);
+      const agent = ctx.agents.get(rem.agent);
+      const entry = ctx.index.byId(lease.taskId);
+      const task = entry?.state.kind === 'task' ? entry.state.task : undefined;
+      // Anything else is the watchdog's to recover (the task is put back and runs again).
+      if (!saved || !agent || !entry || task?.status !== 'executing' || task.attempts !== lease.attempt) continue;
+      if (!(await ctx.leases.takeOver(lease))) continue;
+      const claim = ctx.runs.adopt({ taskId: lease.taskId, kind: 'run', path: entry.path, dirKey: `remote:${saved.plan.repoRoot}:${saved.plan.branch}`, attempt: lease.attempt, lease });
+      if (!claim) continue;
+      this.remotes.set(lease.taskId, { id: rem.id, agent: rem.agent, plan: saved.plan, ...(lease.run?.transcript ? { reattachedLog: lease.run.transcript } : {}) });
+      const agentRun = remote.launch(saved, {});
+      await ctx.runs.started(claim, { agent, agentRun, startedAt: lease.run!.startedAt, timeoutMs: lease.run!.timeoutMs ?? ctx.config.taskTimeoutMs, session: { ...(lease.run?.sessionId ? { id: lease.run.sessionId } : {}) } }, async (r) => this.finish(r, await agentRun.outcome));
+      ctx.logger.info({ component: 'executor', task: lease.taskId, run: rem.id }, `${lease.taskId}: following its remote run ${rem.id} again (started before this service restarted)`);
+      found.push(lease.taskId);
+    }
+    return found;
+  }
+
   private async finish(r: LiveRun, o: AgentOutcome): Promise<void> {
     const { ctx } = this;
     const stopReason = r.state === 'stopping' ? r.stopReason : undefined;
+    const remote = this.remotes.get(r.taskId);
+    if (remote && notOurs(o)) {
+      // Detached (this service stops; the run goes on and is followed after the restart), or a
+      // result refused by its fencing token: nothing is recorded, the lease stays as it is.
+      this.remotes.delete(r.taskId);
+      await r.transcript?.finish({ status: 'followed on after the service restarts', durationMs: ctx.clock.now() - r.startedAt }).catch(() => undefined);
+      await ctx.runs.release(r.taskId, { keepLease: true });
+      return;
+    }
     let recorded = false;
     try {
       // A stopped run is recorded only once its whole process tree is gone.
@@ -224,7 +318,8 @@ export class Executor {
       await r.session.recording;
       // Commit, gates, review note: only after a successful run that nobody stopped.
       const ws = this.workspaces.get(r.taskId);
-      const after: AfterAgent | undefined = ws?.git && o.ok && !stopReason ? await afterAgent(ctx, r, o, ws.git) : undefined;
+      const after: AfterAgent | undefined =
+        remote && o.ok && !stopReason ? await afterRemote(ctx, r, o, remote.plan) : ws?.git && o.ok && !stopReason ? await afterAgent(ctx, r, o, ws.git) : undefined;
       const denials = after?.permissionDenials ?? o.permissionDenials;
       // A success the permission ceiling cut short somewhere goes to a person, never silently to done.
       const journal = { ...toRunOutcome(o, stopReason, ctx.clock.now()), ...(o.ok && denials.length > 0 ? { needsReview: true } : {}), ...after?.journal };
@@ -246,8 +341,13 @@ export class Executor {
       if (denials.length > 0) {
         ctx.logger.warn({ component: 'executor', task: r.taskId, denials }, `${r.taskId}: the agent was denied ${denials.length} tool use(s) (see the run log)`);
       }
-      await whileDiskFull(ctx, r.taskId, 'the outcome', () => applyOutcome(ctx, r.path, journal, { attempt: r.attempt, runLog: r.transcript?.link }));
+      if (remote?.reattachedLog) {
+        const summary = { status: journal.ok ? 'success' : 'failed', durationMs: ctx.clock.now() - r.startedAt, ...(o.costUsd !== undefined ? { costUsd: o.costUsd } : {}), ...(journal.ok ? {} : { error: journal.message }) };
+        await appendToTranscript(ctx.paths.root, remote.reattachedLog, 'The service restarted during this remote run; its entries since are in the worker\'s stream, its result is this.', summary, ctx.clock.now()).catch(() => undefined);
+      }
+      await whileDiskFull(ctx, r.taskId, 'the outcome', () => applyOutcome(ctx, r.path, journal, { attempt: r.attempt, runLog: r.transcript?.link ?? remote?.reattachedLog }));
       recorded = true;
+      if (remote) await this.remote!.forget(remote.id, remote.agent);
       // Recorded: the raw output was only kept for a restart (the transcript has the record).
       if (r.output) await removeRunOutput(runOutputFiles(ctx.paths, r.output));
       if (ws?.git && stopReason === 'cancel') await closeCancelled(ctx, r.taskId, ws.title, ws.git);
@@ -256,6 +356,7 @@ export class Executor {
     } finally {
       // Unrecorded: the lease (with its journal) stays for the watchdog to replay.
       this.workspaces.delete(r.taskId);
+      this.remotes.delete(r.taskId);
       await ctx.runs.release(r.taskId, { keepLease: !recorded });
       await ctx.index.refresh(r.path).catch(() => undefined);
       ctx.events.emit('run:end', { taskId: r.taskId, kind: 'run', attempt: r.attempt, ok: o.ok, ...(stopReason ? { stopReason } : {}) });

@@ -27,6 +27,11 @@ import { Watchdog } from '../watchdog/watchdog.js';
 import { ensureVaultDir } from '../os/safe-open.js';
 import { noopNotifier, type Notifier } from '../notify/notifier.js';
 import { join } from 'node:path';
+import { createFileCursorStore } from '../queue/file-cursor-store.js';
+import { leaseCheck } from '../queue/lease-check.js';
+import { RemoteDispatcher } from '../queue/remote-dispatcher.js';
+import { redactUrl } from '../queue/redis.js';
+import { RemoteRunner } from '../executor/remote-run.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -93,7 +98,12 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       ? createAgentPlanner({ agentFor: ({ task }) => ctx.agents.get(task.agent ?? config.agent) ?? ctx.agents.get('claude')!, env: ctx.env })
       : createTemplatePlanner();
   const orchestrator = new Orchestrator(ctx, planner, { invalidSettleMs: opts.invalidSettleMs });
-  const executor = new Executor(ctx);
+  // QUEUE_URL: runs go to remote workers; their stream cursors and jobs live in .vaultrunner/queue/.
+  const remote = config.queue
+    ? new RemoteRunner(ctx, new RemoteDispatcher({ url: config.queue.url, prefix: config.queue.prefix, logger, leases: leaseCheck(ctx.leases), cursors: createFileCursorStore(join(paths.state, 'queue')) }))
+    : undefined;
+  if (config.queue) logger.info({ component: 'service', queue: redactUrl(config.queue.url) }, `runs go to remote workers through the queue at ${redactUrl(config.queue.url)}`);
+  const executor = new Executor(ctx, remote);
   const watchdog = new Watchdog(ctx, () => executor.kick());
   const dashboard = createDashboard({ ctx });
 
@@ -103,6 +113,8 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
 
   // The first scan completes before anything is dispatched, so dispatch order sees every task.
   await index.scan();
+  // Remote runs started before a restart go on on their workers: followed again, not recovered.
+  if (remote) await executor.reattach();
   if (config.watchdogAutorun) await watchdog.tick(); // recover a crashed predecessor's tasks at once
   // People steer running tasks by editing the note: pause, cancel, or moving it away.
   const steer = (entry: IndexEntry) => {
@@ -209,6 +221,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       orchestrator.close();
       await watcher.close();
       await executor.shutdown(stopOpts.graceMs ?? opts.shutdownGraceMs ?? 10_000);
+      await remote?.dispatcher.close();
       await dashboard.flush();
       dashboard.close();
       unnotify();

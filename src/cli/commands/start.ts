@@ -2,6 +2,7 @@ import { AgentRegistry } from '../../agents/registry.js';
 import { createLogger } from '../../log/logger.js';
 import { startService } from '../../service/service.js';
 import { LockHeldError } from '../../vault/service-lock.js';
+import { redactUrl } from '../../queue/redis.js';
 import type { Command } from '../command.js';
 import { configFor, readEnv, requireVault } from '../load-config.js';
 import { formatDuration } from '../../config/duration.js';
@@ -55,6 +56,7 @@ export const startCommand: Command = {
         `  agents      ${found.join('; ')} (default: ${config.agent})`,
         `  concurrency ${config.maxConcurrent}, timeout ${formatDuration(config.taskTimeoutMs)}, permission ceiling ${config.permissionMode}, planner ${config.planner}${config.watchMode === 'poll' ? ', watching by polling (1s)' : ''}`,
         `  logs        ${config.vaultDir}/Logs (vaultrunner logs -f)`,
+        ...(config.queue ? [`  queue       runs go to remote workers via ${redactUrl(config.queue.url)}`] : []),
         ...(web.notifyUrl ? [`  notify      ${new URL(web.notifyUrl).host} on ${web.notifyOn.join(', ')}`] : []),
         '',
       ].join('\n'),

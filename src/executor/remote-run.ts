@@ -1,0 +1,136 @@
+// Runs on remote workers (QUEUE_URL): the other "runner" beside a local spawn. A claimed run
+// becomes a queue job carrying only what this service decided; its handle looks like a local
+// AgentRun (pid 0), so slots, deadlines, stop and the outcome path are the same as for a local run.
+// The lease records the job before it is enqueued, so a restarted service follows the same job
+// again instead of starting a second run.
+import { join } from 'node:path';
+import type { AgentOutcome, AgentRun, StopReason } from '../agents/agent.js';
+import { AgentError, shortMessage, VaultrunnerError } from '../errors.js';
+import type { Task } from '../domain/task.js';
+import type { EngineContext } from '../engine/context.js';
+import { resolveWorkingDir } from '../engine/working-dir.js';
+import { commandsForRepo } from '../config/workspace-config.js';
+import { runId, type RunJobInput } from '../queue/job.js';
+import type { RemoteDispatcher, RemoteRunHooks } from '../queue/remote-dispatcher.js';
+import type { RemoteOutcome } from '../queue/run-stream.js';
+import { readJson, removeFile, writeJson } from '../vault/json-file.js';
+import { WorkspaceError } from '../workspace/errors.js';
+import { selectGates } from '../workspace/gates.js';
+import { remoteSource, type RemoteSource } from '../workspace/remote.js';
+import type { FieldEdits } from '../vault/frontmatter.js';
+
+/** What the steps after a remote run need: where the branch comes back to. */
+export interface RemotePlan extends RemoteSource {
+  /** Gate names the worker runs (its own GATES define them). */
+  gates: string[];
+}
+
+export interface RemoteWorkspace {
+  /** The person's working_dir (checked against WORKSPACE_ROOTS); the agent runs on a worker. */
+  cwd: string;
+  dirKey: string;
+  edits: FieldEdits;
+  plan: RemotePlan;
+}
+
+/** What is kept per job in vault/.vaultrunner/queue/ until its outcome is recorded. */
+export interface SavedJob {
+  job: RunJobInput;
+  plan: RemotePlan;
+}
+
+/** The outcome of a remote handle: the worker's, or `detached` (this service stopped following it). */
+export type RemoteRunOutcome = RemoteOutcome & { detached?: boolean };
+
+export interface RemoteHandle extends AgentRun {
+  readonly outcome: Promise<RemoteRunOutcome>;
+  /** Stop following the run (it goes on remotely); the outcome settles as `detached`. */
+  detach(): void;
+}
+
+const DETACHED: RemoteRunOutcome = { ok: false, error: new AgentError('AGENT_STOPPED', 'the service stopped following the remote run', { retryable: true }), permissionDenials: [], exitCode: null, detached: true };
+
+/** Where the task's branch comes from and goes back to. Throws WorkspaceError (permanent unless transient). */
+export async function prepareRemote(ctx: EngineContext, task: Task): Promise<RemoteWorkspace> {
+  const dir = await resolveWorkingDir(task, ctx.config, ctx.paths);
+  if (!task.workingDir) throw new WorkspaceError('NOT_A_REPO', `${task.id} names no working_dir; runs on remote workers (QUEUE_URL) need one inside a git repository with an origin remote`);
+  const src = await remoteSource({ taskId: task.id, workingDir: dir, ...(task.branch ? { branch: task.branch } : {}), ...(task.baseBranch ? { baseBranch: task.baseBranch } : {}) });
+  // The note can only narrow the operator's gates; the worker must define the same names.
+  const gates = selectGates(commandsForRepo(ctx.config.workspace, src.repoRoot).gates, task.gates).map((g) => g.name);
+  const edits: FieldEdits = { base_branch: src.baseBranch, base_commit: src.baseCommit };
+  if (task.branch !== src.branch) edits.branch = src.branch;
+  return { cwd: dir, dirKey: `remote:${src.repoRoot}:${src.branch}`, edits, plan: { ...src, gates } };
+}
+
+export class RemoteRunner {
+  constructor(
+    private readonly ctx: Pick<EngineContext, 'paths' | 'logger'>,
+    readonly dispatcher: RemoteDispatcher,
+  ) {}
+
+  /** Is the queue reachable? Readiness treats it as the health of every agent. */
+  health(): { ok: boolean; detail: string } {
+    return this.dispatcher.health();
+  }
+
+  private file(id: string): string {
+    return join(this.ctx.paths.state, 'queue', `${encodeURIComponent(id)}.job.json`);
+  }
+
+  load(id: string): Promise<SavedJob | undefined> {
+    return readJson<SavedJob>(this.file(id)).catch(() => undefined);
+  }
+
+  /**
+   * Dispatch `job` after `before` (which records it in the lease) and follow it. Dispatching the
+   * same job again (after a restart) is idempotent: its id comes from task, attempt and lease token.
+   */
+  launch(saved: SavedJob, hooks: RemoteRunHooks, before: (id: string) => Promise<void> = async () => {}): RemoteHandle {
+    const id = runId(saved.job);
+    let run: ReturnType<RemoteDispatcher['dispatch']> | undefined;
+    let pendingStop: { reason: StopReason; graceMs: number } | undefined;
+    let detached = false;
+    let settleDetached!: (o: RemoteRunOutcome) => void;
+    const whenDetached = new Promise<RemoteRunOutcome>((r) => (settleDetached = r));
+    const followed = (async (): Promise<RemoteRunOutcome> => {
+      await writeJson(this.file(id), saved, { fsync: true });
+      await before(id);
+      if (detached) return DETACHED;
+      run = this.dispatcher.dispatch(saved.job, hooks);
+      if (pendingStop) void run.stop(pendingStop.reason, pendingStop.graceMs);
+      return run.outcome;
+    })().catch((err: unknown): RemoteRunOutcome => {
+      const invalid = err instanceof VaultrunnerError && err.code === 'QUEUE_JOB_INVALID';
+      return { ok: false, error: new AgentError('AGENT_FAILED', `the run could not be dispatched: ${shortMessage(err)}`, { cause: err, retryable: !invalid }), permissionDenials: [], exitCode: null };
+    });
+    const outcome = Promise.race([followed, whenDetached]);
+    const handle: RemoteHandle = {
+      pid: 0,
+      outcome,
+      async stop(reason, graceMs) {
+        if (reason === 'shutdown') return handle.detach();
+        if (run) return run.stop(reason, graceMs);
+        pendingStop = { reason, graceMs };
+        await outcome;
+      },
+      detach() {
+        detached = true;
+        void run?.stop('shutdown');
+        settleDetached(DETACHED);
+      },
+    };
+    return handle;
+  }
+
+  /** After the outcome is recorded: the job file, its Redis keys and its stream cursor go. */
+  async forget(id: string, agent: string): Promise<void> {
+    await removeFile(this.file(id));
+    await this.dispatcher.forget(id, agent).catch((err: unknown) => this.ctx.logger.debug({ component: 'queue', run: id, err: shortMessage(err) }, 'could not drop a finished run from Redis (it expires)'));
+  }
+}
+
+/** True for an outcome that must not be recorded: the run goes on elsewhere, or its lease moved on. */
+export function notOurs(o: AgentOutcome): boolean {
+  const r = o as RemoteRunOutcome;
+  return r.detached === true || r.remote?.refused !== undefined;
+}
