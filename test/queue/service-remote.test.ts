@@ -21,8 +21,9 @@ afterEach(async () => {
 describe('a service with QUEUE_URL', () => {
   it(`spreads ${TASKS} tasks over two workers; each runs once, is done, its branch pushed and fetched`, { timeout: 120_000 }, async () => {
     s = await RemoteService.create();
-    const a = s.q.spawnWorker('alpha', {}, ['--concurrency', '2']);
-    const b = s.q.spawnWorker('beta', {}, ['--concurrency', '2']);
+    // Locks that a busy machine's slow git cannot let lapse: this test is not about stalls.
+    const a = s.q.spawnWorker('alpha', { WORKER_LOCK_TTL: '15s' }, ['--concurrency', '2']);
+    const b = s.q.spawnWorker('beta', { WORKER_LOCK_TTL: '15s' }, ['--concurrency', '2']);
     await Promise.all([a.waitFor(/takes scripted runs/), b.waitFor(/takes scripted runs/)]);
     const service = s.startService();
     await service.waitFor(/vaultrunner started/);
