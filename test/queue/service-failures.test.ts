@@ -25,6 +25,8 @@ describe('remote runs through the service, when something dies', () => {
     await service.waitFor(/vaultrunner started/);
     s.drop('victim', { sleepMs: 2500, file: 'victim.txt' });
     const first = await s.q.waitForAgent((e) => e.kind === 'tick' && e.task === 'victim');
+    // The session reached the service (so it is in Redis for the next delivery to resume).
+    await waitUntil(() => s!.field('victim', 'session_id') === `sess-victim-${first.pid}`, 'the session recorded in the note');
     const [dead, other] = first.worker === 'alpha' ? [a, b] : [b, a];
     dead.child.kill('SIGKILL');
     await s.waitDone(['victim']);
@@ -47,7 +49,8 @@ describe('remote runs through the service, when something dies', () => {
 
   it('the coordinator killed with -9 mid-run: its runs go on, and after a restart each is recorded once', { timeout: 90_000 }, async () => {
     s = await RemoteService.create();
-    const w = s.q.spawnWorker('alpha');
+    // One worker, and a lock a loaded machine cannot let lapse: a run may only ever start once here.
+    const w = s.q.spawnWorker('alpha', { WORKER_LOCK_TTL: '15s' });
     await w.waitFor(/takes scripted runs/);
     const first = s.startService();
     await first.waitFor(/vaultrunner started/);
