@@ -47,7 +47,7 @@ describe('remote runs through the service, when something dies', () => {
     expect(s.localBranch('vr/victim')).toBe(s.field('victim', 'head_commit'));
   });
 
-  it('the coordinator killed with -9 mid-run: its runs go on, and after a restart each is recorded once', { timeout: 90_000 }, async () => {
+  it('the coordinator killed with -9 (then stopped with SIGTERM) mid-run: its runs go on, and after a restart each is recorded once', { timeout: 90_000 }, async () => {
     s = await RemoteService.create();
     // One worker, and a lock a loaded machine cannot let lapse: a run may only ever start once here.
     const w = s.q.spawnWorker('alpha', { WORKER_LOCK_TTL: '15s' });
@@ -79,6 +79,19 @@ describe('remote runs through the service, when something dies', () => {
       expect(transcript).toContain('The service restarted during this remote run');
     }
     expect(second.output()).not.toMatch(/recovered stale lease|executing → planned/);
+
+    // A graceful stop (SIGTERM) mid-run: the service stops following the run, does not stop it,
+    // and the next start records it, once.
+    s.drop('inflight-3', { sleepMs: 1500, file: 'inflight-3.txt' });
+    await s.q.waitForAgent((e) => e.kind === 'tick' && e.task === 'inflight-3');
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+    const third = s.startService();
+    await third.waitFor(/inflight-3: following its remote run .* again/);
+    await s.waitDone(['inflight-3']);
+    expect(s.q.agentLog().filter((e) => e.kind === 'start' && e.task === 'inflight-3')).toHaveLength(1);
+    expect(s.q.agentLog().filter((e) => e.kind === 'end' && e.task === 'inflight-3')).toHaveLength(1);
+    expect(s.field('inflight-3', 'attempts')).toBe('1');
   });
 
   it('Redis stopped mid-run: the run finishes and reports when it is back; new runs wait, with one log line', { timeout: 90_000 }, async () => {
