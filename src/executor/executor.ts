@@ -277,7 +277,9 @@ export class Executor {
     const { ctx, remote } = this;
     if (!remote) return [];
     const found: string[] = [];
-    for (const lease of await ctx.leases.list()) {
+    const leases = await ctx.leases.list();
+    await remote.sweep(new Set(leases.flatMap((l) => (l.run?.remote ? [l.run.remote.id] : []))));
+    for (const lease of leases) {
       const rem = lease.run?.remote;
       if (!rem || lease.outcome || ctx.leases.isMine(lease) || ctx.runs.has(lease.taskId) || ownerState(lease.owner) === 'alive') continue;
       const saved = await remote.load(rem.id);

@@ -3,6 +3,7 @@
 // AgentRun (pid 0), so slots, deadlines, stop and the outcome path are the same as for a local run.
 // The lease records the job before it is enqueued, so a restarted service follows the same job
 // again instead of starting a second run.
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentOutcome, AgentRun, StopReason } from '../agents/agent.js';
 import { AgentError, shortMessage, VaultrunnerError } from '../errors.js';
@@ -120,6 +121,17 @@ export class RemoteRunner {
       },
     };
     return handle;
+  }
+
+  /** At start: job and cursor files no lease names any more (a run recovered or replayed by the
+   *  watchdog) go; their Redis keys expire on their own. */
+  async sweep(named: ReadonlySet<string>): Promise<void> {
+    const dir = join(this.ctx.paths.state, 'queue');
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const n of names) {
+      const m = /^(.+)\.(job|cursor)\.json$/.exec(n);
+      if (m && !named.has(decodeURIComponent(m[1]!))) await removeFile(join(dir, n)).catch(() => undefined);
+    }
   }
 
   /** After the outcome is recorded: the job file, its Redis keys and its stream cursor go. */
