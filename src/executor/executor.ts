@@ -115,7 +115,7 @@ export class Executor {
     }
     queued.sort(dispatchOrder);
     // With remote workers the agents live there: the queue's reachability is their health here.
-    if (!this.remote) await probeAgents(ctx, queued.filter((c) => !ctx.runs.has(c.id)).map((c) => c.task.agent ?? ctx.config.agent));
+    await probeAgents(ctx, queued.filter((c) => !ctx.runs.has(c.id)).map((c) => c.task.agent ?? ctx.config.agent));
     const verdicts = new Map<string, Readiness>();
     const started: string[] = [];
     let wakeAt: number | undefined;
@@ -144,7 +144,7 @@ export class Executor {
         taskState: ctx.taskState,
         now,
         running: runningSet(ctx.runs.slots(), ctx.config.maxConcurrent),
-        agentHealth: (name) => (this.remote ? this.remote.health() : healthOf(ctx, name)),
+        agentHealth: (name) => healthOf(ctx, name),
       });
       verdicts.set(c.id, verdict);
       if (verdict.kind === 'problem') await this.report(c, c.task, verdict.problem);

@@ -69,11 +69,6 @@ export class RemoteRunner {
     readonly dispatcher: RemoteDispatcher,
   ) {}
 
-  /** Is the queue reachable? Readiness treats it as the health of every agent. */
-  health(): { ok: boolean; detail: string } {
-    return this.dispatcher.health();
-  }
-
   private file(id: string): string {
     return join(this.ctx.paths.state, 'queue', `${encodeURIComponent(id)}.job.json`);
   }

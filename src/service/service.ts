@@ -92,16 +92,17 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     events,
     ownWrites: new OwnWrites(),
   };
-  const ctx: EngineContext = { ...base, runs: new RunRegistry(base) };
+  // QUEUE_URL: runs go to remote workers; their stream cursors and jobs live in .vaultrunner/queue/.
+  const dispatcher = config.queue
+    ? new RemoteDispatcher({ url: config.queue.url, prefix: config.queue.prefix, logger, leases: leaseCheck(base.leases), cursors: createFileCursorStore(join(paths.state, 'queue')) })
+    : undefined;
+  const ctx: EngineContext = { ...base, runs: new RunRegistry(base), ...(dispatcher ? { agentHealth: () => dispatcher.health() } : {}) };
   const planner =
     config.planner === 'agent'
       ? createAgentPlanner({ agentFor: ({ task }) => ctx.agents.get(task.agent ?? config.agent) ?? ctx.agents.get('claude')!, env: ctx.env })
       : createTemplatePlanner();
   const orchestrator = new Orchestrator(ctx, planner, { invalidSettleMs: opts.invalidSettleMs });
-  // QUEUE_URL: runs go to remote workers; their stream cursors and jobs live in .vaultrunner/queue/.
-  const remote = config.queue
-    ? new RemoteRunner(ctx, new RemoteDispatcher({ url: config.queue.url, prefix: config.queue.prefix, logger, leases: leaseCheck(ctx.leases), cursors: createFileCursorStore(join(paths.state, 'queue')) }))
-    : undefined;
+  const remote = dispatcher ? new RemoteRunner(ctx, dispatcher) : undefined;
   if (config.queue) logger.info({ component: 'service', queue: redactUrl(config.queue.url) }, `runs go to remote workers through the queue at ${redactUrl(config.queue.url)}`);
   const executor = new Executor(ctx, remote);
   const watchdog = new Watchdog(ctx, () => executor.kick());

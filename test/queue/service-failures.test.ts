@@ -16,7 +16,7 @@ afterEach(async () => {
 });
 
 describe('remote runs through the service, when something dies', () => {
-  it('a worker killed with -9 mid-run: the task finishes once, on the other worker, resumed, never overlapping', { timeout: 90_000 }, async () => {
+  it('a worker killed with -9 mid-run: the task finishes once, on the other worker, resumed, never overlapping', { timeout: 150_000 }, async () => {
     s = await RemoteService.create();
     const a = s.q.spawnWorker('alpha');
     const b = s.q.spawnWorker('beta');
@@ -47,7 +47,7 @@ describe('remote runs through the service, when something dies', () => {
     expect(s.localBranch('vr/victim')).toBe(s.field('victim', 'head_commit'));
   });
 
-  it('the coordinator killed with -9 (then stopped with SIGTERM) mid-run: its runs go on, and after a restart each is recorded once', { timeout: 90_000 }, async () => {
+  it('the coordinator killed with -9 (then stopped with SIGTERM) mid-run: its runs go on, and after a restart each is recorded once', { timeout: 150_000 }, async () => {
     s = await RemoteService.create();
     // One worker, and a lock a loaded machine cannot let lapse: a run may only ever start once here.
     const w = s.q.spawnWorker('alpha', { WORKER_LOCK_TTL: '15s' });
@@ -94,7 +94,7 @@ describe('remote runs through the service, when something dies', () => {
     expect(s.field('inflight-3', 'attempts')).toBe('1');
   });
 
-  it('Redis stopped mid-run: the run finishes and reports when it is back; new runs wait, with one log line', { timeout: 90_000 }, async () => {
+  it('Redis stopped mid-run: the run finishes and reports when it is back; new runs wait, with one log line', { timeout: 150_000 }, async () => {
     s = await RemoteService.create();
     // A lock that outlives the outage: the returning worker still holds its run.
     const w = s.q.spawnWorker('alpha', { WORKER_LOCK_TTL: '20s' });
@@ -107,6 +107,8 @@ describe('remote runs through the service, when something dies', () => {
     await service.waitFor(/Redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable/);
     s.drop('outage-2', { sleepMs: 100, file: 'outage-2.txt' });
     await waitUntil(() => s!.field('outage-2', 'status') === 'planned', 'outage-2 planned');
+    // What list, show and the Dashboard read: the queue stands for the agents' health.
+    await waitUntil(() => /"scripted":\{"ok":false,"detail":"the queue's Redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable/.test(readAgents(s!)), 'agents.json saying the queue is unreachable');
     // The running agent finishes during the outage; meanwhile many dispatch passes went by.
     await s.q.waitForAgent((e) => e.kind === 'end' && e.task === 'outage-1');
     expect(s.field('outage-2', 'status')).toBe('planned');
@@ -120,6 +122,14 @@ describe('remote runs through the service, when something dies', () => {
     expect(s.field('outage-1', 'head_commit')).toBe(s.q.remoteBranches().get('vr/outage-1'));
   });
 });
+
+function readAgents(s: RemoteService): string {
+  try {
+    return readFileSync(join(s.vault, '.vaultrunner', 'agents.json'), 'utf8');
+  } catch {
+    return '';
+  }
+}
 
 async function waitUntil(fact: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
