@@ -30,5 +30,9 @@ describe('vaultrunner doctor with QUEUE_URL', () => {
     const up = v.run(['doctor'], { env: { QUEUE_URL: redis.url } });
     expect(up.code, up.stdout + up.stderr).toBe(0);
     expect(up.stdout).toContain(`✓ queue: Redis at ${redis.url} answers; runs go to remote workers`);
+    // The agents are the workers' business: a missing CLI here is not a ✗.
+    const noCli = v.run(['doctor'], { env: { QUEUE_URL: redis.url, CLAUDE_BIN: '/nonexistent/claude' } });
+    expect(noCli.code, noCli.stdout + noCli.stderr).toBe(0);
+    expect(noCli.stdout).toContain('✓ agents: run on the remote workers (QUEUE_URL)');
   });
 });

@@ -265,8 +265,12 @@ export async function runChecks(ctx: CommandContext): Promise<CheckResult[]> {
   const paths = vaultPaths(config.vaultDir);
   const env = readEnv(ctx, envFile.file);
   results.push(await checkLayout(paths));
-  results.push(...(await checkAgents(ctx, config, env)));
-  results.push(await checkCredentials(ctx, env));
+  // With remote workers the agents and their credentials live on the workers, not here.
+  if (config.queue) results.push(pass('agents: run on the remote workers (QUEUE_URL), configured by each worker\'s own .env; not checked on this machine'));
+  else {
+    results.push(...(await checkAgents(ctx, config, env)));
+    results.push(await checkCredentials(ctx, env));
+  }
   results.push(checkWeb(env));
   if (config.queue) results.push(await checkQueue(config.queue.url));
   if (ctx.values.online) results.push(await checkOnline(env, credentialsFile(ctx), envFile.file.path ?? 'the environment or a .env file'));

@@ -40,8 +40,9 @@ export const startCommand: Command = {
     const agents = AgentRegistry.fromConfig(config);
     // The default agent and command agents (cheap) now, all at once; another CLI is probed when a
     // task first asks for it (`gemini --version` alone takes seconds), and `doctor` checks them all.
-    const now = agents.names().filter((name) => name === config.agent || agents.get(name)?.kind === 'command');
-    const later = agents.names().filter((name) => !now.includes(name));
+    // With remote workers the agents run there: nothing to probe on this machine.
+    const now = config.queue ? [] : agents.names().filter((name) => name === config.agent || agents.get(name)?.kind === 'command');
+    const later = config.queue ? [] : agents.names().filter((name) => !now.includes(name));
     const found = await Promise.all(
       now.map(async (name) => {
         const p = await agents.probe(name, Date.now(), 0);
@@ -49,6 +50,7 @@ export const startCommand: Command = {
       }),
     );
     if (later.length) found.push(`${later.join(', ')} (checked when a task needs one)`);
+    if (config.queue) found.push(`${agents.names().join(', ')} on the remote workers`);
     io.stderr.write(
       [
         `vaultrunner — vault ${config.vaultDir}`,
