@@ -25,13 +25,8 @@ import { closeCancelled } from './pipeline/close-workspace.js';
 import { deferTask, prepareWorkspace, type TaskWorkspace } from './pipeline/workspace-step.js';
 import { startRun, toRunOutcome } from './run-task.js';
 import { afterRemote } from './pipeline/after-remote.js';
-import { notOurs, prepareRemote, type RemoteHandle, type RemotePlan, type RemoteRunner, type RemoteWorkspace } from './remote-run.js';
-import type { RunJobInput } from '../queue/job.js';
-import type { StartingRun } from '../engine/run-registry.js';
-import type { Agent, AgentRun, AgentRunRequest } from '../agents/agent.js';
-import type { RunTranscript } from '../runs/transcript.js';
+import { notOurs, prepareRemote, type LiveRemote, type RemoteHandle, type RemoteRunner, type RemoteWorkspace } from './remote-run.js';
 import { appendToTranscript } from '../runs/transcript.js';
-import { ownerState } from '../vault/owner.js';
 
 type Candidate = IndexEntry & { task: Task; body: string };
 
@@ -47,13 +42,15 @@ export class Executor {
   private readonly workspaces = new Map<string, TaskWorkspace>();
   /** Each live remote run: its job id, agent, where its branch comes back to, and (re-attached
    *  after a restart) the transcript its summary is appended to. */
-  private readonly remotes = new Map<string, { id: string; agent: string; plan: RemotePlan; reattachedLog?: string }>();
+  private readonly remotes: Map<string, LiveRemote>;
 
   /** With `remote` (QUEUE_URL), runs go to remote workers instead of being spawned here. */
   constructor(
     private readonly ctx: EngineContext,
     private readonly remote?: RemoteRunner,
-  ) {}
+  ) {
+    this.remotes = remote?.live ?? new Map();
+  }
 
   /** Claimed by this service: starting, running, or recording its outcome. */
   isRunning(taskId: string): boolean {
@@ -215,7 +212,7 @@ export class Executor {
     try {
       const plan = 'plan' in ws ? ws.plan : undefined;
       const local = 'plan' in ws ? undefined : ws;
-      const remote = plan ? { launch: this.remoteLaunch(claim, task, agent!, plan), where: `the current directory (a checkout of branch ${plan.branch})` } : {};
+      const remote = plan ? { launch: this.remote!.launcher(ctx, claim, task, agent!, plan), where: `the current directory (a checkout of branch ${plan.branch})` } : {};
       run = await startRun(ctx, claim, { path: c.path, task, body: c.body, agent: agent!, cwd: ws.cwd, permissionMode: mode, noteEdits: ws.edits, maxBudgetUsd: budget, ...(local?.setup ? { setup: local.setup } : {}), ...remote }, (r, o) => this.finish(r, o));
       if (run && local) this.workspaces.set(task.id, local);
     } catch (err) {
@@ -235,69 +232,10 @@ export class Executor {
     return true;
   }
 
-  /** The runner of a remote run: the job carries only what this service decided (docs/scaling.md). */
-  private remoteLaunch(claim: StartingRun, task: Task, agent: Agent, plan: RemotePlan): (req: AgentRunRequest, transcript: RunTranscript) => AgentRun {
-    const { ctx } = this;
-    return (req, transcript) => {
-      const job: RunJobInput = {
-        v: 1,
-        taskId: task.id,
-        attempt: claim.attempt,
-        leaseToken: claim.lease.token,
-        agent: agent.name,
-        permissionMode: req.permissionMode,
-        prompt: req.prompt,
-        ...(req.model ? { model: req.model } : {}),
-        timeoutMs: task.timeoutMs ?? ctx.config.taskTimeoutMs,
-        repoUrl: plan.remoteUrl,
-        baseCommit: plan.baseCommit,
-        branch: plan.branch,
-        ...(plan.subdir ? { subdir: plan.subdir } : {}),
-        ...(req.resumeSessionId ? { resumeSessionId: req.resumeSessionId } : {}),
-        gates: plan.gates,
-      };
-      const startedAt = ctx.clock.now();
-      const hooks = { ...(req.onEvent ? { onEvent: req.onEvent } : {}), ...(req.onRawLine ? { onRawLine: req.onRawLine } : {}), onNote: (text: string) => transcript.note(text) };
-      const handle = this.remote!.launch({ job, plan }, hooks, async (id) => {
-        this.remotes.set(task.id, { id, agent: agent.name, plan });
-        // Recorded before the job is enqueued: a restart follows this job, never starts a second run.
-        const ours = await ctx.leases.update(claim.lease, { run: { pid: 0, startedAt, agent: agent.name, timeoutMs: job.timeoutMs, transcript: transcript.link, remote: { id, agent: agent.name } } });
-        if (!ours) throw new VaultrunnerError('QUEUE_UNAVAILABLE', `the lease of ${task.id} is no longer this service's; not dispatched`);
-      });
-      return handle;
-    };
-  }
-
-  /**
-   * At start, before the watchdog looks at leases: remote runs a previous service process started
-   * go on on their workers; follow each again (dispatching the same job adds nothing) and record
-   * its outcome as if it had never been away. Returns the task ids followed again.
-   */
-  async reattach(): Promise<string[]> {
-    const { ctx, remote } = this;
-    if (!remote) return [];
-    const found: string[] = [];
-    const leases = await ctx.leases.list();
-    await remote.sweep(new Set(leases.flatMap((l) => (l.run?.remote ? [l.run.remote.id] : []))));
-    for (const lease of leases) {
-      const rem = lease.run?.remote;
-      if (!rem || lease.outcome || ctx.leases.isMine(lease) || ctx.runs.has(lease.taskId) || ownerState(lease.owner) === 'alive') continue;
-      const saved = await remote.load(rem.id);
-      const agent = ctx.agents.get(rem.agent);
-      const entry = ctx.index.byId(lease.taskId);
-      const task = entry?.state.kind === 'task' ? entry.state.task : undefined;
-      // Anything else is the watchdog's to recover (the task is put back and runs again).
-      if (!saved || !agent || !entry || task?.status !== 'executing' || task.attempts !== lease.attempt) continue;
-      if (!(await ctx.leases.takeOver(lease))) continue;
-      const claim = ctx.runs.adopt({ taskId: lease.taskId, kind: 'run', path: entry.path, dirKey: `remote:${saved.plan.repoRoot}:${saved.plan.branch}`, attempt: lease.attempt, lease });
-      if (!claim) continue;
-      this.remotes.set(lease.taskId, { id: rem.id, agent: rem.agent, plan: saved.plan, ...(lease.run?.transcript ? { reattachedLog: lease.run.transcript } : {}) });
-      const agentRun = remote.launch(saved, {});
-      await ctx.runs.started(claim, { agent, agentRun, startedAt: lease.run!.startedAt, timeoutMs: lease.run!.timeoutMs ?? ctx.config.taskTimeoutMs, session: { ...(lease.run?.sessionId ? { id: lease.run.sessionId } : {}) } }, async (r) => this.finish(r, await agentRun.outcome));
-      ctx.logger.info({ component: 'executor', task: lease.taskId, run: rem.id }, `${lease.taskId}: following its remote run ${rem.id} again (started before this service restarted)`);
-      found.push(lease.taskId);
-    }
-    return found;
+  /** At start, before the watchdog looks at leases: follow again the remote runs a previous
+   *  service process started (see RemoteRunner.reattach). Returns their task ids. */
+  reattach(): Promise<string[]> {
+    return this.remote ? this.remote.reattach(this.ctx, (r, o) => this.finish(r, o)) : Promise.resolve([]);
   }
 
   private async finish(r: LiveRun, o: AgentOutcome): Promise<void> {

@@ -5,13 +5,16 @@
 // again instead of starting a second run.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AgentOutcome, AgentRun, StopReason } from '../agents/agent.js';
+import type { Agent, AgentOutcome, AgentRun, AgentRunRequest, StopReason } from '../agents/agent.js';
 import { AgentError, shortMessage, VaultrunnerError } from '../errors.js';
 import type { Task } from '../domain/task.js';
 import type { EngineContext } from '../engine/context.js';
 import { resolveWorkingDir } from '../engine/working-dir.js';
 import { commandsForRepo } from '../config/workspace-config.js';
 import { runId, type RunJobInput } from '../queue/job.js';
+import type { LiveRun, StartingRun } from '../engine/run-registry.js';
+import type { RunTranscript } from '../runs/transcript.js';
+import { ownerState } from '../vault/owner.js';
 import type { RemoteDispatcher, RemoteRunHooks } from '../queue/remote-dispatcher.js';
 import type { RemoteOutcome } from '../queue/run-stream.js';
 import { readJson, removeFile, writeJson } from '../vault/json-file.js';
@@ -63,7 +66,19 @@ export async function prepareRemote(ctx: EngineContext, task: Task): Promise<Rem
   return { cwd: dir, dirKey: `remote:${src.repoRoot}:${src.branch}`, edits, plan: { ...src, gates } };
 }
 
+/** A remote run this service follows: its job, agent, where its branch comes back to, and (when
+ *  followed again after a restart) the transcript its summary is appended to. */
+export interface LiveRemote {
+  id: string;
+  agent: string;
+  plan: RemotePlan;
+  reattachedLog?: string;
+}
+
 export class RemoteRunner {
+  /** By task id, while the run is live here. */
+  readonly live = new Map<string, LiveRemote>();
+
   constructor(
     private readonly ctx: Pick<EngineContext, 'paths' | 'logger'>,
     readonly dispatcher: RemoteDispatcher,
@@ -116,6 +131,68 @@ export class RemoteRunner {
       },
     };
     return handle;
+  }
+
+  /** The runner of a remote run (StartInput.launch): the job carries only what this service decided. */
+  launcher(ctx: EngineContext, claim: StartingRun, task: Task, agent: Agent, plan: RemotePlan): (req: AgentRunRequest, transcript: RunTranscript) => AgentRun {
+    return (req, transcript) => {
+      const job: RunJobInput = {
+        v: 1,
+        taskId: task.id,
+        attempt: claim.attempt,
+        leaseToken: claim.lease.token,
+        agent: agent.name,
+        permissionMode: req.permissionMode,
+        prompt: req.prompt,
+        ...(req.model ? { model: req.model } : {}),
+        timeoutMs: task.timeoutMs ?? ctx.config.taskTimeoutMs,
+        repoUrl: plan.remoteUrl,
+        baseCommit: plan.baseCommit,
+        branch: plan.branch,
+        ...(plan.subdir ? { subdir: plan.subdir } : {}),
+        ...(req.resumeSessionId ? { resumeSessionId: req.resumeSessionId } : {}),
+        gates: plan.gates,
+      };
+      const startedAt = ctx.clock.now();
+      const hooks = { ...(req.onEvent ? { onEvent: req.onEvent } : {}), ...(req.onRawLine ? { onRawLine: req.onRawLine } : {}), onNote: (text: string) => transcript.note(text) };
+      // Known at once: a shutdown from here on detaches this run instead of stopping it.
+      this.live.set(task.id, { id: runId(job), agent: agent.name, plan });
+      return this.launch({ job, plan }, hooks, async (id) => {
+        // Recorded before the job is enqueued: a restart follows this job, never starts a second run.
+        const ours = await ctx.leases.update(claim.lease, { run: { pid: 0, startedAt, agent: agent.name, timeoutMs: job.timeoutMs, transcript: transcript.link, remote: { id, agent: agent.name } } });
+        if (!ours) throw new VaultrunnerError('QUEUE_UNAVAILABLE', `the lease of ${task.id} is no longer this service's; not dispatched`);
+      });
+    };
+  }
+
+  /**
+   * At start, before the watchdog looks at leases: remote runs a previous service process started
+   * go on on their workers; follow each again (dispatching the same job adds nothing) and record
+   * its outcome through `finish` as if the service had never been away.
+   */
+  async reattach(ctx: EngineContext, finish: (r: LiveRun, o: AgentOutcome) => Promise<void>): Promise<string[]> {
+    const found: string[] = [];
+    const leases = await ctx.leases.list();
+    await this.sweep(new Set(leases.flatMap((l) => (l.run?.remote ? [l.run.remote.id] : []))));
+    for (const lease of leases) {
+      const rem = lease.run?.remote;
+      if (!rem || lease.outcome || ctx.leases.isMine(lease) || ctx.runs.has(lease.taskId) || ownerState(lease.owner) === 'alive') continue;
+      const saved = await this.load(rem.id);
+      const agent = ctx.agents.get(rem.agent);
+      const entry = ctx.index.byId(lease.taskId);
+      const task = entry?.state.kind === 'task' ? entry.state.task : undefined;
+      // Anything else is the watchdog's to recover (the task is put back and runs again).
+      if (!saved || !agent || !entry || task?.status !== 'executing' || task.attempts !== lease.attempt) continue;
+      if (!(await ctx.leases.takeOver(lease))) continue;
+      const claim = ctx.runs.adopt({ taskId: lease.taskId, kind: 'run', path: entry.path, dirKey: `remote:${saved.plan.repoRoot}:${saved.plan.branch}`, attempt: lease.attempt, lease });
+      if (!claim) continue;
+      this.live.set(lease.taskId, { id: rem.id, agent: rem.agent, plan: saved.plan, ...(lease.run?.transcript ? { reattachedLog: lease.run.transcript } : {}) });
+      const agentRun = this.launch(saved, {});
+      await ctx.runs.started(claim, { agent, agentRun, startedAt: lease.run!.startedAt, timeoutMs: lease.run!.timeoutMs ?? ctx.config.taskTimeoutMs, session: { ...(lease.run?.sessionId ? { id: lease.run.sessionId } : {}) } }, async (r) => finish(r, await agentRun.outcome));
+      ctx.logger.info({ component: 'executor', task: lease.taskId, run: rem.id }, `${lease.taskId}: following its remote run ${rem.id} again (started before this service restarted)`);
+      found.push(lease.taskId);
+    }
+    return found;
   }
 
   /** At start: job and cursor files no lease names any more (a run recovered or replayed by the
