@@ -43,6 +43,7 @@ export type ErrorCode =
   | 'BASE_DIRTY'
   | 'BASE_MOVED'
   | 'GATE_UNKNOWN'
+  | 'NO_REMOTE'
   // The operator's SETUP command in a fresh worktree (the run fails before the agent starts).
   | 'SETUP_FAILED'
   | 'SETUP_TIMEOUT';

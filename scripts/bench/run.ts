@@ -11,6 +11,7 @@ import { runClaudeOverhead } from './claude-overhead.js';
 import { runWeb } from './web.js';
 import { runWorkspace } from './workspace.js';
 import { runList } from './list.js';
+import { runQueue } from './queue.js';
 
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true }, 'cpu-prof': { type: 'string' } },
@@ -28,6 +29,7 @@ const BENCHES: Record<string, (quick: boolean) => Promise<BenchResult>> = {
   web: runWeb,
   workspace: runWorkspace,
   list: runList,
+  queue: runQueue,
 };
 
 const quick = values.quick ?? false;

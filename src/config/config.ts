@@ -48,6 +48,8 @@ export interface Config {
   watchMode: 'events' | 'poll';
   /** Git workspaces, setup, gates, review and merge (config/workspace-config.ts). */
   workspace: WorkspaceConfig;
+  /** QUEUE_URL set: claimed runs go to remote workers through BullMQ on this Redis (docs/scaling.md). */
+  queue?: { url: string; prefix: string };
 }
 
 /** Keys as they appear in .env, with their defaults (documented in .env.example). */
@@ -83,6 +85,8 @@ export const DEFAULTS = {
   KILL_GRACE: '5s',
   LEASE_TTL: '60s',
   WATCH_MODE: 'events',
+  QUEUE_URL: '',
+  QUEUE_PREFIX: 'vaultrunner',
 } as const;
 export type ConfigKey = keyof typeof DEFAULTS;
 
@@ -167,6 +171,20 @@ const model: Field<string | undefined> = (key, v) => {
   return s === '' ? undefined : s;
 };
 
+const queueUrl: Field<string | undefined> = (_key, v) => {
+  const s = v.trim();
+  if (s === '') return undefined;
+  let u: URL | undefined;
+  try {
+    u = new URL(s);
+  } catch {
+    u = undefined;
+  }
+  // The value may hold a password: never echoed.
+  if (!u || (u.protocol !== 'redis:' && u.protocol !== 'rediss:')) throw new ConfigError('QUEUE_URL is not allowed; use redis://[:password@]host:port[/db], or rediss://… for TLS, or leave it empty for no remote workers');
+  return s;
+};
+
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 // Read in this order; the first bad value is the one reported.
@@ -202,6 +220,8 @@ const FIELDS = {
   KILL_GRACE: duration(),
   LEASE_TTL: duration(1000),
   WATCH_MODE: oneOf(['events', 'poll'] as const),
+  QUEUE_URL: queueUrl,
+  QUEUE_PREFIX: (key: string, v: string) => (/^[A-Za-z0-9_-]{1,64}$/.test(v) ? v : refuse(key, v, "use letters, digits, _ or - (it must match the workers' QUEUE_PREFIX)")),
 } satisfies Record<ConfigKey, Field<unknown>>;
 type Parsed = { [K in ConfigKey]: ReturnType<(typeof FIELDS)[K]> };
 
@@ -285,6 +305,7 @@ function build(c: Parsed, env: NodeJS.ProcessEnv, overrides: Partial<Record<Conf
     leaseTtlMs: c.LEASE_TTL,
     watchMode: c.WATCH_MODE,
     workspace: loadWorkspaceConfig(env, overrides, cwd),
+    ...(c.QUEUE_URL ? { queue: Object.freeze({ url: c.QUEUE_URL, prefix: c.QUEUE_PREFIX }) } : {}),
   });
 }
 

@@ -7,10 +7,10 @@ const lastWritten = new WeakMap<object, string>();
 
 /** Probe these agents (cache permitting); persist health when it changed. */
 export async function probeAgents(ctx: EngineContext, names: Iterable<string>): Promise<void> {
-  for (const name of new Set(names)) await ctx.agents.probe(name, ctx.clock.now());
+  if (!ctx.agentHealth) for (const name of new Set(names)) await ctx.agents.probe(name, ctx.clock.now());
   const file: AgentHealthFile = {};
   for (const name of ctx.agents.names()) {
-    const p = ctx.agents.lastProbe(name);
+    const p = healthOf(ctx, name);
     if (p) file[name] = { ok: p.ok, detail: p.detail };
   }
   const key = JSON.stringify(file);
@@ -20,7 +20,8 @@ export async function probeAgents(ctx: EngineContext, names: Iterable<string>): 
 }
 
 /** Health as readiness wants it (undefined until probed). */
-export function healthOf(ctx: Pick<EngineContext, 'agents'>, name: string): { ok: boolean; detail: string } | undefined {
+export function healthOf(ctx: Pick<EngineContext, 'agents'> & Partial<Pick<EngineContext, 'agentHealth'>>, name: string): { ok: boolean; detail: string } | undefined {
+  if (ctx.agentHealth) return ctx.agentHealth();
   const p = ctx.agents.lastProbe(name);
   return p ? { ok: p.ok, detail: p.detail } : undefined;
 }

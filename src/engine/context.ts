@@ -29,4 +29,7 @@ export interface EngineContext {
   ownWrites: OwnWrites;
   /** Every agent process (task attempts and agent planners): slots, leases, deadlines, stop. */
   runs: RunRegistry;
+  /** With remote workers (QUEUE_URL) the agents live there: the queue's reachability stands for
+   *  every agent's health here (no local probes). */
+  agentHealth?: () => { ok: boolean; detail: string };
 }

@@ -121,6 +121,15 @@ export class RunRegistry {
     return run;
   }
 
+  /** A run that outlived the service that started it (a remote run) is taken over with its own
+   *  lease; it takes a slot like any other. Undefined when the task is already claimed here. */
+  adopt(input: { taskId: string; kind: RunKind; path: string; dirKey?: string; attempt: number; lease: Lease }): StartingRun | undefined {
+    if (this.closing || this.has(input.taskId)) return undefined;
+    const run: StartingRun = { ...input, state: 'starting' };
+    this.runs.set(input.taskId, run);
+    return run;
+  }
+
   /** The child's environment: the service's, plus this run's marker. */
   envFor(run: StartingRun): NodeJS.ProcessEnv {
     return { ...this.ctx.env, [RUN_MARKER_ENV]: run.lease.token };

@@ -24,6 +24,9 @@ import { afterAgent, type AfterAgent } from './pipeline/after-agent.js';
 import { closeCancelled } from './pipeline/close-workspace.js';
 import { deferTask, prepareWorkspace, type TaskWorkspace } from './pipeline/workspace-step.js';
 import { startRun, toRunOutcome } from './run-task.js';
+import { afterRemote } from './pipeline/after-remote.js';
+import { notOurs, prepareRemote, type LiveRemote, type RemoteHandle, type RemoteRunner, type RemoteWorkspace } from './remote-run.js';
+import { appendToTranscript } from '../runs/transcript.js';
 
 type Candidate = IndexEntry & { task: Task; body: string };
 
@@ -37,8 +40,17 @@ export class Executor {
   private verdicts: ReadonlyMap<string, Readiness> = new Map();
   /** The workspace of each live run (its git worktree, if any): the steps after the agent need it. */
   private readonly workspaces = new Map<string, TaskWorkspace>();
+  /** Each live remote run: its job id, agent, where its branch comes back to, and (re-attached
+   *  after a restart) the transcript its summary is appended to. */
+  private readonly remotes: Map<string, LiveRemote>;
 
-  constructor(private readonly ctx: EngineContext) {}
+  /** With `remote` (QUEUE_URL), runs go to remote workers instead of being spawned here. */
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly remote?: RemoteRunner,
+  ) {
+    this.remotes = remote?.live ?? new Map();
+  }
 
   /** Claimed by this service: starting, running, or recording its outcome. */
   isRunning(taskId: string): boolean {
@@ -86,6 +98,8 @@ export class Executor {
     this.stopping = true;
     if (this.kickTimer) clearImmediate(this.kickTimer);
     if (this.wakeTimer) clearTimeout(this.wakeTimer.timer);
+    // Remote runs go on without us: stop following them now (the next start follows them again).
+    for (const r of this.ctx.runs.all()) if (this.remotes.has(r.taskId) && r.state !== 'starting') (r.agentRun as RemoteHandle).detach?.();
     await this.ctx.runs.shutdown(graceMs);
   }
 
@@ -97,6 +111,7 @@ export class Executor {
       queued.push({ ...e, task: e.state.task, body: e.state.body });
     }
     queued.sort(dispatchOrder);
+    // With remote workers the agents live there: the queue's reachability is their health here.
     await probeAgents(ctx, queued.filter((c) => !ctx.runs.has(c.id)).map((c) => c.task.agent ?? ctx.config.agent));
     const verdicts = new Map<string, Readiness>();
     const started: string[] = [];
@@ -170,7 +185,7 @@ export class Executor {
     const task = c.task;
     const agentName = task.agent ?? ctx.config.agent;
     const agent = ctx.agents.get(agentName);
-    let ws: TaskWorkspace;
+    let ws: TaskWorkspace | RemoteWorkspace;
     let mode;
     let budget: number | undefined;
     try {
@@ -178,7 +193,7 @@ export class Executor {
       mode = clampPermissionMode(task.permissionMode, ctx.config.permissionMode);
       if (!capabilitiesOf(agent).permissionModes.includes(mode)) throw new AgentError('PERMISSION_DENIED', `agent ${agent.name} cannot honour permission mode "${mode}"; ask for one of ${capabilitiesOf(agent).permissionModes.join(', ')}`);
       budget = clampBudgetUsd(task.budgetUsd, ctx.config.maxBudgetUsd);
-      ws = await prepareWorkspace(ctx, task);
+      ws = this.remote ? await prepareRemote(ctx, task) : await prepareWorkspace(ctx, task);
     } catch (err) {
       if (err instanceof VaultrunnerError && err.retryable) {
         await deferTask(ctx, c.path, task, err);
@@ -195,13 +210,17 @@ export class Executor {
     let run;
     let failure: unknown;
     try {
-      run = await startRun(ctx, claim, { path: c.path, task, body: c.body, agent: agent!, cwd: ws.cwd, permissionMode: mode, noteEdits: ws.edits, maxBudgetUsd: budget, ...(ws.setup ? { setup: ws.setup } : {}) }, (r, o) => this.finish(r, o));
-      if (run) this.workspaces.set(task.id, ws);
+      const plan = 'plan' in ws ? ws.plan : undefined;
+      const local = 'plan' in ws ? undefined : ws;
+      const remote = plan ? { launch: this.remote!.launcher(ctx, claim, task, agent!, plan), where: `the current directory (a checkout of branch ${plan.branch})` } : {};
+      run = await startRun(ctx, claim, { path: c.path, task, body: c.body, agent: agent!, cwd: ws.cwd, permissionMode: mode, noteEdits: ws.edits, maxBudgetUsd: budget, ...(local?.setup ? { setup: local.setup } : {}), ...remote }, (r, o) => this.finish(r, o));
+      if (run && local) this.workspaces.set(task.id, local);
     } catch (err) {
       ctx.logger.error({ component: 'executor', task: task.id, err }, `${task.id}: could not start: ${shortMessage(err)}`);
       failure = err;
     }
     if (!run) {
+      this.remotes.delete(task.id);
       await ctx.runs.release(task.id);
       // Failed, not retried each pass: e.g. a run folder that is a link out of the vault stays one.
       if (failure !== undefined) await this.failStart(c, failure);
@@ -213,9 +232,24 @@ export class Executor {
     return true;
   }
 
+  /** At start, before the watchdog looks at leases: follow again the remote runs a previous
+   *  service process started (see RemoteRunner.reattach). Returns their task ids. */
+  reattach(): Promise<string[]> {
+    return this.remote ? this.remote.reattach(this.ctx, (r, o) => this.finish(r, o)) : Promise.resolve([]);
+  }
+
   private async finish(r: LiveRun, o: AgentOutcome): Promise<void> {
     const { ctx } = this;
     const stopReason = r.state === 'stopping' ? r.stopReason : undefined;
+    const remote = this.remotes.get(r.taskId);
+    if (remote && notOurs(o)) {
+      // Detached (this service stops; the run goes on and is followed after the restart), or a
+      // result refused by its fencing token: nothing is recorded, the lease stays as it is.
+      this.remotes.delete(r.taskId);
+      await r.transcript?.finish({ status: 'followed on after the service restarts', durationMs: ctx.clock.now() - r.startedAt }).catch(() => undefined);
+      await ctx.runs.release(r.taskId, { keepLease: true });
+      return;
+    }
     let recorded = false;
     try {
       // A stopped run is recorded only once its whole process tree is gone.
@@ -224,7 +258,8 @@ export class Executor {
       await r.session.recording;
       // Commit, gates, review note: only after a successful run that nobody stopped.
       const ws = this.workspaces.get(r.taskId);
-      const after: AfterAgent | undefined = ws?.git && o.ok && !stopReason ? await afterAgent(ctx, r, o, ws.git) : undefined;
+      const after: AfterAgent | undefined =
+        remote && o.ok && !stopReason ? await afterRemote(ctx, r, o, remote.plan) : ws?.git && o.ok && !stopReason ? await afterAgent(ctx, r, o, ws.git) : undefined;
       const denials = after?.permissionDenials ?? o.permissionDenials;
       // A success the permission ceiling cut short somewhere goes to a person, never silently to done.
       const journal = { ...toRunOutcome(o, stopReason, ctx.clock.now()), ...(o.ok && denials.length > 0 ? { needsReview: true } : {}), ...after?.journal };
@@ -246,8 +281,13 @@ export class Executor {
       if (denials.length > 0) {
         ctx.logger.warn({ component: 'executor', task: r.taskId, denials }, `${r.taskId}: the agent was denied ${denials.length} tool use(s) (see the run log)`);
       }
-      await whileDiskFull(ctx, r.taskId, 'the outcome', () => applyOutcome(ctx, r.path, journal, { attempt: r.attempt, runLog: r.transcript?.link }));
+      if (remote?.reattachedLog) {
+        const summary = { status: journal.ok ? 'success' : 'failed', durationMs: ctx.clock.now() - r.startedAt, ...(o.costUsd !== undefined ? { costUsd: o.costUsd } : {}), ...(journal.ok ? {} : { error: journal.message }) };
+        await appendToTranscript(ctx.paths.root, remote.reattachedLog, 'The service restarted during this remote run; its entries since are in the worker\'s stream, its result is this.', summary, ctx.clock.now()).catch(() => undefined);
+      }
+      await whileDiskFull(ctx, r.taskId, 'the outcome', () => applyOutcome(ctx, r.path, journal, { attempt: r.attempt, runLog: r.transcript?.link ?? remote?.reattachedLog }));
       recorded = true;
+      if (remote) await this.remote!.forget(remote.id, remote.agent);
       // Recorded: the raw output was only kept for a restart (the transcript has the record).
       if (r.output) await removeRunOutput(runOutputFiles(ctx.paths, r.output));
       if (ws?.git && stopReason === 'cancel') await closeCancelled(ctx, r.taskId, ws.title, ws.git);
@@ -256,6 +296,7 @@ export class Executor {
     } finally {
       // Unrecorded: the lease (with its journal) stays for the watchdog to replay.
       this.workspaces.delete(r.taskId);
+      this.remotes.delete(r.taskId);
       await ctx.runs.release(r.taskId, { keepLease: !recorded });
       await ctx.index.refresh(r.path).catch(() => undefined);
       ctx.events.emit('run:end', { taskId: r.taskId, kind: 'run', attempt: r.attempt, ok: o.ok, ...(stopReason ? { stopReason } : {}) });

@@ -1,6 +1,6 @@
 // One attempt of one task, on a slot already claimed (lease held): `executing` → agent run. The
 // outcome is journaled and applied by the executor when the process ends.
-import { capabilitiesOf, type Agent, type AgentOutcome, type PermissionMode } from '../agents/agent.js';
+import { capabilitiesOf, type Agent, type AgentOutcome, type AgentRun, type AgentRunRequest, type PermissionMode } from '../agents/agent.js';
 import { obsidianDateTime } from '../clock.js';
 import type { Task } from '../domain/task.js';
 import type { EngineContext } from '../engine/context.js';
@@ -9,7 +9,7 @@ import { editIfStatus, transition } from '../engine/transition.js';
 import { toRunOutcome } from '../engine/apply-outcome.js';
 import { shortMessage } from '../errors.js';
 import { faultPoint } from '../fault.js';
-import { createRunTranscript } from '../runs/transcript.js';
+import { createRunTranscript, type RunTranscript } from '../runs/transcript.js';
 import type { FieldEdits } from '../vault/frontmatter.js';
 import { wikilink } from '../vault/layout.js';
 import { resolveNoteLink } from '../vault/links.js';
@@ -36,6 +36,11 @@ export interface StartInput {
   maxBudgetUsd?: number;
   /** The operator's SETUP for this worktree: run before the agent (skipped when done before there). */
   setup?: SetupPlan;
+  /** Runs the agent somewhere else (a remote worker) instead of spawning it here: the request a
+   *  local spawn would get, and the transcript. Its handle has pid 0 and no local output files. */
+  launch?: (req: AgentRunRequest, transcript: RunTranscript) => AgentRun;
+  /** Where the prompt tells the agent it works (default: cwd). */
+  where?: string;
 }
 
 /** Move the note to `executing` and spawn the agent; undefined if the note changed meanwhile. */
@@ -53,14 +58,14 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
   const resumeSession = canResume ? (state.resumeSession ?? followUp) : undefined;
   // The prompt is settled before the transcript, which shows it (collapsed) at its top.
   const plan = task.plan && !resumeSession ? await readPlanBody(ctx, task) : undefined;
-  const prompt = followUp ? feedbackPrompt(feedback!.text) : resumeSession ? resumePrompt(state.bodyAtStart, input.body) : taskPrompt(task, input.body, plan?.body, input.cwd);
+  const prompt = followUp ? feedbackPrompt(feedback!.text) : resumeSession ? resumePrompt(state.bodyAtStart, input.body) : taskPrompt(task, input.body, plan?.body, input.where ?? input.cwd);
   const transcript = await createRunTranscript({
     prompt,
     runsDir: ctx.paths.runs,
     vaultRoot: ctx.paths.root,
     taskId: task.id,
     attempt,
-    header: { agent: input.agent.name, model: task.model, workingDir: input.cwd, startedAt: now, resumedFrom: resumeSession, permissionMode: input.permissionMode },
+    header: { agent: input.agent.name, model: task.model, workingDir: input.where ?? input.cwd, startedAt: now, resumedFrom: resumeSession, permissionMode: input.permissionMode },
     now: () => ctx.clock.now(),
   });
   // Checked again just before the spawn, on the real path (a link swapped in since the dispatch
@@ -88,11 +93,12 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
   // Remembered once the run is under way: a later round must not send the same feedback again.
   await ctx.taskState.patch(task.id, { bodyAtStart: input.body, ...(feedback ? { feedbackSent: feedback.all } : {}) });
   if (followUp) transcript.note(`Follow-up after review: the person's feedback goes to session ${followUp}.`);
-  const output = runOutputName(task.id, attempt);
-  const outputFiles = await prepareRunOutput(ctx.paths, output);
+  // A remote run's output is on its worker; only a local spawn writes files a restart reads back.
+  const output = input.launch ? undefined : runOutputName(task.id, attempt);
+  const outputFiles = output ? await prepareRunOutput(ctx.paths, output) : undefined;
   if (plan?.refused) transcript.note(`Plan not included: ${plan.refused}.`);
   const session: { id?: string; recording?: Promise<void> } = {};
-  const spawnAgent = () => input.agent.start({
+  const request = (): AgentRunRequest => ({
     taskId: task.id,
     attempt,
     prompt,
@@ -103,7 +109,7 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
     maxBudgetUsd: input.maxBudgetUsd,
     // The marker finds this run's processes after a crash, even before its pid reaches the lease.
     env: ctx.runs.envFor(claim),
-    outputFiles,
+    ...(outputFiles ? { outputFiles } : {}),
     onRawLine: (line) => transcript.onRawLine(line),
     onEvent: (ev) => {
       transcript.onEvent(ev);
@@ -113,6 +119,7 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
       }
     },
   });
+  const spawnAgent = () => (input.launch ? input.launch(request(), transcript) : input.agent.start(request()));
   const agentRun = input.setup
     ? setupThenAgent({
         plan: input.setup,
@@ -128,7 +135,7 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
   // The deadline counts from the spawn, not from the bookkeeping before it.
   return ctx.runs.started(
     claim,
-    { agent: input.agent, agentRun, startedAt: ctx.clock.now(), timeoutMs: task.timeoutMs ?? ctx.config.taskTimeoutMs, transcript, session, output },
+    { agent: input.agent, agentRun, startedAt: ctx.clock.now(), timeoutMs: task.timeoutMs ?? ctx.config.taskTimeoutMs, transcript, session, ...(output ? { output } : {}) },
     async (r) => onExit(r, await agentRun.outcome),
   );
 }

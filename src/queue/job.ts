@@ -31,6 +31,12 @@ export const runJobSchema = z
       .max(250)
       // A branch name git accepts and that cannot be read as an option or a refspec trick.
       .refine((b) => !b.startsWith('-') && !/[\s~^:?*[\\]|\.\.|@\{|\/\/|\.lock$|^\/|\/$|\.$/.test(b), 'not a safe branch name'),
+    /** working_dir's folder inside the repository: the agent's cwd in the checkout ('' or absent: the top). */
+    subdir: z
+      .string()
+      .max(1000)
+      .refine((p) => !p.startsWith('/') && !p.split('/').some((seg) => seg === '..' || seg === '.git') && !p.includes('\0'), 'not a relative folder inside the repository')
+      .optional(),
     resumeSessionId: z.string().max(200).optional(),
     /** Gate names only; the worker's GATES define what each runs. */
     gates: z.array(z.string().regex(NAME)).max(32).default([]),

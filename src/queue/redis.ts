@@ -76,3 +76,21 @@ export function connect(url: string, logger: QueueLogger, role: string, extra: R
     },
   };
 }
+
+/** One look for `doctor`: connect, PING, disconnect; never retries, never logs. */
+export async function probeQueue(url: string, timeoutMs = 3000): Promise<{ ok: boolean; detail: string }> {
+  const where = redactUrl(url);
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: timeoutMs, retryStrategy: () => null });
+  redis.on('error', () => {});
+  try {
+    const answer = await Promise.race([
+      redis.connect().then(() => redis.ping()),
+      new Promise<never>((_r, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref()),
+    ]);
+    return answer === 'PONG' ? { ok: true, detail: `Redis at ${where} answers` } : { ok: false, detail: `Redis at ${where} answered ${String(answer)}` };
+  } catch (err) {
+    return { ok: false, detail: `Redis at ${where} is unreachable (${(err as Error).message || (err as NodeJS.ErrnoException).code || 'error'}); remote runs wait until it is back` };
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -68,6 +68,12 @@ export class RemoteDispatcher {
     this.conn = connect(opts.url, opts.logger, 'dispatch');
   }
 
+  /** Connected to Redis right now (no round trip): new runs are dispatched only then. */
+  health(): { ok: boolean; detail: string } {
+    const where = redactUrl(this.opts.url);
+    return this.conn.redis.status === 'ready' ? { ok: true, detail: `queue on Redis at ${where}` } : { ok: false, detail: `the queue's Redis at ${where} is unreachable; new runs wait until it is back` };
+  }
+
   /** Is Redis answering now? For `doctor` and the Dashboard. */
   async ping(timeoutMs = 2000): Promise<{ ok: boolean; detail: string }> {
     const where = redactUrl(this.opts.url);

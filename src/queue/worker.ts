@@ -1,7 +1,9 @@
 // Worker side: take jobs for the agents this machine serves, check them against this worker's own
 // config (agents, permission ceiling, gates, timeout), run the agent in a prepared workspace, stream
 // the transcript back, hand the branch back and report the outcome under the fencing token.
+import { realpath } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { join, sep } from 'node:path';
 import { Worker, type Job } from 'bullmq';
 import type { AgentOutcome, AgentRun, PermissionMode, StopReason } from '../agents/agent.js';
 import { clampPermissionMode } from '../agents/permission.js';
@@ -160,11 +162,12 @@ export class RemoteWorker {
         throw new AgentError('WORKSPACE_DENIED', `worker ${this.id} could not prepare the workspace: ${shortMessage(err)}`, { cause: err, retryable: true });
       });
       if (this.closing) throw new AgentError('AGENT_STOPPED', `worker ${this.id} is shutting down`, { retryable: true });
+      const cwd = await agentCwd(ws.cwd, job.subdir);
       const run = agent.start({
         taskId: job.taskId,
         attempt: job.attempt,
         prompt: job.prompt,
-        cwd: ws.cwd,
+        cwd,
         model: job.model,
         permissionMode: mode,
         resumeSessionId: session,
@@ -267,6 +270,17 @@ export class RemoteWorker {
     for (const [k, v] of Object.entries(this.opts.env)) if (!HIDDEN_ENV.test(k)) env[k] = v;
     return env;
   }
+}
+
+/** The job's subfolder of the checkout, resolved: it must exist and stay inside the checkout (no link out). */
+async function agentCwd(root: string, subdir: string | undefined): Promise<string> {
+  if (!subdir) return root;
+  const realRoot = await realpath(root);
+  const dir = await realpath(join(root, subdir)).catch(() => undefined);
+  if (!dir || (dir !== realRoot && !dir.startsWith(realRoot + sep))) {
+    throw new AgentError('WORKSPACE_DENIED', `the folder ${JSON.stringify(subdir)} is not in the checkout of the task branch`);
+  }
+  return dir;
 }
 
 function isZodError(err: unknown): boolean {

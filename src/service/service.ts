@@ -27,6 +27,11 @@ import { Watchdog } from '../watchdog/watchdog.js';
 import { ensureVaultDir } from '../os/safe-open.js';
 import { noopNotifier, type Notifier } from '../notify/notifier.js';
 import { join } from 'node:path';
+import { createFileCursorStore } from '../queue/file-cursor-store.js';
+import { leaseCheck } from '../queue/lease-check.js';
+import { RemoteDispatcher } from '../queue/remote-dispatcher.js';
+import { redactUrl } from '../queue/redis.js';
+import { RemoteRunner } from '../executor/remote-run.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -87,13 +92,19 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     events,
     ownWrites: new OwnWrites(),
   };
-  const ctx: EngineContext = { ...base, runs: new RunRegistry(base) };
+  // QUEUE_URL: runs go to remote workers; their stream cursors and jobs live in .vaultrunner/queue/.
+  const dispatcher = config.queue
+    ? new RemoteDispatcher({ url: config.queue.url, prefix: config.queue.prefix, logger, leases: leaseCheck(base.leases), cursors: createFileCursorStore(join(paths.state, 'queue')) })
+    : undefined;
+  const ctx: EngineContext = { ...base, runs: new RunRegistry(base), ...(dispatcher ? { agentHealth: () => dispatcher.health() } : {}) };
   const planner =
     config.planner === 'agent'
       ? createAgentPlanner({ agentFor: ({ task }) => ctx.agents.get(task.agent ?? config.agent) ?? ctx.agents.get('claude')!, env: ctx.env })
       : createTemplatePlanner();
   const orchestrator = new Orchestrator(ctx, planner, { invalidSettleMs: opts.invalidSettleMs });
-  const executor = new Executor(ctx);
+  const remote = dispatcher ? new RemoteRunner(ctx, dispatcher) : undefined;
+  if (config.queue) logger.info({ component: 'service', queue: redactUrl(config.queue.url) }, `runs go to remote workers through the queue at ${redactUrl(config.queue.url)}`);
+  const executor = new Executor(ctx, remote);
   const watchdog = new Watchdog(ctx, () => executor.kick());
   const dashboard = createDashboard({ ctx });
 
@@ -106,6 +117,8 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
 
   // The first scan completes before anything is dispatched, so dispatch order sees every task.
   await index.scan();
+  // Remote runs started before a restart go on on their workers: followed again, not recovered.
+  if (remote) await executor.reattach();
   if (config.watchdogAutorun) await watchdog.tick(); // recover a crashed predecessor's tasks at once
   // People steer running tasks by editing the note: pause, cancel, or moving it away.
   const steer = (entry: IndexEntry) => {
@@ -212,6 +225,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       orchestrator.close();
       await watcher.close();
       await executor.shutdown(stopOpts.graceMs ?? opts.shutdownGraceMs ?? 10_000);
+      await remote?.dispatcher.close();
       await dashboard.flush();
       dashboard.close();
       unnotify();

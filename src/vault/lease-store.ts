@@ -39,6 +39,8 @@ export interface Lease {
     timeoutMs?: number;
     output?: string;
     transcript?: string;
+    /** A remote run (QUEUE_URL): its queue job, followed again after a restart (pid is 0). */
+    remote?: { id: string; agent: string };
   };
   /** Written when the run has ended, before the note is updated (a journal for crash recovery). */
   outcome?: LeaseOutcome;
@@ -89,6 +91,18 @@ export class LeaseStore {
       if (!cur || cur.token !== lease.token) return false;
       Object.assign(lease, patch, { expiresAt: this.now() + this.ttlMs });
       await writeJson(this.file(lease.taskId), lease, { fsync: patch.outcome !== undefined });
+      return true;
+    });
+  }
+
+  /** Take over a dead holder's lease, keeping its token (the fencing token of a remote run that
+   *  goes on). Only the one service holding the vault's lock calls this; false when it changed. */
+  takeOver(lease: Lease): Promise<boolean> {
+    return this.queue.run(lease.taskId, async () => {
+      const cur = await this.get(lease.taskId);
+      if (!cur || cur.token !== lease.token) return false;
+      Object.assign(lease, cur, { owner: this.self, expiresAt: this.now() + this.ttlMs });
+      await writeJson(this.file(lease.taskId), lease, { fsync: true });
       return true;
     });
   }

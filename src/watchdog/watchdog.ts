@@ -187,6 +187,11 @@ export class Watchdog {
       const before = this.reportedAgents.get(name);
       if (before === probe.ok) continue;
       this.reportedAgents.set(name, probe.ok);
+      // Remote workers: the queue says once per outage that Redis is gone and back.
+      if (ctx.agentHealth) {
+        if (probe.ok && before === false) this.onWork();
+        continue;
+      }
       if (!probe.ok) ctx.logger.error({ component: 'watchdog', agent: name, detail: probe.detail }, `agent ${name} cannot be called: ${probe.detail}; its tasks wait`);
       else if (before === false) {
         ctx.logger.info({ component: 'watchdog', agent: name, version: ctx.agents.lastProbe(name)?.version }, `agent ${name} is callable again`);

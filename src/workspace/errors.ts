@@ -20,6 +20,7 @@ export type WorkspaceErrorCode = Extract<
   | 'BASE_DIRTY'
   | 'BASE_MOVED'
   | 'GATE_UNKNOWN'
+  | 'NO_REMOTE'
 >;
 
 /**

@@ -33,6 +33,17 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
 
+  it('QUEUE_URL: unset is embedded mode; redis:// or rediss:// sends runs to workers; anything else is refused without echoing it', () => {
+    expect(loadConfig({}, {}, '/srv').queue).toBeUndefined();
+    expect(loadConfig({ QUEUE_URL: 'redis://:pw@10.0.0.5:6379/2' }, {}, '/srv').queue).toEqual({ url: 'redis://:pw@10.0.0.5:6379/2', prefix: 'vaultrunner' });
+    expect(loadConfig({ QUEUE_URL: 'rediss://h:6380', QUEUE_PREFIX: 'team-a' }, {}, '/srv').queue).toEqual({ url: 'rediss://h:6380', prefix: 'team-a' });
+    const bad = () => loadConfig({ QUEUE_URL: 'http://user:hunter2@h/' }, {}, '/srv');
+    expect(bad).toThrow(ConfigError);
+    expect(bad).toThrow(/QUEUE_URL is not allowed; use redis:/);
+    expect(bad).not.toThrow(/hunter2/);
+    expect(() => loadConfig({ QUEUE_URL: 'redis://h', QUEUE_PREFIX: 'a:b' }, {}, '/srv')).toThrow(/QUEUE_PREFIX/);
+  });
+
   it('lets flags override the environment', () => {
     const c = loadConfig({ VAULT_DIR: '/a', MAX_CONCURRENT: '5' }, { VAULT_DIR: '/b' }, '/');
     expect(c.vaultDir).toBe('/b');

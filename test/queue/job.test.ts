@@ -22,6 +22,7 @@ const base: RunJobInput = {
 describe('run jobs', () => {
   it('accepts a well-formed job and defaults the gates to none', () => {
     expect(parseRunJob(base).gates).toEqual([]);
+    expect(parseRunJob({ ...base, subdir: 'packages/web' }).subdir).toBe('packages/web');
   });
 
   it.each([
@@ -32,6 +33,9 @@ describe('run jobs', () => {
     ['a gate given as a command', { gates: ['npm test'] }],
     ['a field the schema does not know (no smuggled argv)', { argv: ['rm', '-rf', '/'] }],
     ['a base that is not a commit id', { baseCommit: 'HEAD~1' }],
+    ['a subfolder that climbs out of the checkout', { subdir: 'src/../../etc' }],
+    ['an absolute subfolder', { subdir: '/etc' }],
+    ['a subfolder inside .git', { subdir: '.git/hooks' }],
   ])('refuses %s', (_what, patch) => {
     expect(() => parseRunJob({ ...base, ...patch })).toThrow();
   });

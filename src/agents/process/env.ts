@@ -44,6 +44,8 @@ export function cleanEnv(base: NodeJS.ProcessEnv, set: Record<string, string | u
   for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
   for (const k of ENCLOSING_SESSION_VARS) delete env[k];
   for (const k of RUN_VARS) delete env[k];
+  // The queue's URL may carry Redis' password; no agent needs it.
+  delete env.QUEUE_URL;
   // AI_AGENT is generic; only drop the value Claude Code itself set.
   if (env.AI_AGENT?.startsWith('claude-code')) delete env.AI_AGENT;
   for (const [k, v] of Object.entries(set)) {

@@ -20,6 +20,7 @@ import type { Command, CommandContext } from '../command.js';
 import { configFor, describeEnvFile, envFileFor, readEnv, type EnvFile } from '../load-config.js';
 import { checkOnline } from './doctor-online.js';
 import { checkWorkspaces } from './doctor-workspaces.js';
+import { probeQueue } from '../../queue/redis.js';
 
 export interface CheckResult {
   ok: boolean;
@@ -213,6 +214,12 @@ async function checkWorkingDirs(config: Config, paths: VaultPaths): Promise<Chec
   return pass(checked ? `working dirs of ${checked} queued tasks exist inside WORKSPACE_ROOTS` : 'working dirs: no queued task names one');
 }
 
+/** QUEUE_URL set: remote workers take runs from this Redis; unreachable, every run waits. */
+async function checkQueue(url: string): Promise<CheckResult> {
+  const p = await probeQueue(url);
+  return p.ok ? pass(`queue: ${p.detail}; runs go to remote workers (vaultrunner worker)`) : fail(`queue: ${p.detail}; start Redis or fix QUEUE_URL (docs/scaling.md)`);
+}
+
 async function checkLock(paths: VaultPaths): Promise<CheckResult> {
   const { info, state } = await inspectLock(paths.lock);
   const since = info ? `, since ${new Date(info.startedAt).toLocaleString()}` : '';
@@ -258,9 +265,14 @@ export async function runChecks(ctx: CommandContext): Promise<CheckResult[]> {
   const paths = vaultPaths(config.vaultDir);
   const env = readEnv(ctx, envFile.file);
   results.push(await checkLayout(paths));
-  results.push(...(await checkAgents(ctx, config, env)));
-  results.push(await checkCredentials(ctx, env));
+  // With remote workers the agents and their credentials live on the workers, not here.
+  if (config.queue) results.push(pass('agents: run on the remote workers (QUEUE_URL), configured by each worker\'s own .env; not checked on this machine'));
+  else {
+    results.push(...(await checkAgents(ctx, config, env)));
+    results.push(await checkCredentials(ctx, env));
+  }
   results.push(checkWeb(env));
+  if (config.queue) results.push(await checkQueue(config.queue.url));
   if (ctx.values.online) results.push(await checkOnline(env, credentialsFile(ctx), envFile.file.path ?? 'the environment or a .env file'));
   results.push(await checkInotify(ctx, paths));
   if (existsSync(paths.needsAction)) results.push(await checkWorkingDirs(config, paths));

@@ -19,6 +19,7 @@ const LOADERS: Record<string, () => Promise<Command>> = {
   logs: async () => (await import('./logs.js')).logsCommand,
   'web-url': async () => (await import('./web-url.js')).webUrlCommand,
   doctor: async () => (await import('./doctor.js')).doctorCommand,
+  worker: async () => (await import('./worker.js')).workerCommand,
   demo: async () => (await import('./demo.js')).demoCommand,
 };
 

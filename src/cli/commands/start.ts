@@ -2,6 +2,7 @@ import { AgentRegistry } from '../../agents/registry.js';
 import { createLogger } from '../../log/logger.js';
 import { startService } from '../../service/service.js';
 import { LockHeldError } from '../../vault/service-lock.js';
+import { redactUrl } from '../../queue/redis.js';
 import type { Command } from '../command.js';
 import { configFor, readEnv, requireVault } from '../load-config.js';
 import { formatDuration } from '../../config/duration.js';
@@ -39,8 +40,9 @@ export const startCommand: Command = {
     const agents = AgentRegistry.fromConfig(config);
     // The default agent and command agents (cheap) now, all at once; another CLI is probed when a
     // task first asks for it (`gemini --version` alone takes seconds), and `doctor` checks them all.
-    const now = agents.names().filter((name) => name === config.agent || agents.get(name)?.kind === 'command');
-    const later = agents.names().filter((name) => !now.includes(name));
+    // With remote workers the agents run there: nothing to probe on this machine.
+    const now = config.queue ? [] : agents.names().filter((name) => name === config.agent || agents.get(name)?.kind === 'command');
+    const later = config.queue ? [] : agents.names().filter((name) => !now.includes(name));
     const found = await Promise.all(
       now.map(async (name) => {
         const p = await agents.probe(name, Date.now(), 0);
@@ -48,6 +50,7 @@ export const startCommand: Command = {
       }),
     );
     if (later.length) found.push(`${later.join(', ')} (checked when a task needs one)`);
+    if (config.queue) found.push(`${agents.names().join(', ')} on the remote workers`);
     io.stderr.write(
       [
         `vaultrunner — vault ${config.vaultDir}`,
@@ -55,6 +58,7 @@ export const startCommand: Command = {
         `  agents      ${found.join('; ')} (default: ${config.agent})`,
         `  concurrency ${config.maxConcurrent}, timeout ${formatDuration(config.taskTimeoutMs)}, permission ceiling ${config.permissionMode}, planner ${config.planner}${config.watchMode === 'poll' ? ', watching by polling (1s)' : ''}`,
         `  logs        ${config.vaultDir}/Logs (vaultrunner logs -f)`,
+        ...(config.queue ? [`  queue       runs go to remote workers via ${redactUrl(config.queue.url)}`] : []),
         ...(web.notifyUrl ? [`  notify      ${new URL(web.notifyUrl).host} on ${web.notifyOn.join(', ')}`] : []),
         '',
       ].join('\n'),
