@@ -56,15 +56,7 @@ export function queueName(agent: string): string {
   return `runs-${agent}`;
 }
 
-/**
- * The job id, stable for one claimed run: a retried enqueue of the same claim adds nothing. Readable
- * prefix for operators, hash for uniqueness (BullMQ ids may not contain ':').
- */
-export function runId(job: Pick<RunJob, 'taskId' | 'attempt' | 'leaseToken'>): string {
-  const slug = job.taskId.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'task';
-  const h = createHash('sha256').update(`${job.taskId}\0${job.attempt}\0${job.leaseToken}`).digest('hex').slice(0, 16);
-  return `${slug}.a${job.attempt}.${h}`;
-}
+export { runId } from './job-ids.js';
 
 /** Redis keys of one run besides BullMQ's own. */
 export function runKeys(prefix: string, id: string) {

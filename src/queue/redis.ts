@@ -3,6 +3,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { ConfigError } from '../errors.js';
 import type { QueueLogger } from './ports.js';
+import { redactUrl } from './redact-url.js';
 
 /** redis://[:password@]host:port[/db] or rediss:// (TLS). Throws ConfigError on anything else. */
 export function checkQueueUrl(url: string): URL {
@@ -18,10 +19,7 @@ export function checkQueueUrl(url: string): URL {
   return u;
 }
 
-/** The URL with any password replaced, for logs and banners. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, (_m, cred: string) => `//${cred.includes(':') ? `${cred.split(':')[0]}:***` : '***'}@`);
-}
+export { redactUrl };
 
 export interface Connection {
   redis: Redis;

@@ -27,11 +27,9 @@ import { Watchdog } from '../watchdog/watchdog.js';
 import { ensureVaultDir } from '../os/safe-open.js';
 import { noopNotifier, type Notifier } from '../notify/notifier.js';
 import { join } from 'node:path';
-import { createFileCursorStore } from '../queue/file-cursor-store.js';
-import { leaseCheck } from '../queue/lease-check.js';
-import { RemoteDispatcher } from '../queue/remote-dispatcher.js';
-import { redactUrl } from '../queue/redis.js';
-import { RemoteRunner } from '../executor/remote-run.js';
+import type { RemoteDispatcher } from '../queue/remote-dispatcher.js';
+import { redactUrl } from '../queue/redact-url.js';
+import type { RemoteRunner } from '../executor/remote-run.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -93,16 +91,26 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     ownWrites: new OwnWrites(),
   };
   // QUEUE_URL: runs go to remote workers; their stream cursors and jobs live in .vaultrunner/queue/.
-  const dispatcher = config.queue
-    ? new RemoteDispatcher({ url: config.queue.url, prefix: config.queue.prefix, logger, leases: leaseCheck(base.leases), cursors: createFileCursorStore(join(paths.state, 'queue')) })
-    : undefined;
+  // Loaded only then: BullMQ and the Redis client are most of a service's modules.
+  let dispatcher: RemoteDispatcher | undefined;
+  let RemoteRunnerClass: typeof RemoteRunner | undefined;
+  if (config.queue) {
+    const [{ RemoteDispatcher }, { leaseCheck }, { createFileCursorStore }, remoteRun] = await Promise.all([
+      import('../queue/remote-dispatcher.js'),
+      import('../queue/lease-check.js'),
+      import('../queue/file-cursor-store.js'),
+      import('../executor/remote-run.js'),
+    ]);
+    dispatcher = new RemoteDispatcher({ url: config.queue.url, prefix: config.queue.prefix, logger, leases: leaseCheck(base.leases), cursors: createFileCursorStore(join(paths.state, 'queue')) });
+    RemoteRunnerClass = remoteRun.RemoteRunner;
+  }
   const ctx: EngineContext = { ...base, runs: new RunRegistry(base), ...(dispatcher ? { agentHealth: () => dispatcher.health() } : {}) };
   const planner =
     config.planner === 'agent'
       ? createAgentPlanner({ agentFor: ({ task }) => ctx.agents.get(task.agent ?? config.agent) ?? ctx.agents.get('claude')!, env: ctx.env })
       : createTemplatePlanner();
   const orchestrator = new Orchestrator(ctx, planner, { invalidSettleMs: opts.invalidSettleMs });
-  const remote = dispatcher ? new RemoteRunner(ctx, dispatcher) : undefined;
+  const remote = dispatcher && RemoteRunnerClass ? new RemoteRunnerClass(ctx, dispatcher) : undefined;
   if (config.queue) logger.info({ component: 'service', queue: redactUrl(config.queue.url) }, `runs go to remote workers through the queue at ${redactUrl(config.queue.url)}`);
   const executor = new Executor(ctx, remote);
   const watchdog = new Watchdog(ctx, () => executor.kick());

@@ -2,7 +2,7 @@ import { AgentRegistry } from '../../agents/registry.js';
 import { createLogger } from '../../log/logger.js';
 import { startService } from '../../service/service.js';
 import { LockHeldError } from '../../vault/service-lock.js';
-import { redactUrl } from '../../queue/redis.js';
+import { redactUrl } from '../../queue/redact-url.js';
 import type { Command } from '../command.js';
 import { configFor, readEnv, requireVault } from '../load-config.js';
 import { formatDuration } from '../../config/duration.js';
