@@ -152,6 +152,7 @@ export class RemoteRunner {
         branch: plan.branch,
         ...(plan.subdir ? { subdir: plan.subdir } : {}),
         ...(req.resumeSessionId ? { resumeSessionId: req.resumeSessionId } : {}),
+        ...(req.maxBudgetUsd !== undefined ? { maxBudgetUsd: req.maxBudgetUsd } : {}),
         gates: plan.gates,
       };
       const startedAt = ctx.clock.now();

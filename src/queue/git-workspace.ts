@@ -1,11 +1,11 @@
-// A worker's simple workspace: one cached bare clone per remote under the work dir, a git worktree
-// per run on the task's branch, commit + push back. (The workspace module replaces this later.)
+// A worker's workspace: one cached bare clone per remote under the work dir, a git worktree per run
+// on the task's branch, commit + push back. Git runs through workspace/git.ts, the one place for git.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { execa } from 'execa';
 import { KeyedQueue } from '../vault/keyed-queue.js';
+import { git as runGit } from '../workspace/git.js';
 import type { RunJob } from './job.js';
 import type { HandBack, PreparedWorkspace, WorkspacePort } from './ports.js';
 
@@ -18,15 +18,16 @@ export interface GitWorkspaceOptions {
 
 export class GitError extends Error {}
 
+// What a push or fetch to the worker's remotes may need beyond git's own allow-list (gitEnv):
+// an SSH agent or command, and proxies. Nothing else of the worker's environment reaches git.
+const CREDENTIAL_ENV = ['SSH_AUTH_SOCK', 'SSH_AGENT_PID', 'GIT_SSH', 'GIT_SSH_COMMAND', 'GIT_CONFIG_GLOBAL', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
+
 export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
   const perRepo = new KeyedQueue();
-  const env = { ...opts.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '', LC_ALL: 'C' };
+  const env: Record<string, string> = { GIT_ASKPASS: '' };
+  for (const k of CREDENTIAL_ENV) if (opts.env[k] !== undefined) env[k] = opts.env[k]!;
   const author = opts.author ?? { name: 'vaultrunner worker', email: 'worker@vaultrunner.local' };
-  const git = async (args: string[], cwd?: string): Promise<string> => {
-    const r = await execa('git', args, { cwd, env, extendEnv: false, reject: false, stdin: 'ignore' });
-    if (r.exitCode !== 0) throw new GitError(`git ${args[0]} failed: ${String(r.stderr).trim().split('\n').slice(-2).join(' ') || `exit ${r.exitCode}`}`);
-    return String(r.stdout).trim();
-  };
+  const git = async (args: string[], cwd = resolve(opts.workdir)): Promise<string> => (await runGit(args, { cwd, env })).stdout.trim();
   const mirrors = new Map<string, string>(); // worktree dir -> its bare clone
   const mirrorOf = (url: string) => join(resolve(opts.workdir), 'repos', `${createHash('sha256').update(url).digest('hex').slice(0, 16)}.git`);
 

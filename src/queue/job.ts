@@ -38,6 +38,8 @@ export const runJobSchema = z
       .refine((p) => !p.startsWith('/') && !p.split('/').some((seg) => seg === '..' || seg === '.git') && !p.includes('\0'), 'not a relative folder inside the repository')
       .optional(),
     resumeSessionId: z.string().max(200).optional(),
+    /** Spend cap in USD, already clamped by the coordinator's MAX_BUDGET_USD; the worker clamps again. */
+    maxBudgetUsd: z.number().positive().finite().optional(),
     /** Gate names only; the worker's GATES define what each runs. */
     gates: z.array(z.string().regex(NAME)).max(32).default([]),
   })

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { join, sep } from 'node:path';
 import { Worker, type Job } from 'bullmq';
 import type { AgentOutcome, AgentRun, PermissionMode, StopReason } from '../agents/agent.js';
+import { clampBudgetUsd } from '../agents/budget.js';
 import { clampPermissionMode } from '../agents/permission.js';
 import { RUN_MARKER_ENV } from '../os/process.js';
 import type { AgentRegistry } from '../agents/registry.js';
@@ -30,6 +31,8 @@ export interface RemoteWorkerOptions {
   permissionCeiling: PermissionMode;
   /** This worker's longest run: a job's timeout is cut to it. */
   maxTimeoutMs: number;
+  /** The worker's own MAX_BUDGET_USD: a job's cap is cut to it (undefined: the job's cap only). */
+  maxBudgetUsd?: number;
   killGraceMs: number;
   /** Base environment for agents and gates (the queue URL is removed from it). */
   env: NodeJS.ProcessEnv;
@@ -170,6 +173,7 @@ export class RemoteWorker {
         cwd,
         model: job.model,
         permissionMode: mode,
+        maxBudgetUsd: clampBudgetUsd(job.maxBudgetUsd, this.opts.maxBudgetUsd),
         resumeSessionId: session,
         env: { ...this.agentEnv(), [RUN_MARKER_ENV]: token },
         onRawLine: (line) => emit('raw', line),

@@ -23,6 +23,8 @@ describe('run jobs', () => {
   it('accepts a well-formed job and defaults the gates to none', () => {
     expect(parseRunJob(base).gates).toEqual([]);
     expect(parseRunJob({ ...base, subdir: 'packages/web' }).subdir).toBe('packages/web');
+    expect(parseRunJob({ ...base, maxBudgetUsd: 2.5 }).maxBudgetUsd).toBe(2.5);
+    expect(parseRunJob(base).maxBudgetUsd).toBeUndefined();
   });
 
   it.each([
@@ -36,6 +38,8 @@ describe('run jobs', () => {
     ['a subfolder that climbs out of the checkout', { subdir: 'src/../../etc' }],
     ['an absolute subfolder', { subdir: '/etc' }],
     ['a subfolder inside .git', { subdir: '.git/hooks' }],
+    ['a budget of nothing', { maxBudgetUsd: 0 }],
+    ['an endless budget', { maxBudgetUsd: Infinity }],
   ])('refuses %s', (_what, patch) => {
     expect(() => parseRunJob({ ...base, ...patch })).toThrow();
   });

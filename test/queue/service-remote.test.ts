@@ -7,10 +7,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RemoteService } from './helpers/remote-service.js';
 
-// The issue asks for 20; on a shared 2-core machine each remote run costs about a dozen git and
-// node processes (clone/fetch, worktree, commit, push, gate, fetch back), so 20 took ~55 s here.
-// 10 show the same (both workers used, each task once) in half the time.
-const TASKS = 10;
+// As the issue asks: 20 tasks. Each remote run costs about a dozen git and node processes
+// (clone/fetch, worktree, commit, push, gate, fetch back): ~55 s on a busy 2-core machine.
+const TASKS = 20;
 
 let s: RemoteService | undefined;
 afterEach(async () => {
@@ -19,7 +18,7 @@ afterEach(async () => {
 });
 
 describe('a service with QUEUE_URL', () => {
-  it(`spreads ${TASKS} tasks over two workers; each runs once, is done, its branch pushed and fetched`, { timeout: 120_000 }, async () => {
+  it(`spreads ${TASKS} tasks over two workers; each runs once, is done, its branch pushed and fetched`, { timeout: 240_000 }, async () => {
     s = await RemoteService.create();
     // Locks that a busy machine's slow git cannot let lapse: this test is not about stalls.
     const a = s.q.spawnWorker('alpha', { WORKER_LOCK_TTL: '15s' }, ['--concurrency', '2']);
@@ -30,7 +29,7 @@ describe('a service with QUEUE_URL', () => {
     expect(service.output()).toMatch(/queue +runs go to remote workers via redis:\/\/127\.0\.0\.1:\d+/);
     const ids = Array.from({ length: TASKS }, (_, i) => `spread-${String(i + 1).padStart(2, '0')}`);
     for (const id of ids) s.drop(id, { sleepMs: 200, file: `${id}.txt` });
-    await s.waitDone(ids, 90_000);
+    await s.waitDone(ids, 180_000);
 
     const starts = s.q.agentLog().filter((e) => e.kind === 'start');
     // Each ran exactly once, and both workers took some.

@@ -43,6 +43,7 @@ export const workerCommand: Command = {
       concurrency: s.concurrency,
       permissionCeiling: config.permissionMode,
       maxTimeoutMs: config.taskTimeoutMs,
+      ...(config.maxBudgetUsd !== undefined ? { maxBudgetUsd: config.maxBudgetUsd } : {}),
       killGraceMs: config.killGraceMs,
       env,
       workspace: createGitWorkspace({ workdir: s.workdir, env }),
