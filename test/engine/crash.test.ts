@@ -51,7 +51,8 @@ async function crashThenRecover(fault: string, tasks: number, sleepMs?: number) 
   for (const id of ids) if (existsSync(join(vault, 'Done', `${id}.md`))) journaled.add(id);
   const second = spawnService([], { cwd: root, env: envFor(vault, runLog) });
   try {
-    await waitFor(() => ids.every((id) => existsSync(join(vault, 'Done', `${id}.md`))), `all tasks done after ${fault}`, 30_000, 100);
+    // Filed = in Done/ and gone from Needs_Action/ (a move links first, then removes the source).
+    await waitFor(() => ids.every((id) => existsSync(join(vault, 'Done', `${id}.md`)) && !existsSync(join(vault, 'Needs_Action', `${id}.md`))), `all tasks done after ${fault}`, 30_000, 100);
   } finally {
     second.child.kill('SIGTERM');
     await second.exited;

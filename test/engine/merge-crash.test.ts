@@ -55,7 +55,8 @@ describe('kill -9 during a merge, then restart', () => {
 
       const second = spawnService([], { cwd: root, env: envFor(vault) });
       try {
-        await waitFor(() => existsSync(join(vault, 'Done', 'ship.md')), `filed after ${fault}`, 30_000, 100);
+        // Filed = in Done/ and gone from Needs_Action/ (a move links first, then removes the source).
+        await waitFor(() => existsSync(join(vault, 'Done', 'ship.md')) && !existsSync(join(vault, 'Needs_Action', 'ship.md')), `filed after ${fault}`, 30_000, 100);
       } finally {
         second.child.kill('SIGTERM');
         await second.exited;

@@ -268,7 +268,8 @@ describe('the real claude CLI in task worktrees', () => {
 
         const second = spawnService([], { cwd: dir, env: env(false) });
         try {
-          await waitFor(() => existsSync(join(vault, 'Done', 'job.md')), 'done after the restart', 90_000, 100);
+          // Filed = in Done/ and gone from Needs_Action/ (a move links first, then removes the source).
+          await waitFor(() => existsSync(join(vault, 'Done', 'job.md')) && !existsSync(join(vault, 'Needs_Action', 'job.md')), 'done after the restart', 90_000, 100);
         } catch (err) {
           throw new Error(`${(err as Error).message}\n--- second:\n${second.output().slice(-4000)}`);
         } finally {

@@ -64,7 +64,8 @@ async function crashThenRecover(fault: string) {
   if (fault === 'during-gate') await waitFor(() => lines(p.gateLog).some((l) => l.mode === 'sleep'), 'the orphaned gate running', 60_000);
   const second = spawnService([], { cwd: root, env: envFor(p) });
   try {
-    await waitFor(() => existsSync(join(p.vault, 'Done', 'job.md')), `done after ${fault}`, 150_000, 100);
+    // Filed = in Done/ and gone from Needs_Action/ (a move links first, then removes the source).
+    await waitFor(() => existsSync(join(p.vault, 'Done', 'job.md')) && !existsSync(join(p.vault, 'Needs_Action', 'job.md')), `done after ${fault}`, 150_000, 100);
   } catch (err) {
     const note = ['Needs_Action', 'Done'].map((f) => join(p.vault, f, 'job.md')).filter(existsSync).map((f) => readFileSync(f, 'utf8'));
     throw new Error(`${(err as Error).message}\n--- note:\n${note.join('\n')}\n--- first:\n${first.output().slice(-3000)}\n--- second:\n${second.output().slice(-6000)}`);
