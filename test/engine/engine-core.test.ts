@@ -1,7 +1,7 @@
 // Issue 9's "done when" facts, each on a real service with real child processes: every view gives
 // the executor's wait reason, deadlines and backoffs are exact, command agents resume, planners
 // run on the same slots, and a plan link never leaves the vault.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
@@ -123,6 +123,10 @@ describe('agents as peers', () => {
     await h.start();
     const path = h.drop('resumable', 'type: claude_code\nstatus: planned');
     await waitFor(() => /^session_id: "?cmd-session-7"?$/m.test(h.read(path)), 'session recorded in the note');
+    // The agent reports its session before it has read the prompt; pause only once it has said
+    // what it resumed (what the first assertion below reads), not in between.
+    const t1 = join(h.vault, 'Logs', 'runs', 'resumable', 'attempt-1.md');
+    await waitFor(() => existsSync(t1) && readFileSync(t1, 'utf8').includes('resume none'), 'the first run reported its resume session');
     const ended = nextEvent(h.events, 'run:end', (e) => e.taskId === 'resumable');
     setStatus(path, 'paused');
     expect((await ended).stopReason).toBe('pause');
