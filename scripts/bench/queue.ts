@@ -7,10 +7,9 @@
 //   on a bare remote, as in production) with two workers against one. Target: two ≥ 1.5× one
 //   (only where the machine has the cores for it: every run is git and node processes).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { createCommandAgent } from '../../src/agents/command-agent.js';
 import { AgentRegistry } from '../../src/agents/registry.js';
 import { createFileCursorStore } from '../../src/queue/file-cursor-store.js';
@@ -18,22 +17,12 @@ import type { RunJobInput } from '../../src/queue/job.js';
 import type { QueueLogger, WorkspacePort } from '../../src/queue/ports.js';
 import { RemoteDispatcher } from '../../src/queue/remote-dispatcher.js';
 import { RemoteWorker } from '../../src/queue/worker.js';
+import { freePort, REDIS_BIN } from '../../test/queue/helpers/redis-server.js';
 import { CLI, median, NOOP_AGENT, percentile, readAgentLog, round, verdict, type BenchResult } from './common.js';
 
-const REDIS_BIN = existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : 'redis-server';
 const quiet: QueueLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
+// Its own redis (not the tests' startRedis): the default fsync policy, as a production setup would run.
 async function startRedis(dir: string): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   const child = spawn(REDIS_BIN, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--logfile', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
