@@ -3,6 +3,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
 import { GLOBAL_OPTIONS, type CliIo, type Command } from './cli/command.js';
 import { loadAllCommands, loadCommand } from './cli/commands/index.js';
 import { ConfigError, UsageError, VaultrunnerError } from './errors.js';
@@ -89,9 +90,15 @@ export function quietWhenClosed(stream: NodeJS.WritableStream): void {
   });
 }
 
+const LONG_RUNNING = new Set(['start', 'worker', 'logs']);
+
 // Run only when executed (also through the npm bin symlink), not when imported by tests.
 const entry = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : '';
 if (import.meta.url === entry) {
+  // A one-shot command keeps nearly everything it reads until it exits, so a young generation
+  // that keeps doubling (to 16 MB semi-spaces) buys no speed, only RSS (`list` of 2,000 notes:
+  // 90 → 73 MB peak, no slower). The service and the worker keep V8's defaults.
+  if (!LONG_RUNNING.has(process.argv[2] ?? '')) setFlagsFromString('--semi-space-growth-factor=1');
   quietWhenClosed(process.stdout);
   quietWhenClosed(process.stderr);
   const io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };

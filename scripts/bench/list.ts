@@ -12,7 +12,7 @@ const FLOOR = join(import.meta.dirname, 'list-floor.mjs');
 const STATUSES = ['new', 'new', 'planned', 'planned', 'executing', 'paused', 'failed', 'awaiting_review', 'draft', 'planned'];
 
 /** A realistic task note: quoting, lists, links, dependencies on a neighbour, a 1-2 KB body. */
-function note(i: number, n: number): string {
+export function note(i: number, n: number): string {
   const status = STATUSES[i % STATUSES.length]!;
   const fm = [
     'type: claude_code',

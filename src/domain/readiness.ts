@@ -8,7 +8,8 @@ import type { Status } from './status.js';
 export const TEMPLATE_PLACEHOLDER = 'Describe the task here: what to change, where, and why.';
 
 export function isPlaceholderBody(body: string): boolean {
-  return body.split(/\r?\n/).some((l) => l.trim() === TEMPLATE_PLACEHOLDER);
+  // Only a body holding the sentence at all is split into lines (nearly every body does not).
+  return body.includes(TEMPLATE_PLACEHOLDER) && body.split(/\r?\n/).some((l) => l.trim() === TEMPLATE_PLACEHOLDER);
 }
 
 export type WaitReason =

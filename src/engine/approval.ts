@@ -3,7 +3,7 @@
 // resets a self-written `approved: true` then), and only for the type, agent and body it was given
 // for. A note can therefore never approve itself, and an approved note edited into something else
 // waits again.
-import { createHash } from 'node:crypto';
+import { createHash } from '../os/lazy-crypto.js';
 import type { Config } from '../config/config.js';
 import type { Task } from '../domain/task.js';
 import type { TaskState } from '../vault/task-state.js';

@@ -65,23 +65,4 @@ export function createLogger(opts: LoggerOptions): ServiceLogger {
   return { logger, close: () => file?.close() };
 }
 
-const noop = () => {};
-
-/** A logger that drops everything (what pino does at level `silent`, without loading pino). */
-export function silentLogger(): Logger {
-  const logger = {
-    level: 'silent',
-    trace: noop,
-    debug: noop,
-    info: noop,
-    warn: noop,
-    error: noop,
-    fatal: noop,
-    silent: noop,
-    flush: noop,
-    isLevelEnabled: () => false,
-    bindings: () => ({}),
-    child: () => logger,
-  };
-  return logger as unknown as Logger;
-}
+export { silentLogger } from './silent.js';

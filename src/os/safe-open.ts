@@ -6,7 +6,7 @@
 // regular files are opened, with O_NONBLOCK, so a FIFO can never hang us.
 // (Node has no openat(): a link swapped in between the folder check and the open is not caught,
 // but the file itself is never followed.)
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
 import { lstat, mkdir, open, realpath, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { VaultrunnerError } from '../errors.js';
@@ -173,5 +173,34 @@ export async function readRegularFile(path: string, opts: { maxBytes?: number } 
     return await fh.readFile();
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * readRegularFile with blocking calls, and the open file's stat (for a one-shot command that reads
+ * many small files at once: `list` reading every task's state). Same refusals.
+ */
+export function readRegularFileSync(path: string, opts: { maxBytes?: number } = {}): { buf: Buffer; st: Stats } | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | NOFOLLOW | NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw refusal(path, err);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new UnsafePathError(path, `${path} is not a regular file; vaultrunner does not open it`);
+    if (opts.maxBytes !== undefined && st.size > opts.maxBytes) throw new UnsafePathError(path, `${path} is ${st.size} bytes, more than the ${opts.maxBytes} expected`);
+    let buf = Buffer.allocUnsafe(st.size + 1);
+    let len = 0;
+    for (;;) {
+      if (len === buf.length) buf = Buffer.concat([buf, Buffer.allocUnsafe(buf.length)]); // grew since fstat
+      const n = readSync(fd, buf, len, buf.length - len, null);
+      if (n === 0) return { buf: buf.subarray(0, len), st };
+      len += n;
+    }
+  } finally {
+    closeSync(fd);
   }
 }

@@ -23,17 +23,16 @@ export function fastFrontmatterData(yaml: string): Record<string, unknown> | und
   const lines = yaml.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   const data: Record<string, unknown> = {};
-  const seen = new Set<string>();
   for (let i = 0; i < lines.length; i++) {
     const line = stripCr(lines[i]!);
     if (line === undefined) return undefined;
     if (isBlankOrComment(line)) continue;
-    const kv = keyAndValue(line);
-    if (!kv) return undefined;
-    const key = kv.key;
-    if (ODD_KEY.test(key) || seen.has(key)) return undefined;
-    seen.add(key);
-    const raw = kv.raw;
+    const colon = keyEnd(line);
+    if (colon < 0) return undefined;
+    const key = line.slice(0, colon);
+    // A repeated key: the full parser reports it (own keys only: `data` has no odd keys, see ODD_KEY).
+    if (ODD_KEY.test(key) || Object.hasOwn(data, key)) return undefined;
+    const raw = valueAfter(line, colon);
     if (raw !== '' && raw[0] !== '#') {
       const v = value(raw);
       if (v === BAIL) return undefined;
@@ -63,17 +62,19 @@ export function fastFrontmatterData(yaml: string): Record<string, unknown> | und
   return data;
 }
 
-/** A `key:` or `key: value` line split in two (no regex match array per line), else undefined. */
-function keyAndValue(line: string): { key: string; raw: string } | undefined {
+/** Where the key of a `key:` or `key: value` line ends (its colon), else -1. */
+function keyEnd(line: string): number {
   const colon = line.indexOf(':');
-  if (colon < 1) return undefined;
-  const key = line.slice(0, colon);
-  if (!KEY_NAME.test(key)) return undefined;
-  if (colon === line.length - 1) return { key, raw: '' };
-  if (line.charCodeAt(colon + 1) !== 32) return undefined;
+  if (colon < 1 || !KEY_NAME.test(line.slice(0, colon))) return -1;
+  if (colon !== line.length - 1 && line.charCodeAt(colon + 1) !== 32) return -1;
+  return colon;
+}
+
+/** The value text after the key's colon and its spaces ('' for `key:` alone). */
+function valueAfter(line: string, colon: number): string {
   let j = colon + 1;
   while (line.charCodeAt(j) === 32) j++;
-  return { key, raw: line.slice(j) };
+  return j >= line.length ? '' : line.slice(j);
 }
 
 function stripCr(line: string): string | undefined {

@@ -52,7 +52,7 @@ export function splitNote(text: string): SplitNote {
   for (let pos = afterOpen; pos < rest.length; ) {
     const nl = rest.indexOf('\n', pos);
     const lineEnd = nl < 0 ? rest.length : nl + 1;
-    if (/^(---|\.\.\.)[ \t]*\r?\n?$/.test(rest.slice(pos, lineEnd))) {
+    if (isCloseLine(rest, pos, lineEnd)) {
       closeStart = pos;
       closeLen = lineEnd - pos;
       break;
@@ -71,6 +71,18 @@ export function splitNote(text: string): SplitNote {
     body: rest.slice(closeStart + closeLen),
     eol,
   };
+}
+
+/** `---` or `...`, then only blanks, then the line end: /^(---|\.\.\.)[ \t]*\r?\n?$/ without slicing the line. */
+function isCloseLine(text: string, start: number, end: number): boolean {
+  if (end - start < 3) return false;
+  const c = text.charCodeAt(start);
+  if ((c !== 45 && c !== 46) || text.charCodeAt(start + 1) !== c || text.charCodeAt(start + 2) !== c) return false;
+  let i = start + 3;
+  while (i < end && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
+  if (i < end && text.charCodeAt(i) === 13) i++;
+  if (i < end && text.charCodeAt(i) === 10) i++;
+  return i === end;
 }
 
 export function joinNote(s: SplitNote): string {

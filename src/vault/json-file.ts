@@ -1,11 +1,12 @@
 // Small JSON files in the machine-state folder, written atomically. Never through a link, never
 // from a FIFO (see safe-open): the state folder lives in a vault that sync tools write to.
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../os/lazy-crypto.js';
 import { mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { linkOrCopy, writeSynced } from './durable-fs.js';
 import { vaultRootOfState } from './layout.js';
-import { ensureVaultDir, readRegularFile, UnsafePathError } from '../os/safe-open.js';
+import { ensureVaultDir, readRegularFile, readRegularFileSync, UnsafePathError } from '../os/safe-open.js';
+import type { Stats } from 'node:fs';
 
 /** State files are small; anything bigger is not ours. */
 const MAX_JSON_BYTES = 4 * 1024 * 1024;
@@ -18,6 +19,17 @@ export async function readJson<T>(path: string): Promise<T | undefined> {
     return buf === undefined ? undefined : (JSON.parse(buf.toString('utf8')) as T);
   } catch (err) {
     if (err instanceof SyntaxError || err instanceof UnsafePathError) return undefined; // torn or foreign file: treat as absent
+    throw err;
+  }
+}
+
+/** readJson with blocking calls, with the file's stat; for a one-shot command (see readRegularFileSync). */
+export function readJsonSync<T>(path: string): { value: T | undefined; st?: Stats } {
+  try {
+    const r = readRegularFileSync(path, { maxBytes: MAX_JSON_BYTES });
+    return r === undefined ? { value: undefined } : { value: JSON.parse(r.buf.toString('utf8')) as T, st: r.st };
+  } catch (err) {
+    if (err instanceof SyntaxError || err instanceof UnsafePathError) return { value: undefined }; // torn or foreign file: treat as absent
     throw err;
   }
 }

@@ -1,7 +1,7 @@
 // Leases: a claim on one task's run, kept in .vaultrunner/leases/<id>.json. The executor takes one
 // before it writes `executing`; it records the agent's pid and, when the run ends, its outcome, so
 // a crash at any moment can be recovered without running the task twice at once.
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../os/lazy-crypto.js';
 import { link, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readJson, removeFile, writeJson } from './json-file.js';

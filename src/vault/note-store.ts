@@ -1,7 +1,7 @@
 // The one module that reads and writes notes. Writes are atomic (temp file, fsync, rename) and
 // compare-and-swap: if the note changed since we read it, the edit is re-applied to the new text,
 // so a person's newer edit always wins. Moves never overwrite.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from '../os/lazy-crypto.js';
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { chmod, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -28,15 +28,21 @@ export interface NoteSnapshot {
 }
 
 export function snapshotOf(path: string, text: string, stamp: FileStamp): NoteSnapshot {
-  let hash: string | undefined;
-  return {
-    path,
-    text,
-    stamp,
-    get hash() {
-      return (hash ??= hashText(text));
-    },
-  };
+  return new Snapshot(path, text, stamp);
+}
+
+// A class, not a literal with a getter: one shape and no closure per note read.
+class Snapshot implements NoteSnapshot {
+  private memo: string | undefined;
+  constructor(
+    readonly path: string,
+    readonly text: string,
+    readonly stamp: FileStamp,
+  ) {}
+
+  get hash(): string {
+    return (this.memo ??= hashText(this.text));
+  }
 }
 
 export type NoteRead =

@@ -2,7 +2,7 @@
 // name, up to 255 bytes of any script, and an encoded name plus a temp suffix overflowed the
 // 255-byte name limit (ENAMETOOLONG stopped every dispatch pass). The key is a short readable
 // prefix plus a hash of the whole id: bounded, and distinct for distinct ids.
-import { createHash } from 'node:crypto';
+import { createHash } from '../os/lazy-crypto.js';
 
 /** Bytes of the readable part (UTF-8, whole characters). */
 export const STATE_KEY_PREFIX_BYTES = 48;
@@ -24,13 +24,16 @@ export function stateKey(id: string): string {
 }
 
 function computeStateKey(id: string): string {
+  const hash = createHash('sha256').update(id, 'utf8').digest('hex').slice(0, HASH_CHARS);
+  return `${stateKeyPrefix(id)}-${hash}`;
+}
+
+/** The readable part of the key (before its last `-`): cheap, no hash. */
+export function stateKeyPrefix(id: string): string {
+  // Printable ASCII (nearly every id): one byte a character, nothing to normalise.
+  if (/^[\x20-\x7e]*$/.test(id)) return id.slice(0, STATE_KEY_PREFIX_BYTES).replace(/[^A-Za-z0-9_-]/g, '_').replace(/_+/g, '_') || 'task';
   let prefix = '';
   let bytes = 0;
-  // Printable ASCII (nearly every id): one byte a character, nothing to normalise.
-  if (/^[\x20-\x7e]*$/.test(id)) {
-    const hash = createHash('sha256').update(id, 'utf8').digest('hex').slice(0, HASH_CHARS);
-    return `${id.slice(0, STATE_KEY_PREFIX_BYTES).replace(/[^A-Za-z0-9_-]/g, '_').replace(/_+/g, '_') || 'task'}-${hash}`;
-  }
   for (const ch of id.normalize('NFC')) {
     // Letters and digits of any script stay readable; everything else becomes '_'.
     const c = /[\p{L}\p{N}_-]/u.test(ch) ? ch : '_';
@@ -39,8 +42,7 @@ function computeStateKey(id: string): string {
     prefix += c;
     bytes += n;
   }
-  const hash = createHash('sha256').update(id, 'utf8').digest('hex').slice(0, HASH_CHARS);
-  return `${prefix.replace(/_+/g, '_') || 'task'}-${hash}`;
+  return prefix.replace(/_+/g, '_') || 'task';
 }
 
 /** The `.json` state file name of a task. */

@@ -5,12 +5,12 @@
 import { EventEmitter } from 'node:events';
 import { lstatSync, type Stats } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { NoteGoneError } from '../errors.js';
 import { classifyPath } from './ignore-rules.js';
 import { taskIdOf, type VaultPaths } from './layout.js';
-import { sameStamp, stampOf, type FileStamp, type NoteRead, type NoteStore } from './note-store.js';
+import { sameStamp, stampOf, type FileStamp, type NoteRead, type NoteSnapshot, type NoteStore } from './note-store.js';
 import { validateTask, type Problem, type Task } from '../domain/task.js';
 import type { Status } from '../domain/status.js';
 
@@ -69,7 +69,8 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
 
   /** The active note with this id (Needs_Action/ wins over Pending_Approval/). */
   byId(id: string): IndexEntry | undefined {
-    return this.byPath.get(join(this.paths.needsAction, `${id}.md`)) ?? this.byPath.get(join(this.paths.pendingApproval, `${id}.md`));
+    // Keys are `<folder>/<name>.md` (see scan); a name with odd segments is simply not found.
+    return this.byPath.get(`${this.paths.needsAction}${sep}${id}.md`) ?? this.byPath.get(`${this.paths.pendingApproval}${sep}${id}.md`);
   }
 
   getPath(path: string): IndexEntry | undefined {
@@ -100,11 +101,14 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
       if (err instanceof NoteGoneError) return this.refresh(path);
       throw err;
     }
+    return this.apply(path, folder, prev, st, read);
+  }
+
+  /** Take a note's read into the index (emitting 'change'), unless its content is unchanged. */
+  private apply(path: string, folder: ActiveFolder, prev: IndexEntry | undefined, st: Stats, read: NoteRead): IndexEntry {
     const note = read.note;
-    const unreadableHash = `unreadable:${st.size}:${st.mtimeMs}`;
-    const hash = () => note?.hash ?? unreadableHash;
     const stamp = note?.stamp ?? stampOf(st);
-    if (prev && prev.hash === hash()) {
+    if (prev && prev.hash === (note ? note.hash : unreadableHash(st))) {
       prev.stamp = stamp; // touched, not changed
       return prev;
     }
@@ -119,17 +123,7 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
         ? { kind: 'task', task: v.task, data: read.data, body: read.body }
         : { kind: 'invalid', problems: v.problems, status: v.partial.status ?? 'new', data: read.data };
     }
-    const entry: IndexEntry = {
-      id,
-      path,
-      folder,
-      get hash() {
-        return hash(); // hashed on first use: `list` reads every note once and compares none
-      },
-      stamp,
-      firstSeen: prev?.firstSeen ?? (st.birthtimeMs || this.now()),
-      state,
-    };
+    const entry = new Entry(id, path, folder, stamp, prev?.firstSeen ?? (st.birthtimeMs || this.now()), state, note, st);
     this.byPath.set(path, entry);
     this.emit('change', entry);
     return entry;
@@ -150,7 +144,7 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
       }
       const paths: string[] = [];
       for (const name of names) {
-        const path = join(dir, name);
+        const path = dir + sep + name; // join() without its normalising: `dir` is normal, `name` one segment
         // Temp files and conflict copies are skipped; a path the index holds was classified already.
         if (!this.byPath.has(path) && classifyPath(this.paths.root, path).kind !== 'task-note') continue;
         seen.add(path);
@@ -159,8 +153,12 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
       if (opts.quickStat) await this.dropUnchanged(paths);
       // Reads run ahead in a bounded window (one at a time left the disk and the CPU idle between
       // ~4 round trips per note); entries are still taken in directory order, one after another.
+      if (opts.blocking) {
+        await this.scanSync(dir === this.paths.needsAction ? 'Needs_Action' : 'Pending_Approval', paths);
+        continue;
+      }
       const ahead: (Promise<Prefetched> | undefined)[] = new Array(paths.length);
-      const fetch = opts.blocking ? this.prefetchSync.bind(this) : this.prefetch.bind(this);
+      const fetch = this.prefetch.bind(this);
       const start = (i: number) => {
         if (i < paths.length) ahead[i] = fetch(paths[i]!, this.byPath.get(paths[i]!));
       };
@@ -213,23 +211,33 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
     return { st, read };
   }
 
+  /** scan()'s reads with blocking calls, and without a promise a note (a one-shot command). */
+  private async scanSync(folder: ActiveFolder, paths: string[]): Promise<void> {
+    for (const path of paths) {
+      const prev = this.byPath.get(path);
+      try {
+        if (!prev) {
+          // A first read: the open file's own stat stands in for the lstat (one syscall fewer a note).
+          const r = this.store.readSyncStat(path);
+          if (r.st) {
+            this.apply(path, folder, undefined, r.st, r.read);
+            continue;
+          }
+        }
+      } catch (err) {
+        if (err instanceof NoteGoneError) continue; // gone since the listing
+      }
+      // Anything else (a symlink, a FIFO, a read error, a note held already): the general path.
+      try {
+        await this.refresh(path, this.prefetchSync(path, prev));
+      } catch (err) {
+        this.logger.error({ component: 'index', file: path, err }, 'refresh failed');
+      }
+    }
+  }
+
   /** prefetch() with blocking calls (see scan). */
   private prefetchSync(path: string, prev: IndexEntry | undefined): Promise<Prefetched> {
-    if (!prev) {
-      // A first read: the open file's own stat stands in for the lstat (one syscall fewer a note).
-      try {
-        const r = this.store.readSyncStat(path);
-        if (r.st) return Promise.resolve({ st: r.st, read: Promise.resolve(r.read) });
-      } catch (err) {
-        if (!(err instanceof NoteGoneError)) {
-          const read = Promise.reject(err as Error);
-          read.catch(() => undefined);
-          return Promise.resolve({ st: lstatOrUndefined(path), read });
-        }
-        return Promise.resolve({});
-      }
-      // Not opened as a regular file (a symlink, a FIFO, too large): lstat says what it is.
-    }
     let st: Stats;
     try {
       st = lstatSync(path);
@@ -273,10 +281,29 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
   }
 }
 
-function lstatOrUndefined(path: string): Stats | undefined {
-  try {
-    return lstatSync(path);
-  } catch {
-    return undefined;
+/** Hash of a note we could not read: its size and time (there is no text to hash). */
+function unreadableHash(st: { size: number; mtimeMs: number }): string {
+  return `unreadable:${st.size}:${st.mtimeMs}`;
+}
+
+// A class, not an object literal with a getter: one shape and no closures per note.
+class Entry implements IndexEntry {
+  private readonly unreadable: string | undefined;
+  constructor(
+    readonly id: string,
+    readonly path: string,
+    readonly folder: ActiveFolder,
+    public stamp: FileStamp,
+    readonly firstSeen: number,
+    readonly state: EntryState,
+    private readonly note: NoteSnapshot | undefined,
+    st: Stats,
+  ) {
+    this.unreadable = note ? undefined : unreadableHash(st);
+  }
+
+  /** Hashed on first use: `list` reads every note once and compares none. */
+  get hash(): string {
+    return this.note ? this.note.hash : this.unreadable!;
   }
 }

@@ -8,7 +8,7 @@ import { readinessText, type Readiness, type WaitReason } from '../../domain/rea
 import { PRIORITY_RANK, STATUSES, type Priority } from '../../domain/status.js';
 import { describeProblems } from '../../domain/task.js';
 import { offlineWaitSources, readinessOf, type WaitSources } from '../../engine/wait-facts.js';
-import { silentLogger } from '../../log/logger.js';
+import { silentLogger } from '../../log/silent.js';
 import type { VaultPaths } from '../../vault/layout.js';
 import type { NoteStore } from '../../vault/note-store.js';
 import { TaskIndex, type IndexEntry } from '../../vault/task-index.js';
@@ -52,6 +52,8 @@ export interface CollectOptions {
 }
 
 const FOLDER_RANK = { Needs_Action: 0, Pending_Approval: 1, Done: 2 } as const;
+// The same order as String#localeCompare, without building a collator per comparison.
+const byName = new Intl.Collator().compare;
 
 /** One row per note in the active folders (and Done/ when asked), sorted by folder, priority, id. */
 export async function collectTaskRows(opts: CollectOptions): Promise<TaskRow[]> {
@@ -59,7 +61,7 @@ export async function collectTaskRows(opts: CollectOptions): Promise<TaskRow[]> 
   const index = new TaskIndex(store, paths, silentLogger(), () => now);
   await index.scan({ blocking: true }); // a one-shot read of every note
   const states = new TaskStateStore(paths.taskState);
-  await states.prime(index.entries().map((e) => e.id)); // one readdir, not two stats a task
+  await states.prime(index.entries().map((e) => e.id), { load: true }); // one readdir, blocking reads
   const sources = await offlineWaitSources({ config: opts.config, paths, index, taskState: states, now });
   const rows: TaskRow[] = [];
   for (const e of index.entries()) rows.push(await rowOf(e, sources, opts));
@@ -68,7 +70,7 @@ export async function collectTaskRows(opts: CollectOptions): Promise<TaskRow[]> 
     (a, b) =>
       FOLDER_RANK[a.folder] - FOLDER_RANK[b.folder] ||
       (PRIORITY_RANK[a.priority as Priority] ?? 9) - (PRIORITY_RANK[b.priority as Priority] ?? 9) ||
-      a.id.localeCompare(b.id),
+      byName(a.id, b.id),
   );
 }
 
@@ -158,10 +160,11 @@ function table(rows: TaskRow[]): string {
     ['WAITING ON', (r) => r.waitingOn ?? '-'],
   ];
   const cells = rows.map((r) => cols.map(([, f]) => f(r)));
-  const widths = cols.map(([h], i) => cells.reduce((w, c) => Math.max(w, width(c[i]!)), h.length));
-  const line = (vals: string[]) => vals.map((v, i) => (i === vals.length - 1 ? v : v + ' '.repeat(widths[i]! - width(v)))).join('  ');
-  const out = [line(cols.map(([h]) => h))];
-  rows.forEach((r, i) => out.push(line(cells[i]!) + (r.problem ? `  ⚠ ${r.problem}` : r.status === 'failed' && r.error ? `  ✗ ${r.error}` : '')));
+  const cellWidths = cells.map((c) => c.map(width)); // measured once, used twice
+  const widths = cols.map(([h], i) => cellWidths.reduce((w, c) => Math.max(w, c[i]!), h.length));
+  const line = (vals: string[], ws: number[]) => vals.map((v, i) => (i === vals.length - 1 ? v : v + ' '.repeat(widths[i]! - ws[i]!))).join('  ');
+  const out = [line(cols.map(([h]) => h), cols.map(([h]) => h.length))];
+  rows.forEach((r, i) => out.push(line(cells[i]!, cellWidths[i]!) + (r.problem ? `  ⚠ ${r.problem}` : r.status === 'failed' && r.error ? `  ✗ ${r.error}` : '')));
   return out.join('\n');
 }
 

@@ -7,7 +7,7 @@ import { readinessText } from '../../domain/readiness.js';
 import { describeProblems } from '../../domain/task.js';
 import { offlineWaitSources, readinessOf } from '../../engine/wait-facts.js';
 import { UsageError } from '../../errors.js';
-import { silentLogger } from '../../log/logger.js';
+import { silentLogger } from '../../log/silent.js';
 import type { VaultPaths } from '../../vault/layout.js';
 import { resolveNoteLink as resolveLink } from '../../vault/links.js';
 import type { NoteStore } from '../../vault/note-store.js';
