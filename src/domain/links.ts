@@ -9,15 +9,21 @@ export type LinkRef =
   | { ok: true; target: string; name: string; hasFolder: boolean }
   | { ok: false; reason: string };
 
+// Hoisted: a regex literal inside a function is a new RegExp object on every call.
+const WIKILINK = /^\[\[(.*)\]\]$/s;
+const MD_EXT = /\.md$/i;
+const BACKSLASH_OR_NUL = /[\\\0]/;
+const DRIVE = /^[a-z]:/i;
+
 /** The target of a link, with alias, heading and `.md` removed, checked never to leave the vault. */
 export function parseLink(raw: unknown): LinkRef {
   if (typeof raw !== 'string') return { ok: false, reason: 'not text' };
   let s = raw.trim();
-  const m = /^\[\[(.*)\]\]$/s.exec(s);
+  const m = WIKILINK.exec(s);
   if (m) s = m[1]!;
-  s = s.split('|')[0]!.split('#')[0]!.trim().replace(/\.md$/i, '');
+  s = s.split('|')[0]!.split('#')[0]!.trim().replace(MD_EXT, '');
   if (!s) return { ok: false, reason: 'empty link' };
-  if (/[\\\0]/.test(s) || /^[a-z]:/i.test(s)) return { ok: false, reason: `link ${JSON.stringify(raw)} is not a vault path` };
+  if (BACKSLASH_OR_NUL.test(s) || DRIVE.test(s)) return { ok: false, reason: `link ${JSON.stringify(raw)} is not a vault path` };
   if (s.startsWith('/') || isAbsolute(s)) return { ok: false, reason: `link ${JSON.stringify(raw)} is absolute; links stay inside the vault` };
   const parts = s.split('/');
   if (parts.some((p) => p === '..' || p === '.' || p === '')) return { ok: false, reason: `link ${JSON.stringify(raw)} leaves the vault or is not a note path` };

@@ -13,6 +13,14 @@ const ODD_CHAR = /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f\u0085\u2028\u2029\ufeff]/;
 const INDICATOR = /^(?:[?:,[\]{}#&*!|>'"%@`]|-(?: |$))/;
 const INT = /^[-+]?[0-9]+$/;
 const FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
+// Hoisted: a regex literal inside a function is a new RegExp object on every call.
+const BLANK_OR_COMMENT = /^ *(#.*)?$/;
+const FLOW_LIST = /^\[([^[\]{}"'#]*)\](?: +#.*)? *$/;
+const DOUBLE_QUOTED = /^"([^"\\]*)"(?: +#.*)? *$/;
+const SINGLE_QUOTED = /^'([^']*)'(?: +#.*)? *$/;
+const TRAILING_SPACES = / +$/;
+const MAPPING_COLON = /: |:$/;
+const ODD_NUMBER = /^[-+]?(0x|0o|\.inf|\.nan)/i;
 
 type Scalar = string | number | boolean | null;
 const BAIL = Symbol('bail');
@@ -83,13 +91,13 @@ function stripCr(line: string): string | undefined {
 }
 
 function isBlankOrComment(line: string): boolean {
-  return /^ *(#.*)?$/.test(line);
+  return BLANK_OR_COMMENT.test(line);
 }
 
 /** A value on the key's line: a flow list of plain scalars, or one scalar. */
 function value(raw: string): Scalar | Scalar[] | typeof BAIL {
   if (raw[0] !== '[') return scalar(raw);
-  const m = /^\[([^[\]{}"'#]*)\](?: +#.*)? *$/.exec(raw);
+  const m = FLOW_LIST.exec(raw);
   if (!m) return BAIL;
   const inner = m[1]!.trim();
   if (inner === '') return [];
@@ -108,16 +116,16 @@ function value(raw: string): Scalar | Scalar[] | typeof BAIL {
 function scalar(raw: string): Scalar | typeof BAIL {
   const c = raw[0];
   if (c === '"') {
-    const m = /^"([^"\\]*)"(?: +#.*)? *$/.exec(raw);
+    const m = DOUBLE_QUOTED.exec(raw);
     return m ? m[1]! : BAIL;
   }
   if (c === "'") {
-    const m = /^'([^']*)'(?: +#.*)? *$/.exec(raw);
+    const m = SINGLE_QUOTED.exec(raw);
     return m ? m[1]! : BAIL;
   }
   const hash = raw.indexOf(' #');
-  const text = (hash >= 0 ? raw.slice(0, hash) : raw).replace(/ +$/, '');
-  if (text === '' || /: |:$/.test(text) || INDICATOR.test(text)) return BAIL;
+  const text = (hash >= 0 ? raw.slice(0, hash) : raw).replace(TRAILING_SPACES, '');
+  if (text === '' || MAPPING_COLON.test(text) || INDICATOR.test(text)) return BAIL;
   return plain(text);
 }
 
@@ -131,7 +139,7 @@ function plain(s: string): Scalar | typeof BAIL {
   // Digits, signs, dots and `0x`/`0o`/`.inf`/`.nan` forms: decimal ones are numbers, odd ones bail.
   if ((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46) {
     if (INT.test(s) || FLOAT.test(s)) return Number(s);
-    if (/^[-+]?(0x|0o|\.inf|\.nan)/i.test(s)) return BAIL;
+    if (ODD_NUMBER.test(s)) return BAIL;
   }
   return s;
 }

@@ -25,6 +25,7 @@ export interface SplitNote {
 export class FrontmatterSyntaxError extends Error {}
 
 const OPEN_RE = /^---([^\r\n]*)(\r?\n|$)/;
+const LINE_END = /\r?\n/;
 
 /** Split a note's text into BOM, frontmatter and body. Throws FrontmatterSyntaxError for non-YAML frontmatter. */
 export function splitNote(text: string): SplitNote {
@@ -40,7 +41,7 @@ export function splitNote(text: string): SplitNote {
   // What follows the opening `---` on its line, read as gray-matter's `language()` reads it
   // (without loading gray-matter: `list` starts a process per call).
   const afterDashes = rest.slice(3);
-  const lang = afterDashes.slice(0, afterDashes.search(/\r?\n/)).trim();
+  const lang = afterDashes.slice(0, afterDashes.search(LINE_END)).trim();
   if (lang !== '' && lang !== 'yaml' && lang !== 'yml') {
     // Never evaluated: `---js` frontmatter is code, and we do not run code from notes.
     throw new FrontmatterSyntaxError(`frontmatter language '${lang}' is not supported (only YAML); it was not evaluated`);

@@ -60,8 +60,10 @@ export function folderOf(paths: VaultPaths, file: string): (typeof TASK_FOLDERS)
   return (TASK_FOLDERS as readonly string[]).includes(rel) ? (rel as (typeof TASK_FOLDERS)[number]) : undefined;
 }
 
+const MD_EXT = /\.md$/i;
+
 export function taskIdOf(file: string): string {
-  return basename(file).replace(/\.md$/i, '');
+  return basename(file).replace(MD_EXT, '');
 }
 
 /** Vault-relative path without `.md`, as an Obsidian wikilink target. */

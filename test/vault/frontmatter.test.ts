@@ -399,3 +399,17 @@ describe('property: setting status changes exactly the status value bytes', () =
     if (next === before.status) expect(out).toBe(g.text);
   });
 });
+
+describe('the closing line', () => {
+  // The rule splitNote applies line by line without slicing: /^(---|\.\.\.)[ \t]*\r?\n?$/.
+  const rule = /^(---|\.\.\.)[ \t]*\r?\n?$/;
+  const candidates = ['---\n', '...\n', '--- \t \n', '---\r\n', '... \r\n', '---', '...  ', '----\n', '-- -\n', '..\n', '--- x\n', '---\r', '---\r\r\n', '.-.\n', '---\t\tx\n', '-\n', '\n'];
+  for (const line of candidates) {
+    it(`${JSON.stringify(line)} ${rule.test(line) ? 'closes' : 'does not close'} the frontmatter`, () => {
+      const text = `---\ntype: a\n${line}${line.endsWith('\n') || line === '' ? '' : '\n'}body\n---\n`;
+      const closesHere = rule.test(line.endsWith('\n') ? line : `${line}\n`);
+      const s = splitNote(text);
+      expect(s.yaml === 'type: a\n').toBe(closesHere);
+    });
+  }
+});

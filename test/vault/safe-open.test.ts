@@ -10,7 +10,7 @@ import { DailyFileStream, localDay, logFileName } from '../../src/log/daily-file
 import { readJson, writeJson } from '../../src/vault/json-file.js';
 import { LeaseStore } from '../../src/vault/lease-store.js';
 import { NoteStore } from '../../src/vault/note-store.js';
-import { createExclusive, ensureVaultDir, openAppend, readRegularFile, UnsafePathError } from '../../src/os/safe-open.js';
+import { createExclusive, ensureVaultDir, openAppend, readRegularFile, readRegularFileSync, UnsafePathError } from '../../src/os/safe-open.js';
 
 let base: string;
 let vault: string;
@@ -74,7 +74,21 @@ describe('files are opened without following links, and only regular files', () 
     await expect(openAppend(planted)).rejects.toThrow(/is a symbolic link; vaultrunner never writes through one/);
     await expect(createExclusive(planted)).rejects.toMatchObject({ code: 'EEXIST' });
     await expect(readRegularFile(planted)).rejects.toBeInstanceOf(UnsafePathError);
+    expect(() => readRegularFileSync(planted)).toThrow(UnsafePathError);
     await outsideUntouched();
+  });
+
+  it('readRegularFileSync: the bytes and the open file\'s stat; absent is undefined; the size bound holds', async () => {
+    const f = join(vault, 'state.json');
+    await writeFile(f, '{"a":1}');
+    const r = readRegularFileSync(f);
+    expect(r?.buf.toString()).toBe('{"a":1}');
+    expect(r?.st.size).toBe(7);
+    expect(r?.st.isFile()).toBe(true);
+    expect(readRegularFileSync(join(vault, 'absent.json'))).toBeUndefined();
+    expect(() => readRegularFileSync(f, { maxBytes: 6 })).toThrow(/7 bytes, more than the 6 expected/);
+    await mkdir(join(vault, 'dir.json'));
+    expect(() => readRegularFileSync(join(vault, 'dir.json'))).toThrow(UnsafePathError);
   });
 
   it('the daily log file: a planted link is not written through, nor a linked Logs/ folder', async () => {
@@ -148,5 +162,6 @@ describe('FIFOs never block', () => {
     execFileSync('mkfifo', [fifo]);
     await expect(readRegularFile(fifo)).rejects.toThrow(/is not a regular file/);
     await expect(openAppend(fifo)).rejects.toThrow(/is not a regular file/);
+    expect(() => readRegularFileSync(fifo)).toThrow(/is not a regular file/);
   });
 });

@@ -144,9 +144,11 @@ async function doneRows(opts: CollectOptions): Promise<TaskRow[]> {
   return rows;
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 /** Characters (code points) of a cell; plain ASCII, nearly every cell, without splitting it. */
 function width(v: string): number {
-  return /^[\x00-\x7f]*$/.test(v) ? v.length : [...v].length;
+  return ASCII.test(v) ? v.length : [...v].length;
 }
 
 function table(rows: TaskRow[]): string {

@@ -105,9 +105,11 @@ export function formatAge(ms: number): string {
 }
 
 /** An Obsidian date or date-time property (local time) as epoch ms, if it is one. */
+const LOCAL_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?$/;
+
 export function parseLocalDateTime(v: unknown): number | undefined {
   if (typeof v !== 'string') return undefined;
-  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(v.trim());
+  const m = LOCAL_DATE_TIME.exec(v.trim());
   if (!m) return undefined;
   const t = new Date(+m[1]!, +m[2]! - 1, +m[3]!, +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0)).getTime();
   return Number.isNaN(t) ? undefined : t;
