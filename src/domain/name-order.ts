@@ -13,37 +13,33 @@ GROUPS.forEach((g, i) => {
   for (const ch of g) PRIMARY[ch.charCodeAt(0)] = i;
 });
 
-/** Compare printable-ASCII names as the root collation does; undefined when either has another character. */
-function compareAscii(a: string, b: string): number | undefined {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const ca = a.charCodeAt(i);
-    const cb = b.charCodeAt(i);
-    const pa = ca < 128 ? PRIMARY[ca]! : -1;
-    const pb = cb < 128 ? PRIMARY[cb]! : -1;
-    if (pa < 0 || pb < 0) return undefined;
-    if (pa !== pb) return pa - pb;
+/**
+ * A key whose plain string order (`<`) is the collation order of printable-ASCII names: primary
+ * weights, a separator below them all, then the case of each character. Undefined for other names.
+ */
+export function asciiSortKey(name: string): string | undefined {
+  let primary = '';
+  let tertiary = '';
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    const p = c < 128 ? PRIMARY[c]! : -1;
+    if (p < 0) return undefined;
+    primary += String.fromCharCode(33 + p);
+    tertiary += c >= 65 && c <= 90 ? '1' : '0'; // upper case after lower case
   }
-  for (let i = n; i < a.length; i++) if (a.charCodeAt(i) >= 128 || PRIMARY[a.charCodeAt(i)]! < 0) return undefined;
-  for (let i = n; i < b.length; i++) if (b.charCodeAt(i) >= 128 || PRIMARY[b.charCodeAt(i)]! < 0) return undefined;
-  if (a.length !== b.length) return a.length - b.length;
-  // Equal but for case: the first difference decides, lower case first.
-  for (let i = 0; i < n; i++) {
-    const ca = a.charCodeAt(i);
-    const cb = b.charCodeAt(i);
-    if (ca !== cb) return ca > cb ? -1 : 1; // 'a' (97) before 'A' (65)
-  }
-  return 0;
+  return `${primary}\u0000${tertiary}`;
 }
 
 let collator: Intl.Collator | undefined;
 
 /**
- * `rootLike`: the process's collation locale is the root/English one the table is taken from
- * (other locales order even ASCII differently, e.g. Danish `aa`); otherwise ICU decides.
+ * Sort `items` by `first`, then by name as localeCompare orders names, each name keyed once (not
+ * once a comparison). `rootLike` (see isRootLikeLocale): ASCII names by their key, without ICU.
  */
-export function nameOrder(rootLike: boolean): (a: string, b: string) => number {
-  return (a, b) => (rootLike ? compareAscii(a, b) : undefined) ?? (collator ??= new Intl.Collator()).compare(a, b);
+export function sortByName<T>(items: T[], nameOf: (item: T) => string, rootLike: boolean, first: (a: T, b: T) => number = () => 0): T[] {
+  const keyed = items.map((item) => ({ item, name: nameOf(item), key: rootLike ? asciiSortKey(nameOf(item)) : undefined }));
+  keyed.sort((a, b) => first(a.item, b.item) || (a.key !== undefined && b.key !== undefined ? (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) : (collator ??= new Intl.Collator()).compare(a.name, b.name)));
+  return keyed.map((k) => k.item);
 }
 
 /** Whether the locale ICU picks from the environment collates ASCII like the root table. */

@@ -7,7 +7,7 @@ import { UsageError } from '../../errors.js';
 import { readinessText, type Readiness, type WaitReason } from '../../domain/readiness.js';
 import { PRIORITY_RANK, STATUSES, type Priority } from '../../domain/status.js';
 import { describeProblems } from '../../domain/task.js';
-import { isRootLikeLocale, nameOrder } from '../../domain/name-order.js';
+import { isRootLikeLocale, sortByName } from '../../domain/name-order.js';
 import { offlineWaitSources, readinessOf, type WaitSources } from '../../engine/wait-facts.js';
 import { silentLogger } from '../../log/silent.js';
 import type { VaultPaths } from '../../vault/layout.js';
@@ -53,8 +53,8 @@ export interface CollectOptions {
 }
 
 const FOLDER_RANK = { Needs_Action: 0, Pending_Approval: 1, Done: 2 } as const;
-// The order of String#localeCompare; plain ASCII names without loading ICU (see name-order).
-const byName = nameOrder(isRootLikeLocale(process.env));
+// Names in the order of String#localeCompare; plain ASCII ones without loading ICU (see name-order).
+const ROOT_LIKE = isRootLikeLocale(process.env);
 
 /** One row per note in the active folders (and Done/ when asked), sorted by folder, priority, id. */
 export async function collectTaskRows(opts: CollectOptions): Promise<TaskRow[]> {
@@ -67,12 +67,7 @@ export async function collectTaskRows(opts: CollectOptions): Promise<TaskRow[]> 
   const rows: TaskRow[] = [];
   for (const e of index.entries()) rows.push(await rowOf(e, sources, opts));
   if (opts.includeDone) rows.push(...(await doneRows(opts)));
-  return rows.sort(
-    (a, b) =>
-      FOLDER_RANK[a.folder] - FOLDER_RANK[b.folder] ||
-      (PRIORITY_RANK[a.priority as Priority] ?? 9) - (PRIORITY_RANK[b.priority as Priority] ?? 9) ||
-      byName(a.id, b.id),
-  );
+  return sortByName(rows, (r) => r.id, ROOT_LIKE, (a, b) => FOLDER_RANK[a.folder] - FOLDER_RANK[b.folder] || (PRIORITY_RANK[a.priority as Priority] ?? 9) - (PRIORITY_RANK[b.priority as Priority] ?? 9));
 }
 
 function baseRow(id: string, path: string, folder: TaskRow['folder'], data: Record<string, unknown> | undefined, bornMs: number | undefined, now: number): TaskRow {
