@@ -3,7 +3,6 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
 import { GLOBAL_OPTIONS, type CliIo, type Command } from './cli/command.js';
 import { loadAllCommands, loadCommand } from './cli/commands/index.js';
 import { ConfigError, UsageError, VaultrunnerError } from './errors.js';
@@ -99,7 +98,7 @@ if (import.meta.url === entry) {
   // that keeps doubling (to 16 MB semi-spaces) buys no speed, only RSS (`list` of 2,000 notes:
   // 82 → 72 MB peak, and ~5 % faster). The service and the worker keep V8's defaults. Only on
   // the V8 this was measured and run on (Node 20's): V8 prints an error for a flag it lacks.
-  if (!LONG_RUNNING.has(process.argv[2] ?? '') && process.versions.v8.startsWith('11.')) setFlagsFromString('--semi-space-growth-factor=1');
+  if (!LONG_RUNNING.has(process.argv[2] ?? '') && process.versions.v8.startsWith('11.')) process.getBuiltinModule('node:v8').setFlagsFromString('--semi-space-growth-factor=1');
   quietWhenClosed(process.stdout);
   quietWhenClosed(process.stderr);
   const io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };

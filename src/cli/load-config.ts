@@ -2,7 +2,6 @@
 // directory's, quietly), the environment over it, then flags on top.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
-import { createRequire } from 'node:module';
 import { loadConfig, type Config, type ConfigKey } from '../config/config.js';
 import { ConfigError, VaultrunnerError } from '../errors.js';
 import { vaultPaths, type VaultPaths } from '../vault/layout.js';
@@ -40,7 +39,7 @@ export function describeEnvFile(f: EnvFile): string {
 
 // dotenv is loaded only when there is a .env to read (~10-20 ms of a command without one).
 function dotenvParse(): (typeof import('dotenv'))['parse'] {
-  return (createRequire(import.meta.url)('dotenv') as typeof import('dotenv')).parse;
+  return (process.getBuiltinModule('node:module').createRequire(import.meta.url)('dotenv') as typeof import('dotenv')).parse;
 }
 
 /** The process environment plus what the .env defines; the environment wins over the .env. */

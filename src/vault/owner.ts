@@ -1,8 +1,10 @@
 // Who holds a lock or lease: enough to tell, on the same host, whether that process is still alive
 // (pid + start time survives pid reuse; boot id survives reboots).
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { isAlive, processStartTime } from '../os/process.js';
+
+// node:os on first use: `list` and `show` load this module and rarely ask.
+const hostName = (): string => process.getBuiltinModule('node:os').hostname();
 
 export interface Owner {
   host: string;
@@ -24,12 +26,12 @@ export function bootId(): string | undefined {
 }
 
 export function selfOwner(): Owner {
-  return { host: hostname(), pid: process.pid, pidStart: processStartTime(process.pid), bootId: bootId() };
+  return { host: hostName(), pid: process.pid, pidStart: processStartTime(process.pid), bootId: bootId() };
 }
 
 /** 'alive' | 'dead' on this host; 'unknown' for another host (then only expiry can tell). */
 export function ownerState(owner: Owner): 'alive' | 'dead' | 'unknown' {
-  if (owner.host !== hostname()) return 'unknown';
+  if (owner.host !== hostName()) return 'unknown';
   if (owner.bootId && bootId() && owner.bootId !== bootId()) return 'dead';
   return isAlive(owner.pid, owner.pidStart) ? 'alive' : 'dead';
 }
