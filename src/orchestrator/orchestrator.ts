@@ -65,7 +65,14 @@ export class Orchestrator {
   }
 
   async tick(): Promise<void> {
-    await Promise.all(this.ctx.index.entries().map((e) => this.handle(e)));
+    const steps: Promise<void>[] = [];
+    for (const e of this.ctx.index.entries()) {
+      if (mayNeedStep(e)) steps.push(this.handle(e));
+      // Looked at, nothing to do (paused, running, failed, …): no async step for it. An idle
+      // service with thousands of held notes spent most of its minute's pass on those.
+      else this.ctx.events.emit('orchestrator:step', { taskId: e.id, status: e.state.kind === 'task' ? e.state.task.status : undefined });
+    }
+    await Promise.all(steps);
   }
 
   /** Handle one note; safe to call from events and timers at once (one step per task at a time). */
@@ -82,6 +89,7 @@ export class Orchestrator {
     }
   }
 
+  /** Keep in step with mayNeedStep() below: a note it rules out must be one this returns on at once. */
   private async step(entry: IndexEntry): Promise<void> {
     const { state } = entry;
     if (state.kind === 'unreadable') return;
@@ -297,4 +305,14 @@ export class Orchestrator {
     await this.ctx.index.refresh(entry.path);
     await this.ctx.index.refresh(target);
   }
+}
+
+/** Whether step() could do anything for this entry now (it returns at once for every other). */
+export function mayNeedStep(entry: IndexEntry): boolean {
+  const { state } = entry;
+  if (state.kind === 'unreadable') return false;
+  if (state.kind === 'invalid') return true;
+  const { status, error } = state.task;
+  if (error?.startsWith(INVALID_PREFIX) && status !== 'new' && status !== 'planned') return true;
+  return status === 'new' || status === 'awaiting_approval' || status === 'planned' || status === 'done' || status === 'cancelled';
 }
