@@ -89,16 +89,16 @@ export function quietWhenClosed(stream: NodeJS.WritableStream): void {
   });
 }
 
-const LONG_RUNNING = new Set(['start', 'worker', 'logs']);
-
 // Run only when executed (also through the npm bin symlink), not when imported by tests.
 const entry = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : '';
 if (import.meta.url === entry) {
-  // A one-shot command keeps nearly everything it reads until it exits, so a young generation
-  // that keeps doubling (to 16 MB semi-spaces) buys no speed, only RSS (`list` of 2,000 notes:
-  // 82 → 72 MB peak, and ~5 % faster). The service and the worker keep V8's defaults. Only on
-  // the V8 this was measured and run on (Node 20's): V8 prints an error for a flag it lacks.
-  if (!LONG_RUNNING.has(process.argv[2] ?? '') && process.versions.v8.startsWith('11.')) process.getBuiltinModule('node:v8').setFlagsFromString('--semi-space-growth-factor=1');
+  // V8's young generation doubles up to 16 MB semi-spaces when much of what is allocated survives
+  // (a scan's notes do), and then stays: ~40 MB of RSS that buys nothing here. Kept at its first
+  // size: `list` of 2,000 notes 82 → 72 MB and a little faster; the service at 100,000 done and
+  // 5,000 active notes 127 → 84 MB after ready, and in the throughput bench 112-117 → 89-90 MB
+  // peak at the same CPU (a smaller process also forks its agents faster). Only on the V8 this
+  // was measured and run on (Node 20's): V8 prints an error for a flag it lacks.
+  if (process.versions.v8.startsWith('11.')) process.getBuiltinModule('node:v8').setFlagsFromString('--semi-space-growth-factor=1');
   quietWhenClosed(process.stdout);
   quietWhenClosed(process.stderr);
   const io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
