@@ -151,12 +151,12 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
         paths.push(path);
       }
       if (opts.quickStat) await this.dropUnchanged(paths);
-      // Reads run ahead in a bounded window (one at a time left the disk and the CPU idle between
-      // ~4 round trips per note); entries are still taken in directory order, one after another.
       if (opts.blocking) {
         await this.scanSync(dir === this.paths.needsAction ? 'Needs_Action' : 'Pending_Approval', paths);
         continue;
       }
+      // Reads run ahead in a bounded window (one at a time left the disk and the CPU idle between
+      // ~4 round trips per note); entries are still taken in directory order, one after another.
       const ahead: (Promise<Prefetched> | undefined)[] = new Array(paths.length);
       const fetch = this.prefetch.bind(this);
       const start = (i: number) => {
