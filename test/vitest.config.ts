@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirstSequencer from './sequencer.js';
 
 // Lives in test/ so the top level stays as the project layout asks.
 export default defineConfig({
@@ -12,5 +13,7 @@ export default defineConfig({
     // Tests spawn real processes (claude, fixtures); two cores, so keep parallelism modest.
     maxWorkers: 2,
     reporters: ['default'],
+    // A fresh clone has no timings: start the known-long files first (sequencer.ts).
+    sequence: { sequencer: LongestFirstSequencer },
   },
 });
