@@ -189,7 +189,11 @@ describe('filtering', () => {
 
   it('a Syncthing conflict copy reaches onConflict, not onNote', async () => {
     const conflict = join(na, 'x.sync-conflict-20240101-123456-ABCDEF.md');
-    await writeFile(conflict, '---\nstatus: new\n---\n');
+    // As Syncthing makes it: written under a temp name, then renamed into place (a plain create
+    // and write are two events, which a loaded machine can deliver far enough apart for two hints).
+    const tmp = join(na, '.syncthing.x.sync-conflict-20240101-123456-ABCDEF.md.tmp');
+    await writeFile(tmp, '---\nstatus: new\n---\n');
+    await rename(tmp, conflict);
     await waitUntil(() => calls.some((c) => c.kind === 'conflict'), 'onConflict');
     await settle();
     expect(calls.map((c) => [c.kind, c.arg])).toEqual([['conflict', conflict]]);
