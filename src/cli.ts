@@ -95,7 +95,7 @@ if (import.meta.url === entry) {
   // V8's young generation doubles up to 16 MB semi-spaces when much of what is allocated survives
   // (a scan's notes do), and then stays: ~40 MB of RSS that buys nothing here. Kept at its first
   // size: `list` of 2,000 notes 82 → 72 MB and a little faster; the service at 100,000 done and
-  // 5,000 active notes 127 → 84 MB after ready, and in the throughput bench 112-117 → 89-90 MB
+  // 5,000 active notes 127 → 84 MB after ready, and in the throughput bench 112-117 → 89-93 MB
   // peak at the same CPU (a smaller process also forks its agents faster). Only on the V8 this
   // was measured and run on (Node 20's): V8 prints an error for a flag it lacks.
   if (process.versions.v8.startsWith('11.')) process.getBuiltinModule('node:v8').setFlagsFromString('--semi-space-growth-factor=1');
