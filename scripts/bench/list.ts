@@ -79,8 +79,9 @@ async function atSize(n: number, reps: number): Promise<{ n: number; ours: Run; 
       writeFileSync(join(dir.vault, folder, `task-${i}.md`), note(i, n));
     }
     writeFileSync(join(dir.vault, 'Done', 'setup.md'), noteText('type: claude_code\nstatus: done'));
-    // Some tasks carry machine state (a retry backoff), as after failures.
-    for (let i = 6; i < n; i += 10) writeFileSync(join(dir.vault, '.vaultrunner', 'tasks', stateFileName(`task-${i}`)), JSON.stringify({ failures: 1, notBefore: Date.now() + 3_600_000 }));
+    // Some tasks carry machine state (a retry backoff), as after failures, written as the service
+    // writes it (the file names its task).
+    for (let i = 6; i < n; i += 10) writeFileSync(join(dir.vault, '.vaultrunner', 'tasks', stateFileName(`task-${i}`)), JSON.stringify({ task: `task-${i}`, failures: 1, notBefore: Date.now() + 3_600_000 }));
     const env = serviceEnv(dir);
     const ours: Run[] = [];
     const floor: Run[] = [];

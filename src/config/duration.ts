@@ -2,8 +2,19 @@
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const RE = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/;
 
+// Every note of a vault tends to say the same few (`timeout: 10m`): each text parsed once.
+const seen = new Map<string, number | undefined>();
+
 export function parseDuration(input: string | number): number | undefined {
   if (typeof input === 'number') return Number.isFinite(input) && input >= 0 ? Math.round(input * 1000) : undefined;
+  if (seen.has(input)) return seen.get(input);
+  if (seen.size >= 256) seen.clear();
+  const ms = parseText(input);
+  seen.set(input, ms);
+  return ms;
+}
+
+function parseText(input: string): number | undefined {
   const m = RE.exec(input);
   if (!m) return undefined;
   return Math.round(Number(m[1]) * UNITS[m[2] ?? 's']!);

@@ -176,7 +176,7 @@ export async function collectDashboard(
   const valid: Valid[] = [];
   for (const e of entries) {
     if (e.state.kind === 'task') {
-      valid.push({ ...e, hash: e.hash, task: e.state.task }); // hash: a getter, not copied by a spread
+      valid.push({ ...e, hash: e.hash, firstSeen: e.firstSeen, task: e.state.task }); // hash, firstSeen: getters, not copied by a spread
       counts[e.state.task.status] = (counts[e.state.task.status] ?? 0) + 1;
     } else if (e.state.kind === 'invalid') {
       counts.invalid = (counts.invalid ?? 0) + 1;

@@ -55,6 +55,8 @@ function dependencyStatus(src: WaitSources, name: string): Promise<DependencySta
   return p;
 }
 
+const noDependency = (): DependencyStatus => 'missing';
+
 /** The one readiness of one index entry. */
 export async function readinessOf(entry: IndexEntry, src: WaitSources): Promise<Readiness> {
   const { state } = entry;
@@ -62,12 +64,18 @@ export async function readinessOf(entry: IndexEntry, src: WaitSources): Promise<
   if (state.kind === 'invalid') return { kind: 'problem', problem: `invalid: ${state.problems.map((p) => p.key).join(', ')}` };
   const task = state.task;
   const st = await src.taskState.get(task.id);
-  const deps = new Map<string, DependencyStatus>();
-  for (const name of task.blockedBy) deps.set(name, await dependencyStatus(src, name));
-  const depsOf = (id: string) => {
-    const e = src.index.byId(id);
-    return e?.state.kind === 'task' ? e.state.task.blockedBy : [];
-  };
+  // Most tasks wait on nothing: no map, no closures (list and the Dashboard ask for every task).
+  let deps: ((n: string) => DependencyStatus) | undefined;
+  let cycle: string[] | undefined;
+  if (task.blockedBy.length) {
+    const found = new Map<string, DependencyStatus>();
+    for (const name of task.blockedBy) found.set(name, await dependencyStatus(src, name));
+    deps = (n) => found.get(n) ?? 'missing';
+    cycle = findCycle(task.id, (id) => {
+      const e = src.index.byId(id);
+      return e?.state.kind === 'task' ? e.state.task.blockedBy : [];
+    });
+  }
   const agent = task.agent ?? src.config.agent;
   const health = src.agentHealth(agent);
   return readiness({
@@ -80,15 +88,15 @@ export async function readinessOf(entry: IndexEntry, src: WaitSources): Promise<
     // A note's own `approved: true` never counts (see engine/approval.ts).
     approved: task.status === 'awaiting_approval' ? approvalGiven(task, state.body, st) : approvalHolds(task, state.body, st),
     blockedBy: task.blockedBy,
-    dependencyStatus: (n) => deps.get(n) ?? 'missing',
-    cycle: task.blockedBy.length ? findCycle(task.id, depsOf) : undefined,
+    dependencyStatus: deps ?? noDependency,
+    cycle,
     now: src.now,
     notBefore: st.notBefore,
     planNotBefore: st.planNotBefore,
     planGaveUp: st.planGaveUp !== undefined && st.planGaveUp === entry.hash ? `planning failed${task.error ? `: ${task.error}` : ''}; edit the note to try again` : undefined,
     plannerUsesAgent: src.config.planner === 'agent',
-    agent: { name: agent, ...(health ? { health } : {}) },
-    dirKey: await realDirKey(task),
+    agent: health ? { name: agent, health } : { name: agent },
+    dirKey: task.workingDir ? await realDirKey(task) : dirKey(task), // no promise for the common case
     busyDirs: src.running.busyDirs,
     running: src.running,
   });

@@ -108,7 +108,7 @@ export class Executor {
     const queued: Candidate[] = [];
     for (const e of ctx.index.entries()) {
       if (e.folder !== 'Needs_Action' || e.state.kind !== 'task' || e.state.task.status !== 'planned') continue;
-      queued.push({ ...e, hash: e.hash, task: e.state.task, body: e.state.body }); // hash: a getter, not copied by a spread
+      queued.push({ ...e, hash: e.hash, firstSeen: e.firstSeen, task: e.state.task, body: e.state.body }); // hash, firstSeen: getters, not copied by a spread
     }
     queued.sort(dispatchOrder);
     // With remote workers the agents live there: the queue's reachability is their health here.

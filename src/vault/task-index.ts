@@ -3,7 +3,7 @@
 // (which is also how our own writes are recognised). Done/ is never scanned; dependencies look
 // up Done/<name>.md directly, so a pass costs O(active tasks), not O(Done/).
 import { EventEmitter } from 'node:events';
-import { lstatSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import type { Logger } from 'pino';
@@ -105,10 +105,11 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
   }
 
   /** Take a note's read into the index (emitting 'change'), unless its content is unchanged. */
-  private apply(path: string, folder: ActiveFolder, prev: IndexEntry | undefined, st: Stats, read: NoteRead): IndexEntry {
+  // `st` undefined: a one-shot read (readOneShot), which always carries its note.
+  private apply(path: string, folder: ActiveFolder, prev: IndexEntry | undefined, st: Stats | undefined, read: NoteRead): IndexEntry {
     const note = read.note;
-    const stamp = note?.stamp ?? stampOf(st);
-    if (prev && prev.hash === (note ? note.hash : unreadableHash(st))) {
+    const stamp = note?.stamp ?? stampOf(st!);
+    if (prev && prev.hash === (note ? note.hash : unreadableHash(st!))) {
       prev.stamp = stamp; // touched, not changed
       return prev;
     }
@@ -123,7 +124,7 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
         ? { kind: 'task', task: v.task, data: read.data, body: read.body }
         : { kind: 'invalid', problems: v.problems, status: v.partial.status ?? 'new', data: read.data };
     }
-    const entry = new Entry(id, path, folder, stamp, prev?.firstSeen ?? (st.birthtimeMs || this.now()), state, note, st);
+    const entry = new Entry(id, path, folder, stamp, prev?.firstSeen ?? (st ? st.birthtimeMs || this.now() : undefined), state, note, note ? undefined : unreadableHash(st!), this.now);
     this.byPath.set(path, entry);
     this.emit('change', entry);
     return entry;
@@ -137,8 +138,17 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
     const seen = new Set<string>();
     for (const dir of [this.paths.needsAction, this.paths.pendingApproval]) {
       let names: string[];
+      // A one-shot scan lists with types: only what the listing calls a regular file gets the quick read.
+      let regular: Set<string> | undefined;
       try {
-        names = await readdir(dir);
+        if (opts.blocking) {
+          names = [];
+          regular = new Set();
+          for (const d of readdirSync(dir, { withFileTypes: true })) {
+            names.push(d.name);
+            if (d.isFile()) regular.add(d.name);
+          }
+        } else names = await readdir(dir);
       } catch {
         names = [];
       }
@@ -152,7 +162,7 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
       }
       if (opts.quickStat) await this.dropUnchanged(paths);
       if (opts.blocking) {
-        await this.scanSync(dir === this.paths.needsAction ? 'Needs_Action' : 'Pending_Approval', paths);
+        await this.scanSync(dir === this.paths.needsAction ? 'Needs_Action' : 'Pending_Approval', paths, regular!);
         continue;
       }
       // Reads run ahead in a bounded window (one at a time left the disk and the CPU idle between
@@ -212,9 +222,17 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
   }
 
   /** scan()'s reads with blocking calls, and without a promise a note (a one-shot command). */
-  private async scanSync(folder: ActiveFolder, paths: string[]): Promise<void> {
+  private async scanSync(folder: ActiveFolder, paths: string[], regular: ReadonlySet<string>): Promise<void> {
+    const skip = paths.length ? paths[0]!.lastIndexOf(sep) + 1 : 0; // the folder's part of each path
     for (const path of paths) {
       const prev = this.byPath.get(path);
+      if (!prev && regular.has(path.slice(skip))) {
+        const read = this.store.readOneShot(path);
+        if (read) {
+          this.apply(path, folder, undefined, undefined, read);
+          continue;
+        }
+      }
       try {
         if (!prev) {
           // A first read: the open file's own stat stands in for the lstat (one syscall fewer a note).
@@ -281,6 +299,11 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
   }
 }
 
+function bornAt(path: string, now: () => number): number {
+  const st = statSync(path, { throwIfNoEntry: false });
+  return st?.birthtimeMs || now();
+}
+
 /** Hash of a note we could not read: its size and time (there is no text to hash). */
 function unreadableHash(st: { size: number; mtimeMs: number }): string {
   return `unreadable:${st.size}:${st.mtimeMs}`;
@@ -288,18 +311,25 @@ function unreadableHash(st: { size: number; mtimeMs: number }): string {
 
 // A class, not an object literal with a getter: one shape and no closures per note.
 class Entry implements IndexEntry {
-  private readonly unreadable: string | undefined;
+  private born: number | undefined;
   constructor(
     readonly id: string,
     readonly path: string,
     readonly folder: ActiveFolder,
     public stamp: FileStamp,
-    readonly firstSeen: number,
+    firstSeen: number | undefined,
     readonly state: EntryState,
     private readonly note: NoteSnapshot | undefined,
-    st: Stats,
+    private readonly unreadable: string | undefined,
+    private readonly now: () => number,
   ) {
-    this.unreadable = note ? undefined : unreadableHash(st);
+    this.born = firstSeen;
+  }
+
+  /** A one-shot read has no stat: the birth time is looked up only if asked for (a `list` row
+   *  whose note has no `created`). A getter, like `hash`: a spread must copy it by name. */
+  get firstSeen(): number {
+    return (this.born ??= bornAt(this.path, this.now));
   }
 
   /** Hashed on first use: `list` reads every note once and compares none. */

@@ -42,6 +42,8 @@ export class TaskStateStore {
   private readonly queue = new KeyedQueue();
   /** Ids read by prime({ load }): a one-shot reader's snapshot, not stat'ed again by get(). */
   private readonly snapshot = new Set<string>();
+  /** prime({ load })'s reads by file name, each file read once however many ids share its prefix. */
+  private readonly loaded = new Map<string, { value: StoredState | undefined; st?: { mtimeMs: number; size: number; ino: number } }>();
 
   constructor(private readonly dir: string) {}
 
@@ -78,16 +80,22 @@ export class TaskStateStore {
       names = new Set();
     }
     // Readable prefixes of the files there are: an id whose prefix has no file needs no hash.
-    const prefixes = new Set<string>();
+    const prefixes = new Map<string, string[]>();
     let legacyNames = false; // files under an older version's name (no `-<hash>` before `.json`)
     for (const n of names) {
       if (!n.endsWith('.json')) continue;
-      prefixes.add(n.slice(0, n.lastIndexOf('-')));
-      if (!/-[0-9a-f]{24}\.json$/.test(n)) legacyNames = true;
+      const p = n.slice(0, n.lastIndexOf('-'));
+      const list = prefixes.get(p);
+      if (list) list.push(n);
+      else prefixes.set(p, [n]);
+      if (!HASHED_NAME.test(n)) legacyNames = true;
     }
     for (const id of ids) {
       if (this.cache.has(id)) continue;
-      if (prefixes.has(stateKeyPrefix(id)) && names.has(stateFileName(id))) {
+      const candidates = prefixes.get(stateKeyPrefix(id));
+      // Loading, a file that names its task answers without hashing the id (and loading the hash).
+      if (candidates && opts.load && this.loadNamed(id, candidates)) continue;
+      if (candidates && names.has(stateFileName(id))) {
         if (opts.load) this.loadSync(id);
         continue;
       }
@@ -98,11 +106,33 @@ export class TaskStateStore {
   }
 
   private loadSync(id: string): void {
-    const r = readJsonSync<TaskState>(this.file(id));
+    const r = readJsonSync<StoredState>(this.file(id));
     // Torn or foreign: left for get(), which treats it the same way with its own stat.
     if (!r.st) return;
-    this.cache.set(id, { stamp: stampText(r.st), state: r.value ?? {} });
+    this.cache.set(id, { stamp: stampText(r.st), state: stateOf(r.value) });
     this.snapshot.add(id);
+  }
+
+  /**
+   * prime()'s match of an id to one of the files sharing its readable prefix, by the task the file
+   * names (written since state files carry it). False when it cannot tell: a candidate without a
+   * name (an older file) leaves the answer to the hashed file name.
+   */
+  private loadNamed(id: string, candidates: string[]): boolean {
+    let unnamed = false;
+    for (const name of candidates) {
+      let read = this.loaded.get(name);
+      if (!read) this.loaded.set(name, (read = readJsonSync<StoredState>(join(this.dir, name))));
+      const named = read.value?.task;
+      if (named === undefined) unnamed = true;
+      if (named !== id || !read.st) continue;
+      this.cache.set(id, { stamp: stampText(read.st), state: stateOf(read.value) });
+      this.snapshot.add(id);
+      return true;
+    }
+    if (unnamed) return false;
+    this.cache.set(id, { stamp: 'absent', state: {} }); // every file there names another task
+    return true;
   }
 
   async get(id: string): Promise<TaskState> {
@@ -117,7 +147,7 @@ export class TaskStateStore {
       stamp = await this.stampOf(id);
     }
     if (hit && hit.stamp === stamp) return hit.state;
-    const state = stamp === 'absent' ? {} : ((await readJson<TaskState>(this.file(id))) ?? {});
+    const state = stamp === 'absent' ? {} : stateOf(await readJson<StoredState>(this.file(id)));
     this.cache.set(id, { stamp, state });
     return state;
   }
@@ -134,7 +164,7 @@ export class TaskStateStore {
       for (const k of Object.keys(next) as (keyof TaskState)[]) if (next[k] === undefined) delete next[k];
       if (JSON.stringify(next) === JSON.stringify(cur)) return cur;
       if (Object.keys(next).length === 0) await removeFile(this.file(id));
-      else await writeJson(this.file(id), next, { fsync: false });
+      else await writeJson(this.file(id), { task: id, ...next } satisfies StoredState, { fsync: false });
       this.cache.set(id, { stamp: await this.stampOf(id), state: next });
       return next;
     });
@@ -160,6 +190,17 @@ export class TaskStateStore {
     await this.clear(id);
     if (attemptsSoFar > 0) await this.patch(id, { cycleStart: attemptsSoFar });
   }
+}
+
+/** A state file: the state and, since files carry it, the task it belongs to (see prime). */
+type StoredState = TaskState & { task?: string };
+
+const HASHED_NAME = /-[0-9a-f]{24}\.json$/;
+
+function stateOf(stored: StoredState | undefined): TaskState {
+  if (!stored) return {};
+  const { task: _task, ...state } = stored;
+  return state;
 }
 
 function stampText(st: { mtimeMs: number; size: number; ino: number }): string {

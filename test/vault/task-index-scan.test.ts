@@ -19,7 +19,7 @@ afterEach(() => {
 
 function summary(e: IndexEntry) {
   const s = e.state;
-  return { id: e.id, folder: e.folder, kind: s.kind, status: s.kind === 'task' ? s.task.status : s.kind === 'invalid' ? s.status : s.reason.replace(/\/.*\//, '…/'), hash: e.hash, size: e.stamp.size };
+  return { id: e.id, folder: e.folder, kind: s.kind, status: s.kind === 'task' ? s.task.status : s.kind === 'invalid' ? s.status : s.reason.replace(/\/.*\//, '…/'), hash: e.hash, body: s.kind === 'task' ? s.body : undefined };
 }
 
 describe('TaskIndex.scan', () => {
@@ -36,6 +36,12 @@ describe('TaskIndex.scan', () => {
     symlinkSync(join(dir, 'nowhere.md'), join(paths.needsAction, 'dangling.md'));
     execFileSync('mkfifo', [join(paths.needsAction, 'pipe.md')]);
     writeFileSync(join(paths.needsAction, 'huge.md'), Buffer.alloc(MAX_NOTE_BYTES + 1, 0x61));
+    // Bytes the one-shot read's decoder would replace, a real U+FFFD, a byte-order mark, nothing.
+    writeFileSync(join(paths.needsAction, 'latin1.md'), Buffer.concat([Buffer.from('---\ntype: claude_code\n---\nCaf'), Buffer.from([0xe9]), Buffer.from('\n')]));
+    writeFileSync(join(paths.needsAction, 'replacement.md'), '---\ntype: claude_code\nstatus: paused\n---\nA \uFFFD here.\n');
+    writeFileSync(join(paths.needsAction, 'bom.md'), '\uFEFF---\ntype: claude_code\nstatus: planned\n---\nBody.\n');
+    writeFileSync(join(paths.needsAction, 'empty.md'), '');
+    mkdirSync(join(paths.needsAction, 'folder.md'));
     // Bigger than the blocking reader's scratch buffer.
     writeFileSync(join(paths.needsAction, 'long.md'), `---\ntype: claude_code\nstatus: new\n---\n${'x'.repeat(200_000)}\n`);
 
@@ -47,7 +53,11 @@ describe('TaskIndex.scan', () => {
     const blocking = await scanned(true);
     expect(blocking).toEqual(await scanned(false));
     const byId = Object.fromEntries(blocking.map((e) => [e.id, e]));
-    expect(Object.keys(byId).sort()).toEqual(['binary', 'dangling', 'huge', 'invalid', 'linked', 'long', 'plain', 'waiting']);
+    expect(Object.keys(byId).sort()).toEqual(['binary', 'bom', 'dangling', 'empty', 'huge', 'invalid', 'latin1', 'linked', 'long', 'plain', 'replacement', 'waiting']);
+    expect(byId.latin1).toMatchObject({ kind: 'unreadable', status: expect.stringMatching(/UTF-8/) });
+    expect(byId.replacement).toMatchObject({ kind: 'task', status: 'paused', body: 'A \uFFFD here.\n' });
+    expect(byId.bom).toMatchObject({ kind: 'task', status: 'planned' });
+    expect(byId.empty).toMatchObject({ kind: 'unreadable', status: expect.stringMatching(/empty/) });
     expect(byId.plain).toMatchObject({ kind: 'task', status: 'planned', folder: 'Needs_Action' });
     expect(byId.waiting).toMatchObject({ kind: 'task', status: 'awaiting_approval', folder: 'Pending_Approval' });
     expect(byId.long).toMatchObject({ kind: 'task', status: 'new' });

@@ -19,9 +19,10 @@ it('loses no update when patches of one task overlap', async () => {
     store.patch('t', { resumeSession: 'abc' }),
   ]);
   const onDisk = JSON.parse(readFileSync(join(dir, stateFileName('t')), 'utf8'));
-  expect(onDisk).toEqual({ interrupted: 20, notBefore: 123, resumeSession: 'abc' });
+  // The file names its task (prime() matches files to ids by it); the state does not carry it.
+  expect(onDisk).toEqual({ task: 't', interrupted: 20, notBefore: 123, resumeSession: 'abc' });
   // A fresh store (a restarted service) reads the same.
-  expect(await new TaskStateStore(dir).get('t')).toEqual(onDisk);
+  expect(await new TaskStateStore(dir).get('t')).toEqual({ interrupted: 20, notBefore: 123, resumeSession: 'abc' });
 });
 
 it('removes the file when the state becomes empty, and a failed patch does not block the next', async () => {
@@ -63,4 +64,25 @@ it('prime() still finds state under an older version\'s file name', async () => 
   await store.prime(['old task', 'other'], { load: true });
   expect(await store.get('old task')).toEqual({ failures: 3 });
   expect(await store.get('other')).toEqual({});
+});
+
+it('prime({ load }) matches files to ids by the task they name, and older unnamed files by their hashed name', async () => {
+  dir = mkdtempSync(join(tmpdir(), 'vr-state-'));
+  // 'a b' and 'a_b' share the readable prefix 'a_b'; 'a b' has a file that names it.
+  await new TaskStateStore(dir).patch('a b', { failures: 2 });
+  // An older file (no task named in it) under the hashed name of 'a-c'.
+  writeFileSync(join(dir, stateFileName('a-c')), JSON.stringify({ notBefore: 7 }));
+  // A file under 'x' prefix naming a task that is not asked about (a deleted note's leftovers).
+  writeFileSync(join(dir, stateFileName('x y')), JSON.stringify({ task: 'x y', failures: 9 }));
+  const store = new TaskStateStore(dir);
+  await store.prime(['a b', 'a_b', 'a-c', 'x_y'], { load: true });
+  expect(await store.get('a b')).toEqual({ failures: 2 });
+  expect(await store.get('a_b')).toEqual({}); // its prefix has a file, but that file names 'a b'
+  expect(await store.get('a-c')).toEqual({ notBefore: 7 }); // unnamed: found by its hashed name
+  expect(await store.get('x_y')).toEqual({}); // 'x y' is not 'x_y'
+  // A file that is not an object is no state (and no crash).
+  writeFileSync(join(dir, stateFileName('n')), '42');
+  const other = new TaskStateStore(dir);
+  await other.prime(['n'], { load: true });
+  expect(await other.get('n')).toEqual({});
 });

@@ -70,8 +70,9 @@ export async function collectTaskRows(opts: CollectOptions): Promise<TaskRow[]> 
   return sortByName(rows, (r) => r.id, ROOT_LIKE, (a, b) => FOLDER_RANK[a.folder] - FOLDER_RANK[b.folder] || (PRIORITY_RANK[a.priority as Priority] ?? 9) - (PRIORITY_RANK[b.priority as Priority] ?? 9));
 }
 
-function baseRow(id: string, path: string, folder: TaskRow['folder'], data: Record<string, unknown> | undefined, bornMs: number | undefined, now: number): TaskRow {
-  const created = parseLocalDateTime(data?.created) ?? bornMs;
+// `born`: a function where finding the birth time costs a stat (asked only without `created`).
+function baseRow(id: string, path: string, folder: TaskRow['folder'], data: Record<string, unknown> | undefined, born: number | undefined | (() => number), now: number): TaskRow {
+  const created = parseLocalDateTime(data?.created) ?? (typeof born === 'function' ? born() : born);
   const ageMs = created === undefined ? null : Math.max(0, Math.round(now - created));
   return {
     id,
@@ -95,7 +96,7 @@ function baseRow(id: string, path: string, folder: TaskRow['folder'], data: Reco
 
 async function rowOf(e: IndexEntry, sources: WaitSources, opts: CollectOptions): Promise<TaskRow> {
   const data = e.state.kind === 'unreadable' ? undefined : e.state.data;
-  const row = baseRow(e.id, e.path, e.folder, data, e.firstSeen, opts.now);
+  const row = baseRow(e.id, e.path, e.folder, data, () => e.firstSeen, opts.now);
   if (e.state.kind === 'unreadable') {
     row.problem = `unreadable: ${e.state.reason}`;
     return row;
