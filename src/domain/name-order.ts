@@ -37,7 +37,10 @@ let collator: Intl.Collator | undefined;
  * once a comparison). `rootLike` (see isRootLikeLocale): ASCII names by their key, without ICU.
  */
 export function sortByName<T>(items: T[], nameOf: (item: T) => string, rootLike: boolean, first: (a: T, b: T) => number = () => 0): T[] {
-  const keyed = items.map((item) => ({ item, name: nameOf(item), key: rootLike ? asciiSortKey(nameOf(item)) : undefined }));
+  const keyed = items.map((item) => {
+    const name = nameOf(item);
+    return { item, name, key: rootLike ? asciiSortKey(name) : undefined };
+  });
   keyed.sort((a, b) => first(a.item, b.item) || (a.key !== undefined && b.key !== undefined ? (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) : (collator ??= new Intl.Collator()).compare(a.name, b.name)));
   return keyed.map((k) => k.item);
 }

@@ -47,7 +47,11 @@ export interface Lease {
 }
 
 export class LeaseStore {
-  private readonly self = selfOwner();
+  private me: Owner | undefined;
+  // Who we are, on first use: a reader (`list`) never asks, and it costs node:os and two /proc reads.
+  private get self(): Owner {
+    return (this.me ??= selfOwner());
+  }
   private readonly queue = new KeyedQueue();
 
   constructor(

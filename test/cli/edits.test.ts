@@ -85,7 +85,7 @@ describe('task edits', () => {
     expect(r.stdout.trim()).toBe('retrying fix (was failed, now planned); error cleared, attempts continue from 2 (max_attempts counts anew)');
     expect(v.read('Needs_Action/fix.md')).toBe(before.replace('status: failed', 'status: planned').replace('error: "boom: it failed"\n', ''));
     // max_attempts counts from attempt 2 on: the next attempt is number 3 (attempt-1/2 transcripts stay).
-    expect(JSON.parse(v.read(`.vaultrunner/tasks/${stateFileName('fix')}`))).toEqual({ cycleStart: 2 });
+    expect(JSON.parse(v.read(`.vaultrunner/tasks/${stateFileName('fix')}`))).toEqual({ task: 'fix', cycleStart: 2 }); // the file names its task
   });
 
   it('every edit goes through the transition path and is logged `from → to (person)` when no service runs', () => {
