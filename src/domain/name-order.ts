@@ -18,17 +18,22 @@ GROUPS.forEach((g, i) => {
  * weights, a separator below them all, then the case of each character. Undefined for other names.
  */
 export function asciiSortKey(name: string): string | undefined {
-  let primary = '';
-  let tertiary = '';
-  for (let i = 0; i < name.length; i++) {
+  const n = name.length;
+  // Char codes into one array, one string at the end (not two strings grown a character at a time).
+  const codes = n <= 200 ? SCRATCH : new Array<number>(2 * n + 1);
+  codes.length = 2 * n + 1;
+  codes[n] = 0;
+  for (let i = 0; i < n; i++) {
     const c = name.charCodeAt(i);
     const p = c < 128 ? PRIMARY[c]! : -1;
     if (p < 0) return undefined;
-    primary += String.fromCharCode(33 + p);
-    tertiary += c >= 65 && c <= 90 ? '1' : '0'; // upper case after lower case
+    codes[i] = 33 + p;
+    codes[n + 1 + i] = c >= 65 && c <= 90 ? 49 : 48; // '1' after '0': upper case after lower case
   }
-  return `${primary}\u0000${tertiary}`;
+  return String.fromCharCode.apply(null, codes);
 }
+
+const SCRATCH: number[] = [];
 
 let collator: Intl.Collator | undefined;
 

@@ -11,7 +11,7 @@ import { readAgentHealth } from '../vault/agent-health.js';
 import type { VaultPaths } from '../vault/layout.js';
 import { LeaseStore } from '../vault/lease-store.js';
 import type { IndexEntry, TaskIndex } from '../vault/task-index.js';
-import type { TaskStateStore } from '../vault/task-state.js';
+import type { TaskState, TaskStateStore } from '../vault/task-state.js';
 
 /** A run holding a slot: a task attempt, or an agent planner (which holds no working dir). */
 export interface RunSlot {
@@ -60,22 +60,37 @@ const noDependency = (): DependencyStatus => 'missing';
 /** The one readiness of one index entry. */
 export async function readinessOf(entry: IndexEntry, src: WaitSources): Promise<Readiness> {
   const { state } = entry;
-  if (state.kind === 'unreadable') return { kind: 'problem', problem: `unreadable: ${state.reason}` };
-  if (state.kind === 'invalid') return { kind: 'problem', problem: `invalid: ${state.problems.map((p) => p.key).join(', ')}` };
+  if (state.kind !== 'task') return readinessNow(entry, src)!;
   const task = state.task;
   const st = await src.taskState.get(task.id);
   // Most tasks wait on nothing: no map, no closures (list and the Dashboard ask for every task).
   let deps: ((n: string) => DependencyStatus) | undefined;
-  let cycle: string[] | undefined;
   if (task.blockedBy.length) {
     const found = new Map<string, DependencyStatus>();
     for (const name of task.blockedBy) found.set(name, await dependencyStatus(src, name));
     deps = (n) => found.get(n) ?? 'missing';
-    cycle = findCycle(task.id, (id) => {
-      const e = src.index.byId(id);
-      return e?.state.kind === 'task' ? e.state.task.blockedBy : [];
-    });
   }
+  return judge(entry, state, src, st, deps, task.workingDir ? await realDirKey(task) : dirKey(task));
+}
+
+/**
+ * readinessOf() without waiting, when every fact is at hand: the task's state known (a cached
+ * absence or a one-shot snapshot), no dependencies to look up, no working dir to resolve.
+ * Undefined otherwise (ask readinessOf). `list` and `show` take most tasks this way: no promise each.
+ */
+export function readinessNow(entry: IndexEntry, src: WaitSources): Readiness | undefined {
+  const { state } = entry;
+  if (state.kind === 'unreadable') return { kind: 'problem', problem: `unreadable: ${state.reason}` };
+  if (state.kind === 'invalid') return { kind: 'problem', problem: `invalid: ${state.problems.map((p) => p.key).join(', ')}` };
+  const task = state.task;
+  if (task.blockedBy.length || task.workingDir) return undefined;
+  const st = src.taskState.peek(task.id);
+  return st && judge(entry, state, src, st, undefined, dirKey(task));
+}
+
+/** The facts gathered, judged by the one readiness function. */
+function judge(entry: IndexEntry, state: Extract<IndexEntry['state'], { kind: 'task' }>, src: WaitSources, st: TaskState, deps: ((n: string) => DependencyStatus) | undefined, key: string): Readiness {
+  const task = state.task;
   const agent = task.agent ?? src.config.agent;
   const health = src.agentHealth(agent);
   return readiness({
@@ -89,14 +104,17 @@ export async function readinessOf(entry: IndexEntry, src: WaitSources): Promise<
     approved: task.status === 'awaiting_approval' ? approvalGiven(task, state.body, st) : approvalHolds(task, state.body, st),
     blockedBy: task.blockedBy,
     dependencyStatus: deps ?? noDependency,
-    cycle,
+    cycle: deps ? findCycle(task.id, (id) => {
+      const e = src.index.byId(id);
+      return e?.state.kind === 'task' ? e.state.task.blockedBy : [];
+    }) : undefined,
     now: src.now,
     notBefore: st.notBefore,
     planNotBefore: st.planNotBefore,
     planGaveUp: st.planGaveUp !== undefined && st.planGaveUp === entry.hash ? `planning failed${task.error ? `: ${task.error}` : ''}; edit the note to try again` : undefined,
     plannerUsesAgent: src.config.planner === 'agent',
     agent: health ? { name: agent, health } : { name: agent },
-    dirKey: task.workingDir ? await realDirKey(task) : dirKey(task), // no promise for the common case
+    dirKey: key,
     busyDirs: src.running.busyDirs,
     running: src.running,
   });

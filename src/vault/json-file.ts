@@ -6,7 +6,9 @@ import { basename, dirname, join } from 'node:path';
 import { linkOrCopy, writeSynced } from './durable-fs.js';
 import { vaultRootOfState } from './layout.js';
 import { ensureVaultDir, readRegularFile, readRegularFileSync, UnsafePathError } from '../os/safe-open.js';
-import type { Stats } from 'node:fs';
+import { constants, readFileSync, type Stats } from 'node:fs';
+
+const ONE_SHOT_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 
 /** State files are small; anything bigger is not ours. */
 const MAX_JSON_BYTES = 4 * 1024 * 1024;
@@ -20,6 +22,22 @@ export async function readJson<T>(path: string): Promise<T | undefined> {
   } catch (err) {
     if (err instanceof SyntaxError || err instanceof UnsafePathError) return undefined; // torn or foreign file: treat as absent
     throw err;
+  }
+}
+
+/**
+ * A one-shot command's read of a state file its folder's listing called a regular file: one native
+ * call that follows no link and waits on no FIFO. Undefined when it cannot tell (any error, a torn
+ * or oversize file): the caller takes the careful read (readJsonSync), which decides as always.
+ */
+export function readJsonOneShot<T>(path: string): { value: T } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, { encoding: 'utf8', flag: ONE_SHOT_FLAGS as unknown as string }); // a numeric flag goes to open(2) as is
+    if (text === '' || (text.length > MAX_JSON_BYTES / 3 && Buffer.byteLength(text) > MAX_JSON_BYTES)) return undefined;
+    return { value: JSON.parse(text) as T };
+  } catch {
+    return undefined;
   }
 }
 

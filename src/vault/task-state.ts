@@ -1,8 +1,9 @@
 // Per-task machine state that must survive restarts but does not belong in the note: retry
 // backoff, counts of interrupted attempts, what to resume. Lives in .vaultrunner/tasks/<id>.json.
+import { readdirSync } from 'node:fs';
 import { link, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readJson, readJsonSync, removeFile, writeJson } from './json-file.js';
+import { readJson, readJsonOneShot, readJsonSync, removeFile, writeJson } from './json-file.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { legacyStateFileName, stateFileName, stateKeyPrefix } from './state-key.js';
 
@@ -43,7 +44,7 @@ export class TaskStateStore {
   /** Ids read by prime({ load }): a one-shot reader's snapshot, not stat'ed again by get(). */
   private readonly snapshot = new Set<string>();
   /** prime({ load })'s reads by file name, each file read once however many ids share its prefix. */
-  private readonly loaded = new Map<string, { value: StoredState | undefined; st?: { mtimeMs: number; size: number; ino: number } }>();
+  private readonly loaded = new Map<string, { value: StoredState | undefined; stamp: string } | undefined>();
 
   constructor(private readonly dir: string) {}
 
@@ -73,8 +74,15 @@ export class TaskStateStore {
    */
   async prime(ids: Iterable<string>, opts: { load?: boolean } = {}): Promise<void> {
     let names: Set<string>;
+    const regular = new Set<string>(); // loading: what the listing calls a regular file gets the quick read
     try {
-      names = new Set(await readdir(this.dir));
+      if (opts.load) {
+        names = new Set();
+        for (const d of readdirSync(this.dir, { withFileTypes: true })) {
+          names.add(d.name);
+          if (d.isFile()) regular.add(d.name);
+        }
+      } else names = new Set(await readdir(this.dir));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return;
       names = new Set();
@@ -94,7 +102,7 @@ export class TaskStateStore {
       if (this.cache.has(id)) continue;
       const candidates = prefixes.get(stateKeyPrefix(id));
       // Loading, a file that names its task answers without hashing the id (and loading the hash).
-      if (candidates && opts.load && this.loadNamed(id, candidates)) continue;
+      if (candidates && opts.load && this.loadNamed(id, candidates, regular)) continue;
       if (candidates && names.has(stateFileName(id))) {
         if (opts.load) this.loadSync(id);
         continue;
@@ -113,26 +121,42 @@ export class TaskStateStore {
     this.snapshot.add(id);
   }
 
+  /** A state file for prime({ load }): quick when the listing called it a regular file, else (or
+   *  when the quick read cannot tell) the careful read. Undefined: torn or foreign, left to get(). */
+  private readOnce(name: string, regular: boolean): { value: StoredState | undefined; stamp: string } | undefined {
+    const path = join(this.dir, name);
+    const quick = regular ? readJsonOneShot<StoredState>(path) : undefined;
+    if (quick) return { value: quick.value, stamp: ONE_SHOT }; // a snapshot's: never compared
+    const r = readJsonSync<StoredState>(path);
+    return r.st ? { value: r.value, stamp: stampText(r.st) } : undefined;
+  }
+
   /**
    * prime()'s match of an id to one of the files sharing its readable prefix, by the task the file
    * names (written since state files carry it). False when it cannot tell: a candidate without a
    * name (an older file) leaves the answer to the hashed file name.
    */
-  private loadNamed(id: string, candidates: string[]): boolean {
+  private loadNamed(id: string, candidates: string[], regular: ReadonlySet<string>): boolean {
     let unnamed = false;
     for (const name of candidates) {
       let read = this.loaded.get(name);
-      if (!read) this.loaded.set(name, (read = readJsonSync<StoredState>(join(this.dir, name))));
-      const named = read.value?.task;
+      if (!read) this.loaded.set(name, (read = this.readOnce(name, regular.has(name))));
+      const named = read?.value?.task;
       if (named === undefined) unnamed = true;
-      if (named !== id || !read.st) continue;
-      this.cache.set(id, { stamp: stampText(read.st), state: stateOf(read.value) });
+      if (named !== id || !read) continue;
+      this.cache.set(id, { stamp: read.stamp, state: stateOf(read.value) });
       this.snapshot.add(id);
       return true;
     }
     if (unnamed) return false;
     this.cache.set(id, { stamp: 'absent', state: {} }); // every file there names another task
     return true;
+  }
+
+  /** get() when it can answer without the disk (a known absence, a one-shot snapshot), else undefined. */
+  peek(id: string): TaskState | undefined {
+    const hit = this.cache.get(id);
+    return hit && (hit.stamp === 'absent' || this.snapshot.has(id)) ? hit.state : undefined;
   }
 
   async get(id: string): Promise<TaskState> {
@@ -194,6 +218,8 @@ export class TaskStateStore {
 
 /** A state file: the state and, since files carry it, the task it belongs to (see prime). */
 type StoredState = TaskState & { task?: string };
+
+const ONE_SHOT = 'one-shot read';
 
 const HASHED_NAME = /-[0-9a-f]{24}\.json$/;
 

@@ -8,7 +8,7 @@ import { readinessText, type Readiness, type WaitReason } from '../../domain/rea
 import { PRIORITY_RANK, STATUSES, type Priority } from '../../domain/status.js';
 import { describeProblems } from '../../domain/task.js';
 import { isRootLikeLocale, sortByName } from '../../domain/name-order.js';
-import { offlineWaitSources, readinessOf, type WaitSources } from '../../engine/wait-facts.js';
+import { offlineWaitSources, readinessNow, readinessOf, type WaitSources } from '../../engine/wait-facts.js';
 import { silentLogger } from '../../log/silent.js';
 import type { VaultPaths } from '../../vault/layout.js';
 import type { NoteStore } from '../../vault/note-store.js';
@@ -65,7 +65,10 @@ export async function collectTaskRows(opts: CollectOptions): Promise<TaskRow[]> 
   await states.prime(index.entries().map((e) => e.id), { load: true }); // one readdir, blocking reads
   const sources = await offlineWaitSources({ config: opts.config, paths, index, taskState: states, now });
   const rows: TaskRow[] = [];
-  for (const e of index.entries()) rows.push(await rowOf(e, sources, opts));
+  for (const e of index.entries()) {
+    const row = rowOf(e, sources, opts);
+    rows.push(row instanceof Promise ? await row : row); // most rows need no waiting (readinessNow)
+  }
   if (opts.includeDone) rows.push(...(await doneRows(opts)));
   return sortByName(rows, (r) => r.id, ROOT_LIKE, (a, b) => FOLDER_RANK[a.folder] - FOLDER_RANK[b.folder] || (PRIORITY_RANK[a.priority as Priority] ?? 9) - (PRIORITY_RANK[b.priority as Priority] ?? 9));
 }
@@ -94,7 +97,7 @@ function baseRow(id: string, path: string, folder: TaskRow['folder'], data: Reco
   };
 }
 
-async function rowOf(e: IndexEntry, sources: WaitSources, opts: CollectOptions): Promise<TaskRow> {
+function rowOf(e: IndexEntry, sources: WaitSources, opts: CollectOptions): TaskRow | Promise<TaskRow> {
   const data = e.state.kind === 'unreadable' ? undefined : e.state.data;
   const row = baseRow(e.id, e.path, e.folder, data, () => e.firstSeen, opts.now);
   if (e.state.kind === 'unreadable') {
@@ -107,18 +110,24 @@ async function rowOf(e: IndexEntry, sources: WaitSources, opts: CollectOptions):
     return row;
   }
   const task = e.state.task;
-  Object.assign(row, { status: task.status, type: task.type, priority: task.priority, attempts: task.attempts, title: task.title ?? null });
-  explainWait(row, await readinessOf(e, sources));
-  return row;
+  row.status = task.status;
+  row.type = task.type;
+  row.priority = task.priority;
+  row.attempts = task.attempts;
+  row.title = task.title ?? null;
+  const now = readinessNow(e, sources);
+  if (now) return explainWait(row, now);
+  return readinessOf(e, sources).then((r) => explainWait(row, r));
 }
 
-function explainWait(row: TaskRow, r: Readiness): void {
+function explainWait(row: TaskRow, r: Readiness): TaskRow {
   row.waitingOn = readinessText(r, clockTime);
   if (r.kind === 'problem') row.problem = r.problem;
-  if (r.kind !== 'waiting') return;
+  if (r.kind !== 'waiting') return row;
   row.wait = r.reason;
   if (r.reason.kind === 'dependency') row.dependencies = r.reason.on;
   if (r.reason.kind === 'backoff') row.notBefore = r.reason.until;
+  return row;
 }
 
 async function doneRows(opts: CollectOptions): Promise<TaskRow[]> {
@@ -165,7 +174,8 @@ function table(rows: TaskRow[]): string {
   const lens = cols.map((c) => c.map(width));
   const widths = HEADS.map((h, c) => lens[c]!.reduce((w, n) => (n > w ? n : w), h.length));
   const last = HEADS.length - 1;
-  const pad = (v: string, len: number, w: number) => (len >= w ? v : v + ' '.repeat(w - len));
+  const spaces: string[] = [];
+  const pad = (v: string, len: number, w: number) => (len >= w ? v : v + (spaces[w - len] ??= ' '.repeat(w - len)));
   const out: string[] = new Array(rows.length + 1);
   out[0] = HEADS.map((h, c) => (c === last ? h : pad(h, h.length, widths[c]!))).join('  ');
   for (let r = 0; r < rows.length; r++) {
