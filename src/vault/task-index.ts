@@ -132,16 +132,18 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
 
   /**
    * Reconcile with the disk: new, changed and vanished notes in the active folders. `blocking`:
-   * read with blocking calls, for a one-shot CLI command (the service keeps its event loop free).
+   * read with blocking calls (the service's first scan, before anything else runs; afterwards it
+   * keeps its event loop free). `oneShot` (with blocking): a CLI command that reads every note once
+   * and compares none: notes are read in one native call each and get no stamp (readOneShot).
    */
-  async scan(opts: { blocking?: boolean; quickStat?: boolean } = {}): Promise<void> {
+  async scan(opts: { blocking?: boolean; oneShot?: boolean; quickStat?: boolean } = {}): Promise<void> {
     const seen = new Set<string>();
     for (const dir of [this.paths.needsAction, this.paths.pendingApproval]) {
       let names: string[];
       // A one-shot scan lists with types: only what the listing calls a regular file gets the quick read.
       let regular: Set<string> | undefined;
       try {
-        if (opts.blocking) {
+        if (opts.oneShot) {
           names = [];
           regular = new Set();
           for (const d of readdirSync(dir, { withFileTypes: true })) {
@@ -162,7 +164,7 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
       }
       if (opts.quickStat) await this.dropUnchanged(paths);
       if (opts.blocking) {
-        await this.scanSync(dir === this.paths.needsAction ? 'Needs_Action' : 'Pending_Approval', paths, regular!);
+        await this.scanSync(dir === this.paths.needsAction ? 'Needs_Action' : 'Pending_Approval', paths, regular);
         continue;
       }
       // Reads run ahead in a bounded window (one at a time left the disk and the CPU idle between
@@ -222,11 +224,12 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
   }
 
   /** scan()'s reads with blocking calls, and without a promise a note (a one-shot command). */
-  private async scanSync(folder: ActiveFolder, paths: string[], regular: ReadonlySet<string>): Promise<void> {
+  // `regular` (one-shot): the names the listing called regular files, for readOneShot.
+  private async scanSync(folder: ActiveFolder, paths: string[], regular: ReadonlySet<string> | undefined): Promise<void> {
     const skip = paths.length ? paths[0]!.lastIndexOf(sep) + 1 : 0; // the folder's part of each path
     for (const path of paths) {
       const prev = this.byPath.get(path);
-      if (!prev && regular.has(path.slice(skip))) {
+      if (!prev && regular?.has(path.slice(skip))) {
         const read = this.store.readOneShot(path);
         if (read) {
           this.apply(path, folder, undefined, undefined, read);

@@ -45,13 +45,20 @@ describe('TaskIndex.scan', () => {
     // Bigger than the blocking reader's scratch buffer.
     writeFileSync(join(paths.needsAction, 'long.md'), `---\ntype: claude_code\nstatus: new\n---\n${'x'.repeat(200_000)}\n`);
 
-    const scanned = async (blocking: boolean) => {
+    const stamps = new Map<string, Record<string, number | undefined>>();
+    const scanned = async (opts: { blocking?: boolean; oneShot?: boolean }) => {
       const index = new TaskIndex(new NoteStore({ vaultRoot: paths.root }), paths, silentLogger());
-      await index.scan({ blocking });
+      await index.scan(opts);
+      const key = JSON.stringify(opts);
+      for (const e of index.entries()) stamps.set(`${key} ${e.id}`, { ...e.stamp, mode: undefined });
       return index.entries().map(summary).sort((a, b) => a.id.localeCompare(b.id));
     };
-    const blocking = await scanned(true);
-    expect(blocking).toEqual(await scanned(false));
+    // The service's first scan (blocking), its later ones (async) and a CLI command's (one-shot).
+    const blocking = await scanned({ blocking: true, oneShot: true });
+    expect(blocking).toEqual(await scanned({}));
+    expect(blocking).toEqual(await scanned({ blocking: true }));
+    // The service's two reads stamp each note alike (a later reconcile compares these stamps).
+    for (const e of blocking) expect(stamps.get(`{"blocking":true} ${e.id}`), e.id).toEqual(stamps.get(`{} ${e.id}`));
     const byId = Object.fromEntries(blocking.map((e) => [e.id, e]));
     expect(Object.keys(byId).sort()).toEqual(['binary', 'bom', 'dangling', 'empty', 'huge', 'invalid', 'latin1', 'linked', 'long', 'plain', 'replacement', 'waiting']);
     expect(byId.latin1).toMatchObject({ kind: 'unreadable', status: expect.stringMatching(/UTF-8/) });

@@ -60,7 +60,7 @@ const ROOT_LIKE = isRootLikeLocale(process.env);
 export async function collectTaskRows(opts: CollectOptions): Promise<TaskRow[]> {
   const { paths, store, now } = opts;
   const index = new TaskIndex(store, paths, silentLogger(), () => now);
-  await index.scan({ blocking: true }); // a one-shot read of every note
+  await index.scan({ blocking: true, oneShot: true }); // a one-shot read of every note
   const states = new TaskStateStore(paths.taskState);
   await states.prime(index.entries().map((e) => e.id), { load: true }); // one readdir, blocking reads
   const sources = await offlineWaitSources({ config: opts.config, paths, index, taskState: states, now });

@@ -35,7 +35,7 @@ async function waitLine(found: FoundTask, paths: VaultPaths, store: NoteStore, c
   if (found.folder === 'Done') return undefined;
   const now = Date.now();
   const index = new TaskIndex(store, paths, silentLogger(), () => now);
-  await index.scan({ blocking: true }); // a one-shot read of every note
+  await index.scan({ blocking: true, oneShot: true }); // a one-shot read of every note
   const entry = index.getPath(found.path);
   if (!entry || entry.state.kind !== 'task') return undefined;
   const taskState = new TaskStateStore(paths.taskState);
