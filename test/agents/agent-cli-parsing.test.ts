@@ -201,6 +201,15 @@ describe('opencode', () => {
     expect(() => buildOpencodeLaunch({ permissionMode: 'default', model: 'm', cwd: '/w', stateDir: '/s', env: {}, resumeSessionId: '-x' })).toThrow(AgentError);
   });
 
+  it('seeds its config dir so it installs no plugin, and keeps it out of the person\'s ~/.opencode', () => {
+    const l = buildOpencodeLaunch({ permissionMode: 'default', model: 'm', cwd: '/w', stateDir: '/s', env: { OPENCODE_TEST_HOME: '/root' } });
+    expect(l.env.XDG_CONFIG_HOME).toBe('/s/config');
+    expect(l.env.OPENCODE_TEST_HOME).toBe('/s/home');
+    const lock = l.files.find((f) => f.path === '/s/config/opencode/package-lock.json');
+    expect(JSON.parse(lock!.content).packages[''].dependencies).toHaveProperty('@opencode-ai/plugin');
+    expect(l.files.map((f) => f.path)).toContain('/s/config/opencode/node_modules/.vaultrunner');
+  });
+
   it('has no result event: a clean exit after a "stop" step is success; an error event decides the failure', () => {
     const p = new OpencodeEventParser();
     [

@@ -1,5 +1,7 @@
 // Drives the REAL opencode CLI (node_modules/.bin/opencode) against our scripted chat-completions server.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createOpencodeAgent } from '../../src/agents/opencode/opencode-agent.js';
@@ -10,22 +12,40 @@ import { binPath, cleanEnv, failed, groupGone, ok, startRun, tempDirs, until, ty
 const T = 300_000;
 let server: ScriptedServer;
 let dirs: Dirs;
+let registry: { url: string; requests: string[]; close(): Promise<void> };
+
+/** Stands in for the npm registry (npm_config_registry): records what opencode asks for, answers 404. */
+async function startRegistry(): Promise<typeof registry> {
+  const requests: string[] = [];
+  const srv = http.createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/`, requests, close: () => new Promise((r) => srv.close(() => r())) };
+}
 
 beforeEach(async () => {
   server = await startScriptedServer(chatWire);
+  registry = await startRegistry();
   dirs = tempDirs('opencode');
 });
 afterEach(async () => {
   await server.close();
+  await registry.close();
   dirs.cleanup();
+  // No run may install anything: opencode's own plugin install goes to this registry if it starts.
+  expect(registry.requests).toEqual([]);
 });
 
 const stateDir = () => join(dirs.state, 'agents', 'opencode');
 const agent = () => createOpencodeAgent({ bin: binPath('opencode'), stateDir: stateDir(), model: 'test-model' });
-const env = (extra: NodeJS.ProcessEnv = {}) => cleanEnv({ OPENAI_BASE_URL: `${server.url}/v1`, OPENAI_API_KEY: 'test-key', ...extra });
+const env = (extra: NodeJS.ProcessEnv = {}) =>
+  cleanEnv({ OPENAI_BASE_URL: `${server.url}/v1`, OPENAI_API_KEY: 'test-key', npm_config_registry: registry.url, ...extra });
 
 describe('opencode agent (real CLI)', () => {
-  it('writes a file through its write tool and succeeds, with session id, tokens and cost', { timeout: T }, async () => {
+  it('writes a file through its write tool and succeeds, with session id, tokens and cost; installs nothing', { timeout: T }, async () => {
     const file = join(dirs.cwd, 'hello.txt');
     server.script((req) => (req.afterTool ? say('wrote it') : write(file, 'hi from opencode')));
     const { run, events } = startRun(agent(), { prompt: 'write hello.txt', cwd: dirs.cwd, permissionMode: 'acceptEdits', env: env() });
@@ -45,13 +65,29 @@ describe('opencode agent (real CLI)', () => {
     expect(first.text).toContain(dirs.cwd); // $PWD is the run's directory, not ours
     // its session database lives in our state dir
     expect(existsSync(join(stateDir(), 'data', 'opencode'))).toBe(true);
+    // No plugin install: nothing asked of the (stand-in) npm registry, no package in its config dir,
+    // no "background dependency install failed" (the 404 our registry gives) in its log.
+    expect(registry.requests).toEqual([]);
+    const configDir = join(stateDir(), 'config', 'opencode');
+    expect(readdirSync(join(configDir, 'node_modules'))).toEqual(['.vaultrunner']);
+    expect(existsSync(join(configDir, 'package.json'))).toBe(false);
+    const logs = join(stateDir(), 'data', 'opencode', 'log');
+    const log = readdirSync(logs).map((f) => readFileSync(join(logs, f), 'utf8')).join('');
+    expect(log).toContain('creating instance');
+    expect(log).not.toContain('dependency install');
   });
 
-  it('default mode denies edits: nothing is written and the run does not count as done', { timeout: T }, async () => {
+  it('default mode denies edits: nothing is written and the run does not count as done, whatever ~/.opencode allows', { timeout: T }, async () => {
     const file = join(dirs.cwd, 'nope.txt');
+    // The person's ~/.opencode (opencode's installer makes one) allows edits; it must not count.
+    const home = join(dirs.state, 'person-home');
+    mkdirSync(join(home, '.opencode'), { recursive: true });
+    writeFileSync(join(home, '.opencode', 'opencode.json'), JSON.stringify({ permission: { edit: 'allow' } }));
     server.script((req) => (req.afterTool ? say('could not') : write(file, 'x')));
-    const o = await startRun(agent(), { prompt: 'try', cwd: dirs.cwd, permissionMode: 'default', env: env() }).run.outcome;
+    const o = await startRun(agent(), { prompt: 'try', cwd: dirs.cwd, permissionMode: 'default', env: env({ HOME: home }) }).run.outcome;
     expect(existsSync(file)).toBe(false);
+    // not taken as a config dir: opencode would write its .gitignore there and install into it
+    expect(readdirSync(join(home, '.opencode'))).toEqual(['opencode.json']);
     if (!o.ok) expect(o.error.retryable).toBe(false);
   });
 

@@ -1,6 +1,7 @@
-// Pure: one opencode run → argv, environment and the opencode.json we own. Every directory it
-// keeps state in (XDG config/data/cache/state) is under our state dir, the project's own
-// opencode config is ignored, and the permission ceiling becomes opencode's `permission` block.
+// Pure: one opencode run → argv, environment and the files we own (opencode.json, the plugin
+// dependency seed). Every directory it keeps state in (XDG config/data/cache/state) is under our
+// state dir, the project's own opencode config is ignored, and the permission ceiling becomes
+// opencode's `permission` block.
 import { join } from 'node:path';
 import { AgentError } from '../../errors.js';
 import type { PermissionMode } from '../agent.js';
@@ -60,6 +61,22 @@ export function opencodeConfig(baseUrl: string, model: string, permission: Openc
   return `${JSON.stringify(config, null, 2)}\n`;
 }
 
+/**
+ * opencode 1.18 starts a background npm install of `@opencode-ai/plugin` (and deps, from the
+ * registry, through the user's ~/.npmrc and ~/.npm) into every config dir on every start, unless
+ * that dir has a `node_modules` and a package-lock.json whose root lists the package; no env var
+ * turns it off. The package only serves JS plugins, and we load none (no `plugin` key, default
+ * plugins off), so we seed those two in the config dir we own: nothing is fetched.
+ */
+export function pluginSeedFiles(configDir: string): OwnedFile[] {
+  const lock = { name: 'opencode-config', lockfileVersion: 3, requires: true, packages: { '': { dependencies: { '@opencode-ai/plugin': '*' } } } };
+  return [
+    { path: join(configDir, 'package-lock.json'), content: `${JSON.stringify(lock, null, 2)}\n` },
+    // writing it creates node_modules/, the directory opencode checks for
+    { path: join(configDir, 'node_modules', '.vaultrunner'), content: 'vaultrunner: no plugins here on purpose; see docs/agents.md (opencode)\n' },
+  ];
+}
+
 const OPENCODE_SESSION = /^ses_[A-Za-z0-9]+$/;
 
 export function buildOpencodeLaunch(input: OpencodeArgsInput): { args: string[]; env: NodeJS.ProcessEnv; files: OwnedFile[] } {
@@ -87,10 +104,14 @@ export function buildOpencodeLaunch(input: OpencodeArgsInput): { args: string[];
     OPENCODE_DISABLE_LSP_DOWNLOAD: 'true',
     OPENCODE_DISABLE_SHARE: 'true',
     OPENCODE_DISABLE_CLAUDE_CODE: 'true', // not the person's ~/.claude
-    XDG_CONFIG_HOME: join(input.stateDir, 'config'),
+    // Its "home" only (HOME stays): a ~/.opencode (its installer's folder) would be one more config
+    // dir, read after ours (its permission block would win) and given the same plugin install.
+    OPENCODE_TEST_HOME: join(input.stateDir, 'home'),
+    XDG_CONFIG_HOME: join(input.stateDir, 'config'), // opencode's config dir is <this>/opencode
     XDG_DATA_HOME: join(input.stateDir, 'data'), // its session database: resume needs the same one
     XDG_CACHE_HOME: join(input.stateDir, 'cache'),
     XDG_STATE_HOME: join(input.stateDir, 'state'),
   });
-  return { args, env, files: [{ path: configPath, content: opencodeConfig(baseUrl, model, mode.permission) }] };
+  const files = [{ path: configPath, content: opencodeConfig(baseUrl, model, mode.permission) }, ...pluginSeedFiles(join(input.stateDir, 'config', 'opencode'))];
+  return { args, env, files };
 }
