@@ -139,7 +139,7 @@ export function validateTask(id: string, data: Record<string, unknown>): Validat
     else v[key] = r;
   }
   const blocked = v.blocked_by as string | string[] | null | undefined;
-  const blockedRefs = (blocked == null ? [] : Array.isArray(blocked) ? blocked : [blocked]).filter((b) => b.trim() !== '').map(parseLink);
+  const blockedRefs = blocked == null ? [] : (Array.isArray(blocked) ? blocked : [blocked]).filter((b) => b.trim() !== '').map(parseLink);
   const badLink = blockedRefs.find((r) => !r.ok);
   if (badLink && !badLink.ok) problems.push({ key: 'blocked_by', value: data.blocked_by, expected: `task names or "[[wikilinks]]" inside the vault (${badLink.reason})` });
   const partial: Partial<Task> = {
@@ -149,7 +149,7 @@ export function validateTask(id: string, data: Record<string, unknown>): Validat
     title: (v.title as string | null | undefined) ?? undefined,
     priority: (v.priority as Priority | null | undefined) ?? 'medium',
     due: (v.due as string | null | undefined) ?? undefined,
-    blockedBy: blockedRefs.flatMap((r) => (r.ok ? [r.name] : [])),
+    blockedBy: blockedRefs.length ? blockedRefs.flatMap((r) => (r.ok ? [r.name] : [])) : [],
     workingDir: (v.working_dir as string | null | undefined) ?? undefined,
     branch: (v.branch as string | null | undefined) ?? undefined,
     baseBranch: (v.base_branch as string | null | undefined) ?? undefined,

@@ -75,7 +75,11 @@ export function isConflictName(name: string): boolean {
 export function classifyPath(vaultRoot: string, absPath: string): PathClass {
   const parts = segmentsOf(vaultRoot, absPath);
   if (!parts || parts.length !== 2) return { kind: 'ignored' };
-  const [folder, name] = parts as [string, string];
+  return classifyName(parts[0]!, parts[1]!);
+}
+
+/** classifyPath() of `name` in the vault's folder `folder` (a scan lists a folder it knows). */
+export function classifyName(folder: string, name: string): PathClass {
   if (!isTaskFolder(folder) || isTempName(name)) return { kind: 'ignored' };
   // Conflict copies are checked before the extension: Dropbox puts the marker before `.md`,
   // Syncthing keeps `.md` last, and either way we want the person to hear about it.

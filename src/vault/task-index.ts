@@ -8,7 +8,7 @@ import { lstat, readdir, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { NoteGoneError } from '../errors.js';
-import { classifyPath } from './ignore-rules.js';
+import { classifyName, classifyPath } from './ignore-rules.js';
 import { taskIdOf, type VaultPaths } from './layout.js';
 import { sameStamp, stampOf, type FileStamp, type NoteRead, type NoteSnapshot, type NoteStore } from './note-store.js';
 import { validateTask, type Problem, type Task } from '../domain/task.js';
@@ -139,6 +139,7 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
   async scan(opts: { blocking?: boolean; oneShot?: boolean; quickStat?: boolean } = {}): Promise<void> {
     const seen = new Set<string>();
     for (const dir of [this.paths.needsAction, this.paths.pendingApproval]) {
+      const folder: ActiveFolder = dir === this.paths.needsAction ? 'Needs_Action' : 'Pending_Approval';
       let names: string[];
       // A one-shot scan lists with types: only what the listing calls a regular file gets the quick read.
       let regular: Set<string> | undefined;
@@ -158,13 +159,13 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
       for (const name of names) {
         const path = dir + sep + name; // join() without its normalising: `dir` is normal, `name` one segment
         // Temp files and conflict copies are skipped; a path the index holds was classified already.
-        if (!this.byPath.has(path) && classifyPath(this.paths.root, path).kind !== 'task-note') continue;
+        if (!this.byPath.has(path) && classifyName(folder, name).kind !== 'task-note') continue;
         seen.add(path);
         paths.push(path);
       }
       if (opts.quickStat) await this.dropUnchanged(paths);
       if (opts.blocking) {
-        await this.scanSync(dir === this.paths.needsAction ? 'Needs_Action' : 'Pending_Approval', paths, regular);
+        await this.scanSync(folder, paths, regular);
         continue;
       }
       // Reads run ahead in a bounded window (one at a time left the disk and the CPU idle between
