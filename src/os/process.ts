@@ -1,6 +1,6 @@
 // Process and process-group primitives (Linux /proc where it helps): liveness that survives pid
 // reuse, group signalling with a grace period, and finding a run's processes by an env marker.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 
 /**
  * Fields 3… of /proc/<pid>/stat (Linux), so [0] is the state, [2] the process group, [19] the
@@ -127,7 +127,7 @@ export function groupsWithEnv(name: string, value: string): number[] {
     try {
       // Readable only for our own processes, which is all we may signal anyway. Searched as bytes:
       // decoding and splitting every process's environment at every run's end was most of its cost.
-      if (!hasEntry(readFileSync(`/proc/${pid}/environ`), want)) continue;
+      if (!hasEntry(readProcFile(`/proc/${pid}/environ`), want)) continue;
     } catch {
       continue; // exited meanwhile, or not ours
     }
@@ -135,6 +135,32 @@ export function groupsWithEnv(name: string, value: string): number[] {
     if (pgid > 0 && pgid !== own) groups.add(pgid);
   }
   return [...groups];
+}
+
+let scratch = Buffer.allocUnsafe(16 * 1024);
+
+/**
+ * A /proc file's bytes, in a view valid until the next call. readFileSync sizes a /proc file
+ * (which stats as empty) with a fresh 64 KB buffer each time: at every run's end that was one per
+ * process on the machine (most of the service's Buffer allocation in the throughput bench).
+ */
+function readProcFile(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    let len = 0;
+    for (;;) {
+      if (len === scratch.length) {
+        const bigger = Buffer.allocUnsafe(scratch.length * 2);
+        scratch.copy(bigger, 0, 0, len);
+        scratch = bigger;
+      }
+      const n = readSync(fd, scratch, len, scratch.length - len, null);
+      if (n === 0) return scratch.subarray(0, len);
+      len += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Does a NUL-separated environment block hold exactly this `NAME=value` entry? */

@@ -25,6 +25,14 @@ export function openOutputFds(files: OutputFiles): { stdout: number; stderr: num
 
 const CHUNK = 64 * 1024;
 
+// Read buffers, reused: a follower holds one only while it reads (two per run, most of the time
+// with nothing to read), and a fresh 64 KB each was the service's largest Buffer cost per run.
+const spare: Buffer[] = [];
+const takeBuffer = (): Buffer => spare.pop() ?? Buffer.allocUnsafe(CHUNK);
+const giveBack = (b: Buffer): void => {
+  if (spare.length < 16) spare.push(b);
+};
+
 /**
  * Follows a file a child appends to: every new byte goes to `onChunk`, in order. A change event
  * wakes it at once; a short poll covers a missed event. `finish()` reads to the end and closes.
@@ -37,7 +45,6 @@ export class FileFollower {
   private closed = false;
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly buf = Buffer.allocUnsafe(CHUNK);
 
   constructor(
     private readonly path: string,
@@ -76,11 +83,16 @@ export class FileFollower {
 
   private async pump(): Promise<void> {
     this.fh ??= await open(this.path, constants.O_RDONLY | constants.O_NOFOLLOW);
-    for (;;) {
-      const { bytesRead } = await this.fh.read(this.buf, 0, CHUNK, this.pos);
-      if (bytesRead === 0) return;
-      this.pos += bytesRead;
-      this.onChunk(Buffer.from(this.buf.subarray(0, bytesRead)));
+    const buf = takeBuffer(); // this pump's alone until it returns (pumps of one follower never overlap)
+    try {
+      for (;;) {
+        const { bytesRead } = await this.fh.read(buf, 0, CHUNK, this.pos);
+        if (bytesRead === 0) return;
+        this.pos += bytesRead;
+        this.onChunk(Buffer.from(buf.subarray(0, bytesRead)));
+      }
+    } finally {
+      giveBack(buf);
     }
   }
 
