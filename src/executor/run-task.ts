@@ -90,12 +90,15 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
     await transcript.finish({ status: 'not started (the note changed)', durationMs: 0 });
     return undefined;
   }
-  // Remembered once the run is under way: a later round must not send the same feedback again.
-  await ctx.taskState.patch(task.id, { bodyAtStart: input.body, ...(feedback ? { feedbackSent: feedback.all } : {}) });
-  if (followUp) transcript.note(`Follow-up after review: the person's feedback goes to session ${followUp}.`);
   // A remote run's output is on its worker; only a local spawn writes files a restart reads back.
   const output = input.launch ? undefined : runOutputName(task.id, attempt);
-  const outputFiles = output ? await prepareRunOutput(ctx.paths, output) : undefined;
+  // Remembered once the run is under way: a later round must not send the same feedback again.
+  // (Independent of the output files: both at once, a few ms less between `executing` and the spawn.)
+  const [, outputFiles] = await Promise.all([
+    ctx.taskState.patch(task.id, { bodyAtStart: input.body, ...(feedback ? { feedbackSent: feedback.all } : {}) }),
+    output ? prepareRunOutput(ctx.paths, output) : undefined,
+  ]);
+  if (followUp) transcript.note(`Follow-up after review: the person's feedback goes to session ${followUp}.`);
   if (plan?.refused) transcript.note(`Plan not included: ${plan.refused}.`);
   const session: { id?: string; recording?: Promise<void> } = {};
   const request = (): AgentRunRequest => ({
