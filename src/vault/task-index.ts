@@ -12,6 +12,7 @@ import { classifyName, classifyPath } from './ignore-rules.js';
 import { taskIdOf, type VaultPaths } from './layout.js';
 import { sameStamp, stampOf, type FileStamp, type NoteRead, type NoteSnapshot, type NoteStore } from './note-store.js';
 import { validateTask, type Problem, type Task } from '../domain/task.js';
+import { isPlaceholderBody } from '../domain/readiness.js';
 import type { Status } from '../domain/status.js';
 
 export type ActiveFolder = 'Needs_Action' | 'Pending_Approval';
@@ -106,7 +107,7 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
 
   /** Take a note's read into the index (emitting 'change'), unless its content is unchanged. */
   // `st` undefined: a one-shot read (readOneShot), which always carries its note.
-  private apply(path: string, folder: ActiveFolder, prev: IndexEntry | undefined, st: Stats | undefined, read: NoteRead): IndexEntry {
+  private apply(path: string, folder: ActiveFolder, prev: IndexEntry | undefined, st: Stats | undefined, read: NoteRead, lean?: LeanScan): IndexEntry {
     const note = read.note;
     const stamp = note?.stamp ?? stampOf(st!);
     if (prev && prev.hash === (note ? note.hash : unreadableHash(st!))) {
@@ -124,7 +125,10 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
         ? { kind: 'task', task: v.task, data: read.data, body: read.body }
         : { kind: 'invalid', problems: v.problems, status: v.partial.status ?? 'new', data: read.data };
     }
-    const entry = new Entry(id, path, folder, stamp, prev?.firstSeen ?? (st ? st.birthtimeMs || this.now() : undefined), state, note, note ? undefined : unreadableHash(st!), this.now);
+    // Lean: a valid task keeps what readiness and a row need, and (unless asked) not its text.
+    const keepNote = !lean || state.kind !== 'task' || lean.keepText(id);
+    if (lean && state.kind === 'task') state = leanTask(state);
+    const entry = new Entry(id, path, folder, stamp, prev?.firstSeen ?? (st ? st.birthtimeMs || this.now() : undefined), state, keepNote ? note : undefined, note ? (keepNote ? undefined : `lean:${id}`) : unreadableHash(st!), this.now);
     this.byPath.set(path, entry);
     this.emit('change', entry);
     return entry;
@@ -136,7 +140,7 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
    * keeps its event loop free). `oneShot` (with blocking): a CLI command that reads every note once
    * and compares none: notes are read in one native call each and get no stamp (readOneShot).
    */
-  async scan(opts: { blocking?: boolean; oneShot?: boolean; quickStat?: boolean } = {}): Promise<void> {
+  async scan(opts: { blocking?: boolean; oneShot?: boolean; lean?: LeanScan; quickStat?: boolean } = {}): Promise<void> {
     const seen = new Set<string>();
     for (const dir of [this.paths.needsAction, this.paths.pendingApproval]) {
       const folder: ActiveFolder = dir === this.paths.needsAction ? 'Needs_Action' : 'Pending_Approval';
@@ -165,7 +169,7 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
       }
       if (opts.quickStat) await this.dropUnchanged(paths);
       if (opts.blocking) {
-        await this.scanSync(folder, paths, regular);
+        await this.scanSync(folder, paths, regular, opts.lean);
         continue;
       }
       // Reads run ahead in a bounded window (one at a time left the disk and the CPU idle between
@@ -226,14 +230,14 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
 
   /** scan()'s reads with blocking calls, and without a promise a note (a one-shot command). */
   // `regular` (one-shot): the names the listing called regular files, for readOneShot.
-  private async scanSync(folder: ActiveFolder, paths: string[], regular: ReadonlySet<string> | undefined): Promise<void> {
+  private async scanSync(folder: ActiveFolder, paths: string[], regular: ReadonlySet<string> | undefined, lean?: LeanScan): Promise<void> {
     const skip = paths.length ? paths[0]!.lastIndexOf(sep) + 1 : 0; // the folder's part of each path
     for (const path of paths) {
       const prev = this.byPath.get(path);
       if (!prev && regular?.has(path.slice(skip))) {
         const read = this.store.readOneShot(path);
         if (read) {
-          this.apply(path, folder, undefined, undefined, read);
+          this.apply(path, folder, undefined, undefined, read, lean);
           continue;
         }
       }
@@ -301,6 +305,38 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
     this.doneCache.set(name, { stamp: stampOf(st), status });
     return status;
   }
+}
+
+/**
+ * A one-shot reader that keeps every note until its rows are built (`list`) spends as much time
+ * in the garbage collector as in reading: each note's text, data and task survive, and are
+ * copied twice. Lean entries of valid tasks keep the task (its long strings copied out of the
+ * note's text, which can then be collected), no frontmatter data, and a body only where readiness
+ * reads it (the template's placeholder; an `approved` task's approval fingerprint). `keepText`:
+ * the ids whose text must stay for the hash (a task-state file may compare it: planGaveUp); the
+ * others' hash is a marker no state file holds.
+ */
+export interface LeanScan {
+  keepText(id: string): boolean;
+}
+
+const NO_DATA: Record<string, unknown> = Object.freeze({});
+
+function leanTask(state: Extract<EntryState, { kind: 'task' }>): EntryState {
+  const task = state.task as unknown as Record<string, unknown>;
+  for (const k in task) {
+    const v = task[k];
+    if (typeof v === 'string') task[k] = detach(v);
+  }
+  state.task.blockedBy = state.task.blockedBy.map(detach);
+  const body = state.task.approved || isPlaceholderBody(state.body) ? state.body : '';
+  return { kind: 'task', task: state.task, data: NO_DATA, body };
+}
+
+// V8 keeps a substring of 13+ characters as a view of the whole note: a flat copy frees the text.
+// (A cons string's slice flattens it into a new string; only memory depends on it, not results.)
+function detach(s: string): string {
+  return s.length < 13 ? s : (` ${s}`).slice(1);
 }
 
 function bornAt(path: string, now: () => number): number {

@@ -3,6 +3,10 @@ import { existsSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCliVault, type CliVault } from '../helpers/cli-vault.js';
+import { approvalFingerprint } from '../../src/engine/approval.js';
+import { TEMPLATE_PLACEHOLDER } from '../../src/domain/readiness.js';
+import { hashText, NoteStore } from '../../src/vault/note-store.js';
+import { stateFileName } from '../../src/vault/state-key.js';
 
 let v: CliVault;
 beforeEach(() => {
@@ -163,5 +167,44 @@ describe('vaultrunner list', () => {
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe('no tasks');
     expect(listJson()).toEqual([]);
+  });
+});
+
+describe('list reads what readiness reads, for every note', () => {
+  // list keeps no text, frontmatter data or body of a valid task it does not need (a lean scan):
+  // every fact that depends on them must still come out as the service would judge it.
+  it('a planning give-up on this very text, an approval for this very content, a placeholder body, long values', () => {
+    const state = (id: string, s: Record<string, unknown>) => {
+      mkdirSync(v.path('.vaultrunner/tasks'), { recursive: true });
+      writeFileSync(v.path(`.vaultrunner/tasks/${stateFileName(id)}`), JSON.stringify({ task: id, ...s }));
+    };
+    const read = (rel: string) => {
+      const r = new NoteStore().readSync(v.path(rel));
+      if (!r.ok) throw new Error(`unreadable ${rel}`);
+      return { hash: r.note.hash, body: r.body };
+    };
+    v.task('gave up', 'type: claude_code\nerror: "planner said no"');
+    state('gave up', { planGaveUp: read('Needs_Action/gave up.md').hash });
+    v.task('edited since', 'type: claude_code');
+    state('edited since', { planGaveUp: 'an older text' });
+    v.task('risky ok', 'type: shell_script\nstatus: awaiting_approval\napproved: true', 'rm the cache\n', 'Pending_Approval');
+    state('risky ok', { approvalAsked: approvalFingerprint({ type: 'shell_script' }, read('Pending_Approval/risky ok.md').body) });
+    v.task('risky run', 'type: shell_script\nstatus: planned\napproved: true', 'rm the cache\n');
+    state('risky run', { approvedFor: approvalFingerprint({ type: 'shell_script' }, read('Needs_Action/risky run.md').body) });
+    v.task('risky edited', 'type: shell_script\nstatus: planned\napproved: true', 'rm everything\n');
+    state('risky edited', { approvedFor: approvalFingerprint({ type: 'shell_script' }, 'rm the cache\n') });
+    v.task('still a draft', 'type: claude_code\nstatus: planned', `## Task\n\n${TEMPLATE_PLACEHOLDER}\n`);
+    v.task('long values', 'type: claude_code\ntitle: "A title longer than thirteen characters"\ncreated: 2026-01-02T03:04\nstatus: failed\nerror: "an error message longer than thirteen"');
+
+    const by = Object.fromEntries(listJson().map((r) => [r.id, r as Row & { title: string | null; error: string | null; ageMs: number }]));
+    expect(by['gave up']!.problem).toBe('planning failed: planner said no; edit the note to try again');
+    expect(by['edited since']).toMatchObject({ waitingOn: 'planning', problem: null });
+    expect(by['risky ok']).toMatchObject({ status: 'awaiting_approval', waitingOn: 'queued' });
+    expect(by['risky run']).toMatchObject({ status: 'planned', waitingOn: 'queued' });
+    expect(by['risky edited']).toMatchObject({ status: 'planned', waitingOn: 'approval' });
+    expect(by['still a draft']).toMatchObject({ waitingOn: 'draft (body is the template placeholder)' });
+    expect(by['long values']).toMatchObject({ title: 'A title longer than thirteen characters', error: 'an error message longer than thirteen', status: 'failed' });
+    // Aged from its `created`, not from the file (made a moment ago).
+    expect(Math.abs(by['long values']!.ageMs - (Date.now() - new Date(2026, 0, 2, 3, 4).getTime()))).toBeLessThan(60_000);
   });
 });

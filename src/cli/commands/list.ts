@@ -1,5 +1,6 @@
 // `vaultrunner list`: the task queue as the service sees it, built with the same index and
 // readiness rules the service uses (no second parser), read-only.
+import { readdirSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../../config/config.js';
@@ -14,6 +15,7 @@ import type { VaultPaths } from '../../vault/layout.js';
 import type { NoteStore } from '../../vault/note-store.js';
 import { TaskIndex, type IndexEntry } from '../../vault/task-index.js';
 import { TaskStateStore } from '../../vault/task-state.js';
+import { stateKeyPrefix } from '../../vault/state-key.js';
 import type { Command } from '../command.js';
 import { clockTime, formatAge, openVault, parseLocalDateTime, validated } from './shared.js';
 
@@ -60,7 +62,8 @@ const ROOT_LIKE = isRootLikeLocale(process.env);
 export async function collectTaskRows(opts: CollectOptions): Promise<TaskRow[]> {
   const { paths, store, now } = opts;
   const index = new TaskIndex(store, paths, silentLogger(), () => now);
-  await index.scan({ blocking: true, oneShot: true }); // a one-shot read of every note
+  // A one-shot read of every note, lean (see LeanScan): texts kept only for tasks a state file may compare.
+  await index.scan({ blocking: true, oneShot: true, lean: { keepText: stateFilePrefixes(paths.taskState) } });
   const states = new TaskStateStore(paths.taskState);
   await states.prime(index.entries().map((e) => e.id), { load: true }); // one readdir, blocking reads
   const sources = await offlineWaitSources({ config: opts.config, paths, index, taskState: states, now });
@@ -73,9 +76,27 @@ export async function collectTaskRows(opts: CollectOptions): Promise<TaskRow[]> 
   return sortByName(rows, (r) => r.id, ROOT_LIKE, (a, b) => FOLDER_RANK[a.folder] - FOLDER_RANK[b.folder] || (PRIORITY_RANK[a.priority as Priority] ?? 9) - (PRIORITY_RANK[b.priority as Priority] ?? 9));
 }
 
+/** Which ids may have a task-state file, from the folder's names: a readable prefix in common (or
+ *  any file under an older version's name, which says nothing about its id). */
+function stateFilePrefixes(dir: string): (id: string) => boolean {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return () => false;
+  }
+  const prefixes = new Set<string>();
+  for (const n of names) {
+    if (!n.endsWith('.json')) continue;
+    if (!/-[0-9a-f]{24}\.json$/.test(n)) return () => true;
+    prefixes.add(n.slice(0, n.lastIndexOf('-')));
+  }
+  return (id) => prefixes.size > 0 && prefixes.has(stateKeyPrefix(id));
+}
+
 // `born`: a function where finding the birth time costs a stat (asked only without `created`).
-function baseRow(id: string, path: string, folder: TaskRow['folder'], data: Record<string, unknown> | undefined, born: number | undefined | (() => number), now: number): TaskRow {
-  const created = parseLocalDateTime(data?.created) ?? (typeof born === 'function' ? born() : born);
+function baseRow(id: string, path: string, folder: TaskRow['folder'], data: Record<string, unknown> | undefined, createdText: unknown, born: number | undefined | (() => number), now: number): TaskRow {
+  const created = parseLocalDateTime(createdText) ?? (typeof born === 'function' ? born() : born);
   const ageMs = created === undefined ? null : Math.max(0, Math.round(now - created));
   return {
     id,
@@ -98,8 +119,9 @@ function baseRow(id: string, path: string, folder: TaskRow['folder'], data: Reco
 }
 
 function rowOf(e: IndexEntry, sources: WaitSources, opts: CollectOptions): TaskRow | Promise<TaskRow> {
+  // A valid task's row comes from the task (a lean scan keeps no frontmatter data for it).
   const data = e.state.kind === 'unreadable' ? undefined : e.state.data;
-  const row = baseRow(e.id, e.path, e.folder, data, () => e.firstSeen, opts.now);
+  const row = baseRow(e.id, e.path, e.folder, data, e.state.kind === 'task' ? e.state.task.created : data?.created, () => e.firstSeen, opts.now);
   if (e.state.kind === 'unreadable') {
     row.problem = `unreadable: ${e.state.reason}`;
     return row;
@@ -115,6 +137,7 @@ function rowOf(e: IndexEntry, sources: WaitSources, opts: CollectOptions): TaskR
   row.priority = task.priority;
   row.attempts = task.attempts;
   row.title = task.title ?? null;
+  row.error = task.error ?? null;
   const now = readinessNow(e, sources);
   if (now) return explainWait(row, now);
   return readinessOf(e, sources).then((r) => explainWait(row, r));
@@ -140,7 +163,7 @@ async function doneRows(opts: CollectOptions): Promise<TaskRow[]> {
     const read = await store.read(path).catch(() => undefined);
     if (!read) continue; // moved away meanwhile
     const born = await stat(path).then((s) => s.birthtimeMs || s.mtimeMs, () => undefined);
-    const row = baseRow(id, path, 'Done', read.ok ? read.data : undefined, born, now);
+    const row = baseRow(id, path, 'Done', read.ok ? read.data : undefined, read.ok ? read.data.created : undefined, born, now);
     const v = validated(id, read);
     if ('unreadable' in v) row.problem = `unreadable: ${v.unreadable}`;
     else if (!v.ok) row.problem = `invalid: ${describeProblems(v.problems)}`;
