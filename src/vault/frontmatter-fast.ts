@@ -91,7 +91,9 @@ function stripCr(line: string): string | undefined {
 }
 
 function isBlankOrComment(line: string): boolean {
-  return BLANK_OR_COMMENT.test(line);
+  const c = line.charCodeAt(0);
+  // Nearly every line starts with its key: only '', ' …' and '#…' can be blank or a comment.
+  return (c === 32 || c === 35 || line === '') && BLANK_OR_COMMENT.test(line);
 }
 
 /** A value on the key's line: a flow list of plain scalars, or one scalar. */
@@ -124,7 +126,8 @@ function scalar(raw: string): Scalar | typeof BAIL {
     return m ? m[1]! : BAIL;
   }
   const hash = raw.indexOf(' #');
-  const text = (hash >= 0 ? raw.slice(0, hash) : raw).replace(TRAILING_SPACES, '');
+  const cut = hash >= 0 ? raw.slice(0, hash) : raw;
+  const text = cut.charCodeAt(cut.length - 1) === 32 ? cut.replace(TRAILING_SPACES, '') : cut;
   if (text === '' || MAPPING_COLON.test(text) || INDICATOR.test(text)) return BAIL;
   return plain(text);
 }
