@@ -29,9 +29,14 @@ function computeStateKey(id: string): string {
 }
 
 /** The readable part of the key (before its last `-`): cheap, no hash. */
+const PLAIN_ID = /^(?:[A-Za-z0-9-]|_(?!_)){1,48}$/;
+const PRINTABLE = /^[\x20-\x7e]*$/;
+
 export function stateKeyPrefix(id: string): string {
+  // Already its own prefix (letters, digits, '-', single '_', at most 48): nothing to build.
+  if (PLAIN_ID.test(id)) return id;
   // Printable ASCII (nearly every id): one byte a character, nothing to normalise.
-  if (/^[\x20-\x7e]*$/.test(id)) return id.slice(0, STATE_KEY_PREFIX_BYTES).replace(/[^A-Za-z0-9_-]/g, '_').replace(/_+/g, '_') || 'task';
+  if (PRINTABLE.test(id)) return id.slice(0, STATE_KEY_PREFIX_BYTES).replace(/[^A-Za-z0-9_-]/g, '_').replace(/_+/g, '_') || 'task';
   let prefix = '';
   let bytes = 0;
   for (const ch of id.normalize('NFC')) {

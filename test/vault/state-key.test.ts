@@ -102,6 +102,10 @@ describe('stateKey fast path', () => {
     const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
     const ids = ['', ' ', '...', 'a b', '__x__', 'fix-login', 'A'.repeat(60), '-'.repeat(50) + 'z', 'x!@#$%^&*()y'];
     for (let i = 0; i < 500; i++) ids.push(Array.from({ length: 1 + rnd(70) }, () => String.fromCharCode(0x20 + rnd(95))).join(''));
+    // Ids that are their own prefix (the quickest path) and their near misses.
+    ids.push('task-1', 'a_b', 'a_b_c', '_', '_a', 'a_', 'x'.repeat(48), 'x'.repeat(49), 'A-Z_0-9', 'a__b');
+    const plain = 'abcXYZ019-_';
+    for (let i = 0; i < 500; i++) ids.push(Array.from({ length: 1 + rnd(60) }, () => plain[rnd(plain.length)]).join(''));
     for (const id of ids) expect(stateKey(id), JSON.stringify(id)).toBe(generalKey(id));
   });
 });
