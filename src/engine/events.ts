@@ -18,6 +18,8 @@ export interface EngineEventMap {
   'dispatch:pass': { started: string[]; verdicts: ReadonlyMap<string, Readiness> };
   /** One orchestrator step on a note finished. */
   'orchestrator:step': { taskId: string; status: Status | undefined };
+  /** One pass of the index over the active folders: `full` when it checked every note held. */
+  'index:pass': { full: boolean; checked: number };
   /** One watchdog pass finished. */
   'watchdog:pass': { recovered: string[] };
   'listener:error': { event: string; error: unknown };
