@@ -42,7 +42,13 @@ export class EngineEvents {
     return () => this.emitter.off(name, l);
   }
 
+  /** Whether anyone listens to `name` (a caller can then skip building events nobody reads). */
+  has(name: EngineEventName): boolean {
+    return this.emitter.listenerCount(name) > 0;
+  }
+
   emit<K extends EngineEventName>(name: K, e: EngineEventMap[K]): void {
+    if (this.emitter.listenerCount(name) === 0) return; // listeners() copies an array each call
     for (const l of this.emitter.listeners(name) as ((e: EngineEventMap[K]) => void)[]) {
       try {
         l(e);

@@ -221,14 +221,22 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
     const seen = new Set<string>();
     const listedFolders: ActiveFolder[] = [];
     let checked = 0;
+    let due: Record<ActiveFolder, string[]> | undefined; // this turn's notes by folder, gathered once
+    const dueIn = (folder: ActiveFolder): string[] => {
+      if (!due) {
+        due = { Needs_Action: [], Pending_Approval: [] };
+        for (const e of this.byPath.values()) if ((e as Entry).slot === turn) due[e.folder].push(e.path);
+      }
+      return due[folder];
+    };
     for (const folder of ['Needs_Action', 'Pending_Approval'] as const) {
       const dir = folder === 'Needs_Action' ? this.paths.needsAction : this.paths.pendingApproval;
       // Taken before the listing: a change during it makes the next pass list again.
       const stamp = opts.quickStat || opts.blocking ? trustedDirStamp(dir) : undefined;
       const failures = this.failures;
-      const paths: string[] = [];
+      let paths: string[] = [];
       if (turn !== undefined && stamp !== undefined && this.listed.get(dir) === stamp) {
-        for (const e of this.byPath.values()) if (e.folder === folder && (e as Entry).slot === turn) paths.push(e.path);
+        paths = dueIn(folder);
       } else {
         listedFolders.push(folder);
         let names: string[];
