@@ -298,7 +298,7 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
       const path = paths[i]!;
       const prev = this.byPath.get(path);
       const st = prev ? lstatSync(path, { throwIfNoEntry: false }) : undefined;
-      if (!st || !prev || !sameStamp(prev.stamp, stampOf(st))) paths[kept++] = path;
+      if (!st || !prev || !sameStamp(prev.stamp, st)) paths[kept++] = path; // a Stats is a stamp: no copy a note
     }
     paths.length = kept;
   }
