@@ -18,6 +18,8 @@ export interface EngineEventMap {
   'dispatch:pass': { started: string[]; verdicts: ReadonlyMap<string, Readiness> };
   /** One orchestrator step on a note finished. */
   'orchestrator:step': { taskId: string; status: Status | undefined };
+  /** One pass of the index over the active folders: `full` when it checked every note held. */
+  'index:pass': { full: boolean; checked: number };
   /** One watchdog pass finished. */
   'watchdog:pass': { recovered: string[] };
   'listener:error': { event: string; error: unknown };
@@ -40,7 +42,13 @@ export class EngineEvents {
     return () => this.emitter.off(name, l);
   }
 
+  /** Whether anyone listens to `name` (a caller can then skip building events nobody reads). */
+  has(name: EngineEventName): boolean {
+    return this.emitter.listenerCount(name) > 0;
+  }
+
   emit<K extends EngineEventName>(name: K, e: EngineEventMap[K]): void {
+    if (this.emitter.listenerCount(name) === 0) return; // listeners() copies an array each call
     for (const l of this.emitter.listeners(name) as ((e: EngineEventMap[K]) => void)[]) {
       try {
         l(e);

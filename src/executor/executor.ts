@@ -106,8 +106,9 @@ export class Executor {
   private async dispatch(): Promise<void> {
     const { ctx } = this;
     const queued: Candidate[] = [];
-    for (const e of ctx.index.entries()) {
-      if (e.folder !== 'Needs_Action' || e.state.kind !== 'task' || e.state.task.status !== 'planned') continue;
+    // The `planned` tasks only: an idle service with thousands of held notes walks none of them.
+    for (const e of ctx.index.withStatus('planned')) {
+      if (e.folder !== 'Needs_Action' || e.state.kind !== 'task') continue;
       queued.push({ ...e, hash: e.hash, firstSeen: e.firstSeen, task: e.state.task, body: e.state.body }); // hash, firstSeen: getters, not copied by a spread
     }
     queued.sort(dispatchOrder);

@@ -66,11 +66,13 @@ export class Orchestrator {
 
   async tick(): Promise<void> {
     const steps: Promise<void>[] = [];
+    const told = this.ctx.events.has('orchestrator:step');
     for (const e of this.ctx.index.entries()) {
       if (mayNeedStep(e)) steps.push(this.handle(e));
-      // Looked at, nothing to do (paused, running, failed, …): no async step for it. An idle
-      // service with thousands of held notes spent most of its minute's pass on those.
-      else this.ctx.events.emit('orchestrator:step', { taskId: e.id, status: e.state.kind === 'task' ? e.state.task.status : undefined });
+      // Looked at, nothing to do (paused, running, failed, …): no async step for it, and no event
+      // built unless someone listens. An idle service with thousands of held notes spent most of
+      // its minute's pass on those.
+      else if (told) this.ctx.events.emit('orchestrator:step', { taskId: e.id, status: e.state.kind === 'task' ? e.state.task.status : undefined });
     }
     await Promise.all(steps);
   }

@@ -12,7 +12,7 @@ import { EngineEvents } from '../engine/events.js';
 import { RunRegistry } from '../engine/run-registry.js';
 import { OwnWrites } from '../engine/transition.js';
 import { Executor } from '../executor/executor.js';
-import { TaskIndex, type IndexEntry } from '../vault/task-index.js';
+import { TaskIndex, type IndexEntry, type TaskIndexOptions } from '../vault/task-index.js';
 import { TaskStateStore } from '../vault/task-state.js';
 import { createAgentPlanner } from '../orchestrator/agent-planner.js';
 import { Orchestrator } from '../orchestrator/orchestrator.js';
@@ -47,6 +47,10 @@ export interface ServiceOptions {
   events?: EngineEvents;
   /** Told every status transition (the webhook, notify/create-notifier.ts); closed on stop. */
   notifier?: Notifier;
+  /** The periodic reconcile's rotation (tests shrink it; see TaskIndex.reconcile). */
+  index?: TaskIndexOptions;
+  /** Tests: a watcher that loses events, to show the reconcile repairs what was missed. */
+  createWatcher?: typeof createVaultWatcher;
 }
 
 export interface RunningService {
@@ -74,7 +78,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   if (temps > 0) logger.debug({ component: 'service', count: temps }, 'removed temp files left by a crash');
 
   const store = new NoteStore({ vaultRoot: paths.root });
-  const index = new TaskIndex(store, paths, logger, () => clock.now());
+  const index = new TaskIndex(store, paths, logger, () => clock.now(), opts.index);
   const events = opts.events ?? new EngineEvents();
   const base = {
     config,
@@ -118,11 +122,15 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
 
   const guard = (name: string, fn: () => Promise<void>) => () =>
     void fn().catch((err) => logger.error({ component: name, err }, `${name} tick failed: ${shortMessage(err)}`));
-  // Periodic passes check unchanged notes with blocking lstats in slices (task-index.ts); a
-  // polled filesystem (WATCH_MODE=poll: network mounts) keeps every call off the event loop.
-  const periodicScan = () => index.scan({ quickStat: config.watchMode === 'events' });
-  const reconcile = guard('index', periodicScan);
+  // Full passes (at start, and when the watcher may have lost events) check every note with
+  // blocking lstats in slices (task-index.ts); the timer's pass checks a rotating share of them
+  // and lists a folder only when it changed. A polled filesystem (WATCH_MODE=poll: network
+  // mounts) keeps every call off the event loop, and its timer makes full passes.
+  const fullScan = () => index.scan({ quickStat: config.watchMode === 'events' });
+  const periodicScan = () => (config.watchMode === 'events' ? index.reconcile() : index.scan());
+  const rescan = guard('index', fullScan);
 
+  index.on('pass', (p) => events.emit('index:pass', p));
   // The first scan completes before anything is dispatched, so dispatch order sees every task.
   // Nothing else runs yet: blocking reads, without a thread-pool round trip and promises a note
   // (5,000 notes: ~3× faster to ready).
@@ -182,14 +190,14 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const unnotify = events.on('task:transition', (e) => notifier.notify({ task: e.taskId, from: e.from, to: e.to, reason: e.reason ?? null }));
 
   // Polling (chokidar) only where the filesystem sends no events; loaded only then.
-  const createWatcher = config.watchMode === 'poll' ? (await import('../vault/poll-watcher.js')).createPollingWatcher : createVaultWatcher;
+  const createWatcher = config.watchMode === 'poll' ? (await import('../vault/poll-watcher.js')).createPollingWatcher : (opts.createWatcher ?? createVaultWatcher);
   const watcher = createWatcher({
     root: paths.root,
     onNote: (path) => void index.refresh(path).catch((err) => logger.error({ component: 'watcher', file: path, err }, 'refresh failed')),
     onConflict: (path) => logger.warn({ component: 'watcher', file: path }, `sync conflict copy found: ${path}; not processed, merge it by hand`),
     onRescan: (reason) => {
       logger.info({ component: 'watcher', reason }, 'rescanning the vault');
-      reconcile();
+      rescan();
     },
     logger,
   });
@@ -200,7 +208,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const every = (ms: number, fn: () => void) => timers.push(setInterval(fn, ms));
   // The orchestrator's timer also reconciles the index with the disk: missed events are repaired.
   if (config.orchestratorAutorun) every(config.orchestratorIntervalMs, guard('orchestrator', async () => (await periodicScan(), await orchestrator.tick())));
-  else every(config.orchestratorIntervalMs, reconcile);
+  else every(config.orchestratorIntervalMs, guard('index', periodicScan));
   if (config.executorAutorun) every(config.executorIntervalMs, guard('executor', () => executor.tick()));
   // Agent health is not an index event, and running times move: the dashboard looks again after a
   // pass when either could have changed it. Idle, it is left alone (a rewrite check costs O(tasks)).
@@ -217,7 +225,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   if (config.executorAutorun) executor.kick();
   dashboard.schedule();
   logger.info({ component: 'service', vault: paths.root }, 'vaultrunner started');
-  reconcile(); // a note dropped between the first scan and the watch starting is seen now, not at the next timer
+  rescan(); // a note dropped or edited between the first scan and the watch starting is seen now, not at the next timer
 
   let stopped = false;
   return {

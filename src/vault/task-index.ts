@@ -41,27 +41,88 @@ export interface Prefetched {
 
 /** Notes read ahead during a scan. */
 const SCAN_WINDOW = 32;
+/** A folder's mtime this close to its listing may still move within the same clock tick of the
+ *  filesystem (coarse on some): such a listing is not trusted to stand for the next pass. */
+const RACY_MS = 3000;
 
 export interface IndexEvents {
   change: [entry: IndexEntry];
   remove: [entry: IndexEntry];
+  /** A scan or a reconcile finished: `full` when it looked at every held note. */
+  pass: [info: { full: boolean; checked: number }];
 }
+
+export interface ScanOptions {
+  blocking?: boolean;
+  oneShot?: boolean;
+  lean?: LeanScan;
+  quickStat?: boolean;
+}
+
+export interface TaskIndexOptions {
+  /** reconcile() checks one in `rotation` held notes a pass, so each within `rotation` passes. */
+  rotation?: number;
+  /** Below this many held notes, reconcile() checks them all every pass (it costs next to nothing). */
+  checkAllBelow?: number;
+}
+
+/** Defaults: at the default ORCHESTRATOR_INTERVAL (60 s) every note is checked within 10 minutes,
+ *  and a pass `lstat`s at most ~500 notes (a tenth of 5,000 held notes costs ~5 ms a minute). */
+export const RECONCILE_ROTATION = 10;
+export const RECONCILE_CHECK_ALL_BELOW = 500;
 
 export class TaskIndex extends EventEmitter<IndexEvents> {
   private readonly byPath = new Map<string, IndexEntry>();
   private readonly doneCache = new Map<string, { stamp: FileStamp; status: Status }>();
+  /** Valid tasks by status: the timers' passes look at the few they act on, not at every note. */
+  private readonly byStatus = new Map<Status, Map<string, IndexEntry>>();
+  /** Each active folder's stamp when it was last listed completely (see reconcile). */
+  private readonly listed = new Map<string, string>();
+  private readonly rotation: number;
+  private readonly checkAllBelow: number;
+  private turn = 0;
+  private slots = 0;
+  private failures = 0;
 
   constructor(
     private readonly store: NoteStore,
     readonly paths: VaultPaths,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
+    opts: TaskIndexOptions = {},
   ) {
     super();
+    this.rotation = Math.max(1, Math.floor(opts.rotation ?? RECONCILE_ROTATION));
+    this.checkAllBelow = opts.checkAllBelow ?? RECONCILE_CHECK_ALL_BELOW;
   }
 
   entries(): IndexEntry[] {
     return [...this.byPath.values()];
+  }
+
+  /** The valid tasks with this status (a copy: callers may refresh entries while they go). */
+  withStatus(status: Status): IndexEntry[] {
+    const m = this.byStatus.get(status);
+    return m ? [...m.values()] : [];
+  }
+
+  private put(path: string, entry: Entry, prev: IndexEntry | undefined): void {
+    if (prev) this.unbucket(path, prev);
+    this.byPath.set(path, entry);
+    if (entry.state.kind !== 'task') return;
+    const status = entry.state.task.status;
+    let m = this.byStatus.get(status);
+    if (!m) this.byStatus.set(status, (m = new Map()));
+    m.set(path, entry);
+  }
+
+  private drop(path: string, prev: IndexEntry): void {
+    this.byPath.delete(path);
+    this.unbucket(path, prev);
+  }
+
+  private unbucket(path: string, prev: IndexEntry): void {
+    if (prev.state.kind === 'task') this.byStatus.get(prev.state.task.status)?.delete(path);
   }
 
   get size(): number {
@@ -80,6 +141,17 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
 
   /** Re-read one path. Emits 'change' when its content changed, 'remove' when it is gone. */
   async refresh(path: string, pre?: Promise<Prefetched>): Promise<IndexEntry | undefined> {
+    try {
+      return await this.load(path, pre);
+    } catch (err) {
+      // A note that could not be taken in is not held, so only a listing finds it again.
+      this.failures++;
+      this.listed.clear();
+      throw err;
+    }
+  }
+
+  private async load(path: string, pre?: Promise<Prefetched>): Promise<IndexEntry | undefined> {
     const cls = classifyPath(this.paths.root, path);
     const folder = cls.folder;
     if (cls.kind !== 'task-note' || (folder !== 'Needs_Action' && folder !== 'Pending_Approval')) return undefined;
@@ -88,7 +160,7 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
     const st = fetched.st;
     if (!st) {
       if (prev) {
-        this.byPath.delete(path);
+        this.drop(path, prev);
         this.emit('remove', prev);
       }
       return undefined;
@@ -99,7 +171,7 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
     try {
       read = await (fetched.read ?? this.store.read(path));
     } catch (err) {
-      if (err instanceof NoteGoneError) return this.refresh(path);
+      if (err instanceof NoteGoneError) return this.load(path);
       throw err;
     }
     return this.apply(path, folder, prev, st, read);
@@ -129,7 +201,8 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
     const keepNote = !lean || state.kind !== 'task' || lean.keepText(id);
     if (lean && state.kind === 'task') state = leanTask(state);
     const entry = new Entry(id, path, folder, stamp, prev?.firstSeen ?? (st ? st.birthtimeMs || this.now() : undefined), state, keepNote ? note : undefined, note ? (keepNote ? undefined : `lean:${id}`) : unreadableHash(st!), this.now);
-    this.byPath.set(path, entry);
+    entry.slot = prev ? (prev as Entry).slot : this.slots++ % this.rotation;
+    this.put(path, entry, prev);
     this.emit('change', entry);
     return entry;
   }
@@ -138,60 +211,103 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
    * Reconcile with the disk: new, changed and vanished notes in the active folders. `blocking`:
    * read with blocking calls (the service's first scan, before anything else runs; afterwards it
    * keeps its event loop free). `oneShot` (with blocking): a CLI command that reads every note once
-   * and compares none: notes are read in one native call each and get no stamp (readOneShot).
+   * and compares none: notes are read in one native call each and get no stamp (readOneShot);
+   * `lean` (see LeanScan) keeps less of each.
    */
-  async scan(opts: { blocking?: boolean; oneShot?: boolean; lean?: LeanScan; quickStat?: boolean } = {}): Promise<void> {
+  async scan(opts: ScanOptions = {}): Promise<void> {
+    await this.pass(opts, undefined);
+  }
+
+  /**
+   * The service's periodic pass on a local disk (file events do the rest; a watcher's rescan and
+   * the start make full passes with scan()). A folder whose stamp is the one of its last complete
+   * listing holds the same names (creating, removing or renaming a note in it changes its mtime),
+   * so it is not listed again; and of the notes held, one in `rotation` is lstat'ed a pass, in
+   * turn, so an edit whose event was missed is found within `rotation` passes. All are checked
+   * while there are fewer than `checkAllBelow`.
+   */
+  async reconcile(): Promise<void> {
+    const turn = this.turn;
+    this.turn = (turn + 1) % this.rotation;
+    await this.pass({ quickStat: true }, this.byPath.size < this.checkAllBelow ? undefined : turn);
+  }
+
+  /** One pass; `turn`: check only the held notes of that rotation slot (undefined: all). */
+  private async pass(opts: ScanOptions, turn: number | undefined): Promise<void> {
     const seen = new Set<string>();
-    for (const dir of [this.paths.needsAction, this.paths.pendingApproval]) {
-      const folder: ActiveFolder = dir === this.paths.needsAction ? 'Needs_Action' : 'Pending_Approval';
-      let names: string[];
-      // A one-shot scan lists with types: only what the listing calls a regular file gets the quick read.
+    const listedFolders: ActiveFolder[] = [];
+    let checked = 0;
+    let due: Record<ActiveFolder, string[]> | undefined; // this turn's notes by folder, gathered once
+    const dueIn = (folder: ActiveFolder): string[] => {
+      if (!due) {
+        due = { Needs_Action: [], Pending_Approval: [] };
+        for (const e of this.byPath.values()) if ((e as Entry).slot === turn) due[e.folder].push(e.path);
+      }
+      return due[folder];
+    };
+    for (const folder of ['Needs_Action', 'Pending_Approval'] as const) {
+      const dir = folder === 'Needs_Action' ? this.paths.needsAction : this.paths.pendingApproval;
+      // Taken before the listing: a change during it makes the next pass list again.
+      const stamp = opts.quickStat || opts.blocking ? trustedDirStamp(dir) : undefined;
+      const failures = this.failures;
+      let paths: string[] = [];
       let regular: Set<string> | undefined;
-      try {
-        if (opts.oneShot) {
-          names = [];
-          regular = new Set();
-          for (const d of readdirSync(dir, { withFileTypes: true })) {
-            names.push(d.name);
-            if (d.isFile()) regular.add(d.name);
-          }
-        } else names = await readdir(dir);
-      } catch {
-        names = [];
-      }
-      const paths: string[] = [];
-      for (const name of names) {
-        const path = dir + sep + name; // join() without its normalising: `dir` is normal, `name` one segment
-        // Temp files and conflict copies are skipped; a path the index holds was classified already.
-        if (!this.byPath.has(path) && classifyName(folder, name).kind !== 'task-note') continue;
-        seen.add(path);
-        paths.push(path);
-      }
-      if (opts.quickStat) await this.dropUnchanged(paths);
-      if (opts.blocking) {
-        await this.scanSync(folder, paths, regular, opts.lean);
-        continue;
-      }
-      // Reads run ahead in a bounded window (one at a time left the disk and the CPU idle between
-      // ~4 round trips per note); entries are still taken in directory order, one after another.
-      const ahead: (Promise<Prefetched> | undefined)[] = new Array(paths.length);
-      const fetch = this.prefetch.bind(this);
-      const start = (i: number) => {
-        if (i < paths.length) ahead[i] = fetch(paths[i]!, this.byPath.get(paths[i]!));
-      };
-      for (let i = 0; i < Math.min(SCAN_WINDOW, paths.length); i++) start(i);
-      for (let i = 0; i < paths.length; i++) {
-        const path = paths[i]!;
+      if (turn !== undefined && stamp !== undefined && this.listed.get(dir) === stamp) {
+        paths = dueIn(folder);
+      } else {
+        listedFolders.push(folder);
+        let names: string[];
         try {
-          await this.refresh(path, ahead[i]);
-        } catch (err) {
-          this.logger.error({ component: 'index', file: path, err }, 'refresh failed');
+          if (opts.oneShot) {
+            // Listed with types: only what the listing calls a regular file gets the quick read.
+            names = [];
+            regular = new Set();
+            for (const d of readdirSync(dir, { withFileTypes: true })) {
+              names.push(d.name);
+              if (d.isFile()) regular.add(d.name);
+            }
+          } else names = await readdir(dir);
+        } catch {
+          names = [];
         }
-        ahead[i] = undefined;
-        start(i + SCAN_WINDOW);
+        for (const name of names) {
+          const path = dir + sep + name; // join() without its normalising: `dir` is normal, `name` one segment
+          const prev = this.byPath.get(path);
+          // Temp files and conflict copies are skipped; a path the index holds was classified already.
+          if (!prev && classifyName(folder, name).kind !== 'task-note') continue;
+          seen.add(path);
+          if (turn === undefined || !prev || (prev as Entry).slot === turn) paths.push(path);
+        }
       }
+      checked += paths.length;
+      if (opts.quickStat) await this.dropUnchanged(paths);
+      if (opts.blocking) await this.scanSync(folder, paths, regular, opts.lean);
+      else await this.refreshAll(paths);
+      if (stamp !== undefined && this.failures === failures && listedFolders.includes(folder)) this.listed.set(dir, stamp);
     }
-    for (const path of [...this.byPath.keys()]) if (!seen.has(path)) await this.refresh(path);
+    if (listedFolders.length > 0) for (const e of [...this.byPath.values()]) if (!seen.has(e.path) && listedFolders.includes(e.folder)) await this.refresh(e.path);
+    this.emit('pass', { full: turn === undefined, checked });
+  }
+
+  /** Refresh these paths, reading ahead in a bounded window (one at a time left the disk and the
+   *  CPU idle between ~4 round trips per note); entries are still taken in order, one by one. */
+  private async refreshAll(paths: string[]): Promise<void> {
+    const ahead: (Promise<Prefetched> | undefined)[] = new Array(paths.length);
+    const fetch = this.prefetch.bind(this);
+    const start = (i: number) => {
+      if (i < paths.length) ahead[i] = fetch(paths[i]!, this.byPath.get(paths[i]!));
+    };
+    for (let i = 0; i < Math.min(SCAN_WINDOW, paths.length); i++) start(i);
+    for (let i = 0; i < paths.length; i++) {
+      const path = paths[i]!;
+      try {
+        await this.refresh(path, ahead[i]);
+      } catch (err) {
+        this.logger.error({ component: 'index', file: path, err }, 'refresh failed');
+      }
+      ahead[i] = undefined;
+      start(i + SCAN_WINDOW);
+    }
   }
 
   /**
@@ -207,7 +323,7 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
       const path = paths[i]!;
       const prev = this.byPath.get(path);
       const st = prev ? lstatSync(path, { throwIfNoEntry: false }) : undefined;
-      if (!st || !prev || !sameStamp(prev.stamp, stampOf(st))) paths[kept++] = path;
+      if (!st || !prev || !sameStamp(prev.stamp, st)) paths[kept++] = path; // a Stats is a stamp: no copy a note
     }
     paths.length = kept;
   }
@@ -307,6 +423,20 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
   }
 }
 
+/** A folder's identity and times, when they are old enough to be trusted (see RACY_MS). */
+function trustedDirStamp(dir: string): string | undefined {
+  let st: Stats | undefined;
+  try {
+    st = statSync(dir, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+  if (!st?.isDirectory()) return undefined;
+  // File times are the kernel's wall clock, so compared with Date.now(), not an injected clock.
+  if (Date.now() - Math.max(st.mtimeMs, st.ctimeMs) < RACY_MS) return undefined;
+  return `${st.dev}:${st.ino}:${st.mtimeMs}:${st.ctimeMs}:${st.size}`;
+}
+
 /**
  * A one-shot reader that keeps every note until its rows are built (`list`) spends as much time
  * in the garbage collector as in reading: each note's text, data and task survive, and are
@@ -352,6 +482,8 @@ function unreadableHash(st: { size: number; mtimeMs: number }): string {
 // A class, not an object literal with a getter: one shape and no closures per note.
 class Entry implements IndexEntry {
   private born: number | undefined;
+  /** Its turn in reconcile()'s rotation. */
+  slot = 0;
   constructor(
     readonly id: string,
     readonly path: string,

@@ -155,8 +155,8 @@ export class Watchdog {
 
   /** `executing` with no lease at all (e.g. the lease file was deleted): nobody is running it. */
   private async orphanedExecuting(recovered: string[]): Promise<void> {
-    for (const e of this.ctx.index.entries()) {
-      if (e.state.kind !== 'task' || e.state.task.status !== 'executing' || this.ctx.runs.has(e.id)) continue;
+    for (const e of this.ctx.index.withStatus('executing')) {
+      if (e.state.kind !== 'task' || this.ctx.runs.has(e.id)) continue;
       if (await this.ctx.leases.get(e.id)) continue;
       await this.requeue(e.path, e.id, e.state.task.sessionId, 'no lease holds it', e.state.task.attempts);
       await this.ctx.index.refresh(e.path);
@@ -177,8 +177,8 @@ export class Watchdog {
   private async agentHealth(): Promise<void> {
     const { ctx } = this;
     const wanted = new Set<string>();
-    for (const e of ctx.index.entries()) {
-      if (e.state.kind === 'task' && e.state.task.status === 'planned') wanted.add(e.state.task.agent ?? ctx.config.agent);
+    for (const e of ctx.index.withStatus('planned')) {
+      if (e.state.kind === 'task') wanted.add(e.state.task.agent ?? ctx.config.agent);
     }
     await probeAgents(ctx, wanted);
     for (const name of wanted) {

@@ -7,7 +7,7 @@ import { loadConfig, type Config, type ConfigKey } from '../../src/config/config
 import type { WorkspaceConfigKey } from '../../src/config/workspace-config.js';
 import { EngineEvents } from '../../src/engine/events.js';
 import { createLogger } from '../../src/log/logger.js';
-import { startService, type RunningService } from '../../src/service/service.js';
+import { startService, type RunningService, type ServiceOptions } from '../../src/service/service.js';
 import { initVault } from '../../src/vault/init-vault.js';
 
 export { eventsFrom, nextEvent, recordEvents, waitFor, type Truthy } from './wait.js';
@@ -44,7 +44,7 @@ export interface RunRecord {
 
 const AGENTS = { ok: fixtureAgent('ok'), fail: fixtureAgent('fail'), hang: fixtureAgent('hang'), stubborn: fixtureAgent('ignore-term'), session: fixtureAgent('session') };
 
-export function createHarness(overrides: Partial<Record<ConfigKey | WorkspaceConfigKey, string>> = {}, opts: { examples?: boolean; agentEnv?: Record<string, string>; invalidSettleMs?: number; notifier?: Notifier } = {}): Harness {
+export function createHarness(overrides: Partial<Record<ConfigKey | WorkspaceConfigKey, string>> = {}, opts: { examples?: boolean; agentEnv?: Record<string, string>; invalidSettleMs?: number; notifier?: Notifier; service?: Pick<ServiceOptions, 'index' | 'createWatcher'> } = {}): Harness {
   const root = mkdtempSync(join(tmpdir(), 'vr-test-'));
   const vault = join(root, 'vault');
   const runLog = join(root, 'runs.log');
@@ -76,7 +76,7 @@ export function createHarness(overrides: Partial<Record<ConfigKey | WorkspaceCon
     async start() {
       await initVault(vault, { examples: opts.examples ?? false });
       const { logger } = createLogger({ vaultDir: vault, level: 'debug', console: false });
-      h.service = await startService({ config, logger, env: { ...process.env, FIXTURE_LOG: runLog, ...opts.agentEnv }, heartbeatMs: 1000, shutdownGraceMs: 500, invalidSettleMs: opts.invalidSettleMs ?? 300, events, notifier: opts.notifier });
+      h.service = await startService({ config, logger, env: { ...process.env, FIXTURE_LOG: runLog, ...opts.agentEnv }, heartbeatMs: 1000, shutdownGraceMs: 500, invalidSettleMs: opts.invalidSettleMs ?? 300, events, notifier: opts.notifier, ...opts.service });
       return h.service;
     },
     async stop() {
