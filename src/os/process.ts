@@ -1,6 +1,7 @@
 // Process and process-group primitives (Linux /proc where it helps): liveness that survives pid
 // reuse, group signalling with a grace period, and finding a run's processes by an env marker.
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { readToEnd } from './read-to-end.js';
 
 /**
  * Fields 3… of /proc/<pid>/stat (Linux), so [0] is the state, [2] the process group, [19] the
@@ -137,7 +138,7 @@ export function groupsWithEnv(name: string, value: string): number[] {
   return [...groups];
 }
 
-let scratch = Buffer.allocUnsafe(16 * 1024);
+const scratch = Buffer.allocUnsafe(16 * 1024);
 
 /**
  * A /proc file's bytes, in a view valid until the next call. readFileSync sizes a /proc file
@@ -147,17 +148,7 @@ let scratch = Buffer.allocUnsafe(16 * 1024);
 function readProcFile(path: string): Buffer {
   const fd = openSync(path, 'r');
   try {
-    let len = 0;
-    for (;;) {
-      if (len === scratch.length) {
-        const bigger = Buffer.allocUnsafe(scratch.length * 2);
-        scratch.copy(bigger, 0, 0, len);
-        scratch = bigger;
-      }
-      const n = readSync(fd, scratch, len, scratch.length - len, null);
-      if (n === 0) return scratch.subarray(0, len);
-      len += n;
-    }
+    return readToEnd(fd, scratch);
   } finally {
     closeSync(fd);
   }

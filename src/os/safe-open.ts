@@ -6,10 +6,11 @@
 // regular files are opened, with O_NONBLOCK, so a FIFO can never hang us.
 // (Node has no openat(): a link swapped in between the folder check and the open is not caught,
 // but the file itself is never followed.)
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, realpathSync, type Stats } from 'node:fs';
 import { lstat, mkdir, open, realpath, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { VaultrunnerError } from '../errors.js';
+import { readToEnd } from './read-to-end.js';
 
 const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 const NONBLOCK = constants.O_NONBLOCK ?? 0;
@@ -192,14 +193,7 @@ export function readRegularFileSync(path: string, opts: { maxBytes?: number } = 
     const st = fstatSync(fd);
     if (!st.isFile()) throw new UnsafePathError(path, `${path} is not a regular file; vaultrunner does not open it`);
     if (opts.maxBytes !== undefined && st.size > opts.maxBytes) throw new UnsafePathError(path, `${path} is ${st.size} bytes, more than the ${opts.maxBytes} expected`);
-    let buf = Buffer.allocUnsafe(st.size + 1);
-    let len = 0;
-    for (;;) {
-      if (len === buf.length) buf = Buffer.concat([buf, Buffer.allocUnsafe(buf.length)]); // grew since fstat
-      const n = readSync(fd, buf, len, buf.length - len, null);
-      if (n === 0) return { buf: buf.subarray(0, len), st };
-      len += n;
-    }
+    return { buf: readToEnd(fd, Buffer.allocUnsafe(st.size + 1)), st }; // (one byte more: a file that grew is seen to)
   } finally {
     closeSync(fd);
   }

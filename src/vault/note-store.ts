@@ -2,12 +2,13 @@
 // compare-and-swap: if the note changed since we read it, the edit is re-applied to the new text,
 // so a person's newer edit always wins. Moves never overwrite.
 import { createHash, randomBytes } from '../os/lazy-crypto.js';
-import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import { chmod, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { NoteChangedError, NoteGoneError, NoteParseError, VaultrunnerError } from '../errors.js';
 import { linkOrCopy, syncDir, writeSynced } from './durable-fs.js';
 import { ensureVaultDir } from '../os/safe-open.js';
+import { readToEnd } from '../os/read-to-end.js';
 import { applyEdits, FrontmatterSyntaxError, frontmatterData, splitNote, type FieldEdits } from './frontmatter.js';
 
 export interface FileStamp {
@@ -379,19 +380,7 @@ const SCRATCH = Buffer.allocUnsafe(64 * 1024);
 /** The whole file from `fd`, in a view that is valid until the next call (decode it at once). */
 function readAllSync(fd: number, size: number): Buffer {
   // A note larger than the scratch buffer gets one of its own (kept no longer than the read).
-  let buf = size + 1 <= SCRATCH.length ? SCRATCH : Buffer.allocUnsafe(size + 1);
-  let len = 0;
-  for (;;) {
-    if (len === buf.length) {
-      // It grew since fstat: go on in a bigger buffer.
-      const bigger = Buffer.allocUnsafe(buf.length * 2);
-      buf.copy(bigger, 0, 0, len);
-      buf = bigger;
-    }
-    const n = readSync(fd, buf, len, buf.length - len, null);
-    if (n === 0) return buf.subarray(0, len);
-    len += n;
-  }
+  return readToEnd(fd, size + 1 <= SCRATCH.length ? SCRATCH : Buffer.allocUnsafe(size + 1));
 }
 
 function decoded(path: string, st: Stats, buf: Buffer): NoteSnapshot {
