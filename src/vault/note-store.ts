@@ -353,11 +353,11 @@ export class NoteStore {
   }
 }
 
-// A note that is a symlink is never followed: it could point anywhere outside the vault (and our
-// atomic writes would replace the link with a copy). O_NONBLOCK: a FIFO cannot hang us.
 /** A stamp no file has (NaN equals nothing): a one-shot read's, never compared. */
 const NO_STAMP: FileStamp = Object.freeze({ size: -1, mtimeMs: Number.NaN, ctimeMs: Number.NaN, ino: -1 });
 
+// A note that is a symlink is never followed: it could point anywhere outside the vault (and our
+// atomic writes would replace the link with a copy). O_NONBLOCK: a FIFO cannot hang us.
 const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 
 function checkStat<S extends Stats>(path: string, st: S): S {

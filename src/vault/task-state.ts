@@ -140,7 +140,7 @@ export class TaskStateStore {
     let unnamed = false;
     for (const name of candidates) {
       let read = this.loaded.get(name);
-      if (!read) this.loaded.set(name, (read = this.readOnce(name, regular.has(name))));
+      if (!this.loaded.has(name)) this.loaded.set(name, (read = this.readOnce(name, regular.has(name))));
       const named = read?.value?.task;
       if (named === undefined) unnamed = true;
       if (named !== id || !read) continue;
