@@ -106,9 +106,9 @@ if (import.meta.url === entry) {
     v8.setFlagsFromString('--semi-space-growth-factor=1');
     // A one-shot command lives under a second: TurboFan's compiles of its per-note functions
     // (on a second thread, with their own memory) finish about when the command does. Tiered up
-    // 4× later, only what stays hot at 20,000 notes is optimized: `list` of 2,000 notes ~15 %
-    // faster and ~30 % less CPU, 20,000 unchanged (docs/benchmarks.md). Not for the service.
-    if (!LONG_RUNNING.has(process.argv[2] ?? '')) v8.setFlagsFromString('--interrupt-budget=270336');
+    // 16× later, only what stays hot for thousands of notes is optimized: `list` of 2,000 notes
+    // ~20 % faster and ~40 % less CPU, 20,000 ~4 % slower (docs/benchmarks.md). Not for the service.
+    if (!LONG_RUNNING.has(process.argv[2] ?? '')) v8.setFlagsFromString('--interrupt-budget=1081344');
   }
   quietWhenClosed(process.stdout);
   quietWhenClosed(process.stderr);
