@@ -44,6 +44,7 @@ export class TaskStateStore {
   /** Ids read by prime({ load }): a one-shot reader's snapshot, not stat'ed again by get(). */
   private readonly snapshot = new Set<string>();
   /** prime({ load })'s reads by file name, each file read once however many ids share its prefix. */
+  private listing: Listing | undefined;
   private readonly loaded = new Map<string, { value: StoredState | undefined; stamp: string } | undefined>();
 
   constructor(private readonly dir: string) {}
@@ -73,31 +74,21 @@ export class TaskStateStore {
    * time through the thread pool, a few hundred of them were a quarter of `list`'s time).
    */
   async prime(ids: Iterable<string>, opts: { load?: boolean } = {}): Promise<void> {
-    let names: Set<string>;
-    const regular = new Set<string>(); // loading: what the listing calls a regular file gets the quick read
-    try {
-      if (opts.load) {
-        names = new Set();
-        for (const d of readdirSync(this.dir, { withFileTypes: true })) {
-          names.add(d.name);
-          if (d.isFile()) regular.add(d.name);
-        }
-      } else names = new Set(await readdir(this.dir));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return;
-      names = new Set();
+    let listing: Listing | undefined;
+    if (opts.load) {
+      listing = this.listSync();
+      if (!listing) return; // unreadable: nothing is known absent
+    } else {
+      let names: string[];
+      try {
+        names = await readdir(this.dir);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return;
+        names = [];
+      }
+      listing = listingOf(names, new Set());
     }
-    // Readable prefixes of the files there are: an id whose prefix has no file needs no hash.
-    const prefixes = new Map<string, string[]>();
-    let legacyNames = false; // files under an older version's name (no `-<hash>` before `.json`)
-    for (const n of names) {
-      if (!n.endsWith('.json')) continue;
-      const p = n.slice(0, n.lastIndexOf('-'));
-      const list = prefixes.get(p);
-      if (list) list.push(n);
-      else prefixes.set(p, [n]);
-      if (!HASHED_NAME.test(n)) legacyNames = true;
-    }
+    const { names, regular, prefixes, legacyNames } = listing;
     for (const id of ids) {
       if (this.cache.has(id)) continue;
       const candidates = prefixes.get(stateKeyPrefix(id));
@@ -111,6 +102,36 @@ export class TaskStateStore {
       if (legacy && names.has(legacy)) continue;
       this.cache.set(id, { stamp: 'absent', state: {} });
     }
+  }
+
+  /**
+   * Which ids may have a state file, from one listing of the folder (kept for prime({ load })):
+   * those whose readable prefix a file has, or every id while a file under an older version's name
+   * is there (such a name says nothing about its id). A one-shot reader (`list`) asks before it
+   * knows the ids.
+   */
+  mayHaveState(): (id: string) => boolean {
+    const listing = this.listSync();
+    if (!listing || listing.legacyNames) return () => true; // (unreadable: assume any may)
+    const { prefixes } = listing;
+    return (id) => prefixes.size > 0 && prefixes.has(stateKeyPrefix(id));
+  }
+
+  /** The folder listed once with types (a one-shot reader's: not listed again); undefined when
+   *  it cannot be read (a missing folder is an empty one). */
+  private listSync(): Listing | undefined {
+    if (this.listing) return this.listing;
+    const names: string[] = [];
+    const regular = new Set<string>(); // what the listing calls a regular file gets the quick read
+    try {
+      for (const d of readdirSync(this.dir, { withFileTypes: true })) {
+        names.push(d.name);
+        if (d.isFile()) regular.add(d.name);
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
+    }
+    return (this.listing = listingOf(names, regular));
   }
 
   private loadSync(id: string): void {
@@ -214,6 +235,29 @@ export class TaskStateStore {
     await this.clear(id);
     if (attemptsSoFar > 0) await this.patch(id, { cycleStart: attemptsSoFar });
   }
+}
+
+interface Listing {
+  names: ReadonlySet<string>;
+  regular: ReadonlySet<string>;
+  /** Readable prefixes of the files there are (an id whose prefix has no file needs no hash). */
+  prefixes: ReadonlyMap<string, string[]>;
+  /** A file under an older version's name (no `-<hash>` before `.json`) is there. */
+  legacyNames: boolean;
+}
+
+function listingOf(names: string[], regular: ReadonlySet<string>): Listing {
+  const prefixes = new Map<string, string[]>();
+  let legacyNames = false;
+  for (const n of names) {
+    if (!n.endsWith('.json')) continue;
+    const p = n.slice(0, n.lastIndexOf('-'));
+    const list = prefixes.get(p);
+    if (list) list.push(n);
+    else prefixes.set(p, [n]);
+    if (!HASHED_NAME.test(n)) legacyNames = true;
+  }
+  return { names: new Set(names), regular, prefixes, legacyNames };
 }
 
 /** A state file: the state and, since files carry it, the task it belongs to (see prime). */

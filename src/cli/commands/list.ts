@@ -1,6 +1,5 @@
 // `vaultrunner list`: the task queue as the service sees it, built with the same index and
 // readiness rules the service uses (no second parser), read-only.
-import { readdirSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../../config/config.js';
@@ -15,7 +14,6 @@ import type { VaultPaths } from '../../vault/layout.js';
 import type { NoteStore } from '../../vault/note-store.js';
 import { TaskIndex, type IndexEntry } from '../../vault/task-index.js';
 import { TaskStateStore } from '../../vault/task-state.js';
-import { stateKeyPrefix } from '../../vault/state-key.js';
 import type { Command } from '../command.js';
 import { clockTime, formatAge, openVault, parseLocalDateTime, validated } from './shared.js';
 
@@ -62,10 +60,11 @@ const ROOT_LIKE = isRootLikeLocale(process.env);
 export async function collectTaskRows(opts: CollectOptions): Promise<TaskRow[]> {
   const { paths, store, now } = opts;
   const index = new TaskIndex(store, paths, silentLogger(), () => now);
-  // A one-shot read of every note, lean (see LeanScan): texts kept only for tasks a state file may compare.
-  await index.scan({ blocking: true, oneShot: true, lean: { keepText: stateFilePrefixes(paths.taskState) } });
+  // A one-shot read of every note, lean (see LeanScan): texts kept only for tasks a state file may
+  // compare. The state folder is listed once, for this and for prime.
   const states = new TaskStateStore(paths.taskState);
-  await states.prime(index.entries().map((e) => e.id), { load: true }); // one readdir, blocking reads
+  await index.scan({ blocking: true, oneShot: true, lean: { keepText: states.mayHaveState() } });
+  await states.prime(index.entries().map((e) => e.id), { load: true }); // blocking reads
   const sources = await offlineWaitSources({ config: opts.config, paths, index, taskState: states, now });
   const rows: TaskRow[] = [];
   for (const e of index.entries()) {
@@ -74,24 +73,6 @@ export async function collectTaskRows(opts: CollectOptions): Promise<TaskRow[]> 
   }
   if (opts.includeDone) rows.push(...(await doneRows(opts)));
   return sortByName(rows, (r) => r.id, ROOT_LIKE, (a, b) => FOLDER_RANK[a.folder] - FOLDER_RANK[b.folder] || (PRIORITY_RANK[a.priority as Priority] ?? 9) - (PRIORITY_RANK[b.priority as Priority] ?? 9));
-}
-
-/** Which ids may have a task-state file, from the folder's names: a readable prefix in common (or
- *  any file under an older version's name, which says nothing about its id). */
-function stateFilePrefixes(dir: string): (id: string) => boolean {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return () => false;
-  }
-  const prefixes = new Set<string>();
-  for (const n of names) {
-    if (!n.endsWith('.json')) continue;
-    if (!/-[0-9a-f]{24}\.json$/.test(n)) return () => true;
-    prefixes.add(n.slice(0, n.lastIndexOf('-')));
-  }
-  return (id) => prefixes.size > 0 && prefixes.has(stateKeyPrefix(id));
 }
 
 // `born`: a function where finding the birth time costs a stat (asked only without `created`).
