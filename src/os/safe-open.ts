@@ -6,7 +6,7 @@
 // regular files are opened, with O_NONBLOCK, so a FIFO can never hang us.
 // (Node has no openat(): a link swapped in between the folder check and the open is not caught,
 // but the file itself is never followed.)
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, realpathSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, type Stats } from 'node:fs';
 import { lstat, mkdir, open, realpath, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { VaultrunnerError } from '../errors.js';
@@ -181,6 +181,24 @@ export async function readRegularFile(path: string, opts: { maxBytes?: number } 
  * readRegularFile with blocking calls, and the open file's stat (for a one-shot command that reads
  * many small files at once: `list` reading every task's state). Same refusals.
  */
+/**
+ * A one-shot reader's text of a file its folder's listing called a regular file: one native call
+ * (open without following a link or waiting on a FIFO, read, decode as UTF-8, invalid bytes as
+ * U+FFFD). Undefined when it cannot tell: any error, an empty file (a FIFO swapped in reads as
+ * one), more than `maxBytes`; the caller then takes its careful read.
+ */
+export function readTextOneShot(path: string, maxBytes: number): string | undefined {
+  let text: string;
+  try {
+    // A numeric flag is passed to open(2) as is (Node's types allow only its string forms).
+    text = readFileSync(path, { encoding: 'utf8', flag: (constants.O_RDONLY | NOFOLLOW | NONBLOCK) as unknown as string });
+  } catch {
+    return undefined;
+  }
+  if (text === '' || (text.length > maxBytes / 3 && Buffer.byteLength(text) > maxBytes)) return undefined;
+  return text;
+}
+
 export function readRegularFileSync(path: string, opts: { maxBytes?: number } = {}): { buf: Buffer; st: Stats } | undefined {
   let fd: number;
   try {

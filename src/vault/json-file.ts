@@ -5,10 +5,8 @@ import { mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { linkOrCopy, writeSynced } from './durable-fs.js';
 import { vaultRootOfState } from './layout.js';
-import { ensureVaultDir, readRegularFile, readRegularFileSync, UnsafePathError } from '../os/safe-open.js';
-import { constants, readFileSync, type Stats } from 'node:fs';
-
-const ONE_SHOT_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+import { ensureVaultDir, readRegularFile, readRegularFileSync, readTextOneShot, UnsafePathError } from '../os/safe-open.js';
+import type { Stats } from 'node:fs';
 
 /** State files are small; anything bigger is not ours. */
 const MAX_JSON_BYTES = 4 * 1024 * 1024;
@@ -31,13 +29,12 @@ export async function readJson<T>(path: string): Promise<T | undefined> {
  * or oversize file): the caller takes the careful read (readJsonSync), which decides as always.
  */
 export function readJsonOneShot<T>(path: string): { value: T } | undefined {
-  let text: string;
+  const text = readTextOneShot(path, MAX_JSON_BYTES);
+  if (text === undefined) return undefined;
   try {
-    text = readFileSync(path, { encoding: 'utf8', flag: ONE_SHOT_FLAGS as unknown as string }); // a numeric flag goes to open(2) as is
-    if (text === '' || (text.length > MAX_JSON_BYTES / 3 && Buffer.byteLength(text) > MAX_JSON_BYTES)) return undefined;
     return { value: JSON.parse(text) as T };
   } catch {
-    return undefined;
+    return undefined; // torn: the careful read decides
   }
 }
 

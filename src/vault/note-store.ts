@@ -2,12 +2,12 @@
 // compare-and-swap: if the note changed since we read it, the edit is re-applied to the new text,
 // so a person's newer edit always wins. Moves never overwrite.
 import { createHash, randomBytes } from '../os/lazy-crypto.js';
-import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, type Stats } from 'node:fs';
 import { chmod, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { NoteChangedError, NoteGoneError, NoteParseError, VaultrunnerError } from '../errors.js';
 import { linkOrCopy, syncDir, writeSynced } from './durable-fs.js';
-import { ensureVaultDir } from '../os/safe-open.js';
+import { ensureVaultDir, readTextOneShot } from '../os/safe-open.js';
 import { readToEnd } from '../os/read-to-end.js';
 import { applyEdits, FrontmatterSyntaxError, frontmatterData, splitNote, type FieldEdits } from './frontmatter.js';
 
@@ -139,15 +139,8 @@ export class NoteStore {
    * bytes, a note over the size limit. The snapshot has no stamp: a one-shot index compares none.
    */
   readOneShot(path: string): NoteRead | undefined {
-    let text: string;
-    try {
-      // A numeric flag is passed to open(2) as is (Node's types allow only its string forms).
-      text = readFileSync(path, { encoding: 'utf8', flag: READ_FLAGS as unknown as string });
-    } catch {
-      return undefined;
-    }
-    if (text === '' || text.includes('\uFFFD') || text.includes('\0')) return undefined;
-    if (text.length > MAX_NOTE_BYTES / 3 && Buffer.byteLength(text) > MAX_NOTE_BYTES) return undefined;
+    const text = readTextOneShot(path, MAX_NOTE_BYTES);
+    if (text === undefined || text.includes('\uFFFD') || text.includes('\0')) return undefined;
     return parseSnapshot(snapshotOf(path, text, NO_STAMP));
   }
 
