@@ -7,7 +7,7 @@
 // reason in `error:` and the branch intact; a transient failure leaves it `done` in place to be
 // tried again. Every step can be repeated after a crash: the merge sees it already happened
 // (mergeTask), a removed worktree is not there to remove, and filing in Done/ comes last.
-import { realpath } from 'node:fs/promises';
+import { realpath } from '../os/quick-fs.js';
 import type { Actor } from '../domain/status.js';
 import { validateTask, type Task } from '../domain/task.js';
 import { shortMessage } from '../errors.js';

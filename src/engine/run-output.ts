@@ -3,7 +3,8 @@
 // read back from here after the restart and recorded, instead of running the task again. The
 // files are removed once the outcome is recorded (the transcript in Logs/ keeps the record).
 import { constants } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
+import { open } from '../os/quick-fs.js';
 import { join } from 'node:path';
 import { ensureVaultDir } from '../os/safe-open.js';
 import type { VaultPaths } from '../vault/layout.js';

@@ -1,6 +1,6 @@
 // Where a task runs. A note may name a working_dir, but only inside the operator's
 // WORKSPACE_ROOTS; without one, the task gets a scratch folder inside .vaultrunner/.
-import { lstat, realpath, stat } from 'node:fs/promises';
+import { lstat, realpath, stat } from '../os/quick-fs.js';
 import { dirKey } from '../domain/dispatch.js';
 import { ensureVaultDir } from '../os/safe-open.js';
 import { isAbsolute, join, resolve } from 'node:path';

@@ -7,7 +7,7 @@
 // (Node has no openat(): a link swapped in between the folder check and the open is not caught,
 // but the file itself is never followed.)
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, type Stats } from 'node:fs';
-import { lstat, mkdir, open, realpath, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, realpath, type QuickHandle as FileHandle } from './quick-fs.js';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { VaultrunnerError } from '../errors.js';
 import { readToEnd } from './read-to-end.js';

@@ -2,7 +2,7 @@
 // it. Append-only, batched and bounded: a chatty or hostile agent cannot bloat the vault, our heap,
 // or break the note's rendering.
 import { constants } from 'node:fs';
-import { unlink, type FileHandle } from 'node:fs/promises';
+import { unlink, type QuickHandle as FileHandle } from '../os/quick-fs.js';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { AgentEvent } from '../agents/agent.js';
 import { obsidianDateTime } from '../clock.js';

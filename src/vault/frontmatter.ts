@@ -4,6 +4,7 @@
 import type { Document, Pair, Scalar } from 'yaml';
 import { yamlLib } from './yaml-lib.js';
 import { fastFrontmatterData } from './frontmatter-fast.js';
+import { fastEditYaml } from './frontmatter-edit-fast.js';
 import { findDuplicateKey, FRONTMATTER_LIMITS, frontmatterOverLimit } from './frontmatter-limits.js';
 
 export interface SplitNote {
@@ -174,6 +175,17 @@ export function applyEdits(text: string, edits: FieldEdits): string {
     if (lines.length === 0) return text;
     return split.bom + `---${eol}` + lines.join('') + `---${eol}` + split.body;
   }
+  if (split.yaml.length <= SURELY_WITHIN_LIMITS) {
+    // Plain `key: value` lines (nearly every note): edited line by line, no YAML document built.
+    const yaml = fastEditYaml(split.yaml, eol, edits, formatScalar);
+    if (yaml !== undefined && yaml.length <= SURELY_WITHIN_LIMITS) return joinNote({ ...split, yaml });
+  }
+  return applyEditsFull(split, edits);
+}
+
+/** applyEdits through the YAML document: any frontmatter the parser reads. */
+export function applyEditsFull(split: SplitNote, edits: FieldEdits): string {
+  const { eol } = split;
   const parsed = parseFrontmatter(split);
   const { isMap, isScalar } = yamlLib();
   let yaml = split.yaml;

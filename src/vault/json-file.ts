@@ -1,7 +1,8 @@
 // Small JSON files in the machine-state folder, written atomically. Never through a link, never
 // from a FIFO (see safe-open): the state folder lives in a vault that sync tools write to.
 import { randomBytes } from '../os/lazy-crypto.js';
-import { mkdir, readdir, rename, unlink } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
+import { mkdir, rename, unlink } from '../os/quick-fs.js';
 import { basename, dirname, join } from 'node:path';
 import { linkOrCopy, writeSynced } from './durable-fs.js';
 import { vaultRootOfState } from './layout.js';

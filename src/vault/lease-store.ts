@@ -2,7 +2,8 @@
 // before it writes `executing`; it records the agent's pid and, when the run ends, its outcome, so
 // a crash at any moment can be recovered without running the task twice at once.
 import { randomBytes } from '../os/lazy-crypto.js';
-import { link, readdir, unlink } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
+import { link, unlink } from '../os/quick-fs.js';
 import { join } from 'node:path';
 import { readJson, removeFile, writeJson } from './json-file.js';
 import { ownerState, selfOwner, type Owner } from './owner.js';

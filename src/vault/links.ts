@@ -2,7 +2,7 @@
 // the vault, or a reason why not. domain/links.ts refuses `..`, absolute paths and the like; here
 // the real path (symlinks followed) must still be inside the vault's real root, so a link to a
 // symlink pointing out of the vault never gets read into a prompt, the dashboard or `show`.
-import { realpath, stat } from 'node:fs/promises';
+import { realpath, stat } from '../os/quick-fs.js';
 import { join } from 'node:path';
 import { isInside, parseLink } from '../domain/links.js';
 import type { VaultPaths } from './layout.js';

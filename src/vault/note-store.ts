@@ -3,7 +3,7 @@
 // so a person's newer edit always wins. Moves never overwrite.
 import { createHash, randomBytes } from '../os/lazy-crypto.js';
 import { closeSync, constants, fstatSync, openSync, type Stats } from 'node:fs';
-import { chmod, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, open, readFile, rename, stat, unlink } from '../os/quick-fs.js';
 import { basename, dirname, join } from 'node:path';
 import { NoteChangedError, NoteGoneError, NoteParseError, VaultrunnerError } from '../errors.js';
 import { linkOrCopy, syncDir, writeSynced } from './durable-fs.js';

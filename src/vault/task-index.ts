@@ -4,7 +4,8 @@
 // up Done/<name>.md directly, so a pass costs O(active tasks), not O(Done/).
 import { EventEmitter } from 'node:events';
 import { lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
-import { lstat, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import { lstat } from '../os/quick-fs.js';
 import { join, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { NoteGoneError } from '../errors.js';

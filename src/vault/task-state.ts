@@ -1,7 +1,8 @@
 // Per-task machine state that must survive restarts but does not belong in the note: retry
 // backoff, counts of interrupted attempts, what to resume. Lives in .vaultrunner/tasks/<id>.json.
 import { readdirSync } from 'node:fs';
-import { link, readdir, stat, unlink } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
+import { link, stat, unlink } from '../os/quick-fs.js';
 import { join } from 'node:path';
 import { readJson, readJsonOneShot, readJsonSync, removeFile, writeJson } from './json-file.js';
 import { KeyedQueue } from './keyed-queue.js';

@@ -3,7 +3,7 @@
 // reader (EPIPE) or never be read. A restarted service reads the finished run's result from the
 // file instead of running the task again. While the service lives it follows the files as they grow.
 import { closeSync, constants, watch, type FSWatcher } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, type QuickHandle as FileHandle } from '../../os/quick-fs.js';
 import { openAppendSync } from '../../os/safe-open.js';
 
 /** Where one run's output goes (inside the vault's `.vaultrunner/`, created by the engine). */
