@@ -3,8 +3,7 @@
 // read back from here after the restart and recorded, instead of running the task again. The
 // files are removed once the outcome is recorded (the transcript in Logs/ keeps the record).
 import { constants } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { open } from '../os/quick-fs.js';
+import { open, unlink } from '../os/quick-fs.js';
 import { join } from 'node:path';
 import { ensureVaultDir } from '../os/safe-open.js';
 import type { VaultPaths } from '../vault/layout.js';
@@ -39,7 +38,8 @@ export async function prepareRunOutput(paths: VaultPaths, name: string): Promise
 }
 
 export async function removeRunOutput(files: RunOutputFiles): Promise<void> {
-  await Promise.all([rm(files.stdout, { force: true }), rm(files.stderr, { force: true })]).catch(() => undefined);
+  // Absent already is fine; anything else (a folder in the way) is left for a person to see.
+  await Promise.all([unlink(files.stdout), unlink(files.stderr)].map((p) => p.catch(() => undefined)));
 }
 
 /** The last part of a run's stdout, from a line start; undefined when it is missing or not a regular file. */
