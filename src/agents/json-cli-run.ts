@@ -159,6 +159,7 @@ export function startJsonCli(spec: JsonCliSpec): AgentRun {
     },
   });
   pid = handle.pid;
+  void handle.spawned.then((p) => (pid = p));
   control = handle.control;
 
   const outcome = handle.exit.then((res): AgentOutcome => {

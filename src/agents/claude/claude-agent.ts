@@ -247,7 +247,8 @@ export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
       stdin: req.prompt, // the CLI waits for EOF
       env: childEnv(req.env),
       ...(req.outputFiles ? { outputFiles: req.outputFiles } : {}),
-      spawn,
+      // Only an injected spawner replaces the default (a file-backed run goes through the spawner process).
+      ...(opts.spawn ? { spawn: opts.spawn } : {}),
       ...(opts.maxLineBytes === undefined ? {} : { stdoutLineBytes: opts.maxLineBytes }),
       stderrLineBytes: STDERR_LINE_BYTES,
       ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
@@ -262,6 +263,7 @@ export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
       },
     });
     pid = handle.pid;
+    void handle.spawned.then((p) => (pid = p));
 
     const outcome: Promise<AgentOutcome> = handle.exit.then((res) => {
       if (lingerTimer) clearTimeout(lingerTimer);
