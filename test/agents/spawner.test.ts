@@ -152,6 +152,7 @@ describe('spawner process', () => {
     if (!outcome.ok) {
       expect(outcome.exitCode).toBeNull();
       expect(outcome.error.retryable).toBe(true);
+      expect(outcome.error.message).toContain('the spawner process ended while this agent ran');
     }
     // The next run does not wait for a new spawner: it is forked directly, and works.
     const { h, lines } = run(`console.log('next')`, { outputFiles: files('next') });

@@ -132,6 +132,8 @@ function spawnWithFiles(opts: SpawnOptions, files: OutputFiles, spawner: Spawner
     for (const f of followers) f.start();
     const res = await child.exit;
     await Promise.all(followers.map((f) => f.finish()));
+    // Said where every adapter looks for why a run failed (its stderr tail / last line).
+    if (res.lost) sinks.onStderr(Buffer.from(`${LOST_NOTE}\n`));
     sinks.end();
     await control.endLeftovers();
     const idleMs = sinks.idleMs();
@@ -152,6 +154,9 @@ function spawnWithFiles(opts: SpawnOptions, files: OutputFiles, spawner: Spawner
     exit,
   };
 }
+
+/** A run whose spawner died: it was watched by pid until gone; its exit status is unknown. */
+export const LOST_NOTE = 'vaultrunner: the spawner process ended while this agent ran; its exit status is unknown';
 
 /** The env as plain strings (an undefined value means "unset", as execa reads it). */
 function definedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
