@@ -6,8 +6,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { chmodSync } from 'node:fs';
+import type { AgentRun } from '../../src/agents/agent.js';
+import { createClaudeAgent } from '../../src/agents/claude/claude-agent.js';
 import { createCommandAgent } from '../../src/agents/command-agent.js';
-import { isNotFound, sharedSpawner, spawnProcess, SpawnerClient, type SpawnOptions } from '../../src/agents/process/index.js';
+import { isNotFound, setSharedSpawner, sharedSpawner, spawnProcess, SpawnerClient, type SpawnOptions } from '../../src/agents/process/index.js';
 import { isAlive, isZombie } from '../../src/os/process.js';
 
 let dir: string;
@@ -198,7 +201,59 @@ describe('spawner process', () => {
     await until('the spawner to exit', () => gone(spawnerPid));
     expect(isAlive(pid)).toBe(true);
     process.kill(-pid, 'SIGKILL');
-    expect(await h.exit).toEqual({ exitCode: null }); // seen by pid once the spawner was gone
+    expect(await h.exit).toEqual({ exitCode: null, lost: true }); // seen by pid once the spawner was gone
     expect(existsSync(files().stdout)).toBe(true);
+  });
+});
+
+describe('a claude run whose spawner died is judged like a run adopted after a crash', () => {
+  const init = '{"type":"system","subtype":"init","session_id":"sess-lost","model":"m","cwd":"/w","tools":[]}';
+  const results = {
+    success: '{"type":"result","subtype":"success","is_error":false,"result":"All done.","session_id":"sess-lost","total_cost_usd":0.1,"num_turns":1}',
+    apiError: '{"type":"result","subtype":"error_during_execution","is_error":true,"api_error_status":503,"result":"overloaded","session_id":"sess-lost"}',
+    none: '',
+  };
+
+  /** A stand-in claude binary: prints init, waits for `go`, prints `result` (if any), exits 0. */
+  function fakeClaude(result: string): string {
+    const bin = join(dir, 'claude');
+    const go = join(dir, 'go');
+    writeFileSync(bin, `#!${process.execPath}\nconsole.log(${JSON.stringify(init)}); const t = setInterval(() => { if (require('fs').existsSync(${JSON.stringify(go)})) { clearInterval(t); if (${JSON.stringify(result)}) console.log(${JSON.stringify(result)}); } }, 20);\n`);
+    chmodSync(bin, 0o755);
+    return bin;
+  }
+
+  async function loseSpawner(result: string) {
+    setSharedSpawner(client({ retryMs: 0 }));
+    const raw: string[] = [];
+    const agentRun: AgentRun = createClaudeAgent({ bin: fakeClaude(result) }).start({ taskId: 't', attempt: 1, prompt: 'p', cwd: dir, permissionMode: 'default', env: ENV, outputFiles: files(), onRawLine: (l) => raw.push(l) });
+    await agentRun.spawned;
+    const spawnerPid = sharedSpawner().pid!;
+    expect(ppid(agentRun.pid)).toBe(spawnerPid);
+    await until('init', () => raw.length > 0);
+    process.kill(spawnerPid, 'SIGKILL');
+    await until('the spawner to be gone', () => gone(spawnerPid));
+    writeFileSync(join(dir, 'go'), '');
+    return agentRun.outcome;
+  }
+
+  it('takes a success its output proves', async () => {
+    const o = await loseSpawner(results.success);
+    expect(o).toMatchObject({ ok: true, sessionId: 'sess-lost', result: 'All done.' });
+  });
+
+  it('keeps a reported failure a failure, retryable by its status', async () => {
+    const o = await loseSpawner(results.apiError);
+    expect(o.ok).toBe(false);
+    if (!o.ok) expect(o.error.retryable).toBe(true);
+  });
+
+  it('a run cut off before its result: a retryable failure that says why', async () => {
+    const o = await loseSpawner(results.none);
+    expect(o.ok).toBe(false);
+    if (!o.ok) {
+      expect(o.error.retryable).toBe(true);
+      expect(o.error.message).toContain('the spawner process ended while this agent ran');
+    }
   });
 });

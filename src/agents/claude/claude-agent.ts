@@ -273,7 +273,14 @@ export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
       if (res.spawnError) facts.spawnError = res.spawnError;
       facts.stderrTail = stderrTail.toString();
       if (res.stopReason !== undefined) facts.stopReason = res.stopReason;
-      return classifyOutcome(facts);
+      const judged = classifyOutcome(facts);
+      // Exit status unknown (its spawner died): a success its output proves counts, as for a run
+      // adopted after a crash (recoverClaudeOutcome); anything else stays a retryable failure.
+      if (!judged.ok && res.lost && res.stopReason === undefined) {
+        const asFinished = classifyOutcome({ ...facts, endedAfterResult: true });
+        if (asFinished.ok) return asFinished;
+      }
+      return judged;
     });
 
     return handle.control.run(outcome, 'claude run');

@@ -22,4 +22,4 @@ export { agentEnv, cleanEnv, ENCLOSING_SESSION_VARS, RUN_VARS, VENDOR_SECRETS, t
 export { DEFAULT_MAX_LINE_BYTES, LineSplitter, type SplitLine } from './line-splitter.js';
 export { RunControl } from './run-control.js';
 export { failedRun, idleError, isNotFound, missingCwd, notFoundWhy, safeCall, spawnProcess, stoppedError, type ProcessExit, type ProcessHandle, type SpawnOptions } from './spawn.js';
-export { closeSharedSpawner, sharedSpawner, SpawnerClient, type SpawnerClientOptions } from './spawner/spawner-client.js';
+export { closeSharedSpawner, setSharedSpawner, sharedSpawner, SpawnerClient, type SpawnerClientOptions } from './spawner/spawner-client.js';

@@ -52,6 +52,10 @@ export interface ProcessExit {
   stopReason?: StopReason;
   /** We stopped it after this long without any output (the idle timeout). */
   idleMs?: number;
+  /** Its spawner process died while it ran: it was watched by pid until gone, its exit status
+   *  is unknown (exitCode null). Judge it like a run adopted after a crash: only output that
+   *  proves success counts; anything else is a retryable failure. */
+  lost?: true;
 }
 
 export interface ProcessHandle {
@@ -141,6 +145,7 @@ function spawnWithFiles(opts: SpawnOptions, files: OutputFiles, spawner: Spawner
       exitCode: res.exitCode,
       ...(res.signal !== undefined ? { signal: res.signal } : {}),
       ...('error' in start ? { spawnError: start.error } : {}),
+      ...(res.lost ? { lost: true as const } : {}),
       ...(control.stopReason !== undefined ? { stopReason: control.stopReason } : {}),
       ...(idleMs !== undefined ? { idleMs } : {}),
     };

@@ -232,6 +232,12 @@ export function sharedSpawner(): SpawnerClient {
   return (shared ??= new SpawnerClient());
 }
 
+/** Replace the shared client (tests: one with their own retry time), closing the old one. */
+export function setSharedSpawner(client: SpawnerClient): void {
+  if (shared !== client) shared?.close();
+  shared = client;
+}
+
 /** The service's shutdown, once its runs are stopped: the spawner exits (it also exits when the
  *  service dies). Kept while runs still wait on it (another service in this process). */
 export function closeSharedSpawner(): void {
