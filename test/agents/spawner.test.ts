@@ -192,6 +192,20 @@ describe('spawner process', () => {
     expect((await b.h.exit).exitCode).toBe(3);
   });
 
+  it('a stuck spawner (never answers) is killed after answerMs; the waiting run is spawned directly', async () => {
+    const script = join(dir, 'stuck-spawner.js');
+    writeFileSync(script, `process.on('message', () => {}); setInterval(() => {}, 1000);`);
+    const sp = client({ script, answerMs: 300 });
+    const { h, lines } = run(`console.log('ran')`, { spawner: sp });
+    const stuckPid = sp.pid!;
+    expect(stuckPid).toBeGreaterThan(0);
+    const pid = await h.spawned;
+    expect(ppid(pid)).toBe(process.pid);
+    expect((await h.exit).exitCode).toBe(0);
+    expect(lines).toEqual(['ran']);
+    await until('the stuck spawner to be gone', () => gone(stuckPid));
+  });
+
   it('exits when the service lets it go (close), leaving a running agent alone in its own group', async () => {
     const sp = client();
     const { h } = run(`setInterval(() => {}, 1000)`, { spawner: sp });

@@ -37,13 +37,18 @@ export class SpawnedChild extends EventEmitter {
     this.exit = new Promise((r) => (this.resolveExit = r));
   }
 
+  /** Set while the spawner's answer is awaited (see SpawnerClientOptions.answerMs). */
+  answerTimer: NodeJS.Timeout | undefined;
+
   onSpawned(pid: number): void {
+    clearTimeout(this.answerTimer);
     this.pid = pid;
     this.startTime = processStartTime(pid);
     this.resolveStart({ pid });
   }
 
   onError(error: { code?: string; message: string }): void {
+    clearTimeout(this.answerTimer);
     this.resolveStart({ error });
     this.onExit({ exitCode: null });
   }
@@ -63,6 +68,8 @@ export interface SpawnerClientOptions {
   retryMs?: number;
   /** How often a run the dead spawner had started is checked for its end. */
   watchMs?: number;
+  /** A spawner that has not answered a request this long is stuck: it is killed (as if it died). */
+  answerMs?: number;
 }
 
 export class SpawnerClient {
@@ -75,11 +82,13 @@ export class SpawnerClient {
   private readonly script: string;
   private readonly retryMs: number;
   private readonly watchMs: number;
+  private readonly answerMs: number;
 
   constructor(opts: SpawnerClientOptions = {}) {
     this.script = opts.script ?? defaultScript();
     this.retryMs = opts.retryMs ?? 5000;
     this.watchMs = opts.watchMs ?? 250;
+    this.answerMs = opts.answerMs ?? 10_000;
   }
 
   /** The spawner's pid while it runs (tests, the bench). */
@@ -96,10 +105,16 @@ export class SpawnerClient {
     const child = new SpawnedChild(req);
     if (!this.proc && Date.now() >= this.retryAt) this.launch();
     if (!this.proc) this.direct(child);
-    else if (this.ready) this.send(child);
     else {
-      this.queue.push(child);
-      this.refresh();
+      const proc = this.proc;
+      // A run must never wait forever on a stuck spawner (stopped, or busy in a loop).
+      child.answerTimer = setTimeout(() => this.stuck(proc), this.answerMs);
+      child.answerTimer.unref();
+      if (this.ready) this.send(child);
+      else {
+        this.queue.push(child);
+        this.refresh();
+      }
     }
     return child;
   }
@@ -114,6 +129,12 @@ export class SpawnerClient {
     } catch {
       // already gone
     }
+  }
+
+  private stuck(proc: ChildProcess): void {
+    if (proc !== this.proc) return;
+    proc.kill('SIGKILL');
+    this.lost(proc, true);
   }
 
   private launch(): void {
