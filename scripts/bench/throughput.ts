@@ -1,7 +1,7 @@
 // throughput: N notes dropped at once, MAX_CONCURRENT=8, wall time until all are in Done/; beside
 // it, the floor script (floor.mjs) doing only the unavoidable I/O for the same N notes.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   benchDir,
@@ -29,8 +29,32 @@ export interface ThroughputOptions {
 
 interface Sample {
   seconds: number;
+  /** Our CPU: the service's main process plus its spawner process (the floor: its one process). */
   cpu: number;
+  /** The service's main process alone. */
+  serviceCpu: number;
   peakRssMb: number;
+}
+
+/** The service's spawner process (it forks the agents; see src/agents/process/spawner/), if running. */
+function spawnerPid(servicePid: number): number | undefined {
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== servicePid) continue;
+      if (readFileSync(`/proc/${e}/cmdline`, 'utf8').startsWith('vaultrunner-spawner')) return Number(e);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+/** CPU seconds of the spawner so far (0 before it started: it starts with the first run). */
+function spawnerCpu(servicePid: number): number {
+  const pid = spawnerPid(servicePid);
+  return pid === undefined ? 0 : cpuSeconds(pid);
 }
 
 /** Write N notes into a dot-folder of the vault (ignored), ready to be renamed in at once. */
@@ -84,13 +108,15 @@ async function ours(n: number, rep: number, opts: ThroughputOptions): Promise<Sa
     const names = stage(dir, n);
     await sleep(100);
     const cpu0 = cpuSeconds(svc.pid);
+    const spawner0 = spawnerCpu(svc.pid);
     const t0 = Date.now();
     dropAll(dir, names);
     const r = await untilAllDone(dir, n, svc.pid, t0);
-    const cpu = cpuSeconds(svc.pid) - cpu0;
+    const serviceCpu = cpuSeconds(svc.pid) - cpu0;
+    const cpu = serviceCpu + spawnerCpu(svc.pid) - spawner0;
     await svc.stop();
     checkRuns(dir, n, 'vaultrunner');
-    return { ...r, cpu };
+    return { ...r, cpu, serviceCpu };
   } finally {
     await svc.stop();
     dir.cleanup();
@@ -114,7 +140,7 @@ async function floor(n: number): Promise<Sample> {
     const cpu = Number(/done \d+ ([\d.]+)/.exec(out)?.[1]);
     checkRuns(dir, n, 'floor');
     if (readdirSync(join(dir.vault, 'Needs_Action')).some((f) => f.endsWith('.md'))) throw new Error('floor left notes behind');
-    return { ...r, cpu };
+    return { ...r, cpu, serviceCpu: cpu };
   } finally {
     child.kill('SIGKILL');
     dir.cleanup();
@@ -139,6 +165,9 @@ export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}
   }
   const oursS = median(a.map((s) => s.seconds));
   const floorS = median(b.map((s) => s.seconds));
+  const oursCpu = median(a.map((s) => s.cpu));
+  const serviceCpu = median(a.map((s) => s.serviceCpu));
+  const floorCpu = median(b.map((s) => s.cpu));
   const ratio = round(oursS / floorS, 2);
   return {
     name: 'throughput',
@@ -152,10 +181,13 @@ export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}
       floorTasksPerSec: round(n / floorS, 1),
       ratio,
       perRepRatios: a.map((s, i) => round(s.seconds / b[i]!.seconds, 2)),
-      oursCpuSeconds: round(median(a.map((s) => s.cpu)), 1),
-      floorCpuSeconds: round(median(b.map((s) => s.cpu)), 1),
+      // Ours = the service's main process + its spawner process (both are our cost).
+      oursCpuSeconds: round(oursCpu, 1),
+      serviceCpuSeconds: round(serviceCpu, 1),
+      floorCpuSeconds: round(floorCpu, 1),
       oursPeakRssMb: round(median(a.map((s) => s.peakRssMb))),
-      cpuRatio: round(median(a.map((s) => s.cpu)) / median(b.map((s) => s.cpu)), 2),
+      cpuRatio: round(oursCpu / floorCpu, 2),
+      serviceCpuRatio: round(serviceCpu / floorCpu, 2),
       target: { ratio: 1.15, cpuRatio: 2 },
     },
     rows: [
@@ -163,12 +195,8 @@ export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}
       ['tasks/s', `${round(n / oursS, 1)}`, '', ''],
       ['floor (plain Node, same I/O, same agent) wall / tasks/s', `${round(floorS, 2)} s / ${round(n / floorS, 1)}`, '', ''],
       ['ours / floor', `${ratio}`, '≤ 1.15', verdict(ratio <= 1.15)],
-      [
-        'service CPU / floor CPU (s, main process only)',
-        `${round(median(a.map((s) => s.cpu)), 1)} / ${round(median(b.map((s) => s.cpu)), 1)} = ${round(median(a.map((s) => s.cpu)) / median(b.map((s) => s.cpu)), 2)}×`,
-        '≤ 2×',
-        verdict(median(a.map((s) => s.cpu)) / median(b.map((s) => s.cpu)) <= 2),
-      ],
+      ['service CPU / floor CPU (s, main process only)', `${round(serviceCpu, 1)} / ${round(floorCpu, 1)} = ${round(serviceCpu / floorCpu, 2)}×`, '', ''],
+      ['service + spawner CPU / floor CPU (s)', `${round(oursCpu, 1)} / ${round(floorCpu, 1)} = ${round(oursCpu / floorCpu, 2)}×`, '≤ 2×', verdict(oursCpu / floorCpu <= 2)],
       ['service peak RSS', `${round(median(a.map((s) => s.peakRssMb)))} MB`, '', ''],
     ],
   };

@@ -78,8 +78,11 @@ export type AgentOutcome = AgentSuccess | AgentFailure;
 export type StopReason = 'timeout' | 'cancel' | 'pause' | 'shutdown';
 
 export interface AgentRun {
-  /** Process-group leader pid (the child is spawned detached). */
+  /** Process-group leader pid (the child is spawned detached); 0 until `spawned` settles. */
   readonly pid: number;
+  /** Settles once `pid` is final (a spawner process answers asynchronously); never rejects.
+   *  Absent: `pid` was final at once. */
+  readonly spawned?: Promise<void>;
   /** Settles when the process has exited and its output is drained; never rejects. */
   readonly outcome: Promise<AgentOutcome>;
   /** SIGTERM to the whole process group, SIGKILL after `graceMs`. Resolves when the child has exited. */

@@ -159,6 +159,7 @@ export function startJsonCli(spec: JsonCliSpec): AgentRun {
     },
   });
   pid = handle.pid;
+  void handle.spawned.then((p) => (pid = p));
   control = handle.control;
 
   const outcome = handle.exit.then((res): AgentOutcome => {
@@ -169,7 +170,14 @@ export function startJsonCli(spec: JsonCliSpec): AgentRun {
     if (res.spawnError) exit.spawnError = res.spawnError;
     if (res.stopReason !== undefined) exit.stopReason = res.stopReason;
     if (res.idleMs !== undefined) exit.idleMs = res.idleMs;
-    return spec.classify(exit);
+    const judged = spec.classify(exit);
+    // Exit status unknown (its spawner died): only a success its events prove counts, as for a run
+    // adopted after a crash (recoverJsonCli); anything else stays a retryable failure.
+    if (!judged.ok && res.lost && res.stopReason === undefined) {
+      const asFinished = spec.classify({ ...exit, endedByUs: true });
+      if (asFinished.ok) return asFinished;
+    }
+    return judged;
   });
   return handle.control.run(outcome, `${label} run`);
 }

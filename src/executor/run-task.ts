@@ -134,6 +134,8 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
         onAgentSpawned: (pid) => recordPid(ctx, claim, pid),
       })
     : spawnAgent();
+  // A file-backed run's pid comes with the spawner process's answer; the lease records it.
+  if (!input.setup) await agentRun.spawned;
   faultPoint('after-spawn');
   // The deadline counts from the spawn, not from the bookkeeping before it.
   return ctx.runs.started(

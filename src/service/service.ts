@@ -2,6 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { AgentRegistry } from '../agents/registry.js';
+import { closeSharedSpawner } from '../agents/process/index.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/config.js';
 import { shortMessage } from '../errors.js';
@@ -243,6 +244,8 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       orchestrator.close();
       await watcher.close();
       await executor.shutdown(stopOpts.graceMs ?? opts.shutdownGraceMs ?? 10_000);
+      // Its runs are stopped: the spawner process goes too (it would also exit when we do).
+      closeSharedSpawner();
       await remote?.dispatcher.close();
       await dashboard.flush();
       dashboard.close();

@@ -247,7 +247,8 @@ export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
       stdin: req.prompt, // the CLI waits for EOF
       env: childEnv(req.env),
       ...(req.outputFiles ? { outputFiles: req.outputFiles } : {}),
-      spawn,
+      // Only an injected spawner replaces the default (a file-backed run goes through the spawner process).
+      ...(opts.spawn ? { spawn: opts.spawn } : {}),
       ...(opts.maxLineBytes === undefined ? {} : { stdoutLineBytes: opts.maxLineBytes }),
       stderrLineBytes: STDERR_LINE_BYTES,
       ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
@@ -262,6 +263,7 @@ export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
       },
     });
     pid = handle.pid;
+    void handle.spawned.then((p) => (pid = p));
 
     const outcome: Promise<AgentOutcome> = handle.exit.then((res) => {
       if (lingerTimer) clearTimeout(lingerTimer);
@@ -271,7 +273,14 @@ export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
       if (res.spawnError) facts.spawnError = res.spawnError;
       facts.stderrTail = stderrTail.toString();
       if (res.stopReason !== undefined) facts.stopReason = res.stopReason;
-      return classifyOutcome(facts);
+      const judged = classifyOutcome(facts);
+      // Exit status unknown (its spawner died): a success its output proves counts, as for a run
+      // adopted after a crash (recoverClaudeOutcome); anything else stays a retryable failure.
+      if (!judged.ok && res.lost && res.stopReason === undefined) {
+        const asFinished = classifyOutcome({ ...facts, endedAfterResult: true });
+        if (asFinished.ok) return asFinished;
+      }
+      return judged;
     });
 
     return handle.control.run(outcome, 'claude run');

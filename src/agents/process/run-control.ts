@@ -16,11 +16,20 @@ export class RunControl {
   /** Why stop() was called, if it was called before the child exited. */
   stopReason: StopReason | undefined;
 
-  constructor(readonly pid: number) {}
+  /** Process-group leader pid: 0 until known (a spawner answers later) and if the spawn failed. */
+  pid: number;
+  /** Resolves with the final pid (0: never started); stop() waits for it. */
+  spawned: Promise<number>;
+
+  constructor(pid: number, spawned?: Promise<number>) {
+    this.pid = pid;
+    this.spawned = spawned ? spawned.then((p) => (this.pid = p)) : Promise.resolve(pid);
+  }
 
   /** Note the child's exit, then stop reading its pipes after DRAIN_MS: a grandchild may keep
    *  them open after the leader died, and the run must not wait on it forever. */
   watchExit(child: { once(event: 'exit', fn: () => void): unknown; stdout?: Readable | null; stderr?: Readable | null }): void {
+    // (A file-backed child has no pipes: only `exited` matters.)
     child.once('exit', () => {
       this.exited = true;
       setTimeout(() => {
@@ -45,11 +54,17 @@ export class RunControl {
         exitCode: null,
       }),
     );
+    const control = this;
     return {
-      pid: this.pid,
+      get pid() {
+        return control.pid;
+      },
+      spawned: this.spawned.then(() => undefined),
       outcome: safe,
       stop: async (reason: StopReason, graceMs: number): Promise<void> => {
         if (!this.exited) this.stopReason ??= reason;
+        // A stop before the spawner answered: the group is ended as soon as its pid is known.
+        await this.spawned;
         if (this.pid > 0 && !this.exited) await terminateGroup(this.pid, graceMs);
         await safe;
       },

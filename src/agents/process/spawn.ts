@@ -1,16 +1,18 @@
 // Spawning an agent CLI the one way: argv array (never a shell string), the prompt on stdin, a
 // clean environment, its own process group, bounded line splitting of stdout and stderr, exit
 // drain, and no leftovers in its group after it ends. Adapters only parse lines and judge outcomes.
+// Runs with output files are forked by a small spawner process (spawner/), not by the service.
 import { closeSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import { AgentError, shortMessage } from '../../errors.js';
 import type { AgentOutcome, AgentRun, StopReason } from '../agent.js';
-import { LineSplitter, type SplitLine } from './line-splitter.js';
+import type { SplitLine } from './line-splitter.js';
 import { RunControl } from './run-control.js';
-import { terminateGroup } from '../../os/process.js';
 import { formatDuration } from '../../config/duration.js';
 import { FileFollower, openOutputFds, type OutputFiles } from './output-files.js';
+import { outputSinks } from './output-sinks.js';
+import { sharedSpawner, type SpawnerClient } from './spawner/spawner-client.js';
 
 export interface SpawnOptions {
   program: string;
@@ -27,8 +29,10 @@ export interface SpawnOptions {
   /** Longest stdout / stderr line kept (longer ones are cut; memory stays bounded). */
   stdoutLineBytes?: number;
   stderrLineBytes?: number;
-  /** Process spawner (tests inject one); defaults to execa. */
+  /** Process spawner (tests inject one); defaults to execa, or for `outputFiles` runs to `spawner`. */
   spawn?: typeof execa;
+  /** The spawner process for `outputFiles` runs without `spawn` (tests inject one); default: one per process. */
+  spawner?: SpawnerClient;
   /** No stdout/stderr bytes for this long → the group is stopped and `idleMs` set (AGENT_IDLE_TIMEOUT). */
   idleTimeoutMs?: number;
   /** SIGTERM → SIGKILL grace when the idle timeout stops the group (default 2 s). */
@@ -48,19 +52,25 @@ export interface ProcessExit {
   stopReason?: StopReason;
   /** We stopped it after this long without any output (the idle timeout). */
   idleMs?: number;
+  /** Its spawner process died while it ran: it was watched by pid until gone, its exit status
+   *  is unknown (exitCode null). Judge it like a run adopted after a crash: only output that
+   *  proves success counts; anything else is a retryable failure. */
+  lost?: true;
 }
 
 export interface ProcessHandle {
-  /** Process-group leader pid; 0 when the spawn failed. */
-  pid: number;
+  /** Process-group leader pid; 0 when the spawn failed, and until `spawned` resolves. */
+  readonly pid: number;
+  /** The final pid (0: never started): at once for a direct spawn, on the spawner's answer otherwise. */
+  spawned: Promise<number>;
   /** stop() bookkeeping and the never-rejecting AgentRun (see control.run). */
   control: RunControl;
   exit: Promise<ProcessExit>;
 }
 
-const DEFAULT_STDERR_LINE_BYTES = 8 * 1024;
-
 export function spawnProcess(opts: SpawnOptions): ProcessHandle {
+  // File-backed runs (every agent run of the service) are forked by the small spawner process.
+  if (opts.outputFiles && !opts.spawn) return spawnWithFiles(opts, opts.outputFiles, opts.spawner ?? sharedSpawner());
   const spawn = opts.spawn ?? execa;
   let child: ReturnType<typeof execa>;
   let fds: { stdout: number; stderr: number } | undefined;
@@ -81,63 +91,83 @@ export function spawnProcess(opts: SpawnOptions): ProcessHandle {
   } catch (err) {
     closeFds(fds);
     const control = new RunControl(0);
-    return { pid: 0, control, exit: Promise.resolve({ exitCode: null, spawnError: { message: shortMessage(err) } }) };
+    return { pid: 0, control, spawned: control.spawned, exit: Promise.resolve({ exitCode: null, spawnError: { message: shortMessage(err) } }) };
   }
   // The child holds its own copies now.
   closeFds(fds);
   const pid = child.pid ?? 0;
   const control = new RunControl(pid);
-  const out = new LineSplitter(opts.stdoutLineBytes === undefined ? {} : { maxLineBytes: opts.stdoutLineBytes });
-  const err = new LineSplitter({ maxLineBytes: opts.stderrLineBytes ?? DEFAULT_STDERR_LINE_BYTES });
-  const onErr = opts.onStderrLine ?? (() => {});
-  // A CLI can hang with no output and no read timeout of its own: silence this long ends the run.
-  let idledOut = false;
-  let idleTimer: NodeJS.Timeout | undefined;
-  const idleMs = opts.idleTimeoutMs;
-  const armIdle = () => {
-    if (idleMs === undefined || idleMs <= 0 || pid <= 0 || control.exited) return;
-    if (idleTimer) idleTimer.refresh();
-    else {
-      idleTimer = setTimeout(() => {
-        if (control.exited || control.stopReason !== undefined) return;
-        idledOut = true;
-        void terminateGroup(pid, opts.idleKillGraceMs ?? 2000);
-      }, idleMs);
-      idleTimer.unref();
-    }
-  };
-  armIdle();
-  const onOut = (chunk: Buffer) => {
-    armIdle();
-    for (const l of out.push(chunk)) opts.onStdoutLine(l);
-  };
-  const onErrChunk = (chunk: Buffer) => {
-    armIdle();
-    opts.onStderrChunk?.(chunk);
-    for (const l of err.push(chunk)) onErr(l);
-  };
-  const followers = opts.outputFiles && pid > 0 ? [new FileFollower(opts.outputFiles.stdout, onOut), new FileFollower(opts.outputFiles.stderr, onErrChunk)] : [];
+  const sinks = outputSinks(opts, control);
+  sinks.arm();
+  const followers = opts.outputFiles && pid > 0 ? [new FileFollower(opts.outputFiles.stdout, sinks.onStdout), new FileFollower(opts.outputFiles.stderr, sinks.onStderr)] : [];
   for (const f of followers) f.start();
-  (child.stdout as Readable | null)?.on('data', onOut);
-  (child.stderr as Readable | null)?.on('data', onErrChunk);
+  (child.stdout as Readable | null)?.on('data', sinks.onStdout);
+  (child.stderr as Readable | null)?.on('data', sinks.onStderr);
   control.watchExit(child);
   const exit = (async (): Promise<ProcessExit> => {
     const res = await child;
-    if (idleTimer) clearTimeout(idleTimer);
     await Promise.all(followers.map((f) => f.finish()));
-    for (const l of out.end()) opts.onStdoutLine(l);
-    for (const l of err.end()) onErr(l);
+    sinks.end();
     await control.endLeftovers();
     const spawnCode = (res as { code?: string }).code;
+    const idleMs = sinks.idleMs();
     return {
       exitCode: res.exitCode ?? null,
       ...(res.signal !== undefined ? { signal: res.signal } : {}),
       ...(res.failed && res.exitCode === undefined && res.signal === undefined ? { spawnError: { code: spawnCode, message: String(res.originalMessage ?? res.shortMessage ?? spawnCode ?? 'spawn failed') } } : {}),
       ...(control.stopReason !== undefined ? { stopReason: control.stopReason } : {}),
-      ...(idledOut && control.stopReason === undefined && idleMs !== undefined ? { idleMs } : {}),
+      ...(idleMs !== undefined ? { idleMs } : {}),
     };
   })();
-  return { pid, control, exit };
+  return { pid, control, spawned: control.spawned, exit };
+}
+
+/** A file-backed run through the spawner process: its pid comes with its answer (`spawned`). */
+function spawnWithFiles(opts: SpawnOptions, files: OutputFiles, spawner: SpawnerClient): ProcessHandle {
+  const child = spawner.spawn({ program: opts.program, args: [...opts.args], cwd: opts.cwd, env: definedEnv(opts.env), stdin: opts.stdin, stdout: files.stdout, stderr: files.stderr });
+  const control = new RunControl(0, child.started.then((s) => ('pid' in s ? s.pid : 0)));
+  const sinks = outputSinks(opts, control);
+  control.watchExit(child);
+  const exit = (async (): Promise<ProcessExit> => {
+    const start = await child.started;
+    const followers = 'pid' in start ? [new FileFollower(files.stdout, sinks.onStdout), new FileFollower(files.stderr, sinks.onStderr)] : [];
+    await control.spawned;
+    sinks.arm();
+    for (const f of followers) f.start();
+    const res = await child.exit;
+    await Promise.all(followers.map((f) => f.finish()));
+    // Said where every adapter looks for why a run failed (its stderr tail / last line).
+    if (res.lost) sinks.onStderr(Buffer.from(`${LOST_NOTE}\n`));
+    sinks.end();
+    await control.endLeftovers();
+    const idleMs = sinks.idleMs();
+    return {
+      exitCode: res.exitCode,
+      ...(res.signal !== undefined ? { signal: res.signal } : {}),
+      ...('error' in start ? { spawnError: start.error } : {}),
+      ...(res.lost ? { lost: true as const } : {}),
+      ...(control.stopReason !== undefined ? { stopReason: control.stopReason } : {}),
+      ...(idleMs !== undefined ? { idleMs } : {}),
+    };
+  })();
+  return {
+    get pid() {
+      return control.pid;
+    },
+    control,
+    spawned: control.spawned,
+    exit,
+  };
+}
+
+/** A run whose spawner died: it was watched by pid until gone; its exit status is unknown. */
+export const LOST_NOTE = 'vaultrunner: the spawner process ended while this agent ran; its exit status is unknown';
+
+/** The env as plain strings (an undefined value means "unset", as execa reads it). */
+function definedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
 }
 
 function closeFds(fds: { stdout: number; stderr: number } | undefined): void {

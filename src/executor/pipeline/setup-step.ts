@@ -56,6 +56,7 @@ export function setupThenAgent(opts: SetupStepOptions): AgentRun {
     // A stop that came while setup was finishing: the agent is never spawned.
     if (stopReason) return stoppedDuringSetup(stopReason);
     agent = opts.spawnAgent();
+    await agent.spawned; // the pid of a file-backed run comes with the spawner's answer
     if (agent.pid > 0) opts.onAgentSpawned?.(agent.pid);
     return agent.outcome;
   })();

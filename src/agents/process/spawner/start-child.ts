@@ -1,0 +1,69 @@
+// Starting one file-backed agent child, shared by the spawner process and the service's direct
+// fallback (spawner not up): output files opened here (fds cannot cross the IPC channel), argv
+// array, exactly the env given, its own process group, the prompt on stdin. node: built-ins only.
+import { spawn } from 'node:child_process';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
+import type { SpawnRequest } from './protocol.js';
+
+// The same flags and mode as openOutputFds (safe-open's openAppendSync): append, create, never
+// through a link, never block on a FIFO, private; and only a regular file.
+const OUTPUT_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+const OUTPUT_MODE = 0o600;
+
+export interface ChildEvents {
+  spawned(pid: number): void;
+  /** The child never ran; `code` kept (ENOENT, EACCES, ENOTDIR, ELOOP, …). */
+  error(err: { code?: string; message: string }): void;
+  exit(exitCode: number | null, signal: string | null): void;
+}
+
+export function startChild(req: Omit<SpawnRequest, 'type' | 'id'>, on: ChildEvents): void {
+  const fds: number[] = [];
+  let child;
+  try {
+    fds.push(openOutput(req.stdout));
+    fds.push(openOutput(req.stderr));
+    child = spawn(req.program, req.args, { cwd: req.cwd, env: req.env, detached: true, stdio: ['pipe', fds[0]!, fds[1]!] });
+  } catch (err) {
+    closeAll(fds);
+    on.error(errorFacts(err));
+    return;
+  }
+  // The child holds its own copies now.
+  closeAll(fds);
+  let started = false;
+  child.once('error', (err) => {
+    if (!started) on.error(errorFacts(err));
+  });
+  if (child.pid === undefined) return; // 'error' follows (ENOENT, EACCES, …)
+  started = true;
+  on.spawned(child.pid);
+  child.once('exit', (exitCode, signal) => on.exit(exitCode, signal));
+  // An agent that exits without reading its prompt must not break us (EPIPE).
+  child.stdin?.on('error', () => {});
+  child.stdin?.end(req.stdin);
+}
+
+function openOutput(path: string): number {
+  const fd = openSync(path, OUTPUT_FLAGS, OUTPUT_MODE);
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw Object.assign(new Error(`${path} is not a regular file; vaultrunner does not open it`), { code: 'EUNSAFE' });
+  }
+  return fd;
+}
+
+function closeAll(fds: number[]): void {
+  for (const fd of fds) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+  }
+}
+
+function errorFacts(err: unknown): { code?: string; message: string } {
+  const e = err as NodeJS.ErrnoException | undefined;
+  return { ...(typeof e?.code === 'string' ? { code: e.code } : {}), message: String(e?.message ?? err) };
+}
