@@ -75,6 +75,21 @@ describe('spawner process', () => {
     expect(readFileSync(files().stderr, 'utf8')).toBe('err\n');
   });
 
+  it('prestart() starts the spawner before any run, and the first run is forked by that one', async () => {
+    const sp = client();
+    expect(sp.pid).toBeUndefined(); // lazy by default
+    sp.prestart();
+    const early = sp.pid!;
+    expect(early).toBeGreaterThan(0);
+    await until('the spawner to show its name', () => existsSync(`/proc/${early}/comm`) && readFileSync(`/proc/${early}/cmdline`, 'utf8').startsWith('vaultrunner-spawner'));
+    sp.prestart(); // a second call starts no second spawner
+    expect(sp.pid).toBe(early);
+    let parent = 0;
+    const { h } = run(`console.log('x'); setTimeout(() => {}, 50)`, { spawner: sp, onStdoutLine: () => (parent = ppid(h.pid)) });
+    expect(await h.exit).toEqual({ exitCode: 0 });
+    expect(parent).toBe(early);
+  });
+
   it('brings back the signal that ended the child', async () => {
     const { h } = run(`process.kill(process.pid, 'SIGTERM'); setInterval(() => {}, 1000)`, { spawner: client() });
     expect(await h.exit).toEqual({ exitCode: null, signal: 'SIGTERM' });

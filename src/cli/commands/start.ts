@@ -1,4 +1,5 @@
 import { AgentRegistry } from '../../agents/registry.js';
+import { sharedSpawner } from '../../agents/process/index.js';
 import { createLogger } from '../../log/logger.js';
 import { startService } from '../../service/service.js';
 import { LockHeldError } from '../../vault/service-lock.js';
@@ -77,6 +78,8 @@ export const startCommand: Command = {
       throw err;
     }
     const running = service;
+    // Agents are forked by the spawner process: started now, not in the first task's pickup.
+    if (config.executorAutorun && !config.queue) sharedSpawner().prestart();
     if (web.port !== undefined) {
       try {
         // Loaded only when asked for: the web view (hono, marked) is ~10 MB the service need not carry.

@@ -119,6 +119,12 @@ export class SpawnerClient {
     return child;
   }
 
+  /** Start the spawner now (the service, once ready), so the first run does not wait for its
+   *  Node start-up (~0.1-0.2 s). It does not keep the process alive by itself. */
+  prestart(): void {
+    if (!this.proc && Date.now() >= this.retryAt) this.launch();
+  }
+
   /** Let the spawner go (it exits on disconnect); runs it started are watched by pid. */
   close(): void {
     const proc = this.proc;
