@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { initVault } from '../../src/vault/init-vault.js';
 import { vaultPaths } from '../../src/vault/layout.js';
 import { inspectLock } from '../../src/vault/service-lock.js';
-import { cleanEnv, runCli } from '../helpers/cli-process.js';
+import { cleanEnv, runCli, spawnService } from '../helpers/cli-process.js';
 import { waitUntil } from '../helpers/cli-vault.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -38,6 +38,26 @@ describe('vaultrunner start', () => {
     const list = runCli(['list'], { cwd: root });
     expect(list.stderr).toContain("'vaultrunner init");
   });
+});
+
+describe('vaultrunner start, signalled while it starts', () => {
+  it('a SIGTERM that arrives before the service is up stops it gracefully once it is', async () => {
+    root = mkdtempSync(join(tmpdir(), 'vr-start-'));
+    const vault = join(root, 'vault');
+    await initVault(vault, { examples: false });
+    const s = spawnService(['--vault', vault], { cwd: root, env: { COMMAND_AGENTS: '{}', HOME: root } });
+    orphans.push(s.child.pid!);
+    // The banner is printed just before the service starts (scan, watcher, lock): signal then.
+    await waitUntil(() => s.output().includes('vaultrunner — vault'), 'the start banner', 20_000);
+    s.child.kill('SIGTERM');
+    const end = await s.exited;
+    expect(end).toEqual({ code: 0, signal: null }); // not killed by the signal
+    const out = s.output();
+    expect(out).toContain('SIGTERM: shutting down');
+    expect(out.indexOf('vaultrunner started')).toBeLessThan(out.indexOf('SIGTERM: shutting down'));
+    expect(out).toContain('vaultrunner stopped');
+    expect((await inspectLock(vaultPaths(vault).lock)).state).not.toBe('held');
+  }, 40_000);
 });
 
 describe('npm start', () => {

@@ -52,6 +52,22 @@ export const startCommand: Command = {
     );
     if (later.length) found.push(`${later.join(', ')} (checked when a task needs one)`);
     if (config.queue) found.push(`${agents.names().join(', ')} on the remote workers`);
+    // Signals are ours from here: one that arrives while the service starts (or the web view) is
+    // acted on once it is up; a second one exits at once. Without this, a SIGTERM right after the
+    // "vaultrunner started" line but before the handlers below killed us with no stop at all.
+    let early: NodeJS.Signals | undefined;
+    let earlyAt = 0;
+    const onEarly = (sig: NodeJS.Signals) => {
+      if (!early) (early = sig), (earlyAt = Date.now());
+      // (Ctrl-C under npm arrives twice at once: one signal, as below.)
+      else if (Date.now() - earlyAt >= REPEAT_WINDOW_MS) process.exit(130);
+    };
+    process.on('SIGINT', onEarly);
+    process.on('SIGTERM', onEarly);
+    const dropEarly = () => {
+      process.off('SIGINT', onEarly);
+      process.off('SIGTERM', onEarly);
+    };
     io.stderr.write(
       [
         `vaultrunner — vault ${config.vaultDir}`,
@@ -70,6 +86,7 @@ export const startCommand: Command = {
     try {
       service = await startService({ config, logger, agents, env, notifier });
     } catch (err) {
+      dropEarly();
       close();
       if (err instanceof LockHeldError) {
         io.stderr.write(`vaultrunner: ${err.message}\n`);
@@ -78,14 +95,13 @@ export const startCommand: Command = {
       throw err;
     }
     const running = service;
-    // Agents are forked by the spawner process: started now, not in the first task's pickup.
-    if (config.executorAutorun && !config.queue) sharedSpawner().prestart();
     if (web.port !== undefined) {
       try {
         // Loaded only when asked for: the web view (hono, marked) is ~10 MB the service need not carry.
         const { startWebView } = await import('../../web/start-web.js');
         view = await startWebView({ web, deps: { ...running.ctx, runs: () => running.ctx.runs.all() }, logger });
       } catch (err) {
+        dropEarly();
         await running.stop();
         close();
         io.stderr.write(`vaultrunner: the web view did not start on ${web.host}:${web.port}: ${(err as Error).message}\n`);
@@ -128,11 +144,15 @@ export const startCommand: Command = {
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
+      dropEarly();
       // Node has no parent-death signal: poll. A new parent pid means ours exited and we were adopted.
       if (ctx.values['exit-with-parent']) {
         orphanWatch = setInterval(() => process.ppid !== parent && onSignal('parent exit'), PARENT_POLL_MS);
         orphanWatch.unref();
       }
+      if (early) onSignal(early); // it came while we started
+      // Agents are forked by the spawner process: started now, not in the first task's pickup.
+      else if (config.executorAutorun && !config.queue) sharedSpawner().prestart();
     });
   },
 };
