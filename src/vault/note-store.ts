@@ -3,7 +3,7 @@
 // so a person's newer edit always wins. Moves never overwrite.
 import { createHash, randomBytes } from '../os/lazy-crypto.js';
 import { closeSync, constants, fstatSync, openSync, type Stats } from 'node:fs';
-import { chmod, open, readFile, rename, stat, unlink } from '../os/quick-fs.js';
+import { chmod, readFile, rename, stat, unlink } from '../os/quick-fs.js';
 import { basename, dirname, join } from 'node:path';
 import { NoteChangedError, NoteGoneError, NoteParseError, VaultrunnerError } from '../errors.js';
 import { linkOrCopy, syncDir, writeSynced } from './durable-fs.js';
@@ -88,26 +88,14 @@ export class NoteStore {
     return ensureVaultDir(this.opts.vaultRoot ?? dirname(dir), dir);
   }
 
-  /** Read a note's bytes; NoteGoneError when it does not exist. */
+  /** Read a note's bytes; NoteGoneError when it does not exist. (The blocking read: a note is
+   *  one small read the page cache answers; see os/quick-fs.) */
   async snapshot(path: string): Promise<NoteSnapshot> {
-    let buf: Buffer;
-    let st;
-    try {
-      const fh = await open(path, READ_FLAGS);
-      try {
-        st = checkStat(path, await fh.stat());
-        buf = await fh.readFile();
-      } finally {
-        await fh.close();
-      }
-    } catch (err) {
-      throw openError(path, err);
-    }
-    return decoded(path, st, buf);
+    return this.snapshotSync(path);
   }
 
-  /** The same read, blocking: for a one-shot CLI command that reads every note at once, where a
-   *  thread-pool round trip per file call costs more than the read itself. */
+  /** snapshot(), for callers without a promise (a one-shot CLI command reading every note at
+   *  once): a thread-pool round trip per file call would cost more than the read itself. */
   snapshotSync(path: string): NoteSnapshot {
     let buf: Buffer;
     let st;
@@ -172,14 +160,7 @@ export class NoteStore {
 
   /** Read and parse a note. Never throws for a bad note; NoteGoneError for a missing one. */
   async read(path: string): Promise<NoteRead> {
-    let note: NoteSnapshot;
-    try {
-      note = await this.snapshot(path);
-    } catch (err) {
-      if (err instanceof NoteParseError) return { ok: false, error: err };
-      throw err;
-    }
-    return parseSnapshot(note);
+    return this.readSync(path);
   }
 
   /**
