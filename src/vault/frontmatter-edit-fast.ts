@@ -73,21 +73,29 @@ function lineOf(lines: string[], key: string): number {
   return -1;
 }
 
-/** The result means what was asked and nothing else: the same check the full edit makes. */
+/** The result means what was asked and nothing else (the full edit's check too). */
 function readsBack(yaml: string, edits: FieldEdits, before: Record<string, unknown>): boolean {
   const data = fastFrontmatterData(yaml);
-  if (!data) return false;
-  for (const [key, value] of Object.entries(edits)) {
-    const ok = value === undefined ? !Object.hasOwn(data, key) : data[key] === value;
-    if (!ok) return false;
-  }
-  for (const key of new Set([...Object.keys(before), ...Object.keys(data)])) {
-    if (Object.hasOwn(edits, key)) continue;
-    if (JSON.stringify(before[key]) !== JSON.stringify(data[key])) return false;
-  }
-  return true;
+  return data !== undefined && editMismatch(edits, before, data) === undefined;
 }
 
-function withSpace(rendered: string): string {
+/**
+ * Where `data` (the edited frontmatter, read back) does not say what `edits` asked of `before`: an
+ * edited key that does not read back as written (`edited`), or another key whose meaning changed
+ * (`other`, e.g. an alias of an edited value, a key swallowed by a splice).
+ */
+export function editMismatch(edits: FieldEdits, before: Record<string, unknown>, data: Record<string, unknown>): { key: string; kind: 'edited' | 'other' } | undefined {
+  for (const [key, value] of Object.entries(edits)) {
+    const ok = value === undefined ? !(key in data) : data[key] === value || (typeof value === 'number' && !Number.isFinite(value));
+    if (!ok) return { key, kind: 'edited' };
+  }
+  for (const key of new Set([...Object.keys(before), ...Object.keys(data)])) {
+    if (key in edits) continue;
+    if (JSON.stringify(before[key]) !== JSON.stringify(data[key])) return { key, kind: 'other' };
+  }
+  return undefined;
+}
+
+export function withSpace(rendered: string): string {
   return rendered === '' ? '' : ` ${rendered}`;
 }

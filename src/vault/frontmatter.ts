@@ -4,7 +4,7 @@
 import type { Document, Pair, Scalar } from 'yaml';
 import { yamlLib } from './yaml-lib.js';
 import { fastFrontmatterData } from './frontmatter-fast.js';
-import { fastEditYaml } from './frontmatter-edit-fast.js';
+import { editMismatch, fastEditYaml, withSpace } from './frontmatter-edit-fast.js';
 import { findDuplicateKey, FRONTMATTER_LIMITS, frontmatterOverLimit } from './frontmatter-limits.js';
 
 export interface SplitNote {
@@ -249,17 +249,9 @@ function verified(text: string, edits: FieldEdits, before: Record<string, unknow
   } catch (err) {
     throw new FrontmatterSyntaxError(`this frontmatter cannot be edited safely; edit it by hand (${(err as Error).message})`);
   }
-  for (const [key, value] of Object.entries(edits)) {
-    const ok = value === undefined ? !(key in data) : data[key] === value || (typeof value === 'number' && !Number.isFinite(value));
-    if (!ok) throw new FrontmatterSyntaxError(`setting '${key}' in this frontmatter would not read back as written; edit it by hand`);
-  }
-  // Nothing else may change meaning (an alias of an edited value, a key swallowed by a splice).
-  for (const key of new Set([...Object.keys(before), ...Object.keys(data)])) {
-    if (key in edits) continue;
-    if (JSON.stringify(before[key]) !== JSON.stringify(data[key])) {
-      throw new FrontmatterSyntaxError(`this edit would also change '${key}' in this frontmatter; edit it by hand`);
-    }
-  }
+  const wrong = editMismatch(edits, before, data);
+  if (wrong?.kind === 'edited') throw new FrontmatterSyntaxError(`setting '${wrong.key}' in this frontmatter would not read back as written; edit it by hand`);
+  if (wrong) throw new FrontmatterSyntaxError(`this edit would also change '${wrong.key}' in this frontmatter; edit it by hand`);
   return text;
 }
 
@@ -267,10 +259,6 @@ function countLines(text: string, pos: number): number {
   let n = 1;
   for (let i = text.indexOf('\n'); i >= 0 && i < pos; i = text.indexOf('\n', i + 1)) n++;
   return n;
-}
-
-function withSpace(rendered: string): string {
-  return rendered === '' ? '' : ` ${rendered}`;
 }
 
 function nodeEnd(pair: Pair): number | undefined {
