@@ -139,11 +139,15 @@ export async function openRegular(path: string, flags: number, mode = 0o644): Pr
   return fh;
 }
 
+/** openAppendSync's flags: append, create, never through a link, never wait on a FIFO (the
+ *  spawner process opens agents' output files with them too). */
+export const APPEND_SYNC_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | NOFOLLOW | NONBLOCK;
+
 /** openAppend for synchronous callers; returns a file descriptor. */
 export function openAppendSync(path: string, mode = 0o644): number {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | NOFOLLOW | NONBLOCK, mode);
+    fd = openSync(path, APPEND_SYNC_FLAGS, mode);
   } catch (err) {
     throw refusal(path, err);
   }

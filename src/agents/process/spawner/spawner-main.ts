@@ -1,7 +1,8 @@
-// The spawner: a small long-lived process the service starts on first use, which forks every
-// file-backed agent run in its place. Forking the ~90 MB service cost ~23 ms of its main thread
-// per spawn plus copy-on-write faults afterwards; this process's heap barely changes, so its
-// forks are cheap and leave the service's pages alone. Imports node: built-ins only (tiny heap).
+// The spawner: a small long-lived process the service starts (`start`: once it is up; else on the
+// first run), which forks every file-backed agent run in its place. Forking the ~90 MB service cost
+// ~23 ms of its main thread per spawn plus copy-on-write faults afterwards; this process's heap
+// barely changes, so its forks are cheap and leave the service's pages alone. It imports node:
+// built-ins and os/safe-open (no dependency, nothing heavy): its heap stays tiny.
 // It exits when the service goes (IPC disconnect); the agents it started keep their own groups.
 import type { SpawnerReply, SpawnRequest } from './protocol.js';
 import { startChild } from './start-child.js';

@@ -1,13 +1,14 @@
 // Starting one file-backed agent child, shared by the spawner process and the service's direct
 // fallback (spawner not up): output files opened here (fds cannot cross the IPC channel), argv
-// array, exactly the env given, its own process group, the prompt on stdin. node: built-ins only.
+// array, exactly the env given, its own process group, the prompt on stdin. Imports node: built-ins
+// and os/safe-open only (it runs in the spawner).
 import { spawn } from 'node:child_process';
-import { closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { APPEND_SYNC_FLAGS } from '../../../os/safe-open.js';
 import type { SpawnRequest } from './protocol.js';
 
-// The same flags and mode as openOutputFds (safe-open's openAppendSync): append, create, never
-// through a link, never block on a FIFO, private; and only a regular file.
-const OUTPUT_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+// openOutputFds' flags and mode (append, create, never through a link, never block on a FIFO,
+// private; only a regular file), with the errno kept as the code (ELOOP for a planted link).
 const OUTPUT_MODE = 0o600;
 
 export interface ChildEvents {
@@ -45,7 +46,7 @@ export function startChild(req: Omit<SpawnRequest, 'type' | 'id'>, on: ChildEven
 }
 
 function openOutput(path: string): number {
-  const fd = openSync(path, OUTPUT_FLAGS, OUTPUT_MODE);
+  const fd = openSync(path, APPEND_SYNC_FLAGS, OUTPUT_MODE);
   if (!fstatSync(fd).isFile()) {
     closeSync(fd);
     throw Object.assign(new Error(`${path} is not a regular file; vaultrunner does not open it`), { code: 'EUNSAFE' });
