@@ -8,7 +8,7 @@
 // editor save (vim: rename the original away, write anew) arrive in, they merge into one hint.
 // An in-place change waits long enough that a save written in two slow steps is reported once,
 // after its last write.
-import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { readdirSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { classifyPath, isIgnoredForWatch } from './ignore-rules.js';
@@ -17,7 +17,8 @@ import { TASK_FOLDERS } from './layout.js';
 export interface VaultWatcherOptions {
   root: string;
   /** Quiet time per path before reporting it; a burst of events on one path is one call. Changes
-   *  wait at least 60 ms and unlinks at least 100 ms; a note renamed in whole only 5 ms (see below). */
+   *  wait at least 60 ms and unlinks at least 100 ms; a note that appears 5 ms, or none when it was
+   *  renamed in whole (appearDelay). */
   debounceMs?: number;
   /** A task note was added, changed or removed (re-stat it to find out which). */
   onNote(absPath: string): void;
@@ -48,9 +49,20 @@ export function inotifyWatchesNeeded(root: string): number {
 const UNLINK_GRACE_MS = 100;
 /** How long an in-place change waits for the next write of the same save. */
 const CHANGE_SETTLE_MS = 60;
-/** A note that appears whole (renamed in: an atomic save, a sync tool, a drop) needs no quiet time;
+/** A note that appears (created, or renamed in) waits this long for the writes that may follow;
  *  an in-place creation's first write is a change and so waits CHANGE_SETTLE_MS after all. */
 const APPEAR_MS = 5;
+
+/**
+ * How long a file that just appeared waits before it is reported. One whose inode changed after
+ * its last write (ctime > mtime: renamed or linked in after it was written, as an atomic save, a
+ * sync tool, `mv` or our CLI do) is complete: reported at once. One still being written in place
+ * has ctime == mtime (every write sets both) and gets the short wait. Timestamps come from the
+ * kernel's coarse clock, so a file renamed within one tick of its last write also waits.
+ */
+export function appearDelay(st: Pick<Stats, 'ctimeMs' | 'mtimeMs' | 'isFile'>, debounceMs: number): number {
+  return st.isFile() && st.ctimeMs > st.mtimeMs ? 0 : Math.min(debounceMs, APPEAR_MS);
+}
 const RESCAN_KEY = '\0rescan';
 
 /** Identity of a directory (after symlinks), to notice one removed and created again. */
@@ -63,12 +75,11 @@ function dirId(path: string): string | undefined {
   }
 }
 
-function exists(path: string): boolean {
+function statOrNull(path: string): Stats | undefined {
   try {
-    statSync(path);
-    return true;
+    return statSync(path);
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -125,8 +136,9 @@ export function createVaultWatcher(opts: VaultWatcherOptions): VaultWatcher {
     if (classifyPath(root, path).kind === 'ignored') return; // our own temp files: no stat for them
     if (type === 'change') return hint(path, Math.max(debounceMs, CHANGE_SETTLE_MS));
     // 'rename' is any of created, deleted, moved in or out: the file's presence tells which.
-    if (!exists(path)) return hint(path, Math.max(debounceMs, UNLINK_GRACE_MS));
-    hint(path, timers.has(path) ? debounceMs : Math.min(debounceMs, APPEAR_MS));
+    const st = statOrNull(path);
+    if (!st) return hint(path, Math.max(debounceMs, UNLINK_GRACE_MS));
+    hint(path, timers.has(path) ? debounceMs : appearDelay(st, debounceMs));
   };
 
   const unwatch = (folder: string): void => {

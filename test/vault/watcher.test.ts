@@ -1,12 +1,12 @@
 // Real filesystem, real fs.watch. Each editor-style save must reach onNote exactly once, for the
 // final .md path, with the final content on disk by the time onNote runs.
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, open, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rename, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NoteStore } from '../../src/vault/note-store.js';
-import { createVaultWatcher, type VaultWatcher } from '../../src/vault/watcher.js';
+import { appearDelay, createVaultWatcher, type VaultWatcher } from '../../src/vault/watcher.js';
 
 interface Call {
   kind: 'note' | 'conflict' | 'rescan';
@@ -119,6 +119,15 @@ describe('editor-style saves reach onNote once, for the final path', () => {
     });
   });
 
+  it('a note written earlier and then renamed in (a drop, a sync tool) is reported once, complete', async () => {
+    const f = join(root, 'Needs_Action', 'dropped.md');
+    const staged = join(root, 'staged.md');
+    await writeFile(staged, 'dropped in\n');
+    const old = new Date(Date.now() - 60_000);
+    await utimes(staged, old, old); // its last write well before the rename: ctime > mtime
+    await expectOneNote(f, 'dropped in\n', () => rename(staged, f));
+  });
+
   it('vim-style save: original renamed to a backup, new file written, backup deleted', async () => {
     const f = join(na, 'c.md');
     await expectOneNote(f, 'vim wrote\n', async () => {
@@ -158,6 +167,20 @@ describe('editor-style saves reach onNote once, for the final path', () => {
     await settle();
     expect(notesFor(gone)).toHaveLength(1);
     expect(notesFor(gone)[0]!.text).toBeNull();
+  });
+});
+
+describe('appearDelay: how long a file that just appeared waits', () => {
+  const stat = (ctimeMs: number, mtimeMs: number, file = true) => ({ ctimeMs, mtimeMs, isFile: () => file });
+  it('renamed in after its last write (ctime > mtime): at once', () => {
+    expect(appearDelay(stat(1000.5, 900), 25)).toBe(0);
+  });
+  it('still being written in place (ctime == mtime): the short wait', () => {
+    expect(appearDelay(stat(1000, 1000), 25)).toBe(5);
+    expect(appearDelay(stat(1000, 1000), 2)).toBe(2);
+  });
+  it('not a regular file: the short wait', () => {
+    expect(appearDelay(stat(1000, 900, false), 25)).toBe(5);
   });
 });
 
