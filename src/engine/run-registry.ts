@@ -101,13 +101,18 @@ export class RunRegistry {
     return this.closing;
   }
 
+  /** Whether claim() would try for the lease now (not closing, not held here, a slot free). */
+  canClaim(taskId: string): boolean {
+    return !(this.closing || this.has(taskId) || this.size >= this.ctx.config.maxConcurrent);
+  }
+
   /**
    * Take a slot and the task's lease. The slot is taken synchronously (before any await), so
    * concurrent callers never exceed MAX_CONCURRENT. Undefined when no slot is free or the lease
    * is held by someone else.
    */
   async claim(input: { taskId: string; kind: RunKind; path: string; dirKey?: string; attempt: number }): Promise<StartingRun | undefined> {
-    if (this.closing || this.has(input.taskId) || this.size >= this.ctx.config.maxConcurrent) return undefined;
+    if (!this.canClaim(input.taskId)) return undefined;
     this.claiming.add(input.taskId);
     let lease: Lease | undefined;
     try {

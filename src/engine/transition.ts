@@ -51,6 +51,8 @@ export interface TransitionRequest {
   log?: Record<string, unknown>;
   /** Text to append to the body in the same write, decided on the body as read (e.g. `## Result`). */
   append?: (body: string) => string | undefined;
+  /** A write that must be on disk first (the plan note `planned` links to); see NoteStore.replace. */
+  after?: Promise<unknown>;
 }
 
 export { noteStatus };
@@ -62,7 +64,7 @@ export async function transition(sink: TransitionSink, req: TransitionRequest): 
     if (!from || !froms.includes(from)) return null;
     if (req.guard && !req.guard(data)) return null;
     return { to: req.to, edits: req.edits, append: req.append };
-  }, req.log);
+  }, req.log, req.after);
   if (!r) sink.logger.debug({ component: req.actor, task: req.taskId, expected: froms, to: req.to }, 'transition skipped: status changed meanwhile');
   return r?.note ?? null;
 }
@@ -81,6 +83,7 @@ export async function decideAndWrite(
   actor: Actor,
   decide: (data: Record<string, unknown>, from: Status | undefined) => Decision,
   log?: Record<string, unknown>,
+  after?: Promise<unknown>,
 ): Promise<{ note: NoteSnapshot; from: Status | undefined; to?: Status } | null> {
   let from: Status | undefined;
   let to: Status | undefined;
@@ -102,7 +105,7 @@ export async function decideAndWrite(
       const edits = to !== undefined && to !== from ? { ...d.edits, status: to } : d.edits;
       const append = d.append?.(body);
       return edits || append ? { edits: edits ?? {}, ...(append ? { append } : {}) } : null;
-    });
+    }, undefined, { after });
     if (r) sink.ownWrites?.record(taskId, r.note.hash);
   } finally {
     for (const s of begun) sink.ownWrites?.end(taskId, s);

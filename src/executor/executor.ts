@@ -12,7 +12,7 @@ import type { Task } from '../domain/task.js';
 import { healthOf, probeAgents } from '../engine/agent-health.js';
 import { applyOutcome } from '../engine/apply-outcome.js';
 import type { EngineContext } from '../engine/context.js';
-import type { LiveRun, RunStopReason } from '../engine/run-registry.js';
+import type { LiveRun, RunStopReason, StartingRun } from '../engine/run-registry.js';
 import { editIfStatus, transition } from '../engine/transition.js';
 import { readinessOf, runningSet } from '../engine/wait-facts.js';
 import { AgentError, shortMessage, VaultrunnerError } from '../errors.js';
@@ -23,7 +23,7 @@ import type { IndexEntry } from '../vault/task-index.js';
 import { afterAgent, type AfterAgent } from './pipeline/after-agent.js';
 import { closeCancelled } from './pipeline/close-workspace.js';
 import { deferTask, prepareWorkspace, type TaskWorkspace } from './pipeline/workspace-step.js';
-import { startRun, toRunOutcome } from './run-task.js';
+import { prepareRun, startRun, toRunOutcome } from './run-task.js';
 import { afterRemote } from './pipeline/after-remote.js';
 import { notOurs, prepareRemote, type LiveRemote, type RemoteHandle, type RemoteRunner, type RemoteWorkspace } from './remote-run.js';
 import { appendToTranscript } from '../runs/transcript.js';
@@ -205,21 +205,32 @@ export class Executor {
       return false;
     }
     faultPoint('before-claim');
-    const claim = await ctx.runs.claim({ taskId: task.id, kind: 'run', path: c.path, dirKey: ws.dirKey, attempt: task.attempts + 1 });
-    if (!claim) return false;
-    faultPoint('after-claim');
+    // What claim() would refuse (no slot; a lease there, held or stale awaiting the watchdog) is
+    // refused before anything is prepared: no transcript for a run that cannot start.
+    if (!ctx.runs.canClaim(task.id) || ctx.leases.exists(task.id)) return false;
+    const plan = 'plan' in ws ? ws.plan : undefined;
+    const local = 'plan' in ws ? undefined : ws;
+    const attempt = task.attempts + 1;
+    const base = { path: c.path, task, body: c.body, agent: agent!, cwd: ws.cwd, permissionMode: mode, noteEdits: ws.edits, maxBudgetUsd: budget, ...(plan ? { where: `the current directory (a checkout of branch ${plan.branch})` } : {}) };
+    // The lease, the prompt and transcript, and the note's `executing` all at once (startRun
+    // orders what must be ordered on disk): a few ms less between `planned` and the agent's start.
+    const claiming = ctx.runs.claim({ taskId: task.id, kind: 'run', path: c.path, dirKey: ws.dirKey, attempt });
+    const preparing = prepareRun(ctx, { ...base, remote: plan !== undefined }, attempt);
+    preparing.catch(() => undefined); // (awaited by startRun)
+    const claimed = claiming.then((claim) => ({ claim }), (err: unknown) => ({ claim: undefined, err }));
     let run;
     let failure: unknown;
     try {
-      const plan = 'plan' in ws ? ws.plan : undefined;
-      const local = 'plan' in ws ? undefined : ws;
-      const remote = plan ? { launch: this.remote!.launcher(ctx, claim, task, agent!, plan), where: `the current directory (a checkout of branch ${plan.branch})` } : {};
-      run = await startRun(ctx, claim, { path: c.path, task, body: c.body, agent: agent!, cwd: ws.cwd, permissionMode: mode, noteEdits: ws.edits, maxBudgetUsd: budget, ...(local?.setup ? { setup: local.setup } : {}), ...remote }, (r, o) => this.finish(r, o));
+      const remote = plan ? { launch: (claim: StartingRun) => this.remote!.launcher(ctx, claim, task, agent!, plan) } : {};
+      run = await startRun(ctx, claiming, preparing, { ...base, ...(local?.setup ? { setup: local.setup } : {}), ...remote }, (r, o) => this.finish(r, o));
       if (run && local) this.workspaces.set(task.id, local);
     } catch (err) {
-      ctx.logger.error({ component: 'executor', task: task.id, err }, `${task.id}: could not start: ${shortMessage(err)}`);
       failure = err;
     }
+    const { claim, err: claimErr } = (await claimed) as { claim?: StartingRun; err?: unknown };
+    if (claimErr !== undefined) throw claimErr; // the lease could not be written: judge() reports it
+    if (!claim) return false; // the lease is someone else's; startRun wrote nothing (its transcript says so)
+    if (failure !== undefined) ctx.logger.error({ component: 'executor', task: task.id, err: failure }, `${task.id}: could not start: ${shortMessage(failure)}`);
     if (!run) {
       this.remotes.delete(task.id);
       await ctx.runs.release(task.id);

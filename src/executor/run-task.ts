@@ -38,16 +38,35 @@ export interface StartInput {
   setup?: SetupPlan;
   /** Runs the agent somewhere else (a remote worker) instead of spawning it here: the request a
    *  local spawn would get, and the transcript. Its handle has pid 0 and no local output files. */
-  launch?: (req: AgentRunRequest, transcript: RunTranscript) => AgentRun;
+  launch?: (claim: StartingRun) => (req: AgentRunRequest, transcript: RunTranscript) => AgentRun;
   /** Where the prompt tells the agent it works (default: cwd). */
   where?: string;
 }
 
-/** Move the note to `executing` and spawn the agent; undefined if the note changed meanwhile. */
-export async function startRun(ctx: EngineContext, claim: StartingRun, input: StartInput, onExit: (r: LiveRun, o: AgentOutcome) => Promise<void>): Promise<RunningRun | undefined> {
+/** What a run needs before its note says `executing`: none of it needs the lease, so the executor
+ *  prepares it while the lease is being written. */
+export interface PreparedRun {
+  attempt: number;
+  startedAt: number;
+  prompt: string;
+  transcript: RunTranscript;
+  cwd: string;
+  resumeSession?: string;
+  followUp?: string;
+  feedback?: ReturnType<typeof unsentFeedback>;
+  planRefused?: string;
+  output?: string;
+  outputFiles?: Awaited<ReturnType<typeof prepareRunOutput>>;
+}
+
+/**
+ * The prompt, the transcript (shown in the note as run_log), the output files' folder and the
+ * working dir's recheck for `attempt`. Rejects (the transcript finished as not started) when the
+ * working dir changed or the output files cannot be prepared.
+ */
+export async function prepareRun(ctx: EngineContext, input: Omit<StartInput, 'launch' | 'setup'> & { remote: boolean }, attempt: number): Promise<PreparedRun> {
   const { task } = input;
   const now = ctx.clock.now();
-  const attempt = claim.attempt;
   const state = await ctx.taskState.get(task.id);
   // Any agent that declares resume gets its session back (command agents via VAULTRUNNER_RESUME_SESSION).
   const canResume = capabilitiesOf(input.agent).resume;
@@ -59,47 +78,89 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
   // The prompt is settled before the transcript, which shows it (collapsed) at its top.
   const plan = task.plan && !resumeSession ? await readPlanBody(ctx, task) : undefined;
   const prompt = followUp ? feedbackPrompt(feedback!.text) : resumeSession ? resumePrompt(state.bodyAtStart, input.body) : taskPrompt(task, input.body, plan?.body, input.where ?? input.cwd);
-  const transcript = await createRunTranscript({
-    prompt,
-    runsDir: ctx.paths.runs,
-    vaultRoot: ctx.paths.root,
-    taskId: task.id,
-    attempt,
-    header: { agent: input.agent.name, model: task.model, workingDir: input.where ?? input.cwd, startedAt: now, resumedFrom: resumeSession, permissionMode: input.permissionMode },
-    now: () => ctx.clock.now(),
+  // A remote run's output is on its worker; only a local spawn writes files a restart reads back.
+  const output = input.remote ? undefined : runOutputName(task.id, attempt);
+  // Independent of each other: the transcript, the output files' folder (a stale pair of this
+  // attempt's name cleared) and the working dir's recheck, all at once.
+  const [t, o, c] = await Promise.allSettled([
+    createRunTranscript({
+      prompt,
+      runsDir: ctx.paths.runs,
+      vaultRoot: ctx.paths.root,
+      taskId: task.id,
+      attempt,
+      header: { agent: input.agent.name, model: task.model, workingDir: input.where ?? input.cwd, startedAt: now, resumedFrom: resumeSession, permissionMode: input.permissionMode },
+      now: () => ctx.clock.now(),
+    }),
+    output ? prepareRunOutput(ctx.paths, output) : undefined,
+    // Checked again just before the spawn, on the real path (a link swapped in since the dispatch
+    // check is refused); the agent runs in this resolved path.
+    recheckWorkingDir(input.cwd),
+  ]);
+  if (t.status === 'rejected') throw t.reason;
+  const transcript = t.value;
+  const notStarted = async (status: string, err: unknown): Promise<never> => {
+    await transcript.finish({ status, durationMs: 0, error: shortMessage(err) });
+    throw err;
+  };
+  if (c.status === 'rejected') return notStarted('not started (working dir changed)', c.reason);
+  if (o.status === 'rejected') return notStarted('not started (its output files could not be prepared)', o.reason);
+  return { attempt, startedAt: now, prompt, transcript, cwd: c.value, resumeSession, followUp, feedback, planRefused: plan?.refused, output, outputFiles: o.value };
+}
+
+/** The lease went to someone else: nothing was written (internal to startRun). */
+class NotClaimed extends Error {}
+
+/**
+ * Move the note to `executing` and spawn the agent; undefined if the note changed meanwhile or the
+ * lease was not ours. The lease is being written meanwhile (`claiming`): the note's temp file is
+ * written beside it, and renamed only once the lease is on disk (so `executing` never stands
+ * without the lease a restart needs); the spawn follows both.
+ */
+export async function startRun(ctx: EngineContext, claiming: Promise<StartingRun | undefined>, preparing: Promise<PreparedRun>, input: StartInput, onExit: (r: LiveRun, o: AgentOutcome) => Promise<void>): Promise<RunningRun | undefined> {
+  const { task } = input;
+  const prepared = await preparing;
+  const { attempt, transcript, cwd, resumeSession, followUp, feedback, prompt, output, outputFiles } = prepared;
+  const now = prepared.startedAt;
+  const leased = claiming.then((c) => {
+    if (!c) throw new NotClaimed();
+    faultPoint('after-claim');
+    return c;
   });
-  // Checked again just before the spawn, on the real path (a link swapped in since the dispatch
-  // check is refused); the agent runs in this resolved path.
-  let cwd: string;
+  let written;
   try {
-    cwd = await recheckWorkingDir(input.cwd);
+    written = await transition(ctx, {
+      path: input.path,
+      taskId: task.id,
+      from: 'planned',
+      to: 'executing',
+      actor: 'executor',
+      edits: { ...input.noteEdits, attempts: attempt, started_at: obsidianDateTime(now), finished_at: undefined, error: undefined, run_log: wikilink(transcript.link) },
+      log: { attempt, agent: input.agent.name, cwd: input.cwd, resume: resumeSession },
+      after: leased,
+    });
+    // A note that changed before its rename: the lease is still awaited (the caller releases it).
+    if (!written) await leased;
   } catch (err) {
-    await transcript.finish({ status: 'not started (working dir changed)', durationMs: 0, error: shortMessage(err) });
+    const notOurs = err instanceof NotClaimed;
+    await transcript.finish({ status: notOurs ? 'not started (the task was claimed elsewhere)' : 'not started', durationMs: 0, ...(notOurs ? {} : { error: shortMessage(err) }) }).catch(() => undefined);
+    if (notOurs) return undefined;
     throw err;
   }
-  const written = await transition(ctx, {
-    path: input.path,
-    taskId: task.id,
-    from: 'planned',
-    to: 'executing',
-    actor: 'executor',
-    edits: { ...input.noteEdits, attempts: attempt, started_at: obsidianDateTime(now), finished_at: undefined, error: undefined, run_log: wikilink(transcript.link) },
-    log: { attempt, agent: input.agent.name, cwd: input.cwd, resume: resumeSession },
-  });
   if (!written) {
     await transcript.finish({ status: 'not started (the note changed)', durationMs: 0 });
     return undefined;
   }
-  // A remote run's output is on its worker; only a local spawn writes files a restart reads back.
-  const output = input.launch ? undefined : runOutputName(task.id, attempt);
-  // Remembered once the run is under way: a later round must not send the same feedback again.
-  // (Independent of the output files: both at once, a few ms less between `executing` and the spawn.)
-  const [, outputFiles] = await Promise.all([
-    ctx.taskState.patch(task.id, { bodyAtStart: input.body, ...(feedback ? { feedbackSent: feedback.all } : {}) }),
-    output ? prepareRunOutput(ctx.paths, output) : undefined,
-  ]);
+  const claim = await leased;
+  // Remembered once the run is under way: a later round must not send the same feedback again, so
+  // feedback is recorded before the spawn. The body alone (for a later resume's "what changed")
+  // is written while the agent spawns.
+  const remember = () => ctx.taskState.patch(task.id, { bodyAtStart: input.body, ...(feedback ? { feedbackSent: feedback.all } : {}) });
+  const remembered = feedback
+    ? await remember()
+    : remember().catch((err: unknown) => ctx.logger.warn({ component: 'executor', task: task.id, err }, `${task.id}: could not remember the body this run started with: ${shortMessage(err)}`));
   if (followUp) transcript.note(`Follow-up after review: the person's feedback goes to session ${followUp}.`);
-  if (plan?.refused) transcript.note(`Plan not included: ${plan.refused}.`);
+  if (prepared.planRefused) transcript.note(`Plan not included: ${prepared.planRefused}.`);
   const session: { id?: string; recording?: Promise<void> } = {};
   const request = (): AgentRunRequest => ({
     taskId: task.id,
@@ -122,7 +183,8 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
       }
     },
   });
-  const spawnAgent = () => (input.launch ? input.launch(request(), transcript) : input.agent.start(request()));
+  const launch = input.launch?.(claim);
+  const spawnAgent = () => (launch ? launch(request(), transcript) : input.agent.start(request()));
   const agentRun = input.setup
     ? setupThenAgent({
         plan: input.setup,
@@ -136,6 +198,7 @@ export async function startRun(ctx: EngineContext, claim: StartingRun, input: St
     : spawnAgent();
   // A file-backed run's pid comes with the spawner process's answer; the lease records it.
   if (!input.setup) await agentRun.spawned;
+  await remembered;
   faultPoint('after-spawn');
   // The deadline counts from the spawn, not from the bookkeeping before it.
   return ctx.runs.started(

@@ -170,35 +170,55 @@ export class Orchestrator {
     if (verdict.kind !== 'ready') return; // a draft, no slot for an agent planner, or planning gave up
     const planPath = join(ctx.paths.plans, `PLAN_${task.id}.md`);
     const planLink = wikilink(`PLAN_${task.id}`);
+    let planWrite: Promise<void> | undefined;
     try {
-      if ((await this.writePlan(entry, planPath, task, body)) === 'no-slot') return; // planned when a run ends
+      const plan = await this.planText(entry, planPath, task, body);
+      if (plan === 'no-slot') return; // planned when a run ends
+      if (plan !== 'exists') planWrite = this.createPlan(planPath, plan);
     } catch (err) {
-      if (err instanceof VaultrunnerError && err.code === 'WORKSPACE_DENIED') return this.refuse(entry, task, err);
-      if (this.closed) return; // an agent planner stopped by shutdown is planned again next start
-      const ts = await ctx.taskState.get(task.id);
-      const failures = (ts.planFailures ?? 0) + 1;
-      const retry = (err instanceof VaultrunnerError ? err.retryable : true) && failures < MAX_PLAN_FAILURES;
-      const delay = planBackoffMs(ctx.config.retryBackoffMs, failures);
-      await ctx.taskState.patch(task.id, { planFailures: failures, planNotBefore: retry ? ctx.clock.now() + delay : undefined });
-      ctx.logger.warn({ component: 'orchestrator', task: task.id, failures, err }, `${task.id}: planning failed${retry ? ', will retry' : ''}`);
-      if (retry) return this.recheckLater(entry.path, delay + 5);
-      await editIfStatus(ctx, entry.path, task.id, ['new'], { error: shortMessage(err, 300) });
-      const now = await ctx.index.refresh(entry.path);
-      await ctx.taskState.patch(task.id, { planFailures: undefined, planNotBefore: undefined, planGaveUp: now?.hash });
-      return;
+      return this.planFailed(entry, task, err);
     }
+    planWrite?.catch(() => undefined); // (awaited below; its failure is planning's)
     const waitApproval = needsApproval(task, ctx.config) && !approvalHolds(task, body, await ctx.taskState.get(task.id));
     // `created` is set once, at the first transition, from when the note first appeared.
     const edits = { plan: planLink, error: undefined, ...(task.created ? {} : { created: obsidianDateTime(entry.firstSeen) }) };
-    const done = waitApproval
-      ? await this.askApproval(entry, task, body, 'new', { planner: this.planner.name }, edits)
-      : await transition(ctx, { path: entry.path, taskId: task.id, from: 'new', to: 'planned', actor: 'orchestrator', edits, log: { planner: this.planner.name } });
+    let done: boolean;
+    try {
+      // The plan note is written while the note's own temp file is; the note is renamed into
+      // place only once the plan is on disk, so `planned` never links to a plan a crash lost.
+      if (waitApproval) await planWrite;
+      done = waitApproval
+        ? await this.askApproval(entry, task, body, 'new', { planner: this.planner.name }, edits)
+        : (await transition(ctx, { path: entry.path, taskId: task.id, from: 'new', to: 'planned', actor: 'orchestrator', edits, log: { planner: this.planner.name }, after: planWrite })) !== null;
+      await planWrite;
+    } catch (err) {
+      const planErr = await planWrite?.then(() => undefined, (e: unknown) => e);
+      if (planErr !== undefined) return this.planFailed(entry, task, planErr);
+      throw err;
+    }
     await ctx.taskState.patch(task.id, { planFailures: undefined, planNotBefore: undefined, planGaveUp: undefined });
     if (done && waitApproval && entry.folder !== folderFor('awaiting_approval')) {
       await this.file(entry, ctx.paths.pendingApproval, !this.whitelisted(task) ? `type ${task.type} is not in EXECUTOR_TYPES` : 'requires_approval');
     } else if (done) {
       await ctx.index.refresh(entry.path);
     }
+  }
+
+  /** Planning failed: retried with backoff while it may succeed, else the reason goes in the note. */
+  private async planFailed(entry: IndexEntry, task: Task, err: unknown): Promise<void> {
+    const { ctx } = this;
+    if (err instanceof VaultrunnerError && err.code === 'WORKSPACE_DENIED') return this.refuse(entry, task, err);
+    if (this.closed) return; // an agent planner stopped by shutdown is planned again next start
+    const ts = await ctx.taskState.get(task.id);
+    const failures = (ts.planFailures ?? 0) + 1;
+    const retry = (err instanceof VaultrunnerError ? err.retryable : true) && failures < MAX_PLAN_FAILURES;
+    const delay = planBackoffMs(ctx.config.retryBackoffMs, failures);
+    await ctx.taskState.patch(task.id, { planFailures: failures, planNotBefore: retry ? ctx.clock.now() + delay : undefined });
+    ctx.logger.warn({ component: 'orchestrator', task: task.id, failures, err }, `${task.id}: planning failed${retry ? ', will retry' : ''}`);
+    if (retry) return this.recheckLater(entry.path, delay + 5);
+    await editIfStatus(ctx, entry.path, task.id, ['new'], { error: shortMessage(err, 300) });
+    const now = await ctx.index.refresh(entry.path);
+    await ctx.taskState.patch(task.id, { planFailures: undefined, planNotBefore: undefined, planGaveUp: now?.hash });
   }
 
   /** A working_dir outside WORKSPACE_ROOTS can never be planned or run: `failed`, with the code. */
@@ -215,26 +235,28 @@ export class Orchestrator {
     await this.ctx.index.refresh(entry.path);
   }
 
-  /** Keep a plan note a person may have edited; write one only when there is none. */
-  private async writePlan(entry: IndexEntry, planPath: string, task: Task, body: string): Promise<'written' | 'no-slot'> {
+  /** The plan note's text; 'exists' keeps a plan note a person may have edited (none is written). */
+  private async planText(entry: IndexEntry, planPath: string, task: Task, body: string): Promise<string | 'exists' | 'no-slot'> {
     const { ctx } = this;
     // The working dir is checked even when a plan exists: a task that can never run fails now.
     const cwd = await resolveWorkingDir(task, ctx.config, ctx.paths);
     const existing = await ctx.store.read(planPath).catch(() => undefined);
-    if (existing) return 'written';
+    if (existing) return 'exists';
     // PLANNER=agent never shows an unapproved task to an agent that cannot be confined to
     // read-only planning: such a task gets the template plan (the agent runs only once approved).
     const untrusted = needsApproval(task, ctx.config) && !approvalHolds(task, body, await ctx.taskState.get(task.id));
     const planner = this.planner.usesAgent && untrusted && !this.planner.readOnly?.({ task, body, cwd }) ? this.fallback : this.planner;
     const planBody = planner.usesAgent ? await this.planOnSlot(entry, task, body, cwd, untrusted) : await planner.plan({ task, body, cwd });
     if (planBody === undefined) return 'no-slot';
-    const text = ['---', `task: "${wikilink(task.id)}"`, `planner: ${planner.name}`, `created: ${obsidianDateTime(ctx.clock.now())}`, '---', '', planBody].join('\n');
+    return ['---', `task: "${wikilink(task.id)}"`, `planner: ${planner.name}`, `created: ${obsidianDateTime(ctx.clock.now())}`, '---', '', planBody].join('\n');
+  }
+
+  private async createPlan(planPath: string, text: string): Promise<void> {
     try {
-      await ctx.store.create(planPath, text);
+      await this.ctx.store.create(planPath, text);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // written meanwhile: keep it
     }
-    return 'written';
   }
 
   /** An agent planner on a claimed slot: lease, run marker, deadline, shutdown, crash recovery. */

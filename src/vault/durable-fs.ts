@@ -5,11 +5,13 @@ import { copyFile, link, open } from '../os/quick-fs.js';
 
 /** Write `text` to `path` and fsync it. `flag` 'wx' refuses an existing file; neither follows a
  *  symlink at `path` (it could lead out of the vault). */
-export async function writeSynced(path: string, text: string, flag: 'w' | 'wx', fsync = true): Promise<void> {
+export async function writeSynced(path: string, text: string, flag: 'w' | 'wx', fsync = true, mode?: number): Promise<void> {
   const flags = constants.O_WRONLY | constants.O_CREAT | (flag === 'wx' ? constants.O_EXCL : constants.O_TRUNC) | (constants.O_NOFOLLOW ?? 0);
   const fh = await open(path, flags, 0o666);
   try {
     await fh.writeFile(text, 'utf8');
+    // On the descriptor, before the fsync: no second round trip through the thread pool by name.
+    if (mode !== undefined) await fh.chmod(mode);
     if (fsync) await fh.sync();
   } finally {
     await fh.close();

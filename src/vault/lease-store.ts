@@ -2,6 +2,7 @@
 // before it writes `executing`; it records the agent's pid and, when the run ends, its outcome, so
 // a crash at any moment can be recovered without running the task twice at once.
 import { randomBytes } from '../os/lazy-crypto.js';
+import { lstatSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { link, unlink } from '../os/quick-fs.js';
 import { join } from 'node:path';
@@ -81,6 +82,16 @@ export class LeaseStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
       throw err;
+    }
+  }
+
+  /** Whether a lease file is there now (held, or stale awaiting the watchdog): acquire() would fail. */
+  exists(taskId: string): boolean {
+    try {
+      lstatSync(this.file(taskId));
+      return true;
+    } catch {
+      return false;
     }
   }
 

@@ -191,6 +191,7 @@ export class NoteStore {
     path: string,
     decide: (data: Record<string, unknown>, note: NoteSnapshot, body: string) => { edits: FieldEdits; append?: string } | null,
     tries = 4,
+    opts: { after?: Promise<unknown> } = {},
   ): Promise<{ note: NoteSnapshot; edits: FieldEdits } | null> {
     for (let i = 0; i < tries; i++) {
       const r = await this.read(path);
@@ -207,7 +208,7 @@ export class NoteStore {
       }
       if (d.append) text = appendToBody(text, d.append);
       if (text === r.note.text) return { note: r.note, edits };
-      const written = await this.replace(path, text, r.note);
+      const written = await this.replace(path, text, r.note, opts.after);
       if (written) return { note: written, edits };
     }
     throw new NoteChangedError(path);
@@ -215,17 +216,19 @@ export class NoteStore {
 
   /**
    * Atomically replace `path` with `text` if it still matches `expected`; returns the new snapshot,
-   * or null when the note changed in between (the caller re-reads and decides again).
+   * or null when the note changed in between (the caller re-reads and decides again). `after`: a
+   * write that must be on disk before this one (a plan note the edit links to); the temp file is
+   * written meanwhile, and its failure is this write's (nothing is renamed).
    */
-  async replace(path: string, text: string, expected: NoteSnapshot | null): Promise<NoteSnapshot | null> {
+  async replace(path: string, text: string, expected: NoteSnapshot | null, after?: Promise<unknown>): Promise<NoteSnapshot | null> {
     const tmp = tempNameFor(path);
     try {
-      await writeSynced(tmp, text, 'wx');
+      // Permissions first (set on the temp file as it is written), so that nothing but the
+      // compare's stat stands before the rename: a save landing in that gap would be replaced
+      // unseen. (A chmod since our read changed the ctime, so the compare catches it.)
+      await writeSynced(tmp, text, 'wx', true, expected?.stamp.mode);
+      if (after) await after;
       if (expected) {
-        // Permissions first, so that nothing but the compare's stat stands before the rename: a
-        // save landing in that gap would be replaced unseen. (A chmod since our read changed the
-        // ctime, so the compare catches it.)
-        if (expected.stamp.mode !== undefined) await chmod(tmp, expected.stamp.mode);
         let st;
         try {
           st = await stat(path);

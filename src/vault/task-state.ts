@@ -47,6 +47,7 @@ export class TaskStateStore {
   /** prime({ load })'s reads by file name, each file read once however many ids share its prefix. */
   private listing: Listing | undefined;
   private readonly loaded = new Map<string, { value: StoredState | undefined; stamp: string } | undefined>();
+  private legacyNames: Set<string> | null | undefined;
 
   constructor(private readonly dir: string) {}
 
@@ -57,10 +58,26 @@ export class TaskStateStore {
   /** State kept under an older version's name takes the bounded name (once per id and process). */
   private async adoptLegacy(id: string): Promise<void> {
     const legacy = legacyStateFileName(id);
-    if (!legacy) return;
+    const present = this.legacyNamesPresent();
+    if (!legacy || (present && !present.has(legacy))) return;
+    present?.delete(legacy);
     const from = join(this.dir, legacy);
     const ok = await link(from, this.file(id)).then(() => true, () => false);
     if (ok) await unlink(from).catch(() => undefined);
+  }
+
+  /**
+   * The older version's names in the folder, listed once when first needed: only older versions
+   * wrote them, so a new task's get() needs no link attempt (a thread-pool round trip on every
+   * pickup) when none was there. Null when the folder could not be listed: every id is tried.
+   */
+  private legacyNamesPresent(): Set<string> | null {
+    if (this.legacyNames !== undefined) return this.legacyNames;
+    try {
+      return (this.legacyNames = new Set(readdirSync(this.dir).filter((n) => n.endsWith('.json') && !HASHED_NAME.test(n))));
+    } catch (err) {
+      return (this.legacyNames = (err as NodeJS.ErrnoException).code === 'ENOENT' ? new Set() : null);
+    }
   }
 
   private async stampOf(id: string): Promise<string> {

@@ -87,7 +87,7 @@ export function createVaultWatcher(opts: VaultWatcherOptions): VaultWatcher {
   const root = resolve(opts.root);
   const debounceMs = opts.debounceMs ?? 25;
   const log = opts.logger;
-  const timers = new Map<string, { timer: NodeJS.Timeout; delay: number }>();
+  const timers = new Map<string, { cancel: () => void; delay: number }>();
   const rescanReasons = new Set<string>();
   const folders = new Map<string, { id: string; fsw: FSWatcher }>();
   // Done/ and Plans/ are left alone (ignore-rules says why): only the active folders are watched.
@@ -98,9 +98,9 @@ export function createVaultWatcher(opts: VaultWatcherOptions): VaultWatcher {
   // cut short by the re-add that follows it).
   const schedule = (key: string, delay: number, fn: () => void): void => {
     const prev = timers.get(key);
-    if (prev) clearTimeout(prev.timer);
+    if (prev) prev.cancel();
     const wait = Math.max(delay, prev?.delay ?? 0);
-    const timer = setTimeout(() => {
+    const fire = () => {
       timers.delete(key);
       if (closed) return;
       try {
@@ -108,8 +108,15 @@ export function createVaultWatcher(opts: VaultWatcherOptions): VaultWatcher {
       } catch (err) {
         log?.warn({ component: 'watcher', err }, 'watcher callback threw');
       }
-    }, wait);
-    timers.set(key, { timer, delay: wait });
+    };
+    // No wait: after this turn's other events (a timer of 0 ms would wait a whole millisecond).
+    if (wait === 0) {
+      const im = setImmediate(fire);
+      timers.set(key, { cancel: () => clearImmediate(im), delay: 0 });
+    } else {
+      const timer = setTimeout(fire, wait);
+      timers.set(key, { cancel: () => clearTimeout(timer), delay: wait });
+    }
   };
 
   const hint = (path: string, delay: number): void => {
@@ -207,7 +214,7 @@ export function createVaultWatcher(opts: VaultWatcherOptions): VaultWatcher {
     async close() {
       if (closed) return;
       closed = true;
-      for (const t of timers.values()) clearTimeout(t.timer);
+      for (const t of timers.values()) t.cancel();
       timers.clear();
       rootWatcher?.close();
       for (const f of [...folders.keys()]) unwatch(f);

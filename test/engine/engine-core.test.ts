@@ -9,7 +9,8 @@ import { readinessText, type Readiness } from '../../src/domain/readiness.js';
 import { clockTime } from '../../src/cli/commands/shared.js';
 import { initVault } from '../../src/vault/init-vault.js';
 import { runCliAsync } from '../helpers/cli-process.js';
-import { concurrency, createHarness, fixtureAgent, nextEvent, recordEvents, waitFor, type Harness } from '../helpers/vault-harness.js';
+import { concurrency, createHarness, eventsFrom, fixtureAgent, nextEvent, recordEvents, waitFor, type Harness } from '../helpers/vault-harness.js';
+import { stateFileName } from '../../src/vault/state-key.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -18,6 +19,33 @@ afterEach(async () => {
 });
 
 const setStatus = (path: string, status: string) => writeFileSync(path, readFileSync(path, 'utf8').replace(/^status: .*$/m, `status: ${status}`));
+
+describe('claiming a run', () => {
+  it('a planned task whose lease is held elsewhere gets nothing prepared (no transcript, no write) until the lease is gone', async () => {
+    h = createHarness({ AGENT: 'ok', EXECUTOR_INTERVAL: '100ms' });
+    await initVault(h.vault, { examples: false });
+    const leases = join(h.vault, '.vaultrunner', 'leases');
+    mkdirSync(leases, { recursive: true });
+    // Another host's live lease (a second service on a synced vault): not stale for an hour.
+    const lease = join(leases, stateFileName('held'));
+    const owner = { host: 'elsewhere', pid: 4242, pidStart: '1', bootId: 'another-boot' };
+    writeFileSync(lease, JSON.stringify({ taskId: 'held', token: 'f00d', owner, acquiredAt: Date.now(), expiresAt: Date.now() + 3_600_000, attempt: 1 }));
+    const note = h.drop('held', 'type: claude_code\nstatus: planned');
+    const before = readFileSync(note, 'utf8');
+    const passes = eventsFrom(h.events, 'dispatch:pass', 5, (e) => e.verdicts.has('held'));
+    await h.start();
+    await passes;
+    expect(existsSync(join(h.vault, 'Logs', 'runs', 'held'))).toBe(false);
+    expect(readFileSync(note, 'utf8')).toBe(before);
+    expect(readdirSync(join(h.vault, 'Needs_Action')).filter((n) => n.startsWith('.'))).toEqual([]); // no temp file either
+    expect(h.runs()).toEqual([]);
+    // Its holder lets go: the task runs, once, as attempt 1.
+    rmSync(lease);
+    await waitFor(() => h.status('held') === 'done', 'held done', 15_000);
+    expect(h.runs().filter((r) => r.task === 'held')).toHaveLength(1);
+    expect(readdirSync(join(h.vault, 'Logs', 'runs', 'held'))).toEqual(['attempt-1.jsonl', 'attempt-1.md']);
+  });
+});
 
 describe('one readiness, every view', () => {
   it('list, show, Dashboard.md and the executor give the same wait reason for dependency, approval, slot, working dir busy, backoff and agent unavailable', async () => {

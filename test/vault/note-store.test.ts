@@ -239,6 +239,35 @@ describe('replace() compare-and-swap', () => {
     expect(await leftovers()).toEqual([]);
   });
 
+  it('with `after`, renames only once that write is done; the temp file is written meanwhile', async () => {
+    const p = await note('a.md', NOTE);
+    const snap = await store.snapshot(p);
+    let release!: () => void;
+    const after = new Promise<void>((r) => (release = r));
+    const next = NOTE.replace('status: new', 'status: planned');
+    const writing = store.replace(p, next, snap, after);
+    // The temp file is there (written and synced) while the note is still the old one.
+    for (let i = 0; i < 500 && (await leftovers()).length === 0; i++) await new Promise((r) => setImmediate(r));
+    expect(await leftovers()).toHaveLength(1);
+    expect(await readFile(p, 'utf8')).toBe(NOTE);
+    release();
+    expect((await writing)?.text).toBe(next);
+    expect(await readFile(p, 'utf8')).toBe(next);
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('with `after` failing, the note is left as it was and the failure is the write\'s', async () => {
+    const p = await note('a.md', NOTE);
+    const snap = await store.snapshot(p);
+    const boom = Object.assign(new Error('plan note not written'), { code: 'EIO' });
+    const failed = Promise.reject(boom);
+    failed.catch(() => undefined); // (a caller watches its own write: so does the orchestrator)
+    await expect(store.replace(p, NOTE.replace('status: new', 'status: planned'), snap, failed)).rejects.toBe(boom);
+    expect(await readFile(p, 'utf8')).toBe(NOTE);
+    expect(await leftovers()).toEqual([]);
+    expect(writes).toEqual([]);
+  });
+
   it('with no expected snapshot, refuses to overwrite an existing note', async () => {
     const p = await note('a.md', NOTE);
     await expect(store.replace(p, 'other', null)).rejects.toMatchObject({ code: 'NOTE_CHANGED' });

@@ -1,5 +1,5 @@
 // Real files in a temp dir: per-task machine state survives restarts and concurrent patches.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
@@ -64,6 +64,21 @@ it('prime() still finds state under an older version\'s file name', async () => 
   await store.prime(['old task', 'other'], { load: true });
   expect(await store.get('old task')).toEqual({ failures: 3 });
   expect(await store.get('other')).toEqual({});
+});
+
+it("get() adopts state under an older version's name that was there when the store first looked", async () => {
+  dir = mkdtempSync(join(tmpdir(), 'vr-state-'));
+  writeFileSync(join(dir, `${encodeURIComponent('old task')}.json`), JSON.stringify({ failures: 3 }));
+  const store = new TaskStateStore(dir);
+  expect(await store.get('new task')).toEqual({}); // the first look lists the folder
+  expect(await store.get('old task')).toEqual({ failures: 3 });
+  expect(existsSync(join(dir, stateFileName('old task')))).toBe(true); // under the bounded name now
+  expect(existsSync(join(dir, `${encodeURIComponent('old task')}.json`))).toBe(false);
+  // Only older versions wrote such names, so one that was not there at the first look is not looked for.
+  writeFileSync(join(dir, `${encodeURIComponent('late')}.json`), JSON.stringify({ failures: 1 }));
+  expect(await store.get('late')).toEqual({});
+  // A store that starts afresh lists again and adopts it.
+  expect(await new TaskStateStore(dir).get('late')).toEqual({ failures: 1 });
 });
 
 it('prime({ load }) matches files to ids by the task they name, and older unnamed files by their hashed name', async () => {
