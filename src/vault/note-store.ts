@@ -268,10 +268,12 @@ export class NoteStore {
     try {
       await writeSynced(tmp, text, 'wx');
       await linkOrCopy(tmp, path); // fails with EEXIST instead of replacing
-    } finally {
+    } catch (err) {
       await unlink(tmp).catch(() => {});
+      throw err;
     }
-    await syncDir(dirname(path));
+    // The temp name's removal need not come before the folder's fsync: both at once.
+    await Promise.all([unlink(tmp).catch(() => {}), syncDir(dirname(path))]);
     const st = await stat(path);
     this.opts.onWrite?.(path, text);
     return snapshotOf(path, text, stampOf(st));
