@@ -127,6 +127,7 @@ export async function startRun(ctx: EngineContext, claiming: Promise<StartingRun
     faultPoint('after-claim');
     return c;
   });
+  leased.catch(() => undefined); // (awaited below; a transition that throws first leaves it unawaited)
   let written;
   try {
     written = await transition(ctx, {
