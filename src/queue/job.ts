@@ -1,6 +1,5 @@
 // What a remote run carries: only what the coordinator already decided. A worker validates it
 // again and clamps it against its own config, so nothing in a job can widen what runs.
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { PERMISSION_MODES } from '../agents/agent.js';
 

@@ -63,6 +63,7 @@ const APPEAR_MS = 5;
 export function appearDelay(st: Pick<Stats, 'ctimeMs' | 'mtimeMs' | 'isFile'>, debounceMs: number): number {
   return st.isFile() && st.ctimeMs > st.mtimeMs ? 0 : Math.min(debounceMs, APPEAR_MS);
 }
+
 const RESCAN_KEY = '\0rescan';
 
 /** Identity of a directory (after symlinks), to notice one removed and created again. */

@@ -8,7 +8,7 @@ import { obsidianDateTime } from '../../clock.js';
 import { UsageError } from '../../errors.js';
 import { PRIORITIES } from '../../domain/status.js';
 import { describeProblems, linkName, validateTask } from '../../domain/task.js';
-import { renderNewTask, unsafeTitleReason, type NewTaskFields } from '../../vault/new-note.js';
+import { renderNewTask, unsafeTitleReason } from '../../vault/new-note.js';
 import { parseSnapshot } from '../../vault/note-store.js';
 import type { Command } from '../command.js';
 import { folderPath, openVault, readAll, SEARCH_FOLDERS, TaskExistsError } from './shared.js';

@@ -2,7 +2,7 @@
 // rules as the service (engine/finish-task.ts): a merge never touches uncommitted changes and a
 // refused one leaves the task in review with the reason; nothing unmerged is deleted unless the
 // person names the task (`discard`).
-import { decideAndWrite, editIfStatus } from '../../engine/transition.js';
+import { decideAndWrite } from '../../engine/transition.js';
 import { describeMerge, mergeAndClean, taskGit, type Sink, type TaskGit } from '../../engine/finish-task.js';
 import { noteStatus, type Status } from '../../domain/status.js';
 import { readdir } from 'node:fs/promises';

@@ -3,35 +3,21 @@
 // write the review note, and say what the note records and whether a person must review.
 import { capabilitiesOf, type AgentOutcome, type AgentSuccess } from '../../agents/agent.js';
 import { clampPermissionMode } from '../../agents/permission.js';
-import { obsidianDateTime } from '../../clock.js';
 import { commandsForRepo } from '../../config/workspace-config.js';
-import type { RunOutcome } from '../../domain/outcome.js';
 import { validateTask, type Task } from '../../domain/task.js';
 import type { EngineContext } from '../../engine/context.js';
 import type { LiveRun } from '../../engine/run-registry.js';
-import { shortMessage, VaultrunnerError } from '../../errors.js';
+import { shortMessage } from '../../errors.js';
 import { faultPoint } from '../../fault.js';
-import { clip } from '../../runs/markdown-safe.js';
-import { RESULT_MAX_CHARS } from '../../runs/result-section.js';
 import { RUN_MARKER_ENV } from '../../os/process.js';
-import { acceptanceCriteria, criteriaClaims, renderReviewNote } from '../../runs/review-note.js';
-import { wikilink } from '../../vault/layout.js';
 import { commitAll, type CommitResult, type DiffCapture } from '../../workspace/commit.js';
 import { fixPrompt, gatesSummary, runGates, selectGates, type GateResult } from '../../workspace/gates.js';
 import type { OpenedWorkspace } from '../../workspace/open.js';
-import { patchScratchPath, writeReview } from './review-writer.js';
+import { patchScratchPath, reviewAndJournal, statEdits, stepFailure, stepsFailed, type AfterAgent } from './review-writer.js';
 
 const DIFF_MAX_CHARS = 60_000;
 
-export interface AfterAgent {
-  /** Laid over the agent's journaled outcome: note keys, review, or a failure of these steps
-   *  (a gate past its fix rounds, a fix round that failed, a commit that could not be made). */
-  journal: Partial<RunOutcome>;
-  /** Every denial of the run, fix rounds included. */
-  permissionDenials: string[];
-}
-
-const failure = (code: string, message: string, retryable: boolean, sessionId?: string): Partial<RunOutcome> => ({ ok: false, code, message: shortMessage(message, 300), retryable, ...(sessionId ? { sessionId } : {}) });
+export type { AfterAgent };
 
 export async function afterAgent(ctx: EngineContext, r: LiveRun, first: AgentSuccess, ws: OpenedWorkspace): Promise<AfterAgent> {
   const read = await ctx.store.read(r.path).catch(() => undefined);
@@ -63,60 +49,34 @@ export async function afterAgent(ctx: EngineContext, r: LiveRun, first: AgentSuc
       rounds++;
       r.transcript?.note(`Fix round ${rounds} of ${wc.maxFixRounds}: ${gatesSummary(failed)}.`);
       const fix = await fixRound(ctx, r, task, ws, session, fixPrompt(failed, rounds, wc.maxFixRounds));
-      if (!fix.ok) return { journal: { ...failure(fix.error.code, `fix round ${rounds}: ${shortMessage(fix.error)}`, fix.error.retryable, fix.sessionId), noteEdits: statEdits(c, results) }, permissionDenials: denials };
+      if (!fix.ok) return { journal: { ...stepFailure(fix.error.code, `fix round ${rounds}: ${shortMessage(fix.error)}`, fix.error.retryable, fix.sessionId), noteEdits: statEdits(c.headCommit, c, results) }, permissionDenials: denials };
       o = fix;
       if (fix.result) summary = fix.result;
       denials.push(...fix.permissionDenials);
       c = await commit();
     }
 
-    const criteria = criteriaClaims(acceptanceCriteria(body), summary);
-    const failed = results.filter((g) => !g.ok);
-    const review = await writeReview(
-      ctx,
-      r.taskId,
-      renderReviewNote({
-        taskId: r.taskId,
-        title: task?.title,
-        // By name: the link stays right when the note is filed in Done/ after this.
-        taskLink: r.taskId,
-        generatedAt: obsidianDateTime(ctx.clock.now()),
-        branch: ws.branch,
-        baseBranch: ws.baseBranch,
-        baseCommit: ws.baseCommit,
-        headCommit: c.headCommit,
-        criteria,
-        summary,
-        gates: results.map((g) => ({ name: g.name, ok: g.ok, exitCode: g.exitCode, timedOut: g.timedOut, ...(g.spawnError ? { spawnError: g.spawnError } : {}), durationMs: g.durationMs, outputTail: g.outputTail })),
-        fixRounds: rounds,
-        files: c.files,
-        insertions: c.insertions,
-        deletions: c.deletions,
-        diff: c.diff ?? { text: '', truncated: false, bytes: 0 },
-        patchLink: `Reviews/${r.taskId}.patch`,
-        permissionDenials: denials,
-      }),
+    return await reviewAndJournal(ctx, {
+      taskId: r.taskId,
+      title: task?.title,
+      body,
+      summary,
+      sessionId: o.sessionId,
+      branch: ws.branch,
+      baseBranch: ws.baseBranch,
+      baseCommit: ws.baseCommit,
+      headCommit: c.headCommit,
+      gates: results,
+      fixRounds: rounds,
+      stats: c,
+      diff: c.diff ?? { text: '', truncated: false, bytes: 0 },
+      denials,
       scratch,
-    );
-    const noteEdits = { ...statEdits(c, results), review: wikilink(review.link) };
-    if (failed.length) {
-      const names = failed.map((g) => g.name).join(', ');
-      const error = `gate ${names} failed${rounds ? ` after ${rounds} fix round(s)` : ''}: ${gatesSummary(failed)}; branch ${ws.branch} and its worktree are kept`;
-      return { journal: { ...failure('GATE_FAILED', error, false, o.sessionId), noteEdits }, permissionDenials: denials };
-    }
-    const needsReview = denials.length > 0 || wc.review === 'always';
-    return { journal: { ...(o.sessionId ? { sessionId: o.sessionId } : {}), noteEdits, needsReview, ...(summary?.trim() ? { result: clip(summary.trim(), RESULT_MAX_CHARS) } : {}) }, permissionDenials: denials };
+      gateError: (names, summary) => `gate ${names} failed${rounds ? ` after ${rounds} fix round(s)` : ''}: ${summary}; branch ${ws.branch} and its worktree are kept`,
+    });
   } catch (err) {
-    ctx.logger.error({ component: 'executor', task: r.taskId, err }, `${r.taskId}: the steps after the agent failed: ${shortMessage(err)}`);
-    // Typed git failures say whether another attempt may help; anything else is worth one more try.
-    const retryable = err instanceof VaultrunnerError ? err.retryable : true;
-    const code = err instanceof VaultrunnerError ? err.code : 'WORKSPACE_FAILED';
-    return { journal: failure(code, `after the agent: ${shortMessage(err)}`, retryable, o.sessionId), permissionDenials: denials };
+    return stepsFailed(ctx, r.taskId, 'the agent', err, o.sessionId, denials);
   }
-}
-
-function statEdits(c: CommitResult, gates: readonly GateResult[]): Record<string, string | number> {
-  return { head_commit: c.headCommit, files_changed: c.filesChanged, insertions: c.insertions, deletions: c.deletions, ...(gates.length ? { gate_results: gatesSummary(gates) } : {}) };
 }
 
 /** One fix round: the same session, resumed with the failing gates' output; same cwd, marker and transcript. */
