@@ -4,9 +4,9 @@
 // ~115 of them per task were a quarter of the service's CPU. So the calls the page cache answers
 // (stat, lstat, opening a file to read it, reading, writing into an open file, closing, realpath)
 // run here with blocking calls behind the same promise-returning signatures. The calls that change
-// a folder (create, rename, link, unlink, chmod by name, mkdir) stay on the threadpool: on ext4 they wait
-// for the journal's commit while other tasks fsync (~1-2 ms each, measured), and that wait must not
-// hold the event loop; fsync waits for the disk and stays there too. Every open adds O_NONBLOCK, so
+// a folder (create, rename, link, unlink, chmod by name, mkdir) stay on the threadpool: on ext4
+// they wait for the journal's commit while other tasks fsync (~1-2 ms each, measured), and that
+// wait must not hold the event loop; fsync waits for the disk and stays there too. Every open adds O_NONBLOCK, so
 // a FIFO can never stall the loop. Listing folders is not here: a `Done/` of 100,000 notes would.
 import { closeSync, constants, fchmodSync, fstatSync, fsync, lstatSync, open as openCb, openSync, readFileSync, readSync, realpathSync, statSync, writeSync, type Stats } from 'node:fs';
 import { readToEnd } from './read-to-end.js';

@@ -74,7 +74,7 @@ export class TaskStateStore {
   private legacyNamesPresent(): Set<string> | null {
     if (this.legacyNames !== undefined) return this.legacyNames;
     try {
-      return (this.legacyNames = new Set(readdirSync(this.dir).filter((n) => n.endsWith('.json') && !HASHED_NAME.test(n))));
+      return (this.legacyNames = new Set(readdirSync(this.dir).filter(isLegacyName)));
     } catch (err) {
       return (this.legacyNames = (err as NodeJS.ErrnoException).code === 'ENOENT' ? new Set() : null);
     }
@@ -273,7 +273,7 @@ function listingOf(names: string[], regular: ReadonlySet<string>): Listing {
     const list = prefixes.get(p);
     if (list) list.push(n);
     else prefixes.set(p, [n]);
-    if (!HASHED_NAME.test(n)) legacyNames = true;
+    if (isLegacyName(n)) legacyNames = true;
   }
   return { names: new Set(names), regular, prefixes, legacyNames };
 }
@@ -284,6 +284,8 @@ type StoredState = TaskState & { task?: string };
 const ONE_SHOT = 'one-shot read';
 
 const HASHED_NAME = /-[0-9a-f]{24}\.json$/;
+/** A state file under an older version's name (no `-<hash>` before `.json`). */
+const isLegacyName = (n: string): boolean => n.endsWith('.json') && !HASHED_NAME.test(n);
 
 function stateOf(stored: StoredState | undefined): TaskState {
   if (!stored) return {};

@@ -15,7 +15,7 @@
 // drains the pipes after the leader exits (a grandchild holding them is cut off after 2 s), and
 // ends leftovers in the group. stop() SIGTERMs the whole group and SIGKILLs it after the grace.
 // A run with `outputFiles` is forked by a small spawner process (spawner/, one per service, started
-// on first use) instead of the service itself; its pid is then known when `handle.spawned` settles.
+// by `vaultrunner start` once the service is up, else on first use) instead of the service itself; its pid is then known when `handle.spawned` settles.
 // Helpers: failedRun (a run that never started), missingCwd, isNotFound / notFoundWhy (spawn
 // errors), stoppedError (timeout/cancel/pause/shutdown as typed errors), safeCall (sinks).
 export { agentEnv, cleanEnv, ENCLOSING_SESSION_VARS, RUN_VARS, VENDOR_SECRETS, type Vendor } from './env.js';

@@ -1,7 +1,8 @@
-// The service's side of the spawner (spawner-main.ts): started lazily on the first file-backed
-// run, requests matched to replies by id. If it cannot start or dies, runs are spawned directly
-// (as before) and it is tried again after `retryMs`; runs it had started are then watched by pid
-// and start time until gone, and end with no exit code (`lost`): a retryable failure.
+// The service's side of the spawner (spawner-main.ts): started by `start` once the service is up
+// (prestart), else on the first file-backed run; requests matched to replies by id. If it cannot
+// start or dies, runs are spawned directly (as before) and it is tried again after `retryMs`; runs
+// it had started are then watched by pid and start time until gone, and end with no exit code
+// (`lost`): a retryable failure.
 import { spawn as spawnNode, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
@@ -254,7 +255,7 @@ export function defaultScript(): string {
 
 let shared: SpawnerClient | undefined;
 
-/** The one client per process (started lazily, on the first file-backed run). */
+/** The one client per process (its spawner started by prestart() or the first file-backed run). */
 export function sharedSpawner(): SpawnerClient {
   return (shared ??= new SpawnerClient());
 }
