@@ -300,6 +300,8 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
     };
     for (let i = 0; i < Math.min(SCAN_WINDOW, paths.length); i++) start(i);
     for (let i = 0; i < paths.length; i++) {
+      // quick-fs answers from the page cache behind resolved promises: let timers and events in now and then.
+      if (i > 0 && i % 200 === 0) await new Promise<void>((r) => setImmediate(r));
       const path = paths[i]!;
       try {
         await this.refresh(path, ahead[i]);

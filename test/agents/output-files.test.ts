@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { recoverClaudeOutcome } from '../../src/agents/claude/claude-agent.js';
 import { spawnProcess } from '../../src/agents/process/index.js';
+import { FileFollower } from '../../src/agents/process/output-files.js';
 import { createCodexAgent } from '../../src/agents/codex/codex-agent.js';
 import { createGeminiAgent } from '../../src/agents/gemini/gemini-agent.js';
 import { createOpencodeAgent } from '../../src/agents/opencode/opencode-agent.js';
@@ -44,6 +45,22 @@ describe('spawnProcess with outputFiles', () => {
     expect(err).toEqual(['done on stderr']);
     expect(readFileSync(files.stdout, 'utf8').split('\n').length - 1).toBe(20_001);
     expect(statSync(files.stdout).mode & 0o777).toBe(0o600);
+  });
+
+  it('lets the event loop run while it drains a large file (a flood must not hold back timeouts)', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'vr-out-'));
+    const path = join(dir, 'flood.out');
+    const total = 8 * 1024 * 1024;
+    writeFileSync(path, Buffer.alloc(total, 'x'));
+    let read = 0;
+    const follower = new FileFollower(path, (chunk) => (read += chunk.length));
+    let readWhenLoopRan = -1;
+    setImmediate(() => (readWhenLoopRan = read));
+    await follower.finish();
+    expect(read).toBe(total);
+    // The loop got a turn part-way through (not only once the whole file was read).
+    expect(readWhenLoopRan).toBeGreaterThan(0);
+    expect(readWhenLoopRan).toBeLessThan(total);
   });
 
   it('never writes through a planted link: the run does not start and the link target is untouched', async () => {

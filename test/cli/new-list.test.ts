@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCliVault, type CliVault } from '../helpers/cli-vault.js';
 import { approvalFingerprint } from '../../src/engine/approval.js';
 import { TEMPLATE_PLACEHOLDER } from '../../src/domain/readiness.js';
-import { hashText, NoteStore } from '../../src/vault/note-store.js';
+import { NoteStore } from '../../src/vault/note-store.js';
 import { stateFileName } from '../../src/vault/state-key.js';
 
 let v: CliVault;

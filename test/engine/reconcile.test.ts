@@ -1,7 +1,6 @@
 // The service's reconcile repairs what file events missed: a real watcher that loses the events of
 // some notes (as an overflowing inotify queue or a sync tool's odd writes would), a real vault, and
 // the timer's passes counted by their events. The rotation is shrunk to 3 so a test sees it turn.
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IndexEntry } from '../../src/vault/task-index.js';
 import { createVaultWatcher } from '../../src/vault/watcher.js';

@@ -1,6 +1,6 @@
 // A real temp vault with a real service running in-process, and fixture agents as real children.
 import type { Notifier } from '../../src/notify/notifier.js';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config, type ConfigKey } from '../../src/config/config.js';
@@ -9,6 +9,7 @@ import { EngineEvents } from '../../src/engine/events.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startService, type RunningService, type ServiceOptions } from '../../src/service/service.js';
 import { initVault } from '../../src/vault/init-vault.js';
+import { findNote } from './find-note.js';
 
 export { eventsFrom, nextEvent, recordEvents, waitFor, type Truthy } from './wait.js';
 
@@ -92,13 +93,7 @@ export function createHarness(overrides: Partial<Record<ConfigKey | WorkspaceCon
       return path;
     },
     read: (path) => readFileSync(path, 'utf8'),
-    find(id) {
-      for (const folder of ['Needs_Action', 'Pending_Approval', 'Done']) {
-        const path = join(vault, folder, `${id}.md`);
-        if (existsSync(path)) return { folder, path, text: readFileSync(path, 'utf8') };
-      }
-      return undefined;
-    },
+    find: (id) => findNote(vault, id),
     status(id) {
       const f = h.find(id);
       if (!f) return undefined;

@@ -24,6 +24,13 @@ export function openOutputFds(files: OutputFiles): { stdout: number; stderr: num
 }
 
 const CHUNK = 64 * 1024;
+/**
+ * Chunks read before the follower lets the event loop run. quick-fs reads are blocking calls behind
+ * resolved promises, so without this a 200 MB flood would be drained in one microtask chain: no
+ * timer (the watchdog's timeouts), no file event and no web request would run until it ended.
+ */
+const YIELD_EVERY = 16;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 // Read buffers, reused: a follower holds one only while it reads (two per run, most of the time
 // with nothing to read), and a fresh 64 KB each was the service's largest Buffer cost per run.
@@ -85,11 +92,12 @@ export class FileFollower {
     this.fh ??= await open(this.path, constants.O_RDONLY | constants.O_NOFOLLOW);
     const buf = takeBuffer(); // this pump's alone until it returns (pumps of one follower never overlap)
     try {
-      for (;;) {
+      for (let chunks = 1; ; chunks++) {
         const { bytesRead } = await this.fh.read(buf, 0, CHUNK, this.pos);
         if (bytesRead === 0) return;
         this.pos += bytesRead;
         this.onChunk(Buffer.from(buf.subarray(0, bytesRead)));
+        if (chunks % YIELD_EVERY === 0) await nextTurn();
       }
     } finally {
       giveBack(buf);

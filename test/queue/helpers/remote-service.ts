@@ -1,10 +1,11 @@
 // A real `vaultrunner start` with QUEUE_URL (the coordinator), real worker processes, a real
 // redis-server and a bare git remote (QueueHarness), and the person's checkout cloned from that
 // remote: the whole remote-worker setup an operator would run, in a temp dir.
-import { existsSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
+import { realpathSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initVault } from '../../../src/vault/init-vault.js';
 import { spawnService, type ServiceProcess } from '../../helpers/cli-process.js';
+import { findNote } from '../../helpers/find-note.js';
 import { git, QueueHarness } from './queue-harness.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
@@ -87,11 +88,8 @@ export class RemoteService {
   }
 
   note(id: string): { folder: string; text: string } | undefined {
-    for (const folder of ['Needs_Action', 'Pending_Approval', 'Done']) {
-      const path = join(this.vault, folder, `${id}.md`);
-      if (existsSync(path)) return { folder, text: readFileSync(path, 'utf8') };
-    }
-    return undefined;
+    const found = findNote(this.vault, id);
+    return found && { folder: found.folder, text: found.text };
   }
 
   field(id: string, key: string): string | undefined {

@@ -3,6 +3,7 @@
 // run is stopped at its timeout (SIGKILL after the grace), and the service keeps working.
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { findNote } from '../../helpers/find-note.js';
 import { fixtureAgent, parseRunLog } from '../../helpers/vault-harness.js';
 import { agentAlive, logLines, ready, sleep, stop, taskNote, tortureVault, until, type ScenarioReport } from '../lib.js';
 
@@ -38,11 +39,8 @@ export async function noisyScenario(o: NoisyOptions): Promise<ScenarioReport> {
   })();
   const na = join(tv.vault, 'Needs_Action');
   const status = (id: string) => {
-    for (const f of ['Needs_Action', 'Done']) {
-      const p = join(tv.vault, f, `${id}.md`);
-      if (existsSync(p)) return /^status: (\w+)$/m.exec(readFileSync(p, 'utf8'))?.[1];
-    }
-    return undefined;
+    const found = findNote(tv.vault, id, ['Needs_Action', 'Done']);
+    return found && /^status: (\w+)$/m.exec(found.text)?.[1];
   };
   try {
     await ready(svc);
