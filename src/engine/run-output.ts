@@ -3,7 +3,7 @@
 // read back from here after the restart and recorded, instead of running the task again. The
 // files are removed once the outcome is recorded (the transcript in Logs/ keeps the record).
 import { constants } from 'node:fs';
-import { open, unlink } from '../os/quick-fs.js';
+import { lstat, open, unlink } from '../os/quick-fs.js';
 import { join } from 'node:path';
 import { ensureVaultDir } from '../os/safe-open.js';
 import type { VaultPaths } from '../vault/layout.js';
@@ -33,7 +33,9 @@ export function runOutputFiles(paths: VaultPaths, name: string): RunOutputFiles 
 export async function prepareRunOutput(paths: VaultPaths, name: string): Promise<RunOutputFiles> {
   await ensureVaultDir(paths.root, dirOf(paths));
   const files = runOutputFiles(paths, name);
-  await removeRunOutput(files);
+  // Nearly always there is nothing to clear: a blocking lstat asks, not two unlinks on the thread pool.
+  const stale = await Promise.all([files.stdout, files.stderr].map((p) => lstat(p).then(() => true, (err: NodeJS.ErrnoException) => err.code !== 'ENOENT')));
+  if (stale.some(Boolean)) await removeRunOutput(files);
   return files;
 }
 

@@ -3,7 +3,7 @@
 import { lstat, realpath, stat } from '../os/quick-fs.js';
 import { dirKey } from '../domain/dispatch.js';
 import { ensureVaultDir } from '../os/safe-open.js';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Config } from '../config/config.js';
 import { isInside } from '../domain/links.js';
 import type { Task } from '../domain/task.js';
@@ -35,12 +35,23 @@ export async function resolveWorkingDir(task: Task, config: Config, paths: Vault
   throw new AgentError('WORKSPACE_DENIED', `working_dir ${JSON.stringify(task.workingDir)} is outside WORKSPACE_ROOTS ${roots}`);
 }
 
+/**
+ * Where the task will run, as its template plan names it. A working_dir is checked as for a run;
+ * the scratch folder is only named: the run creates it and checks it then, so planning makes no
+ * folder (a thread-pool round trip on every pickup).
+ */
+export async function workingDirForPlan(task: Task, config: Config, paths: VaultPaths): Promise<string> {
+  if (task.workingDir) return resolveWorkingDir(task, config, paths);
+  return join(await realpath(paths.root), relative(paths.root, paths.scratch), task.id);
+}
+
 /** The task's scratch folder: a real folder inside .vaultrunner/work/, never a link (to anywhere). */
 async function scratchDir(id: string, paths: VaultPaths): Promise<string> {
   const dir = join(paths.scratch, id);
-  await ensureVaultDir(paths.root, dir);
+  const { linked } = await ensureVaultDir(paths.root, dir);
   const real = await realpath(dir);
-  if ((await lstat(dir)).isSymbolicLink() || real !== join(await realpath(paths.scratch), id)) {
+  // No link from the vault down to it (checked just now): it is a real folder, nothing more to ask.
+  if (linked && ((await lstat(dir)).isSymbolicLink() || real !== join(await realpath(paths.scratch), id))) {
     throw new AgentError('WORKSPACE_DENIED', `the scratch folder ${dir} is a symbolic link (to ${real}); vaultrunner runs agents only in a real folder there`);
   }
   return real;

@@ -46,12 +46,10 @@ export function createLogger(opts: LoggerOptions): ServiceLogger {
     file = new DailyFileStream(join(opts.vaultDir, 'Logs'), opts.now);
     streams.push({ level: 'trace', stream: file });
   }
+  let consoleLines: ConsoleStream | undefined;
   if (opts.console ?? process.stderr.isTTY) {
-    const color = Boolean(process.stderr.isTTY);
-    streams.push({
-      level: 'trace',
-      stream: { write: (line: string) => process.stderr.write(`${formatLogLine(JSON.parse(line), color)}\n`) },
-    });
+    consoleLines = new ConsoleStream(Boolean(process.stderr.isTTY));
+    streams.push({ level: 'trace', stream: consoleLines });
   }
   const logger = pino(
     {
@@ -62,7 +60,47 @@ export function createLogger(opts: LoggerOptions): ServiceLogger {
     },
     streams.length > 0 ? pino.multistream(streams) : pino.destination('/dev/null'),
   );
-  return { logger, close: () => file?.close() };
+  return {
+    logger,
+    close: () => {
+      consoleLines?.flush();
+      file?.close();
+    },
+  };
+}
+
+const unflushed = new Set<ConsoleStream>();
+let exitHook = false;
+
+/**
+ * Readable lines on stderr, formatted and written once the current turn of the event loop is
+ * over: a write to a pipe blocks, and two transitions' lines stood between a note's rename and its
+ * agent's spawn. The order is kept; what is left is written on exit. (The JSON file in Logs/ is
+ * still written at once, so a line logged just before a crash is on disk.)
+ */
+class ConsoleStream {
+  private lines: string[] = [];
+  constructor(private readonly color: boolean) {}
+
+  write(line: string): boolean {
+    if (this.lines.push(line) === 1) {
+      unflushed.add(this);
+      if (!exitHook) {
+        exitHook = true;
+        process.on('exit', () => unflushed.forEach((s) => s.flush()));
+      }
+      setImmediate(() => this.flush());
+    }
+    return true;
+  }
+
+  flush(): void {
+    unflushed.delete(this);
+    if (this.lines.length === 0) return;
+    const text = this.lines.map((l) => `${formatLogLine(JSON.parse(l), this.color)}\n`).join('');
+    this.lines = [];
+    process.stderr.write(text);
+  }
 }
 
 export { silentLogger } from './silent.js';

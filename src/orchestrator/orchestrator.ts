@@ -11,7 +11,7 @@ import { healthOf } from '../engine/agent-health.js';
 import type { EngineContext } from '../engine/context.js';
 import { editIfStatus, transition } from '../engine/transition.js';
 import { readinessOf, runningSet } from '../engine/wait-facts.js';
-import { resolveWorkingDir } from '../engine/working-dir.js';
+import { resolveWorkingDir, workingDirForPlan } from '../engine/working-dir.js';
 import { shortMessage, VaultrunnerError } from '../errors.js';
 import { wikilink } from '../vault/layout.js';
 import type { FieldEdits } from '../vault/frontmatter.js';
@@ -239,7 +239,8 @@ export class Orchestrator {
   private async planText(entry: IndexEntry, planPath: string, task: Task, body: string): Promise<string | 'exists' | 'no-slot'> {
     const { ctx } = this;
     // The working dir is checked even when a plan exists: a task that can never run fails now.
-    const cwd = await resolveWorkingDir(task, ctx.config, ctx.paths);
+    // An agent planner runs in it, so it is made and checked in full; the template only names it.
+    const cwd = this.planner.usesAgent ? await resolveWorkingDir(task, ctx.config, ctx.paths) : await workingDirForPlan(task, ctx.config, ctx.paths);
     const existing = await ctx.store.read(planPath).catch(() => undefined);
     if (existing) return 'exists';
     // PLANNER=agent never shows an unapproved task to an agent that cannot be confined to

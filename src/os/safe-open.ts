@@ -47,8 +47,10 @@ const notDir = (root: string, dir: string) => new UnsafePathError(dir, `${relati
  * UnsafePathError when any folder on the way is a link whose real path leaves the vault (a link
  * to elsewhere inside the vault is fine) or is not a folder. Nothing is created outside the vault.
  */
-export async function ensureVaultDir(root: string, dir: string): Promise<void> {
-  const realRoot = await realpath(root);
+export async function ensureVaultDir(root: string, dir: string): Promise<{ linked: boolean }> {
+  // The vault's real path matters only to judge a link, and nearly no vault has one on the way.
+  let realRoot: string | undefined;
+  let linked = false;
   let cur = root;
   for (const part of components(root, dir)) {
     cur = join(cur, part);
@@ -63,17 +65,20 @@ export async function ensureVaultDir(root: string, dir: string): Promise<void> {
       st = await lstat(cur);
     }
     if (st.isSymbolicLink()) {
+      linked = true;
+      realRoot ??= await realpath(root);
       const real = await realpath(cur).catch(() => '(a missing target)');
       if (!inside(realRoot, real)) throw linkedOut(root, cur, real);
       st = await lstat(real);
     }
     if (!st.isDirectory()) throw notDir(root, cur);
   }
+  return { linked };
 }
 
 /** ensureVaultDir for synchronous callers (the log file stream). */
 export function ensureVaultDirSync(root: string, dir: string): void {
-  const realRoot = realpathSync(root);
+  let realRoot: string | undefined;
   let cur = root;
   for (const part of components(root, dir)) {
     cur = join(cur, part);
@@ -96,6 +101,7 @@ export function ensureVaultDirSync(root: string, dir: string): void {
       } catch {
         /* dangling */
       }
+      realRoot ??= realpathSync(root);
       if (!inside(realRoot, real)) throw linkedOut(root, cur, real);
       st = lstatSync(real);
     }

@@ -1,6 +1,6 @@
 // Small JSON files in the machine-state folder, written atomically. Never through a link, never
 // from a FIFO (see safe-open): the state folder lives in a vault that sync tools write to.
-import { randomBytes } from '../os/lazy-crypto.js';
+import { tempTag } from '../os/temp-tag.js';
 import { readdir } from 'node:fs/promises';
 import { mkdir, rename, unlink } from '../os/quick-fs.js';
 import { basename, dirname, join } from 'node:path';
@@ -56,7 +56,7 @@ export async function writeJson(path: string, value: unknown, opts: { exclusive?
   if (root) await ensureVaultDir(root, dirname(path));
   else await mkdir(dirname(path), { recursive: true });
   const text = `${JSON.stringify(value)}\n`;
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = join(dirname(path), `.${basename(path)}.${tempTag()}.tmp`);
   if (opts.exclusive) {
     // Written whole under a temp name, then linked into place (EEXIST when someone holds it): a
     // crash can never leave an empty claim that nobody can read, take over or recover.

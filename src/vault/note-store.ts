@@ -1,7 +1,8 @@
 // The one module that reads and writes notes. Writes are atomic (temp file, fsync, rename) and
 // compare-and-swap: if the note changed since we read it, the edit is re-applied to the new text,
 // so a person's newer edit always wins. Moves never overwrite.
-import { createHash, randomBytes } from '../os/lazy-crypto.js';
+import { createHash } from '../os/lazy-crypto.js';
+import { tempTag } from '../os/temp-tag.js';
 import { closeSync, constants, fstatSync, openSync, type Stats } from 'node:fs';
 import { chmod, readFile, rename, stat, unlink } from '../os/quick-fs.js';
 import { basename, dirname, join } from 'node:path';
@@ -70,7 +71,7 @@ export function sameStamp(a: FileStamp, b: FileStamp): boolean {
 
 /** Name of our temp files: a dot-file (ignored by the watcher and by Obsidian) beside the target. */
 export function tempNameFor(file: string): string {
-  return join(dirname(file), `.${basename(file)}.vr-${randomBytes(4).toString('hex')}.tmp`);
+  return join(dirname(file), `.${basename(file)}.vr-${tempTag()}.tmp`);
 }
 
 export interface NoteStoreOptions {
@@ -84,8 +85,8 @@ export interface NoteStoreOptions {
 export class NoteStore {
   constructor(private readonly opts: NoteStoreOptions = {}) {}
 
-  private safeDir(dir: string): Promise<void> {
-    return ensureVaultDir(this.opts.vaultRoot ?? dirname(dir), dir);
+  private async safeDir(dir: string): Promise<void> {
+    await ensureVaultDir(this.opts.vaultRoot ?? dirname(dir), dir);
   }
 
   /** Read a note's bytes; NoteGoneError when it does not exist. (The blocking read: a note is

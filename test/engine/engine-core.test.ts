@@ -11,6 +11,7 @@ import { initVault } from '../../src/vault/init-vault.js';
 import { runCliAsync } from '../helpers/cli-process.js';
 import { concurrency, createHarness, eventsFrom, fixtureAgent, nextEvent, recordEvents, waitFor, type Harness } from '../helpers/vault-harness.js';
 import { stateFileName } from '../../src/vault/state-key.js';
+import { runOutputName } from '../../src/engine/run-output.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -44,6 +45,22 @@ describe('claiming a run', () => {
     await waitFor(() => h.status('held') === 'done', 'held done', 15_000);
     expect(h.runs().filter((r) => r.task === 'held')).toHaveLength(1);
     expect(readdirSync(join(h.vault, 'Logs', 'runs', 'held'))).toEqual(['attempt-1.jsonl', 'attempt-1.md']);
+  });
+});
+
+describe('a run\'s output files', () => {
+  it('start empty: what an earlier run of the same name left there never reaches the new run\'s transcript', async () => {
+    h = createHarness({ AGENT: 'ok' });
+    await initVault(h.vault, { examples: false });
+    const output = join(h.vault, '.vaultrunner', 'output');
+    mkdirSync(output, { recursive: true });
+    for (const ext of ['out', 'err']) writeFileSync(join(output, `${runOutputName('stale', 1)}.${ext}`), `STALE-${ext.toUpperCase()}-LINE\n`);
+    h.drop('stale', 'type: claude_code\nstatus: planned');
+    await h.start();
+    await waitFor(() => h.find('stale')?.folder === 'Done', 'stale done', 15_000);
+    const transcript = readFileSync(join(h.vault, 'Logs', 'runs', 'stale', 'attempt-1.md'), 'utf8');
+    expect(transcript).not.toMatch(/STALE-(OUT|ERR)-LINE/);
+    expect(readFileSync(join(h.vault, 'Logs', 'runs', 'stale', 'attempt-1.jsonl'), 'utf8')).not.toMatch(/STALE-(OUT|ERR)-LINE/);
   });
 });
 

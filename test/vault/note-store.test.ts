@@ -5,6 +5,7 @@ import { chmod, link, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tempTag } from '../../src/os/temp-tag.js';
 import { NoteChangedError, NoteGoneError, NoteParseError } from '../../src/errors.js';
 import { NoteStore, type NoteSnapshot } from '../../src/vault/note-store.js';
 
@@ -160,6 +161,12 @@ describe('update()', () => {
     // Under the final name there is only the note; temp files are dot-files with our suffix.
     expect([...names].filter((n) => n !== 'a.md').every((n) => /^\.a\.md\.vr-[0-9a-f]{8}\.tmp$/.test(n))).toBe(true);
     expect(await leftovers()).toEqual([]);
+  });
+
+  it('names temp files with 8 hex digits that do not repeat within a process', () => {
+    const tags = Array.from({ length: 100_000 }, () => tempTag());
+    expect(tags.every((t) => /^[0-9a-f]{8}$/.test(t))).toBe(true);
+    expect(new Set(tags).size).toBe(tags.length);
   });
 
   it('re-applies the edit when a person edits between our read and our write', async () => {
