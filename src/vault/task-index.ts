@@ -7,6 +7,7 @@ import { lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { lstat } from '../os/quick-fs.js';
 import { join, sep } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { NoteGoneError } from '../errors.js';
 import { classifyName, classifyPath } from './ignore-rules.js';
@@ -301,7 +302,7 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
     for (let i = 0; i < Math.min(SCAN_WINDOW, paths.length); i++) start(i);
     for (let i = 0; i < paths.length; i++) {
       // quick-fs answers from the page cache behind resolved promises: let timers and events in now and then.
-      if (i > 0 && i % 200 === 0) await new Promise<void>((r) => setImmediate(r));
+      if (i > 0 && i % 200 === 0) await nextTurn();
       const path = paths[i]!;
       try {
         await this.refresh(path, ahead[i]);
@@ -322,7 +323,7 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
   private async dropUnchanged(paths: string[]): Promise<void> {
     let kept = 0;
     for (let i = 0; i < paths.length; i++) {
-      if (i > 0 && i % 500 === 0) await new Promise<void>((r) => setImmediate(r));
+      if (i > 0 && i % 500 === 0) await nextTurn();
       const path = paths[i]!;
       const prev = this.byPath.get(path);
       const st = prev ? lstatSync(path, { throwIfNoEntry: false }) : undefined;

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const NOTE_FOLDERS = ['Needs_Action', 'Pending_Approval', 'Done'] as const;
+const NOTE_FOLDERS = ['Needs_Action', 'Pending_Approval', 'Done'] as const;
 
 /** The note `id` in the first of `folders` that holds it, or undefined when none does. */
 export function findNote(vault: string, id: string, folders: readonly string[] = NOTE_FOLDERS): { folder: string; path: string; text: string } | undefined {

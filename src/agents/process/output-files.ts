@@ -3,6 +3,7 @@
 // reader (EPIPE) or never be read. A restarted service reads the finished run's result from the
 // file instead of running the task again. While the service lives it follows the files as they grow.
 import { closeSync, constants, watch, type FSWatcher } from 'node:fs';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { open, type QuickHandle as FileHandle } from '../../os/quick-fs.js';
 import { openAppendSync } from '../../os/safe-open.js';
 
@@ -30,7 +31,6 @@ const CHUNK = 64 * 1024;
  * timer (the watchdog's timeouts), no file event and no web request would run until it ended.
  */
 const YIELD_EVERY = 16;
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 // Read buffers, reused: a follower holds one only while it reads (two per run, most of the time
 // with nothing to read), and a fresh 64 KB each was the service's largest Buffer cost per run.
