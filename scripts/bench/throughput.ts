@@ -101,7 +101,11 @@ function checkRuns(dir: BenchDir, n: number, who: string): void {
 
 async function ours(n: number, rep: number, opts: ThroughputOptions): Promise<Sample> {
   const dir = benchDir('tput');
-  const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir, '--cpu-prof-name', `service-throughput-${rep}.cpuprofile`] : [];
+  const nodeArgs = [
+    ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir, '--cpu-prof-name', `service-throughput-${rep}.cpuprofile`] : []),
+    // e.g. --perf-basic-prof (JS names in `perf record`), or V8 heap flags to compare.
+    ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  ];
   const svc = startService(dir, serviceEnv(dir, { MAX_CONCURRENT: '8' }), nodeArgs);
   try {
     await svc.ready;
