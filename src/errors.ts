@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'UNSAFE_PATH'
   | 'QUEUE_UNAVAILABLE'
   | 'QUEUE_JOB_INVALID'
+  // The scan of every process for a run's marker (os/proc-scan/) did not answer in time.
+  | 'PROC_SCAN_FAILED'
   // Git workspaces (src/workspace/errors.ts decides which are transient).
   | 'GIT_MISSING'
   | 'GIT_FAILED'

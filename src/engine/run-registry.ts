@@ -3,7 +3,9 @@
 // the child's environment (crash recovery finds it), lease renewal, an exact deadline timer, stop
 // and shutdown. A run's state is a typed union: starting → running → stopping.
 import type { Agent, AgentRun, StopReason } from '../agents/agent.js';
-import { groupsWithEnv, processStartTime, RUN_MARKER_ENV, terminateGroup } from '../os/process.js';
+import { processStartTime, RUN_MARKER_ENV, terminateGroup } from '../os/process.js';
+import { sharedScanner } from '../os/proc-scan/proc-scanner.js';
+import { shortMessage } from '../errors.js';
 import type { RunTranscript } from '../runs/transcript.js';
 import type { Lease } from '../vault/lease-store.js';
 import type { EngineContext } from './context.js';
@@ -185,7 +187,14 @@ export class RunRegistry {
    * (setsid) still carry the run marker; their groups are stopped too.
    */
   private async sweep(run: RunBase): Promise<void> {
-    const groups = groupsWithEnv(RUN_MARKER_ENV, run.lease.token);
+    let groups: number[];
+    try {
+      groups = await sharedScanner().groupsWithEnv(RUN_MARKER_ENV, run.lease.token);
+    } catch (err) {
+      // A stuck scan must not hold the run's end; the watchdog's recovery scans again if need be.
+      this.ctx.logger.warn({ component: 'executor', task: run.taskId, err }, `${run.taskId}: could not look for processes the agent left behind: ${shortMessage(err)}`);
+      return;
+    }
     if (groups.length === 0) return;
     this.ctx.logger.info({ component: 'executor', task: run.taskId, groups }, `${run.taskId}: stopping ${groups.length} process group(s) the agent left behind`);
     await Promise.all(groups.map((g) => terminateGroup(g, this.ctx.config.killGraceMs).catch(() => undefined)));

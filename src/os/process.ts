@@ -7,9 +7,9 @@ import { readToEnd } from './read-to-end.js';
  * Fields 3… of /proc/<pid>/stat (Linux), so [0] is the state, [2] the process group, [19] the
  * start time; undefined without /proc or once the process is gone.
  */
-function statFields(pid: number | 'self'): string[] | undefined {
+function statFields(pid: number | 'self', root = '/proc'): string[] | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(`${root}/${pid}/stat`, 'utf8');
     // The command name (field 2) may contain spaces and parens; fields after the last ')' are fixed.
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
@@ -18,17 +18,17 @@ function statFields(pid: number | 'self'): string[] | undefined {
 }
 
 /** Numeric entries of /proc (every pid), or none where there is no /proc. */
-function procPids(): number[] {
+function procPids(root = '/proc'): number[] {
   try {
-    return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
+    return readdirSync(root).filter((e) => /^\d+$/.test(e)).map(Number);
   } catch {
     return [];
   }
 }
 
 /** Start time of a pid in clock ticks since boot (Linux /proc), to tell a pid from a reused one. */
-export function processStartTime(pid: number): string | undefined {
-  return statFields(pid)?.[19];
+export function processStartTime(pid: number, root?: string): string | undefined {
+  return statFields(pid, root)?.[19];
 }
 
 export function isAlive(pid: number, startTime?: string): boolean {
@@ -115,24 +115,34 @@ function otherGroupMembers(pgid: number): boolean {
 /** The environment variable that marks every process of one run (value: the run's lease token). */
 export const RUN_MARKER_ENV = 'VAULTRUNNER_RUN';
 
+export interface EnvScanOptions {
+  /** Where the process folders are (default /proc; tests give a folder of their own). */
+  root?: string;
+  /** Pids not to read (a process whose environment could not be read in time before). */
+  skip?: ReadonlySet<number>;
+}
+
 /**
  * Process groups holding a process whose environment has `name=value` (Linux /proc; elsewhere
  * none). Finds a run's agent when its pid never reached the lease (a crash right after spawn).
+ * Each read waits for that process's memory-map lock, which can block for as long as the process
+ * is stuck: the service runs this in its scanner process (proc-scan/), never on its own thread.
  */
-export function groupsWithEnv(name: string, value: string): number[] {
+export function groupsWithEnv(name: string, value: string, opts: EnvScanOptions = {}): number[] {
+  const root = opts.root ?? '/proc';
   const want = Buffer.from(`${name}=${value}`);
   const own = Number(statFields('self')?.[2]);
   const groups = new Set<number>();
-  for (const pid of procPids()) {
-    if (pid === process.pid) continue;
+  for (const pid of procPids(root)) {
+    if (pid === process.pid || opts.skip?.has(pid)) continue;
     try {
       // Readable only for our own processes, which is all we may signal anyway. Searched as bytes:
       // decoding and splitting every process's environment at every run's end was most of its cost.
-      if (!hasEntry(readProcFile(`/proc/${pid}/environ`), want)) continue;
+      if (!hasEntry(readProcFile(`${root}/${pid}/environ`), want)) continue;
     } catch {
       continue; // exited meanwhile, or not ours
     }
-    const pgid = Number(statFields(pid)?.[2]);
+    const pgid = Number(statFields(pid, root)?.[2]);
     if (pgid > 0 && pgid !== own) groups.add(pgid);
   }
   return [...groups];

@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { AgentRegistry } from '../agents/registry.js';
 import { closeSharedSpawner } from '../agents/process/index.js';
+import { closeSharedScanner } from '../os/proc-scan/proc-scanner.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/config.js';
 import { shortMessage } from '../errors.js';
@@ -246,6 +247,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       await executor.shutdown(stopOpts.graceMs ?? opts.shutdownGraceMs ?? 10_000);
       // Its runs are stopped: the spawner process goes too (it would also exit when we do).
       closeSharedSpawner();
+      closeSharedScanner();
       await remote?.dispatcher.close();
       await dashboard.flush();
       dashboard.close();

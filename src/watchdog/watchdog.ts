@@ -12,7 +12,8 @@ import { appendToTranscript } from '../runs/transcript.js';
 import type { EngineContext } from '../engine/context.js';
 import { transition } from '../engine/transition.js';
 import { shortMessage } from '../errors.js';
-import { groupRunning, groupsWithEnv, isAlive, RUN_MARKER_ENV, terminateGroup } from '../os/process.js';
+import { groupRunning, isAlive, RUN_MARKER_ENV, terminateGroup } from '../os/process.js';
+import { sharedScanner } from '../os/proc-scan/proc-scanner.js';
 import type { Lease } from '../vault/lease-store.js';
 import { ownerState } from '../vault/owner.js';
 
@@ -74,7 +75,12 @@ export class Watchdog {
     const id = lease.taskId;
     const groups = new Set<number>();
     if (ownerState(lease.owner) !== 'unknown') {
-      for (const g of groupsWithEnv(RUN_MARKER_ENV, lease.token)) groups.add(g);
+      try {
+        for (const g of await sharedScanner().groupsWithEnv(RUN_MARKER_ENV, lease.token)) groups.add(g);
+      } catch (err) {
+        // Stuck on some process: go on with the pid the lease recorded (scanned again next pass).
+        ctx.logger.warn({ component: 'watchdog', task: id, err }, `${id}: could not look for its run's processes: ${shortMessage(err)}`);
+      }
       if (lease.run && lease.run.pid > 0 && isAlive(lease.run.pid, lease.run.pidStart) && groupRunning(lease.run.pid)) groups.add(lease.run.pid);
     }
     const entry = ctx.index.byId(id);

@@ -1,5 +1,6 @@
 import { AgentRegistry } from '../../agents/registry.js';
 import { sharedSpawner } from '../../agents/process/index.js';
+import { sharedScanner } from '../../os/proc-scan/proc-scanner.js';
 import { createLogger } from '../../log/logger.js';
 import { startService } from '../../service/service.js';
 import { LockHeldError } from '../../vault/service-lock.js';
@@ -151,8 +152,12 @@ export const startCommand: Command = {
         orphanWatch.unref();
       }
       if (early) onSignal(early); // it came while we started
-      // Agents are forked by the spawner process: started now, not in the first task's pickup.
-      else if (config.executorAutorun && !config.queue) sharedSpawner().prestart();
+      // Agents are forked by the spawner process, and their leftovers found by the scanner
+      // process: both started now, not in the first task's pickup or at its end.
+      else if (config.executorAutorun && !config.queue) {
+        sharedSpawner().prestart();
+        sharedScanner().prestart();
+      }
     });
   },
 };
