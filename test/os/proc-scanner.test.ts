@@ -90,6 +90,12 @@ describe('the process scanner', () => {
     await waitFor(() => !isAlive(pid), 'the stuck scanner gone');
     expect(s.pid).toBeUndefined();
   });
+
+  it('a scanner that cannot start fails the scan (retryable) instead of leaving it waiting', async () => {
+    const s = scanner({ script: join(tmpdir(), 'vr-no-such-scanner.js') });
+    await expect(s.groupsWithEnv(RUN_MARKER_ENV, 'x')).rejects.toMatchObject({ code: 'PROC_SCAN_FAILED', retryable: true });
+    expect(s.busy).toBe(false);
+  });
 });
 
 describe('a run whose end meets a stuck scan', () => {

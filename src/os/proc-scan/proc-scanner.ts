@@ -74,9 +74,11 @@ export class ProcScanner {
   groupsWithEnv(name: string, value: string): Promise<number[]> {
     return new Promise<number[]>((resolve, reject) => {
       const p: Pending = { name, value, resolve, reject };
-      if (!this.proc) this.launch();
-      if (this.ready) this.send(p);
-      else this.waiting.push(p);
+      if (this.proc && this.ready) this.send(p);
+      else {
+        this.waiting.push(p); // before the launch: one that fails at once rejects it
+        if (!this.proc) this.launch();
+      }
       this.refresh();
     });
   }
