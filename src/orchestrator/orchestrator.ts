@@ -37,6 +37,8 @@ export class Orchestrator {
   private readonly settleMs: number;
   private readonly fallback = createTemplatePlanner();
   private closed = false;
+  /** Steps under way, so a stopping service can let them end (drain). */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly ctx: EngineContext,
@@ -50,6 +52,22 @@ export class Orchestrator {
     this.closed = true;
     for (const t of this.rechecks.values()) clearTimeout(t);
     this.rechecks.clear();
+  }
+
+  /**
+   * After close(): wait up to `ms` for the steps under way (a plan being written, a note being
+   * filed, a branch being merged), so none writes after the service has let the vault go. True
+   * when all ended. (Each is crash-safe too: one cut short is completed by the next start.)
+   */
+  async drain(ms: number): Promise<boolean> {
+    if (this.inFlight.size === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((res) => (timer = setTimeout(() => res(false), ms)));
+    try {
+      return await Promise.race([Promise.all([...this.inFlight]).then(() => true), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Look at a note again after `ms` (a settle time, or a planning backoff ending). */
@@ -81,6 +99,17 @@ export class Orchestrator {
   async handle(entry: IndexEntry): Promise<void> {
     if (this.busy.has(entry.path) || this.closed) return;
     this.busy.add(entry.path);
+    const step = this.guardedStep(entry);
+    this.inFlight.add(step);
+    try {
+      await step;
+    } finally {
+      this.inFlight.delete(step);
+    }
+  }
+
+  /** One step; never rejects (a failure is logged), so drain() can wait on it. */
+  private async guardedStep(entry: IndexEntry): Promise<void> {
     try {
       await this.step(entry);
     } catch (err) {

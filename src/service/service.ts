@@ -33,6 +33,9 @@ import type { RemoteDispatcher } from '../queue/remote-dispatcher.js';
 import { redactUrl } from '../queue/redact-url.js';
 import type { RemoteRunner } from '../executor/remote-run.js';
 
+/** How long past the runs' grace time a stop waits for orchestrator steps under way. */
+const STEP_DRAIN_MS = 5000;
+
 export interface ServiceOptions {
   config: Config;
   logger: Logger;
@@ -244,7 +247,12 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       for (const t of timers) clearInterval(t);
       orchestrator.close();
       await watcher.close();
-      await executor.shutdown(stopOpts.graceMs ?? opts.shutdownGraceMs ?? 10_000);
+      const graceMs = stopOpts.graceMs ?? opts.shutdownGraceMs ?? 10_000;
+      // Runs get the grace time (an agent planner among them); the orchestrator's steps under way
+      // (plan notes, filing, merges) end before the lock is let go, else nothing would stop them
+      // writing after "vaultrunner stopped".
+      const [, drained] = await Promise.all([executor.shutdown(graceMs), orchestrator.drain(graceMs + STEP_DRAIN_MS)]);
+      if (!drained) logger.warn({ component: 'service' }, `an orchestrator step was still under way ${Math.round((graceMs + STEP_DRAIN_MS) / 1000)}s into the stop; stopping anyway (the next start completes it)`);
       // Its runs are stopped: the spawner process goes too (it would also exit when we do).
       closeSharedSpawner();
       closeSharedScanner();
