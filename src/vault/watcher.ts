@@ -57,11 +57,14 @@ const APPEAR_MS = 5;
  * How long a file that just appeared waits before it is reported. One whose inode changed after
  * its last write (ctime > mtime: renamed or linked in after it was written, as an atomic save, a
  * sync tool, `mv` or our CLI do) is complete: reported at once. One still being written in place
- * has ctime == mtime (every write sets both) and gets the short wait. Timestamps come from the
- * kernel's coarse clock, so a file renamed within one tick of its last write also waits.
+ * has ctime == mtime (every write sets both) and gets the short wait, or, while still empty (created,
+ * its first write yet to come: on a loaded machine that can be well over APPEAR_MS), the wait of an
+ * in-place change, so an empty note is not reported just before its content. Timestamps come from
+ * the kernel's coarse clock, so a file renamed within one tick of its last write also waits.
  */
-export function appearDelay(st: Pick<Stats, 'ctimeMs' | 'mtimeMs' | 'isFile'>, debounceMs: number): number {
-  return st.isFile() && st.ctimeMs > st.mtimeMs ? 0 : Math.min(debounceMs, APPEAR_MS);
+export function appearDelay(st: Pick<Stats, 'ctimeMs' | 'mtimeMs' | 'isFile' | 'size'>, debounceMs: number): number {
+  if (st.isFile() && st.ctimeMs > st.mtimeMs) return 0;
+  return st.isFile() && st.size === 0 ? Math.max(debounceMs, CHANGE_SETTLE_MS) : Math.min(debounceMs, APPEAR_MS);
 }
 
 const RESCAN_KEY = '\0rescan';

@@ -89,6 +89,16 @@ async function expectOneNote(file: string, expected: string, save: () => Promise
 }
 
 describe('editor-style saves reach onNote once, for the final path', () => {
+  it('a note created empty and written a little later (a loaded machine) is reported once, with its content', async () => {
+    const f = join(na, 'late.md');
+    await expectOneNote(f, 'late\n', async () => {
+      const fh = await open(f, 'w');
+      await sleep(15); // longer than the 5 ms a note written in place gets, shorter than an in-place change's wait
+      await fh.write('late\n');
+      await fh.close();
+    });
+  });
+
   it('in-place write (open, truncate, write)', async () => {
     const f = join(na, 'a.md');
     await expectOneNote(f, 'in place\n', async () => {
@@ -171,13 +181,17 @@ describe('editor-style saves reach onNote once, for the final path', () => {
 });
 
 describe('appearDelay: how long a file that just appeared waits', () => {
-  const stat = (ctimeMs: number, mtimeMs: number, file = true) => ({ ctimeMs, mtimeMs, isFile: () => file });
-  it('renamed in after its last write (ctime > mtime): at once', () => {
+  const stat = (ctimeMs: number, mtimeMs: number, file = true, size = 10) => ({ ctimeMs, mtimeMs, isFile: () => file, size });
+  it('renamed in after its last write (ctime > mtime): at once, even empty', () => {
     expect(appearDelay(stat(1000.5, 900), 25)).toBe(0);
+    expect(appearDelay(stat(1000.5, 900, true, 0), 25)).toBe(0);
   });
   it('still being written in place (ctime == mtime): the short wait', () => {
     expect(appearDelay(stat(1000, 1000), 25)).toBe(5);
     expect(appearDelay(stat(1000, 1000), 2)).toBe(2);
+  });
+  it('created and still empty (its first write to come): the wait of an in-place change', () => {
+    expect(appearDelay(stat(1000, 1000, true, 0), 25)).toBe(60);
   });
   it('not a regular file: the short wait', () => {
     expect(appearDelay(stat(1000, 900, false), 25)).toBe(5);
