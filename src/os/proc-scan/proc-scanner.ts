@@ -4,9 +4,8 @@
 // it), and that process is skipped by later scans for as long as it exists.
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readlinkSync } from 'node:fs';
-import { sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { VaultrunnerError } from '../../errors.js';
+import { compiledScript } from '../compiled-script.js';
 import { processStartTime } from '../process.js';
 import type { ScanReply, ScanRequest } from './protocol.js';
 
@@ -219,9 +218,7 @@ function escapeRegExp(s: string): string {
 
 /** The compiled scanner beside this file; from the sources (tests) the build's copy in dist/. */
 export function defaultScript(): string {
-  const here = fileURLToPath(new URL('./scanner-main.js', import.meta.url));
-  if (existsSync(here)) return here;
-  return here.replace(`${sep}src${sep}`, `${sep}dist${sep}`);
+  return compiledScript(import.meta.url, 'scanner-main.js');
 }
 
 let shared: ProcScanner | undefined;

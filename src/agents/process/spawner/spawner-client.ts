@@ -5,9 +5,7 @@
 // (`lost`): a retryable failure.
 import { spawn as spawnNode, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
-import { sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { compiledScript } from '../../../os/compiled-script.js';
 import { isAlive, isZombie, processStartTime } from '../../../os/process.js';
 import type { SpawnerReply, SpawnRequest } from './protocol.js';
 import { startChild } from './start-child.js';
@@ -248,9 +246,7 @@ export class SpawnerClient {
 
 /** The compiled spawner beside this file; from the sources (tests) the build's copy in dist/. */
 export function defaultScript(): string {
-  const here = fileURLToPath(new URL('./spawner-main.js', import.meta.url));
-  if (existsSync(here)) return here;
-  return here.replace(`${sep}src${sep}`, `${sep}dist${sep}`);
+  return compiledScript(import.meta.url, 'spawner-main.js');
 }
 
 let shared: SpawnerClient | undefined;
