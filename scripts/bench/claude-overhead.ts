@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { buildClaudeArgs, childEnv } from '../../src/agents/claude/claude-args.js';
 import { taskPrompt } from '../../src/executor/prompt.js';
 import { validateTask } from '../../src/domain/task.js';
+import { splitNote } from '../../src/vault/frontmatter.js';
 import { NoteStore } from '../../src/vault/note-store.js';
 import { claudeTestEnv, startModelServer, text } from '../../test/fixtures/model-server.js';
 import { benchDir, dropStaged, median, noteText, ROOT, round, serviceEnv, sleep, stageNote, startService, waitUntil, type BenchResult } from './common.js';
@@ -15,15 +16,16 @@ import { benchDir, dropStaged, median, noteText, ROOT, round, serviceEnv, sleep,
 const CLAUDE = join(ROOT, 'node_modules', '.bin', 'claude');
 const nowMs = () => performance.timeOrigin + performance.now();
 
-/** The prompt the service gave task `id`, rebuilt from its filed note and plan. */
-async function promptOf(vault: string, id: string, cwd: string): Promise<string> {
+/** The prompt the service gave task `id`, rebuilt from the note as dropped (the filed note's body
+ *  has the run's "## Result" appended) and its plan. */
+async function promptOf(vault: string, id: string, dropped: string, cwd: string): Promise<string> {
   const store = new NoteStore();
   const done = await store.read(join(vault, 'Done', `${id}.md`));
   const plan = await store.read(join(vault, 'Plans', `PLAN_${id}.md`));
   if (!done.ok || !plan.ok) throw new Error(`cannot read ${id} or its plan`);
   const v = validateTask(id, done.data);
   if (!v.ok) throw new Error(`${id} does not validate`);
-  return taskPrompt(v.task, done.body, plan.body, cwd);
+  return taskPrompt(v.task, splitNote(dropped).body, plan.body, cwd);
 }
 
 function runDirect(cwd: string, prompt: string, env: NodeJS.ProcessEnv): Promise<number> {
@@ -54,7 +56,8 @@ export async function runClaudeOverhead(quick: boolean): Promise<BenchResult> {
     await sleep(500);
     for (let i = -1; i < n; i++) {
       const id = i < 0 ? 'warmup' : `trivial-${i}`;
-      const tmp = stageNote(dir.vault, id, noteText('type: claude_code\ntitle: Say done', 'Reply with the word done. Change nothing.\n'));
+      const dropped = noteText('type: claude_code\ntitle: Say done', 'Reply with the word done. Change nothing.\n');
+      const tmp = stageNote(dir.vault, id, dropped);
       await sleep(50);
       const before = server.messageRequests().length;
       const t0 = nowMs();
@@ -63,7 +66,7 @@ export async function runClaudeOverhead(quick: boolean): Promise<BenchResult> {
       const e2e = nowMs() - t0;
       const mid = server.messageRequests().length;
       const cwd = realpathSync(join(dir.vault, '.vaultrunner', 'work', id));
-      const prompt = await promptOf(dir.vault, id, cwd);
+      const prompt = await promptOf(dir.vault, id, dropped, cwd);
       const d = await runDirect(cwd, prompt, claudeEnv);
       // Both runs must have sent the model the same task text.
       const reqs = server.messageRequests();
