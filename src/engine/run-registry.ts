@@ -67,6 +67,8 @@ export class RunRegistry {
   private readonly claiming = new Set<string>();
   private readonly timers = new Map<string, NodeJS.Timeout[]>();
   private closing = false;
+  /** slots() until runs or claims next change: a dispatch pass asks once per queued task. */
+  private slotCache: readonly RunSlot[] | undefined;
 
   constructor(private readonly ctx: Pick<EngineContext, 'config' | 'leases' | 'clock' | 'logger' | 'events' | 'env'>) {}
 
@@ -92,11 +94,12 @@ export class RunRegistry {
     return r !== undefined && r.state !== 'starting' && !r.exited;
   }
 
-  slots(): RunSlot[] {
-    return [
+  /** The slots taken now; the same array until runs or claims change (do not mutate it). */
+  slots(): readonly RunSlot[] {
+    return (this.slotCache ??= [
       ...this.all().map((r) => ({ taskId: r.taskId, kind: r.kind, ...(r.dirKey ? { dirKey: r.dirKey } : {}) })),
       ...[...this.claiming].filter((id) => !this.runs.has(id)).map((taskId) => ({ taskId, kind: 'run' as const })),
-    ];
+    ]);
   }
 
   get closed(): boolean {
@@ -116,15 +119,18 @@ export class RunRegistry {
   async claim(input: { taskId: string; kind: RunKind; path: string; dirKey?: string; attempt: number }): Promise<StartingRun | undefined> {
     if (!this.canClaim(input.taskId)) return undefined;
     this.claiming.add(input.taskId);
+    this.slotCache = undefined;
     let lease: Lease | undefined;
     try {
       lease = await this.ctx.leases.acquire(input.taskId, input.attempt);
     } finally {
       this.claiming.delete(input.taskId);
+      this.slotCache = undefined;
     }
     if (!lease) return undefined;
     const run: StartingRun = { ...input, state: 'starting', lease };
     this.runs.set(input.taskId, run);
+    this.slotCache = undefined;
     return run;
   }
 
@@ -134,6 +140,7 @@ export class RunRegistry {
     if (this.closing || this.has(input.taskId)) return undefined;
     const run: StartingRun = { ...input, state: 'starting' };
     this.runs.set(input.taskId, run);
+    this.slotCache = undefined;
     return run;
   }
 
@@ -148,6 +155,7 @@ export class RunRegistry {
     const done = new Promise<void>((res) => (settle = res));
     const running: RunningRun = { ...run, ...live, state: 'running', exited: false, done };
     this.runs.set(run.taskId, running);
+    this.slotCache = undefined;
     void live.agentRun.outcome
       .then(async () => {
         const cur = this.runs.get(run.taskId);
@@ -178,6 +186,7 @@ export class RunRegistry {
     const stopped = r.agentRun.stop(reason === 'moved' ? 'cancel' : reason, this.ctx.config.killGraceMs);
     const stopping: StoppingRun = { ...r, state: 'stopping', stopReason: reason, stopped };
     this.runs.set(taskId, stopping);
+    this.slotCache = undefined;
     this.ctx.events.emit('run:stop', { taskId, kind: r.kind, reason });
     await stopped;
   }
@@ -206,6 +215,7 @@ export class RunRegistry {
     if (!r) return;
     this.clearTimers(taskId);
     this.runs.delete(taskId);
+    this.slotCache = undefined;
     if (!opts.keepLease && r.lease) await this.ctx.leases.release(r.lease).catch(() => undefined);
   }
 

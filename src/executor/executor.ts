@@ -1,7 +1,7 @@
-// The executor runs `planned` tasks: every pass judges each queued task with the one readiness
-// function (in dispatch order, so "slot" and "working dir busy" reflect the runs it just started),
-// starts the ready ones on slots of the shared run machinery, and wakes itself exactly when the
-// earliest retry backoff ends.
+// The executor runs `planned` tasks: a pass judges each queued task with the one readiness
+// function (in dispatch order, so "slot" and "working dir busy" reflect the runs it just started;
+// with every slot taken, only the notes that changed: see dispatch), starts the ready ones on
+// slots of the shared run machinery, and wakes itself exactly when the earliest retry backoff ends.
 import { capabilitiesOf, type AgentOutcome } from '../agents/agent.js';
 import { clampPermissionMode } from '../agents/permission.js';
 import { clampBudgetUsd } from '../agents/budget.js';
@@ -14,7 +14,7 @@ import { applyOutcome } from '../engine/apply-outcome.js';
 import type { EngineContext } from '../engine/context.js';
 import type { LiveRun, RunStopReason, StartingRun } from '../engine/run-registry.js';
 import { editIfStatus, transition } from '../engine/transition.js';
-import { readinessOf, runningSet } from '../engine/wait-facts.js';
+import { readinessOf, runningSet, type RunningSet, type RunSlot } from '../engine/wait-facts.js';
 import { AgentError, shortMessage, VaultrunnerError } from '../errors.js';
 import { faultDiskFull, faultPoint } from '../fault.js';
 import { whileDiskFull } from '../engine/disk-full.js';
@@ -22,6 +22,7 @@ import { removeRunOutput, runOutputFiles } from '../engine/run-output.js';
 import type { IndexEntry } from '../vault/task-index.js';
 import { afterAgent, type AfterAgent } from './pipeline/after-agent.js';
 import { closeCancelled } from './pipeline/close-workspace.js';
+import { DispatchHeap } from './dispatch-heap.js';
 import { deferTask, prepareWorkspace, type TaskWorkspace } from './pipeline/workspace-step.js';
 import { prepareRun, startRun, toRunOutcome } from './run-task.js';
 import { afterRemote } from './pipeline/after-remote.js';
@@ -29,6 +30,11 @@ import { notOurs, prepareRemote, type LiveRemote, type RemoteHandle, type Remote
 import { appendToTranscript } from '../runs/transcript.js';
 
 type Candidate = IndexEntry & { task: Task; body: string };
+/** A queued task before its turn: what dispatch order needs, and its entry. */
+type Queued = { entry: IndexEntry; id: string; firstSeen: number; task: Task; body: string };
+
+/** With every slot taken, how stale a kept verdict may get before a pass judges every task. */
+const FULL_PASS_EVERY_MS = 1000;
 
 export class Executor {
   private dispatching = false;
@@ -38,6 +44,12 @@ export class Executor {
   private stopping = false;
   /** The verdict of the last pass for each queued task (what views compare against). */
   private verdicts: ReadonlyMap<string, Readiness> = new Map();
+  /** The note hash each verdict was judged on (see dispatch). */
+  private judgedHash: ReadonlyMap<string, string> = new Map();
+  private lastFullPass = -Infinity;
+  private fullDue = false;
+  private fullPassTimer: NodeJS.Timeout | undefined;
+  private runningFor: { slots: readonly RunSlot[]; set: RunningSet } | undefined;
   /** The workspace of each live run (its git worktree, if any): the steps after the agent need it. */
   private readonly workspaces = new Map<string, TaskWorkspace>();
   /** Each live remote run: its job id, agent, where its branch comes back to, and (re-attached
@@ -98,6 +110,7 @@ export class Executor {
     this.stopping = true;
     if (this.kickTimer) clearImmediate(this.kickTimer);
     if (this.wakeTimer) clearTimeout(this.wakeTimer.timer);
+    if (this.fullPassTimer) clearTimeout(this.fullPassTimer);
     // Remote runs go on without us: stop following them now (the next start follows them again).
     for (const r of this.ctx.runs.all()) if (this.remotes.has(r.taskId) && r.state !== 'starting') (r.agentRun as RemoteHandle).detach?.();
     await this.ctx.runs.shutdown(graceMs);
@@ -105,20 +118,41 @@ export class Executor {
 
   private async dispatch(): Promise<void> {
     const { ctx } = this;
-    const queued: Candidate[] = [];
+    // Once every slot is taken nothing can start, so a pass re-judges only the tasks whose note
+    // changed (a new note's problem is reported at once) and keeps the others' verdicts; a full
+    // pass follows within FULL_PASS_EVERY_MS, so a reason that changed without its note (a
+    // dependency done, a backoff over) shows soon. Judging all N queued tasks on every pass (one
+    // follows each plan and each run's end) cost O(N²) for a burst.
+    const now = ctx.clock.now();
+    const mayKeep = !this.fullDue && now - this.lastFullPass < FULL_PASS_EVERY_MS;
+    const slotsFull = () => ctx.runs.slots().length >= ctx.config.maxConcurrent;
+    const verdicts = new Map<string, Readiness>();
+    const judged = new Map<string, string>();
+    let kept = 0;
+    let wakeAt: number | undefined;
+    const keep = (id: string, hash: string): boolean => {
+      const prev = this.verdicts.get(id);
+      if (!prev || (prev.kind !== 'waiting' && prev.kind !== 'problem') || this.judgedHash.get(id) !== hash) return false;
+      verdicts.set(id, prev);
+      judged.set(id, hash);
+      kept++;
+      if (prev.kind === 'waiting' && prev.reason.kind === 'backoff') wakeAt = Math.min(wakeAt ?? Infinity, prev.reason.until);
+      return true;
+    };
+    const queue: Queued[] = [];
+    const keepNow = mayKeep && slotsFull();
     // The `planned` tasks only: an idle service with thousands of held notes walks none of them.
     for (const e of ctx.index.withStatus('planned')) {
       if (e.folder !== 'Needs_Action' || e.state.kind !== 'task') continue;
-      queued.push({ ...e, hash: e.hash, firstSeen: e.firstSeen, task: e.state.task, body: e.state.body }); // hash, firstSeen: getters, not copied by a spread
+      if (keepNow && keep(e.state.task.id, e.hash)) continue;
+      queue.push({ entry: e, id: e.state.task.id, firstSeen: e.firstSeen, task: e.state.task, body: e.state.body });
     }
-    queued.sort(dispatchOrder);
     // With remote workers the agents live there: the queue's reachability is their health here.
-    await probeAgents(ctx, queued.filter((c) => !ctx.runs.has(c.id)).map((c) => c.task.agent ?? ctx.config.agent));
-    const verdicts = new Map<string, Readiness>();
+    await probeAgents(ctx, queue.filter((q) => !ctx.runs.has(q.id)).map((q) => q.task.agent ?? ctx.config.agent));
     const started: string[] = [];
-    let wakeAt: number | undefined;
-    for (const c of queued) {
-      if (this.stopping) break;
+    const judgeOne = async (q: Queued): Promise<void> => {
+      const c: Candidate = { ...q.entry, hash: q.entry.hash, firstSeen: q.firstSeen, task: q.task, body: q.body }; // hash, firstSeen: getters, not copied by a spread
+      judged.set(c.id, c.hash);
       // One task's error (an unsafe folder, a name too long, anything thrown) is that task's alone.
       try {
         wakeAt = await this.judge(c, verdicts, started, wakeAt);
@@ -126,10 +160,38 @@ export class Executor {
         ctx.logger.error({ component: 'executor', task: c.id, err }, `${c.id}: dispatch failed for this task: ${shortMessage(err)}`);
         await this.failStart(c, err).catch(() => undefined);
       }
+    };
+    const heap = new DispatchHeap(queue);
+    while (heap.size > 0 && !this.stopping) {
+      if (mayKeep && slotsFull()) {
+        // The slots this pass's starts filled are as full as any: the rest cannot start.
+        const changed = heap.drain().filter((q) => !keep(q.id, q.entry.hash));
+        for (const q of changed.sort(dispatchOrder)) if (!this.stopping) await judgeOne(q);
+        break;
+      }
+      await judgeOne(heap.take()!);
     }
     this.verdicts = verdicts;
+    this.judgedHash = judged;
+    if (kept > 0) this.fullPassSoon();
+    else {
+      this.lastFullPass = now;
+      this.fullDue = false;
+    }
     if (wakeAt !== undefined) this.wakeAt(wakeAt);
     ctx.events.emit('dispatch:pass', { started, verdicts });
+  }
+
+  /** After a pass that kept verdicts: a full one within FULL_PASS_EVERY_MS, even with no event. */
+  private fullPassSoon(): void {
+    if (this.stopping || this.fullPassTimer) return;
+    // Real time, and the pass it asks for is full whatever the (injected) clock says.
+    this.fullPassTimer = setTimeout(() => {
+      this.fullPassTimer = undefined;
+      this.fullDue = true;
+      this.kick();
+    }, FULL_PASS_EVERY_MS);
+    this.fullPassTimer.unref();
   }
 
   private async judge(c: Candidate, verdicts: Map<string, Readiness>, started: string[], wakeAt: number | undefined): Promise<number | undefined> {
@@ -141,7 +203,7 @@ export class Executor {
         index: ctx.index,
         taskState: ctx.taskState,
         now,
-        running: runningSet(ctx.runs.slots(), ctx.config.maxConcurrent),
+        running: this.running(),
         agentHealth: (name) => healthOf(ctx, name),
       });
       verdicts.set(c.id, verdict);
@@ -150,6 +212,13 @@ export class Executor {
       else if (verdict.kind === 'ready' && (await this.start(c))) started.push(c.id);
     }
     return wakeAt;
+  }
+
+  /** The running set, rebuilt only when the registry's slots changed (a start, an end). */
+  private running(): RunningSet {
+    const slots = this.ctx.runs.slots();
+    if (this.runningFor?.slots !== slots) this.runningFor = { slots, set: runningSet(slots, this.ctx.config.maxConcurrent) };
+    return this.runningFor.set;
   }
 
   /** A task that could not be started fails with the reason (if it is still `planned`); others go on. */
