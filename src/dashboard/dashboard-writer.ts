@@ -12,7 +12,7 @@ import type { Task } from '../domain/task.js';
 import { healthOf } from '../engine/agent-health.js';
 import type { EngineContext } from '../engine/context.js';
 import type { RunRegistry } from '../engine/run-registry.js';
-import { readinessOf, runningSet } from '../engine/wait-facts.js';
+import { readinessNow, readinessOf, runningSet, type WaitSources } from '../engine/wait-facts.js';
 import { classifyPath } from '../vault/ignore-rules.js';
 import { linkTarget, TASK_FOLDERS } from '../vault/layout.js';
 import { resolveNoteLink } from '../vault/links.js';
@@ -199,12 +199,12 @@ export async function collectDashboard(
   for (const v of valid) if (v.task.status === 'executing' && !mine.has(v.id)) running.push({ ...refOf(v), foreign: true });
 
   // The same readiness the executor dispatches by (engine/wait-facts.ts).
-  const sources = { config, index, taskState: ctx.taskState, now, running: runningSet(runs.slots(), config.maxConcurrent), agentHealth: (name: string) => healthOf(ctx, name), dependencyMemo: new Map() };
+  const sources: WaitSources = { config, index, taskState: ctx.taskState, now, running: runningSet(runs.slots(), config.maxConcurrent), agentHealth: (name: string) => healthOf(ctx, name), dependencyMemo: new Map() };
   const queue: QueueItem[] = [];
   const queued = valid.filter((x) => x.folder === 'Needs_Action' && (x.task.status === 'planned' || x.task.status === 'new' || x.task.status === 'draft') && !mine.has(x.id));
   for (const v of queued.sort(dispatchOrder)) {
     const item: QueueItem = { ...refOf(v), status: v.task.status as QueueItem['status'], priority: v.task.priority, due: v.task.due, state: 'ready' };
-    const verdict = await readinessOf(v, sources);
+    const verdict = readinessNow(v, sources) ?? (await readinessOf(v, sources));
     if (verdict.kind === 'ready') item.state = verdict.step === 'plan' ? 'planning' : 'ready';
     else if (verdict.kind === 'problem') {
       Object.assign(item, { state: 'problem', problem: verdict.problem });

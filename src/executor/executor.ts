@@ -14,7 +14,7 @@ import { applyOutcome } from '../engine/apply-outcome.js';
 import type { EngineContext } from '../engine/context.js';
 import type { LiveRun, RunStopReason, StartingRun } from '../engine/run-registry.js';
 import { editIfStatus, transition } from '../engine/transition.js';
-import { readinessOf, runningSet, type RunningSet, type RunSlot } from '../engine/wait-facts.js';
+import { readinessNow, readinessOf, runningSet, type RunningSet, type RunSlot, type WaitSources } from '../engine/wait-facts.js';
 import { AgentError, shortMessage, VaultrunnerError } from '../errors.js';
 import { faultDiskFull, faultPoint } from '../fault.js';
 import { whileDiskFull } from '../engine/disk-full.js';
@@ -198,14 +198,9 @@ export class Executor {
     const { ctx } = this;
     {
       const now = ctx.clock.now();
-      const verdict = await readinessOf(c, {
-        config: ctx.config,
-        index: ctx.index,
-        taskState: ctx.taskState,
-        now,
-        running: this.running(),
-        agentHealth: (name) => healthOf(ctx, name),
-      });
+      const src: WaitSources = { config: ctx.config, index: ctx.index, taskState: ctx.taskState, now, running: this.running(), agentHealth: (name) => healthOf(ctx, name) };
+      // Most tasks need no waiting for a fact (readinessNow): no promise each.
+      const verdict = readinessNow(c, src) ?? (await readinessOf(c, src));
       verdicts.set(c.id, verdict);
       if (verdict.kind === 'problem') await this.report(c, c.task, verdict.problem);
       else if (verdict.kind === 'waiting' && verdict.reason.kind === 'backoff') wakeAt = Math.min(wakeAt ?? Infinity, verdict.reason.until);
