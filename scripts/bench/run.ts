@@ -1,5 +1,6 @@
 // Benchmarks of vaultrunner through its real CLI. `npm run bench [-- --quick] [--only <name>]`.
 // Prints a readable table and one JSON line per benchmark ({"bench":"<name>",...}) on stdout.
+import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureBuilt, type BenchResult } from './common.js';
@@ -12,6 +13,7 @@ import { runWeb } from './web.js';
 import { runWorkspace } from './workspace.js';
 import { runList } from './list.js';
 import { runQueue } from './queue.js';
+import { tempFilesystem } from './machine.js';
 
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true }, 'cpu-prof': { type: 'string' } },
@@ -38,6 +40,8 @@ for (const n of names) if (!BENCHES[n]) throw new Error(`unknown benchmark ${n};
 
 const say = (s: string) => process.stderr.write(`${s}\n`);
 ensureBuilt(say);
+const fs = tempFilesystem();
+say(`temp vaults in ${tmpdir()}: ${fs}`);
 const results: BenchResult[] = [];
 const t0 = Date.now();
 for (const name of names) {
@@ -53,4 +57,4 @@ const header = ['what', 'value', 'target', 'verdict'];
 const w = [0, 1, 2, 3].map((i) => Math.max(header[i]!.length, ...rows.map((row) => row[i]!.length)));
 const line = (row: string[]) => row.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd();
 process.stdout.write(`\n${line(header)}\n${w.map((n) => '-'.repeat(n)).join('  ')}\n${rows.map(line).join('\n')}\n`);
-process.stdout.write(`\ntotal ${Math.round((Date.now() - t0) / 1000)} s${quick ? ' (quick)' : ''}\n`);
+process.stdout.write(`\ntotal ${Math.round((Date.now() - t0) / 1000)} s${quick ? ' (quick)' : ''}; temp vaults on ${fs}\n`);
