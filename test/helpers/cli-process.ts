@@ -19,6 +19,8 @@ export function runCliAsync(args: string[], opts: { cwd: string; env?: NodeJS.Pr
     child.stdout.on('data', (d) => (stdout += String(d)));
     child.stderr.on('data', (d) => (stderr += String(d)));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+    // A CLI that exits before reading stdin (a bad flag, a missing file) closes the pipe: EPIPE is no failure.
+    child.stdin.on('error', (err: NodeJS.ErrnoException) => { if (err.code !== 'EPIPE') throw err; });
     child.stdin.end(opts.input ?? '');
   });
 }
