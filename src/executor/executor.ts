@@ -125,7 +125,11 @@ export class Executor {
     // follows each plan and each run's end) cost O(N²) for a burst.
     const now = ctx.clock.now();
     const mayKeep = !this.fullDue && now - this.lastFullPass < FULL_PASS_EVERY_MS;
-    const slotsFull = () => ctx.runs.slots().length >= ctx.config.maxConcurrent;
+    // The readiness rule's own "no free slot", from the same running set it judges with.
+    const slotsFull = () => {
+      const r = this.running();
+      return r.count >= r.max;
+    };
     const verdicts = new Map<string, Readiness>();
     const judged = new Map<string, string>();
     let kept = 0;
