@@ -1,6 +1,6 @@
 // Process and process-group primitives (Linux /proc where it helps): liveness that survives pid
 // reuse, group signalling with a grace period, and finding a run's processes by an env marker.
-import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { readToEnd } from './read-to-end.js';
 
 /**
@@ -120,7 +120,25 @@ export interface EnvScanOptions {
   root?: string;
   /** Pids not to read (a process whose environment could not be read in time before). */
   skip?: ReadonlySet<number>;
+  /** Environments read by earlier scans (the scanner process keeps one; see EnvCache). */
+  cache?: EnvCache;
+  /** A read this long after the process's folder appeared is kept (default ENV_SETTLED_MS). */
+  settledMs?: number;
 }
+
+/**
+ * Environments read by earlier scans, by pid. A process's /proc folder keeps one inode number for
+ * as long as it lives, and a new process under a reused pid gets a new one (the kernel hands out
+ * each number once), so one stat of the folder tells whether an environment read before is still
+ * that process's: a scan reads only the processes new since the last. An environment changes only
+ * at exec; the one that matters is a child we just forked reading as its parent's until it execs,
+ * so a read is kept only when made a second or more after the folder appeared (which is never
+ * before the process started): by then the exec is long done.
+ */
+export type EnvCache = Map<number, { ino: number; ctimeMs: number; environ: Buffer | undefined }>;
+
+/** A read this long after the process's folder appeared is kept (see EnvCache). */
+export const ENV_SETTLED_MS = 1000;
 
 /**
  * Process groups holding a process whose environment has `name=value` (Linux /proc; elsewhere
@@ -133,19 +151,48 @@ export function groupsWithEnv(name: string, value: string, opts: EnvScanOptions 
   const want = Buffer.from(`${name}=${value}`);
   const own = Number(statFields('self')?.[2]);
   const groups = new Set<number>();
-  for (const pid of procPids(root)) {
+  const pids = procPids(root);
+  for (const pid of pids) {
     if (pid === process.pid || opts.skip?.has(pid)) continue;
-    try {
-      // Readable only for our own processes, which is all we may signal anyway. Searched as bytes:
-      // decoding and splitting every process's environment at every run's end was most of its cost.
-      if (!hasEntry(readProcFile(`${root}/${pid}/environ`), want)) continue;
-    } catch {
-      continue; // exited meanwhile, or not ours
-    }
+    // Readable only for our own processes, which is all we may signal anyway. Searched as bytes:
+    // decoding and splitting every process's environment at every run's end was most of its cost.
+    const environ = opts.cache ? cachedEnviron(opts.cache, root, pid, opts.settledMs ?? ENV_SETTLED_MS) : readEnviron(root, pid);
+    if (!environ || !hasEntry(environ, want)) continue;
     const pgid = Number(statFields(pid, root)?.[2]);
     if (pgid > 0 && pgid !== own) groups.add(pgid);
   }
+  if (opts.cache) {
+    const live = new Set(pids);
+    for (const pid of opts.cache.keys()) if (!live.has(pid)) opts.cache.delete(pid);
+  }
   return [...groups];
+}
+
+/** A process's environment (a view valid until the next read), or undefined: exited, or not ours. */
+function readEnviron(root: string, pid: number): Buffer | undefined {
+  try {
+    return readProcFile(`${root}/${pid}/environ`);
+  } catch {
+    return undefined;
+  }
+}
+
+function cachedEnviron(cache: EnvCache, root: string, pid: number, settledMs: number): Buffer | undefined {
+  let ino: number;
+  let ctimeMs: number;
+  try {
+    ({ ino, ctimeMs } = statSync(`${root}/${pid}`));
+  } catch {
+    cache.delete(pid);
+    return undefined; // exited meanwhile
+  }
+  const hit = cache.get(pid);
+  if (hit && hit.ino === ino && hit.ctimeMs === ctimeMs) return hit.environ;
+  const read = Date.now();
+  const environ = readEnviron(root, pid);
+  if (read - ctimeMs >= settledMs) cache.set(pid, { ino, ctimeMs, environ: environ && Buffer.from(environ) });
+  else cache.delete(pid);
+  return environ;
 }
 
 const scratch = Buffer.allocUnsafe(16 * 1024);
