@@ -21,7 +21,8 @@ export interface RunIdentity {
   runLog?: string;
 }
 
-export async function applyOutcome(ctx: EngineContext, path: string, o: RunOutcome, run?: RunIdentity): Promise<void> {
+/** `bodyAtStart`: the note's body the run started from (its lease's), kept if it was interrupted. */
+export async function applyOutcome(ctx: EngineContext, path: string, o: RunOutcome, run?: RunIdentity, bodyAtStart?: string): Promise<void> {
   const taskId = taskIdOf(path);
   const { store, logger, taskState } = ctx;
   const state = await taskState.get(taskId);
@@ -54,7 +55,7 @@ export async function applyOutcome(ctx: EngineContext, path: string, o: RunOutco
 
   switch (d.kind) {
     case 'interrupted':
-      await taskState.patch(taskId, (cur) => ({ resumeSession: d.resumeSession ?? cur.resumeSession, interrupted: (cur.interrupted ?? 0) + 1 }));
+      await taskState.patch(taskId, (cur) => ({ resumeSession: d.resumeSession ?? cur.resumeSession, interrupted: (cur.interrupted ?? 0) + 1, bodyAtStart: bodyAtStart ?? cur.bodyAtStart }));
       if (d.to) await transition(ctx, { ...base, to: d.to, edits: sessionEdit, log: { reason: o.stopReason ?? 'interrupted' } });
       return;
     case 'stopped':

@@ -38,6 +38,8 @@ export interface LiveFields {
   transcript?: RunTranscript;
   /** Name of the files taking the agent's stdout/stderr (run-output.ts), task attempts only. */
   output?: string;
+  /** The note's body the attempt started from (Lease.run.bodyAtStart). */
+  bodyAtStart?: string;
   /** Shared by every state of the run: the session the agent reported, and its recording (the
    *  outcome is applied after it). */
   session: { id?: string; recording?: Promise<void> };
@@ -173,7 +175,7 @@ export class RunRegistry {
     this.ctx.events.emit('run:start', { taskId: run.taskId, kind: run.kind, attempt: run.attempt, pid: live.agentRun.pid });
     // pid 0 means the spawn failed; never record it (kill(-0) would signal our own group).
     const pid = live.agentRun.pid;
-    if (pid > 0) await this.ctx.leases.update(run.lease, { attempt: run.attempt, run: { pid, pidStart: processStartTime(pid), startedAt: live.startedAt, agent: live.agent.name, timeoutMs: live.timeoutMs, ...(live.output ? { output: live.output } : {}), ...(live.transcript ? { transcript: live.transcript.link } : {}) } }).catch(() => false);
+    if (pid > 0) await this.ctx.leases.update(run.lease, { attempt: run.attempt, run: { pid, pidStart: processStartTime(pid), startedAt: live.startedAt, agent: live.agent.name, timeoutMs: live.timeoutMs, ...(live.output ? { output: live.output } : {}), ...(live.transcript ? { transcript: live.transcript.link } : {}), ...(live.bodyAtStart !== undefined ? { bodyAtStart: live.bodyAtStart } : {}) } }).catch(() => false);
     return running;
   }
 

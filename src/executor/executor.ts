@@ -365,7 +365,7 @@ export class Executor {
         const summary = { status: journal.ok ? 'success' : 'failed', durationMs: ctx.clock.now() - r.startedAt, ...(o.costUsd !== undefined ? { costUsd: o.costUsd } : {}), ...(journal.ok ? {} : { error: journal.message }) };
         await appendToTranscript(ctx.paths.root, remote.reattachedLog, 'The service restarted during this remote run; its entries since are in the worker\'s stream, its result is this.', summary, ctx.clock.now()).catch(() => undefined);
       }
-      await whileDiskFull(ctx, r.taskId, 'the outcome', () => applyOutcome(ctx, r.path, journal, { attempt: r.attempt, runLog: r.transcript?.link ?? remote?.reattachedLog }));
+      await whileDiskFull(ctx, r.taskId, 'the outcome', () => applyOutcome(ctx, r.path, journal, { attempt: r.attempt, runLog: r.transcript?.link ?? remote?.reattachedLog }, r.bodyAtStart));
       recorded = true;
       if (remote) await this.remote!.forget(remote.id, remote.agent);
       // Recorded: the raw output was only kept for a restart (the transcript has the record).

@@ -190,7 +190,7 @@ export class RemoteRunner {
       if (!claim) continue;
       this.live.set(lease.taskId, { id: rem.id, agent: rem.agent, plan: saved.plan, ...(lease.run?.transcript ? { reattachedLog: lease.run.transcript } : {}) });
       const agentRun = this.launch(saved, {});
-      await ctx.runs.started(claim, { agent, agentRun, startedAt: lease.run!.startedAt, timeoutMs: lease.run!.timeoutMs ?? ctx.config.taskTimeoutMs, session: { ...(lease.run?.sessionId ? { id: lease.run.sessionId } : {}) } }, async (r) => finish(r, await agentRun.outcome));
+      await ctx.runs.started(claim, { agent, agentRun, startedAt: lease.run!.startedAt, timeoutMs: lease.run!.timeoutMs ?? ctx.config.taskTimeoutMs, ...(lease.run?.bodyAtStart !== undefined ? { bodyAtStart: lease.run.bodyAtStart } : {}), session: { ...(lease.run?.sessionId ? { id: lease.run.sessionId } : {}) } }, async (r) => finish(r, await agentRun.outcome));
       ctx.logger.info({ component: 'executor', task: lease.taskId, run: rem.id }, `${lease.taskId}: following its remote run ${rem.id} again (started before this service restarted)`);
       found.push(lease.taskId);
     }

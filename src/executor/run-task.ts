@@ -20,6 +20,9 @@ import { processStartTime, RUN_MARKER_ENV } from '../os/process.js';
 import { setupThenAgent, type SetupPlan } from './pipeline/setup-step.js';
 import { feedbackPrompt, resumePrompt, taskPrompt } from './prompt.js';
 
+/** Bodies up to this many characters ride in the run's lease (see bodyInLease). */
+const LEASE_BODY_MAX = 64 * 1024;
+
 export type { RunStopReason };
 export { toRunOutcome };
 
@@ -153,13 +156,13 @@ export async function startRun(ctx: EngineContext, claiming: Promise<StartingRun
     return undefined;
   }
   const claim = await leased;
-  // Remembered once the run is under way: a later round must not send the same feedback again, so
-  // feedback is recorded before the spawn. The body alone (for a later resume's "what changed")
-  // is written while the agent spawns.
-  const remember = () => ctx.taskState.patch(task.id, { bodyAtStart: input.body, ...(feedback ? { feedbackSent: feedback.all } : {}) });
-  const remembered = feedback
-    ? await remember()
-    : remember().catch((err: unknown) => ctx.logger.warn({ component: 'executor', task: task.id, err }, `${task.id}: could not remember the body this run started with: ${shortMessage(err)}`));
+  // A later round must not send the same feedback again, so feedback is recorded before the spawn.
+  // The body (for a later resume's "what changed") goes into the lease with the run's pid, and into
+  // the task's state only if the run is interrupted: a run that just finishes writes no state file.
+  // A long body is not carried through every lease renewal: it goes to the task's state now.
+  const bodyInLease = !feedback && input.body.length <= LEASE_BODY_MAX;
+  if (feedback) await ctx.taskState.patch(task.id, { bodyAtStart: input.body, feedbackSent: feedback.all });
+  else if (!bodyInLease) await ctx.taskState.patch(task.id, { bodyAtStart: input.body }).catch((err: unknown) => ctx.logger.warn({ component: 'executor', task: task.id, err }, `${task.id}: could not remember the body this run started with: ${shortMessage(err)}`));
   if (followUp) transcript.note(`Follow-up after review: the person's feedback goes to session ${followUp}.`);
   if (prepared.planRefused) transcript.note(`Plan not included: ${prepared.planRefused}.`);
   const session: { id?: string; recording?: Promise<void> } = {};
@@ -199,12 +202,11 @@ export async function startRun(ctx: EngineContext, claiming: Promise<StartingRun
     : spawnAgent();
   // A file-backed run's pid comes with the spawner process's answer; the lease records it.
   if (!input.setup) await agentRun.spawned;
-  await remembered;
   faultPoint('after-spawn');
   // The deadline counts from the spawn, not from the bookkeeping before it.
   return ctx.runs.started(
     claim,
-    { agent: input.agent, agentRun, startedAt: ctx.clock.now(), timeoutMs: task.timeoutMs ?? ctx.config.taskTimeoutMs, transcript, session, ...(output ? { output } : {}) },
+    { agent: input.agent, agentRun, startedAt: ctx.clock.now(), timeoutMs: task.timeoutMs ?? ctx.config.taskTimeoutMs, transcript, session, ...(bodyInLease ? { bodyAtStart: input.body } : {}), ...(output ? { output } : {}) },
     async (r) => onExit(r, await agentRun.outcome),
   );
 }

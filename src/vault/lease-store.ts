@@ -41,6 +41,10 @@ export interface Lease {
     timeoutMs?: number;
     output?: string;
     transcript?: string;
+    /** The note's body the run started from: a resumed session is told what was added since
+     *  (kept in the task's state only if the run is interrupted, so a run that just finishes
+     *  writes no state file). */
+    bodyAtStart?: string;
     /** A remote run (QUEUE_URL): its queue job, followed again after a restart (pid is 0). */
     remote?: { id: string; agent: string };
   };

@@ -19,7 +19,8 @@ export interface TaskState {
   interrupted?: number;
   /** Resume this agent session on the next attempt (after pause, shutdown or crash). */
   resumeSession?: string;
-  /** The note body when the last run started, to find instructions added since. */
+  /** The note body when the interrupted run started (or a review round's), to find instructions
+   *  added since; a live run keeps it in its lease (Lease.run.bodyAtStart). */
   bodyAtStart?: string;
   /** Planner failures (agent planner), for backoff. */
   planFailures?: number;
