@@ -22,6 +22,10 @@ import { renderDashboard, stripVolatile, type DashboardData, type DoneItem, type
 
 export const DONE_SCAN_LIMIT = 2000;
 const RECENT = 10;
+/** Queue rows shown (the rest are counted): a burst of thousands would make a note no one reads,
+ *  rewritten every second in the person's editor. Every queued task is still judged (its problem
+ *  is listed under Problems wherever it stands). */
+export const QUEUE_SHOWN = 100;
 
 /** The runs this service has in flight (the shared run machinery, or a stand-in in tests). */
 export type RunsView = Pick<RunRegistry, 'all' | 'slots'>;
@@ -70,6 +74,8 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
   // note's mtime (a finished task adds one name; the others are not stat'ed again).
   let doneCount = 0;
   const doneMtimes = new Map<string, number>();
+  // Whether each name in Done/ is a task note: a name's answer never changes (one lookup per write).
+  let doneKinds = new Map<string, boolean>();
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   let chain: Promise<void> = Promise.resolve();
@@ -78,7 +84,13 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
     for (const l of listings.values()) await l.refresh();
     const done = listings.get('Done')!;
     if (done.changed) {
-      const notes = done.names.filter((n) => classifyPath(ctx.paths.root, join(ctx.paths.done, n)).kind === 'task-note');
+      const kinds = new Map<string, boolean>();
+      const notes = done.names.filter((n) => {
+        const note = doneKinds.get(n) ?? classifyPath(ctx.paths.root, join(ctx.paths.done, n)).kind === 'task-note';
+        kinds.set(n, note);
+        return note;
+      });
+      doneKinds = kinds;
       doneCount = notes.length;
       recent = await recentDone(ctx, notes, doneMtimes);
     }
@@ -202,9 +214,15 @@ export async function collectDashboard(
   const sources: WaitSources = { config, index, taskState: ctx.taskState, now, running: runningSet(runs.slots(), config.maxConcurrent), agentHealth: (name: string) => healthOf(ctx, name), dependencyMemo: new Map() };
   const queue: QueueItem[] = [];
   const queued = valid.filter((x) => x.folder === 'Needs_Action' && (x.task.status === 'planned' || x.task.status === 'new' || x.task.status === 'draft') && !mine.has(x.id));
+  let queueMore = 0;
   for (const v of queued.sort(dispatchOrder)) {
-    const item: QueueItem = { ...refOf(v), status: v.task.status as QueueItem['status'], priority: v.task.priority, due: v.task.due, state: 'ready' };
     const verdict = readinessNow(v, sources) ?? (await readinessOf(v, sources));
+    if (queue.length >= QUEUE_SHOWN) {
+      queueMore++;
+      if (verdict.kind === 'problem') problems.push({ ref: refOf(v), text: verdict.problem });
+      continue;
+    }
+    const item: QueueItem = { ...refOf(v), status: v.task.status as QueueItem['status'], priority: v.task.priority, due: v.task.due, state: 'ready' };
     if (verdict.kind === 'ready') item.state = verdict.step === 'plan' ? 'planning' : 'ready';
     else if (verdict.kind === 'problem') {
       Object.assign(item, { state: 'problem', problem: verdict.problem });
@@ -244,7 +262,7 @@ export async function collectDashboard(
   }
 
   running.sort((a, b) => a.id.localeCompare(b.id));
-  return { now, counts, doneFolder: cache.doneCount, running, queue, person, recentDone: cache.recent.items, recentDoneNote: cache.recent.note, failed: failedItems, problems };
+  return { now, counts, doneFolder: cache.doneCount, running, queue, ...(queueMore ? { queueMore } : {}), person, recentDone: cache.recent.items, recentDoneNote: cache.recent.note, failed: failedItems, problems };
 }
 
 /** Link target of a dependency's note: the active note, else Done/<id>.md, else none. */

@@ -67,6 +67,8 @@ export interface DashboardData {
   doneFolder?: number;
   running: RunningItem[];
   queue: QueueItem[];
+  /** Queued tasks after the rows shown (counted, not listed). */
+  queueMore?: number;
   person: PersonItem[];
   recentDone: DoneItem[];
   /** Why the recent-done list is empty or partial, e.g. Done/ is too big to scan. */
@@ -110,9 +112,10 @@ export function renderDashboard(d: DashboardData, opts: { updatedAt: number }): 
   }
   out.push('');
 
-  out.push(`## Queue (${d.queue.length})`, '', '*In dispatch order: priority, then due date, then age.*', '');
+  out.push(`## Queue (${d.queue.length + (d.queueMore ?? 0)})`, '', '*In dispatch order: priority, then due date, then age.*', '');
   if (d.queue.length === 0) out.push('*The queue is empty.*');
   d.queue.forEach((q, i) => out.push(`${i + 1}. ${ref(q)} — ${escapeText(q.priority)}${q.due ? `, due ${escapeText(q.due)}` : ''} · ${queueState(q)}`));
+  if (d.queueMore) out.push('', `*…and ${d.queueMore} more after these; \`vaultrunner list\` shows them all.*`);
   out.push('');
 
   out.push(`## Waiting for you (${d.person.length})`, '');

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/agents/agent.js';
 import { AgentRegistry } from '../../src/agents/registry.js';
 import { loadConfig } from '../../src/config/config.js';
-import { createDashboard } from '../../src/dashboard/dashboard-writer.js';
+import { createDashboard, QUEUE_SHOWN } from '../../src/dashboard/dashboard-writer.js';
 import { renderDashboard, stripVolatile } from '../../src/dashboard/render-dashboard.js';
 import type { EngineContext } from '../../src/engine/context.js';
 import { EngineEvents } from '../../src/engine/events.js';
@@ -240,6 +240,25 @@ describe('Dashboard.md', () => {
     unlinkSync(join(vault, 'Done', 'd1.md'));
     await dash.flush();
     expect(recentIds()).toEqual({ count: '3', ids: ['fresh', 'd2', 'd0'] });
+    dash.close();
+  });
+
+  it(`lists the first ${QUEUE_SHOWN} queued tasks and counts the rest; a problem further down is still listed`, async () => {
+    const n = QUEUE_SHOWN + 5;
+    for (let i = 0; i < n; i++) task('Needs_Action', `q-${String(i).padStart(3, '0')}`, 'type: claude_code\nstatus: planned');
+    // Last in dispatch order (low priority, and the youngest): beyond the rows shown.
+    task('Needs_Action', 'zz-orphan', 'type: claude_code\nstatus: planned\npriority: low\nblocked_by: ghost');
+    const ctx = await makeContext();
+    const dash = createDashboard({ ctx, runs: runsView(), debounceMs: 10 });
+    await dash.flush();
+    const text = readFileSync(ctx.paths.dashboard, 'utf8');
+    const queue = text.slice(text.indexOf('## Queue'), text.indexOf('## Waiting for you'));
+    expect(queue).toMatch(new RegExp(`^## Queue \\(${n + 1}\\)$`, 'm'));
+    expect([...queue.matchAll(/^\d+\. \[\[Needs_Action\//gm)]).toHaveLength(QUEUE_SHOWN);
+    expect(queue).toContain(`*…and ${n + 1 - QUEUE_SHOWN} more after these; \`vaultrunner list\` shows them all.*`);
+    expect(queue).not.toContain('zz-orphan');
+    const problems = text.slice(text.indexOf('## Problems'));
+    expect(problems).toContain('[[Needs_Action/zz-orphan|zz-orphan]] — blocked\\_by ghost');
     dash.close();
   });
 
