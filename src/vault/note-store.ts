@@ -255,11 +255,10 @@ export class NoteStore {
       await unlink(tmp).catch(() => {});
       throw err;
     }
-    await syncDir(dirname(path));
-    const st = await stat(path);
-    const snap: NoteSnapshot = snapshotOf(path, text, stampOf(st));
+    // Said at once: the event for this rename may be handled while the folder syncs.
     this.opts.onWrite?.(path, text);
-    return snap;
+    await syncDir(dirname(path));
+    return snapshotOf(path, text, await stampAfterWrite(path));
   }
 
   /** Create a new note; fails (never overwrites) if the name is taken. */
@@ -274,10 +273,9 @@ export class NoteStore {
       throw err;
     }
     // The temp name's removal need not come before the folder's fsync: both at once.
-    await Promise.all([unlink(tmp).catch(() => {}), syncDir(dirname(path))]);
-    const st = await stat(path);
     this.opts.onWrite?.(path, text);
-    return snapshotOf(path, text, stampOf(st));
+    await Promise.all([unlink(tmp).catch(() => {}), syncDir(dirname(path))]);
+    return snapshotOf(path, text, await stampAfterWrite(path));
   }
 
   /**
@@ -333,8 +331,23 @@ export class NoteStore {
   }
 }
 
-/** A stamp no file has (NaN equals nothing): a one-shot read's, never compared. */
+/** A stamp no file has (NaN equals nothing): a one-shot read's, never compared; or a write's
+ *  whose note went at once (stampAfterWrite), so a compare against it reads the note again. */
 const NO_STAMP: FileStamp = Object.freeze({ size: -1, mtimeMs: Number.NaN, ctimeMs: Number.NaN, ino: -1 });
+
+/**
+ * The stamp of a note we just wrote. It may be moved or removed as soon as the write lands (the
+ * service filing a note that `vaultrunner approve` just approved, or one `new` just created): the
+ * write stands, and NO_STAMP makes any compare against the snapshot read the note again.
+ */
+async function stampAfterWrite(path: string): Promise<FileStamp> {
+  try {
+    return stampOf(await stat(path));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return NO_STAMP;
+    throw err;
+  }
+}
 
 // A note that is a symlink is never followed: it could point anywhere outside the vault (and our
 // atomic writes would replace the link with a copy). O_NONBLOCK: a FIFO cannot hang us.

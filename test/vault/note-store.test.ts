@@ -1,6 +1,6 @@
 // NoteStore against a real temp filesystem: unreadable notes are never rewritten, writes are atomic
 // compare-and-swap, moves never overwrite.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { chmod, link, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,6 +102,30 @@ describe('update()', () => {
     expect(writes).toEqual([[p, expected, undefined]]);
     const again = await store.read(p);
     expect(again.ok && again.data.status).toBe('planned');
+  });
+
+  it('a note moved away the moment the write lands: the write stands, and its snapshot matches no file', async () => {
+    const p = await note('a.md', NOTE);
+    const moved = join(done, 'a.md');
+    // Someone reacts to the write at once (the service filing a note `approve` just approved).
+    const racing = new NoteStore({ onWrite: (path) => path === p && renameSync(p, moved) });
+    const r = await racing.update(p, () => ({ status: 'planned' }));
+    expect(r?.edits).toEqual({ status: 'planned' });
+    expect(await readFile(moved, 'utf8')).toBe(NOTE.replace('status: new', 'status: planned'));
+    expect(existsSync(p)).toBe(false);
+    // A compare against that snapshot finds the note gone instead of trusting a stale stamp.
+    await expect(racing.replace(p, 'x', r!.note)).rejects.toBeInstanceOf(NoteGoneError);
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('a note created and moved away at once: the create stands, its snapshot matches no file', async () => {
+    const p = join(na, 'new.md');
+    const moved = join(done, 'new.md');
+    const racing = new NoteStore({ onWrite: (path) => path === p && renameSync(p, moved) });
+    const snap = await racing.create(p, NOTE);
+    expect(await readFile(moved, 'utf8')).toBe(NOTE);
+    await expect(racing.replace(p, 'x', snap)).rejects.toBeInstanceOf(NoteGoneError);
+    expect(await leftovers()).toEqual([]);
   });
 
   it('decide() returning null writes nothing', async () => {
