@@ -8,6 +8,9 @@ import { join, resolve } from 'node:path';
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 // BENCH_CLI: benchmark another build of the CLI (e.g. a copy of dist/ before a change).
 export const CLI = process.env.BENCH_CLI ? resolve(process.env.BENCH_CLI) : join(ROOT, 'dist', 'cli.js');
+// BENCH_BASELINE_CLI: a second build that throughput runs inside the same reps, rotating the order
+// (a before/after in one run: back-to-back runs drift with whatever ran before them).
+export const BASELINE_CLI = process.env.BENCH_BASELINE_CLI ? resolve(process.env.BENCH_BASELINE_CLI) : undefined;
 export const NOOP_AGENT = join(import.meta.dirname, 'noop-agent.mjs');
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -75,9 +78,9 @@ export interface ServiceChild {
   stop(): Promise<void>;
 }
 
-/** `node [nodeArgs] dist/cli.js start --vault <vault>` with stdout/stderr captured. */
-export function startService(dir: BenchDir, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): ServiceChild {
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'start', '--vault', dir.vault], { cwd: dir.root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `node [nodeArgs] <cli, dist/cli.js by default> start --vault <vault>` with stdout/stderr captured. */
+export function startService(dir: BenchDir, env: NodeJS.ProcessEnv, nodeArgs: string[] = [], cli = CLI): ServiceChild {
+  const child = spawn(process.execPath, [...nodeArgs, cli, 'start', '--vault', dir.vault], { cwd: dir.root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let onReady: (t: number) => void;
   let onFail: (e: Error) => void;

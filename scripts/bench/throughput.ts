@@ -4,7 +4,9 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  BASELINE_CLI,
   benchDir,
+  CLI,
   countMd,
   cpuSeconds,
   median,
@@ -101,14 +103,14 @@ function checkRuns(dir: BenchDir, n: number, who: string): void {
   if (runs.length !== n || ended !== n) throw new Error(`${who}: expected ${n} agent runs, saw ${runs.length} (${ended} ended)`);
 }
 
-async function ours(n: number, rep: number, opts: ThroughputOptions): Promise<Sample> {
+async function ours(n: number, rep: number, opts: ThroughputOptions, cli = CLI, label = 'service'): Promise<Sample> {
   const dir = benchDir('tput');
   const nodeArgs = [
-    ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir, '--cpu-prof-name', `service-throughput-${rep}.cpuprofile`] : []),
+    ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir, '--cpu-prof-name', `${label}-throughput-${rep}.cpuprofile`] : []),
     // e.g. --perf-basic-prof (JS names in `perf record`), or V8 heap flags to compare.
     ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
   ];
-  const svc = startService(dir, serviceEnv(dir, { MAX_CONCURRENT: '8' }), nodeArgs);
+  const svc = startService(dir, serviceEnv(dir, { MAX_CONCURRENT: '8' }), nodeArgs, cli);
   try {
     await svc.ready;
     const names = stage(dir, n);
@@ -153,21 +155,38 @@ async function floor(n: number): Promise<Sample> {
   }
 }
 
+/** Who runs in which place of rep `rep`: the list turned by one place each rep (a Latin square
+ *  over as many reps as contenders), so none always runs first, after the floor, or last. */
+export function repOrder<T>(contenders: readonly T[], rep: number): T[] {
+  const k = rep % contenders.length;
+  return [...contenders.slice(k), ...contenders.slice(0, k)];
+}
+
+const summary = (xs: Sample[]) => ({
+  seconds: median(xs.map((s) => s.seconds)),
+  cpu: median(xs.map((s) => s.cpu)),
+  serviceCpu: median(xs.map((s) => s.serviceCpu)),
+  peakRssMb: median(xs.map((s) => s.peakRssMb)),
+});
+
 export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}): Promise<BenchResult> {
   const n = quick ? 120 : 1000;
   const reps = 3;
   const a: Sample[] = [];
   const b: Sample[] = [];
+  const base: Sample[] = [];
+  type Who = 'ours' | 'floor' | 'baseline';
+  const run: Record<Who, (rep: number) => Promise<void>> = {
+    ours: async (rep) => void a.push(await ours(n, rep, opts)),
+    floor: async () => void b.push(await floor(n)),
+    baseline: async (rep) => void base.push(await ours(n, rep, opts, BASELINE_CLI, 'baseline')),
+  };
+  const contenders: Who[] = BASELINE_CLI ? ['ours', 'baseline', 'floor'] : ['ours', 'floor'];
   for (let rep = 0; rep < reps; rep++) {
-    // Alternate which goes first, so drift (page cache, thermal) hits both alike.
-    if (rep % 2 === 0) {
-      a.push(await ours(n, rep, opts));
-      b.push(await floor(n));
-    } else {
-      b.push(await floor(n));
-      a.push(await ours(n, rep, opts));
-    }
-    process.stderr.write(`  rep ${rep + 1}/${reps}: ours ${round(a.at(-1)!.seconds, 2)} s, floor ${round(b.at(-1)!.seconds, 2)} s\n`);
+    // Turn the order each rep, so drift (page cache, thermal, the inodes a run before freed) hits all alike.
+    for (const who of repOrder(contenders, rep)) await run[who](rep);
+    const baseNote = BASELINE_CLI ? `, baseline ${round(base.at(-1)!.seconds, 2)} s` : '';
+    process.stderr.write(`  rep ${rep + 1}/${reps} (${repOrder(contenders, rep).join(', ')}): ours ${round(a.at(-1)!.seconds, 2)} s${baseNote}, floor ${round(b.at(-1)!.seconds, 2)} s\n`);
   }
   const oursS = median(a.map((s) => s.seconds));
   const floorS = median(b.map((s) => s.seconds));
@@ -175,6 +194,7 @@ export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}
   const serviceCpu = median(a.map((s) => s.serviceCpu));
   const floorCpu = median(b.map((s) => s.cpu));
   const ratio = round(oursS / floorS, 2);
+  const bs = BASELINE_CLI ? summary(base) : undefined;
   return {
     name: 'throughput',
     figures: {
@@ -195,6 +215,21 @@ export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}
       cpuRatio: round(oursCpu / floorCpu, 2),
       serviceCpuRatio: round(serviceCpu / floorCpu, 2),
       target: { ratio: 1.15, cpuRatio: 2 },
+      ...(bs
+        ? {
+            baseline: {
+              cli: BASELINE_CLI,
+              seconds: round(bs.seconds, 2),
+              ratio: round(bs.seconds / floorS, 2),
+              perRepRatios: base.map((s, i) => round(s.seconds / b[i]!.seconds, 2)),
+              cpuSeconds: round(bs.cpu, 1),
+              serviceCpuSeconds: round(bs.serviceCpu, 1),
+              cpuRatio: round(bs.cpu / floorCpu, 2),
+              serviceCpuRatio: round(bs.serviceCpu / floorCpu, 2),
+              peakRssMb: round(bs.peakRssMb),
+            },
+          }
+        : {}),
     },
     rows: [
       [`${n} notes at once, MAX_CONCURRENT=8: wall (median of ${reps})`, `${round(oursS, 2)} s`, '', ''],
@@ -204,6 +239,13 @@ export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}
       ['service CPU / floor CPU (s, main process only)', `${round(serviceCpu, 1)} / ${round(floorCpu, 1)} = ${round(serviceCpu / floorCpu, 2)}×`, '', ''],
       ['service + spawner + scanner CPU / floor CPU (s)', `${round(oursCpu, 1)} / ${round(floorCpu, 1)} = ${round(oursCpu / floorCpu, 2)}×`, '≤ 2×', verdict(oursCpu / floorCpu <= 2)],
       ['service peak RSS', `${round(median(a.map((s) => s.peakRssMb)))} MB`, '', ''],
+      ...(bs
+        ? ([
+            [`baseline (${BASELINE_CLI}): wall / vs floor`, `${round(bs.seconds, 2)} s / ${round(bs.seconds / floorS, 2)}`, '', ''],
+            ['baseline service CPU / all three (s)', `${round(bs.serviceCpu, 1)} / ${round(bs.cpu, 1)}`, '', ''],
+            ['ours vs baseline: wall / service CPU / all three', `${round(oursS / bs.seconds, 2)} / ${round(serviceCpu / bs.serviceCpu, 2)} / ${round(oursCpu / bs.cpu, 2)}`, '', ''],
+          ] as [string, string, string, string][])
+        : []),
     ],
   };
 }

@@ -1,0 +1,27 @@
+// The throughput benchmark's order of runs within a rep (scripts/bench/throughput.ts): with a
+// baseline build beside ours and the floor, every contender takes every place once over three reps.
+import { describe, expect, it } from 'vitest';
+import { repOrder } from '../../scripts/bench/throughput.js';
+
+describe('repOrder', () => {
+  it('is a Latin square over as many reps as contenders', () => {
+    const who = ['ours', 'baseline', 'floor'];
+    const rows = [0, 1, 2].map((rep) => repOrder(who, rep));
+    for (const row of rows) expect([...row].sort()).toEqual([...who].sort());
+    for (let place = 0; place < who.length; place++) expect(new Set(rows.map((r) => r[place])).size).toBe(who.length);
+    expect(rows[0]).toEqual(who);
+    expect(repOrder(who, 3)).toEqual(rows[0]);
+  });
+
+  it('alternates two contenders, ours first on even reps (as before a baseline existed)', () => {
+    expect(repOrder(['ours', 'floor'], 0)).toEqual(['ours', 'floor']);
+    expect(repOrder(['ours', 'floor'], 1)).toEqual(['floor', 'ours']);
+    expect(repOrder(['ours', 'floor'], 2)).toEqual(['ours', 'floor']);
+  });
+
+  it('leaves its input alone', () => {
+    const who = ['a', 'b', 'c'];
+    repOrder(who, 2);
+    expect(who).toEqual(['a', 'b', 'c']);
+  });
+});
