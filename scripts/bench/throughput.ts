@@ -184,15 +184,14 @@ export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}
   const contenders: Who[] = BASELINE_CLI ? ['ours', 'baseline', 'floor'] : ['ours', 'floor'];
   for (let rep = 0; rep < reps; rep++) {
     // Turn the order each rep, so drift (page cache, thermal, the inodes a run before freed) hits all alike.
-    for (const who of repOrder(contenders, rep)) await run[who](rep);
+    const order = repOrder(contenders, rep);
+    for (const who of order) await run[who](rep);
     const baseNote = BASELINE_CLI ? `, baseline ${round(base.at(-1)!.seconds, 2)} s` : '';
-    process.stderr.write(`  rep ${rep + 1}/${reps} (${repOrder(contenders, rep).join(', ')}): ours ${round(a.at(-1)!.seconds, 2)} s${baseNote}, floor ${round(b.at(-1)!.seconds, 2)} s\n`);
+    process.stderr.write(`  rep ${rep + 1}/${reps} (${order.join(', ')}): ours ${round(a.at(-1)!.seconds, 2)} s${baseNote}, floor ${round(b.at(-1)!.seconds, 2)} s\n`);
   }
-  const oursS = median(a.map((s) => s.seconds));
-  const floorS = median(b.map((s) => s.seconds));
-  const oursCpu = median(a.map((s) => s.cpu));
-  const serviceCpu = median(a.map((s) => s.serviceCpu));
-  const floorCpu = median(b.map((s) => s.cpu));
+  const o = summary(a);
+  const { seconds: oursS, cpu: oursCpu, serviceCpu } = o;
+  const { seconds: floorS, cpu: floorCpu } = summary(b);
   const ratio = round(oursS / floorS, 2);
   const bs = BASELINE_CLI ? summary(base) : undefined;
   return {
@@ -211,7 +210,7 @@ export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}
       oursCpuSeconds: round(oursCpu, 1),
       serviceCpuSeconds: round(serviceCpu, 1),
       floorCpuSeconds: round(floorCpu, 1),
-      oursPeakRssMb: round(median(a.map((s) => s.peakRssMb))),
+      oursPeakRssMb: round(o.peakRssMb),
       cpuRatio: round(oursCpu / floorCpu, 2),
       serviceCpuRatio: round(serviceCpu / floorCpu, 2),
       target: { ratio: 1.15, cpuRatio: 2 },
@@ -238,7 +237,7 @@ export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}
       ['ours / floor', `${ratio}`, '≤ 1.15', verdict(ratio <= 1.15)],
       ['service CPU / floor CPU (s, main process only)', `${round(serviceCpu, 1)} / ${round(floorCpu, 1)} = ${round(serviceCpu / floorCpu, 2)}×`, '', ''],
       ['service + spawner + scanner CPU / floor CPU (s)', `${round(oursCpu, 1)} / ${round(floorCpu, 1)} = ${round(oursCpu / floorCpu, 2)}×`, '≤ 2×', verdict(oursCpu / floorCpu <= 2)],
-      ['service peak RSS', `${round(median(a.map((s) => s.peakRssMb)))} MB`, '', ''],
+      ['service peak RSS', `${round(o.peakRssMb)} MB`, '', ''],
       ...(bs
         ? ([
             [`baseline (${BASELINE_CLI}): wall / vs floor`, `${round(bs.seconds, 2)} s / ${round(bs.seconds / floorS, 2)}`, '', ''],
