@@ -162,7 +162,8 @@ describe('the web page against `start --web` and the real claude CLI', { timeout
     await page.locator(`.col[data-status="executing"] .card[data-id="${FROM_PAGE}"]`).waitFor({ timeout: 10_000 });
     pageTaskGo.open();
     await page.locator(`.col[data-status="done"] .card[data-id="${FROM_PAGE}"]`).waitFor({ timeout: 30_000 });
-    expect(existsSync(note)).toBe(false);
+    // `status: done` is written in Needs_Action/ and then filed: the page may show the first step before the move lands.
+    await waitFor(() => !existsSync(note) && existsSync(join(vault, 'Done', `${FROM_PAGE}.md`)), 'the finished note filed in Done/', 15_000);
     expect(readFileSync(join(vault, 'Done', `${FROM_PAGE}.md`), 'utf8')).toMatch(/^status: done$/m);
     // The paused task stayed paused through all this.
     expect(await page.locator(`.col[data-status="paused"] .card[data-id="${LIVE}"]`).count()).toBe(1);
