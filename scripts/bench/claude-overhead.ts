@@ -11,7 +11,7 @@ import { validateTask } from '../../src/domain/task.js';
 import { splitNote } from '../../src/vault/frontmatter.js';
 import { NoteStore } from '../../src/vault/note-store.js';
 import { claudeTestEnv, startModelServer, text } from '../../test/fixtures/model-server.js';
-import { benchDir, dropStaged, median, noteText, ROOT, round, serviceEnv, sleep, stageNote, startService, waitUntil, type BenchResult } from './common.js';
+import { benchDir, dropStaged, median, noteText, ROOT, round, serviceEnv, sleep, stageNote, startService, waitForFact, type BenchResult } from './common.js';
 
 const CLAUDE = join(ROOT, 'node_modules', '.bin', 'claude');
 const nowMs = () => performance.timeOrigin + performance.now();
@@ -62,7 +62,7 @@ export async function runClaudeOverhead(quick: boolean): Promise<BenchResult> {
       const before = server.messageRequests().length;
       const t0 = nowMs();
       dropStaged(dir.vault, id, tmp);
-      await waitUntil(() => existsSync(join(dir.vault, 'Done', `${id}.md`)), `${id} done through the service`, 120_000, 5);
+      await waitForFact(() => existsSync(join(dir.vault, 'Done', `${id}.md`)), [join(dir.vault, 'Done')], `${id} done through the service`, 120_000);
       const e2e = nowMs() - t0;
       const mid = server.messageRequests().length;
       const cwd = realpathSync(join(dir.vault, '.vaultrunner', 'work', id));

@@ -15,7 +15,7 @@ import {
   stageNote,
   startService,
   verdict,
-  waitUntil,
+  waitForFact,
   type BenchDir,
   type BenchResult,
 } from './common.js';
@@ -41,8 +41,10 @@ export async function measurePickup(dir: BenchDir, n: number, prefix: string): P
     await sleep(30); // let the temp file's own events settle first
     const t0 = nowMs();
     dropStaged(dir.vault, id, tmp);
-    const rec = await waitUntil(() => (readFileSync(dir.agentLog, 'utf8').includes(`start ${id} `) ? readAgentLog(dir.agentLog).find((r) => r.task === id) : undefined), `agent start for ${id}`, 30_000, 2);
-    await waitUntil(() => existsSync(join(dir.vault, 'Done', `${id}.md`)), `${id} in Done/`, 30_000, 2);
+    // Waits on the kernel's events, not a 2 ms loop: the figure is the agent's own clock, and a
+    // loop here would take CPU from the service it measures on a 2-core machine.
+    const rec = await waitForFact(() => (readFileSync(dir.agentLog, 'utf8').includes(`start ${id} `) ? readAgentLog(dir.agentLog).find((r) => r.task === id) : undefined), [dir.agentLog], `agent start for ${id}`, 30_000);
+    await waitForFact(() => existsSync(join(dir.vault, 'Done', `${id}.md`)), [join(dir.vault, 'Done')], `${id} in Done/`, 30_000);
     out.push({ toProcess: rec.processStart - t0, toCode: rec.codeStart - t0, toDone: nowMs() - t0 });
   }
   return out;
