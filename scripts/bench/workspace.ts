@@ -60,15 +60,32 @@ export async function runWorkspace(quick: boolean): Promise<BenchResult> {
       gitSync(repo, ['branch', '-D', branch]);
     };
     for (let r = -1; r < reps; r++) {
-      // rep -1 warms the page cache and the JIT for both, and is not counted
-      let t0 = performance.now();
-      gitSync(repo, ['worktree', 'add', '-q', '-b', `plain/${r + 1}`, join(plainDir, `p${r + 1}`), 'main']);
-      const p = ms(t0);
-      drop(join(plainDir, `p${r + 1}`), `plain/${r + 1}`);
-      t0 = performance.now();
-      const ws = await openWorkspace({ taskId: `bench-${r + 1}`, workingDir: repo, mode: 'worktree', worktreesDir: worktrees, vaultDir: vault });
-      const o = ms(t0);
-      drop(ws.root, ws.branch);
+      // rep -1 warms the page cache and the JIT for both, and is not counted. The order turns each
+      // rep: whichever runs second creates its 10,000 files just after the first one's were
+      // deleted, which on ext4 without a journal makes creation dearer (round 10).
+      const plain = () => {
+        const t0 = performance.now();
+        gitSync(repo, ['worktree', 'add', '-q', '-b', `plain/${r + 1}`, join(plainDir, `p${r + 1}`), 'main']);
+        const p = ms(t0);
+        drop(join(plainDir, `p${r + 1}`), `plain/${r + 1}`);
+        return p;
+      };
+      const ours = async () => {
+        const t0 = performance.now();
+        const ws = await openWorkspace({ taskId: `bench-${r + 1}`, workingDir: repo, mode: 'worktree', worktreesDir: worktrees, vaultDir: vault });
+        const o = ms(t0);
+        drop(ws.root, ws.branch);
+        return o;
+      };
+      let p: number;
+      let o: number;
+      if (r % 2 === 0) {
+        p = plain();
+        o = await ours();
+      } else {
+        o = await ours();
+        p = plain();
+      }
       if (r >= 0) {
         plainWt.push(p);
         oursWt.push(o);
