@@ -260,6 +260,16 @@ export function countMd(dir: string): number {
 
 export const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
+/** The whole machine's CPU counters (all cores, jiffies): busy and total since boot. */
+export function machineTicks(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3]! - f[4]!, total }; // idle and iowait are not busy
+}
+
+/** The share of the machine's CPU time that was busy between two readings (0–1). */
+export const busyShare = (a: { busy: number; total: number }, b: { busy: number; total: number }) => (b.total > a.total ? (b.busy - a.busy) / (b.total - a.total) : 0);
+
 /** Resident set size in MB (0 once the process is gone). */
 export function rssMb(pid: number): number {
   try {

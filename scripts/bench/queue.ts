@@ -18,7 +18,7 @@ import type { QueueLogger, WorkspacePort } from '../../src/queue/ports.js';
 import { RemoteDispatcher } from '../../src/queue/remote-dispatcher.js';
 import { RemoteWorker } from '../../src/queue/worker.js';
 import { freePort, REDIS_BIN } from '../../test/queue/helpers/redis-server.js';
-import { CLI, median, NOOP_AGENT, percentile, readAgentLog, round, verdict, type BenchResult } from './common.js';
+import { busyShare, CLI, machineTicks, median, NOOP_AGENT, percentile, readAgentLog, round, verdict, type BenchResult } from './common.js';
 
 const quiet: QueueLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -56,6 +56,27 @@ const job = (taskId: string, leaseToken: string, repoUrl: string, baseCommit: st
   branch: `vr/${taskId}`,
   gates: [],
 });
+
+/**
+ * How much a second stream of process starts gains on this machine: two copies of spawn-loop.mjs
+ * at once against one alone (2 = perfect). A git run is mostly process starts (git, the agent),
+ * and on this VM they contend in the kernel even where pure computation scales perfectly.
+ */
+async function spawnScaling(rounds: number): Promise<number> {
+  const loop = join(import.meta.dirname, 'spawn-loop.mjs');
+  const copies = async (n: number) => {
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: n }, () => new Promise((r) => spawn(process.execPath, [loop, String(rounds)], { stdio: 'ignore' }).once('exit', r))));
+    return performance.now() - t0;
+  };
+  const alone: number[] = [];
+  const both: number[] = [];
+  for (let rep = 0; rep < 3; rep++) {
+    alone.push(await copies(1));
+    both.push(await copies(2));
+  }
+  return round((2 * median(alone)) / median(both), 2);
+}
 
 export async function runQueue(quick: boolean): Promise<BenchResult> {
   if (spawnSync(REDIS_BIN, ['--version']).status !== 0) {
@@ -144,13 +165,17 @@ export async function runQueue(quick: boolean): Promise<BenchResult> {
         child.once('exit', (code) => reject(new Error(`worker exited (${code}):\n${out}`)));
       });
     };
+    // How busy the whole machine was in each round: a second worker can add at most what one left idle.
+    const busy: Record<number, number> = {};
     const throughput = async (workers: number): Promise<number> => {
       const prefix = `tp${workers}`; // fresh queues and branches per round
       const ws = await Promise.all(Array.from({ length: workers }, (_, i) => spawnWorker(`w${i}`, prefix)));
       const d = new RemoteDispatcher({ url: redis.url, prefix, logger: quiet, leases: { isCurrent: async () => true }, cursors: createFileCursorStore(join(root, `cursors-${prefix}`)), blockMs: 1000 });
       const t0 = Date.now();
+      const ticks0 = machineTicks();
       const outs = await Promise.all(Array.from({ length: runs }, (_, i) => d.dispatch(job(`${prefix}-${i}`, `tok${i}abcd`, bare, base)).outcome));
       const secs = (Date.now() - t0) / 1000;
+      busy[workers] = busyShare(ticks0, machineTicks());
       await d.close();
       for (const w of ws) w.kill('SIGTERM');
       await Promise.all(ws.map((w) => new Promise((r) => (w.exitCode !== null ? r(0) : w.once('exit', r)))));
@@ -161,6 +186,7 @@ export async function runQueue(quick: boolean): Promise<BenchResult> {
     const one = await throughput(1);
     const two = await throughput(2);
     const ratio = round(two / one, 2);
+    const machine = await spawnScaling(quick ? 8 : 15);
     const cores = cpus().length;
     return {
       name: 'queue',
@@ -177,6 +203,9 @@ export async function runQueue(quick: boolean): Promise<BenchResult> {
         oneWorkerRunsPerSec: round(one, 2),
         twoWorkersRunsPerSec: round(two, 2),
         twoVsOne: ratio,
+        machineSpawnScaling: machine,
+        machineBusyOneWorker: round(busy[1]!, 2),
+        machineBusyTwoWorkers: round(busy[2]!, 2),
         cores,
       },
       rows: [
@@ -186,6 +215,9 @@ export async function runQueue(quick: boolean): Promise<BenchResult> {
         ['added by the queue, round trip (median ms)', String(addedTrip), '≤ 50', verdict(addedTrip <= 50)],
         [`throughput, ${runs} git runs: 1 worker vs 2 (runs/s)`, `${round(one, 2)} vs ${round(two, 2)}`, '', ''],
         [`two workers vs one (${cores} cores)`, String(ratio), '≥ 1.5', verdict(ratio >= 1.5)],
+        ['floor: the machine, two streams of process starts vs one (node, git)', String(machine), '', ''],
+        // With one worker busy at b, the machine has room for at most 1/b of that throughput.
+        ['machine CPU busy: one worker / two (the most two can add is 1 / one\'s share)', `${Math.round(busy[1]! * 100)} % / ${Math.round(busy[2]! * 100)} %`, '', ''],
       ],
     };
   } finally {
