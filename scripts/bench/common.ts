@@ -223,7 +223,6 @@ export function waitForFact<T>(fn: () => T, paths: string[], what: string, timeo
  */
 export function untilNotes(dir: string, n: number, timeoutMs: number): Promise<number> {
   const seen = new Set<string>();
-  const isNote = (name: string) => name.endsWith('.md') && !name.startsWith('.');
   return new Promise((resolve, reject) => {
     let finished = false;
     const finish = (err?: Error) => {
@@ -248,9 +247,12 @@ export function untilNotes(dir: string, n: number, timeoutMs: number): Promise<n
   });
 }
 
+/** A note's name as the benchmarks count them: `.md`, not a dot-file (our temp files are). */
+const isNote = (name: string) => name.endsWith('.md') && !name.startsWith('.');
+
 export function countMd(dir: string): number {
   try {
-    return readdirSync(dir).filter((n) => n.endsWith('.md') && !n.startsWith('.')).length;
+    return readdirSync(dir).filter(isNote).length;
   } catch {
     return 0;
   }

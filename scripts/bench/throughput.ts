@@ -41,9 +41,11 @@ interface Sample {
   peakRssMb: number;
 }
 
-/** The service's helper processes (the spawner forks the agents, the scanner looks for their
- *  leftovers; see src/agents/process/spawner/ and src/os/proc-scan/), those running now. */
-function helperPids(servicePid: number, only?: 'vaultrunner-spawner' | 'vaultrunner-scanner'): number[] {
+type Helper = 'vaultrunner-spawner' | 'vaultrunner-scanner';
+
+/** The service's helper process of one kind (the spawner forks the agents, the scanner looks for
+ *  their leftovers; see src/agents/process/spawner/ and src/os/proc-scan/), those running now. */
+function helperPids(servicePid: number, which: Helper): number[] {
   const pids: number[] = [];
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
@@ -51,7 +53,7 @@ function helperPids(servicePid: number, only?: 'vaultrunner-spawner' | 'vaultrun
       const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
       if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== servicePid) continue;
       const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8');
-      if (only ? cmd.startsWith(only) : cmd.startsWith('vaultrunner-spawner') || cmd.startsWith('vaultrunner-scanner')) pids.push(Number(e));
+      if (cmd.startsWith(which)) pids.push(Number(e));
     } catch {
       // gone meanwhile
     }
@@ -60,8 +62,8 @@ function helperPids(servicePid: number, only?: 'vaultrunner-spawner' | 'vaultrun
 }
 
 /** CPU seconds of the helpers so far (0 for one not started yet: it starts with the first run). */
-function helperCpu(servicePid: number, only?: 'vaultrunner-spawner' | 'vaultrunner-scanner'): number {
-  return helperPids(servicePid, only).reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+function helperCpu(servicePid: number, which: Helper): number {
+  return helperPids(servicePid, which).reduce((sum, pid) => sum + cpuSeconds(pid), 0);
 }
 
 /** Write N notes into a dot-folder of the vault (ignored), ready to be renamed in at once. */
@@ -112,16 +114,15 @@ async function ours(n: number, rep: number, opts: ThroughputOptions, cli = CLI, 
     const names = stage(dir, n);
     await sleep(100);
     const cpu0 = cpuSeconds(svc.pid);
-    const helpers0 = helperCpu(svc.pid);
     const spawner0 = helperCpu(svc.pid, 'vaultrunner-spawner');
     const scanner0 = helperCpu(svc.pid, 'vaultrunner-scanner');
     const t0 = Date.now();
     dropAll(dir, names);
     const r = await untilAllDone(dir, n, svc.pid, t0);
     const serviceCpu = cpuSeconds(svc.pid) - cpu0;
-    const cpu = serviceCpu + helperCpu(svc.pid) - helpers0;
     const spawnerCpu = helperCpu(svc.pid, 'vaultrunner-spawner') - spawner0;
     const scannerCpu = helperCpu(svc.pid, 'vaultrunner-scanner') - scanner0;
+    const cpu = serviceCpu + spawnerCpu + scannerCpu;
     await svc.stop();
     checkRuns(dir, n, 'vaultrunner');
     return { ...r, cpu, serviceCpu, spawnerCpu, scannerCpu };
