@@ -65,6 +65,8 @@ describe('opencode agent (real CLI)', () => {
     expect(first.text).toContain(dirs.cwd); // $PWD is the run's directory, not ours
     // its session database lives in our state dir
     expect(existsSync(join(stateDir(), 'data', 'opencode'))).toBe(true);
+    // snapshot: false: no shadow git repository holding a copy of the working folder
+    expect(existsSync(join(stateDir(), 'data', 'opencode', 'snapshot'))).toBe(false);
     // No plugin install: nothing asked of the (stand-in) npm registry, no package in its config dir,
     // no "background dependency install failed" (the 404 our registry gives) in its log.
     expect(registry.requests).toEqual([]);

@@ -46,6 +46,9 @@ export function opencodeConfig(baseUrl: string, model: string, permission: Openc
     $schema: 'https://opencode.ai/config.json',
     autoupdate: false,
     share: 'disabled',
+    // Its own shadow git repository of the working folder (undo in its TUI): we commit each run's
+    // changes ourselves, and that copy of every file cost ~75 git processes per start.
+    snapshot: false,
     model: `${OPENCODE_PROVIDER_ID}/${model}`,
     provider: {
       [OPENCODE_PROVIDER_ID]: {
