@@ -217,11 +217,11 @@ export function waitForFact<T>(fn: () => T, paths: string[], what: string, timeo
 
 /**
  * Resolves with Date.now() once `dir` holds `n` notes (none ever leaves it here). Counted from the
- * folder's own events, one existence check per new name, with a full listing once a second as the
- * net: listing a `Done/` of up to 1,000 names every 20 ms was 7.4 s of CPU in a 1,000-note run,
+ * folder's own events, one existence check per new name, with a full listing every `netMs` (a
+ * second) as the net: listing a `Done/` of up to 1,000 names every 20 ms was 7.4 s of CPU in a 1,000-note run,
  * about 4 % of the two cores whose time the benchmark measures.
  */
-export function untilNotes(dir: string, n: number, timeoutMs: number): Promise<number> {
+export function untilNotes(dir: string, n: number, timeoutMs: number, netMs = 1000): Promise<number> {
   const seen = new Set<string>();
   return new Promise((resolve, reject) => {
     let finished = false;
@@ -240,7 +240,7 @@ export function untilNotes(dir: string, n: number, timeoutMs: number): Promise<n
       seen.add(name);
       if (seen.size >= n) finish();
     });
-    const net = setInterval(() => countMd(dir) >= n && finish(), 1000);
+    const net = setInterval(() => countMd(dir) >= n && finish(), netMs);
     const timer = setTimeout(() => finish(new Error(`timed out after ${timeoutMs} ms waiting for ${n} notes in ${dir}`)), timeoutMs);
     for (const name of readdirSync(dir)) if (isNote(name)) seen.add(name);
     if (seen.size >= n) finish();

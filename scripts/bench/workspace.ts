@@ -105,17 +105,32 @@ export async function runWorkspace(quick: boolean): Promise<BenchResult> {
     const plainCommit: number[] = [];
     let files = 0;
     for (let r = -1; r < reps; r++) {
-      change(`plain-${r}`);
-      let t0 = performance.now();
-      gitSync(ws.root, ['add', '-A']);
-      gitSync(ws.root, ['commit', '-q', '-m', `plain ${r}`]);
-      const p = ms(t0);
-      change(`ours-${r}`);
-      const before = gitSync(ws.root, ['rev-parse', 'HEAD']).trim();
-      t0 = performance.now();
-      const c = await commitAll({ cwd: ws.root, baseCommit: before, title: `ours ${r}`, taskId: 'bench-commit', ownWorktree: true, capture: { maxChars: 100_000, patchPath: join(vault, 'bench.patch') } });
-      const o = ms(t0);
-      files = c.filesChanged;
+      // Each commits the same 200 files changed again; the order turns each rep, as above.
+      const plain = () => {
+        change(`plain-${r}`);
+        const t0 = performance.now();
+        gitSync(ws.root, ['add', '-A']);
+        gitSync(ws.root, ['commit', '-q', '-m', `plain ${r}`]);
+        return ms(t0);
+      };
+      const ours = async () => {
+        change(`ours-${r}`);
+        const before = gitSync(ws.root, ['rev-parse', 'HEAD']).trim();
+        const t0 = performance.now();
+        const c = await commitAll({ cwd: ws.root, baseCommit: before, title: `ours ${r}`, taskId: 'bench-commit', ownWorktree: true, capture: { maxChars: 100_000, patchPath: join(vault, 'bench.patch') } });
+        const o = ms(t0);
+        files = c.filesChanged;
+        return o;
+      };
+      let p: number;
+      let o: number;
+      if (r % 2 === 0) {
+        p = plain();
+        o = await ours();
+      } else {
+        o = await ours();
+        p = plain();
+      }
       if (r >= 0) {
         plainCommit.push(p);
         oursCommit.push(o);

@@ -29,7 +29,8 @@ describe('untilNotes', () => {
   it('resolves once the folder holds n notes, counting renames and links, not dot-files or other files', async () => {
     writeFileSync(join(done, 'before.md'), 'x\n'); // there before the wait: counts
     let settled = false;
-    const waiting = untilNotes(done, 3, 10_000).then((at) => ((settled = true), at));
+    // The listing net never fires within the test's time: only the folder's events can count.
+    const waiting = untilNotes(done, 3, 10_000, 60_000).then((at) => ((settled = true), at));
     renameSync(stage('a.md'), join(done, 'a.md')); // as the floor files a note
     writeFileSync(join(done, '.a.md.vr-1.tmp'), 'x\n'); // a temp file: not a note
     writeFileSync(join(done, 'notes.txt'), 'x\n');
