@@ -4,7 +4,7 @@ import { appendFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { untilNotes, waitForFact } from '../../scripts/bench/common.js';
+import { startService, untilNotes, waitForFact, waitUntil } from '../../scripts/bench/common.js';
 
 let root: string;
 let done: string;
@@ -70,5 +70,36 @@ describe('waitForFact', () => {
         1000,
       ),
     ).rejects.toThrow('bad check');
+  });
+});
+
+describe('startService', () => {
+  it('resolves ready on the start line even split across two writes, and keeps only the last 200 KB', { timeout: 20_000 }, async () => {
+    // A stand-in for the CLI (startService runs `node <cli> start --vault <vault>`): a real process.
+    const cli = join(root, 'fake-cli.mjs');
+    writeFileSync(
+      cli,
+      `process.stderr.write('vaultrunner st');
+setTimeout(() => {
+  process.stderr.write('arted\\n');
+  for (let i = 0; i < 3000; i++) process.stdout.write('line ' + i + ' ' + 'x'.repeat(100) + '\\n');
+  process.stdout.write('last line\\n');
+}, 50);
+setInterval(() => {}, 1000);
+process.on('SIGTERM', () => process.exit(0));
+`,
+    );
+    const dir = { root, vault: join(root, 'vault'), agentLog: join(root, 'agent.log'), cleanup() {} };
+    const svc = startService(dir, { PATH: process.env.PATH }, [], cli);
+    try {
+      await svc.ready;
+      await waitUntil(() => svc.output().endsWith('last line\n'), 'the last line', 10_000);
+      const out = svc.output();
+      expect(out.length).toBeLessThanOrEqual(200_000);
+      expect(out.length).toBeGreaterThan(190_000); // ~330 KB written: the tail is kept, not less
+      expect(out).not.toContain('vaultrunner started'); // that was at the start, beyond the last 200 KB
+    } finally {
+      await svc.stop();
+    }
   });
 });
