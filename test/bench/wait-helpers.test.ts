@@ -1,5 +1,6 @@
 // The benchmarks' waits on the kernel's events (scripts/bench/common.ts): a real temp folder,
-// files renamed and linked in as the service and the floor file notes.
+// files renamed and linked in as the service and the floor file notes; and how startService
+// reads the service's output (a real stand-in process).
 import { appendFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
