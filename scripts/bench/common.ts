@@ -95,7 +95,8 @@ export function startService(dir: BenchDir, env: NodeJS.ProcessEnv, nodeArgs: st
     const s = String(d);
     chunks.push(s);
     size += s.length;
-    while (size > 200_000 && chunks.length > 1) size -= chunks.shift()!.length;
+    // Drop a chunk only while the rest still holds 200 KB: out() then always has its full tail.
+    while (chunks.length > 1 && size - chunks[0]!.length >= 200_000) size -= chunks.shift()!.length;
     // Until then the output is a few lines: searched whole (the phrase may span two chunks).
     if (!started && out().includes('vaultrunner started')) {
       started = true;
