@@ -41,6 +41,16 @@ function generateRepo(root: string): string {
 
 const ms = (t0: number) => performance.now() - t0;
 
+/** Both timings of rep `r`, plain git first in even reps and ours first in odd ones. */
+async function inTurn(r: number, plain: () => number, ours: () => Promise<number>): Promise<[number, number]> {
+  if (r % 2 === 0) {
+    const p = plain();
+    return [p, await ours()];
+  }
+  const o = await ours();
+  return [plain(), o];
+}
+
 export async function runWorkspace(quick: boolean): Promise<BenchResult> {
   const reps = quick ? 3 : 7;
   const root = realpathSync(mkdtempSync(join(tmpdir(), 'vr-bench-workspace-')));
@@ -77,15 +87,7 @@ export async function runWorkspace(quick: boolean): Promise<BenchResult> {
         drop(ws.root, ws.branch);
         return o;
       };
-      let p: number;
-      let o: number;
-      if (r % 2 === 0) {
-        p = plain();
-        o = await ours();
-      } else {
-        o = await ours();
-        p = plain();
-      }
+      const [p, o] = await inTurn(r, plain, ours);
       if (r >= 0) {
         plainWt.push(p);
         oursWt.push(o);
@@ -122,15 +124,7 @@ export async function runWorkspace(quick: boolean): Promise<BenchResult> {
         files = c.filesChanged;
         return o;
       };
-      let p: number;
-      let o: number;
-      if (r % 2 === 0) {
-        p = plain();
-        o = await ours();
-      } else {
-        o = await ours();
-        p = plain();
-      }
+      const [p, o] = await inTurn(r, plain, ours);
       if (r >= 0) {
         plainCommit.push(p);
         oursCommit.push(o);
