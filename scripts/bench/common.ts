@@ -231,8 +231,8 @@ export function waitForFact<T>(fn: () => T, paths: string[], what: string, timeo
 /**
  * Resolves with Date.now() once `dir` holds `n` notes (none ever leaves it here). Counted from the
  * folder's own events, one existence check per new name, with a full listing every `netMs` (a
- * second) as the net: listing a `Done/` of up to 1,000 names every 20 ms was 7.4 s of CPU in a 1,000-note run,
- * about 4 % of the two cores whose time the benchmark measures.
+ * second) as the net: listing a `Done/` of up to 1,000 names every 20 ms was 7.4 s of CPU in a
+ * 1,000-note run, about 4 % of the two cores whose time the benchmark measures.
  */
 export function untilNotes(dir: string, n: number, timeoutMs: number, netMs = 1000): Promise<number> {
   const seen = new Set<string>();

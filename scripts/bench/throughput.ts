@@ -41,29 +41,27 @@ interface Sample {
   peakRssMb: number;
 }
 
-type Helper = 'vaultrunner-spawner' | 'vaultrunner-scanner';
+const HELPERS = ['vaultrunner-spawner', 'vaultrunner-scanner'] as const;
+type Helper = (typeof HELPERS)[number];
 
-/** The service's helper process of one kind (the spawner forks the agents, the scanner looks for
- *  their leftovers; see src/agents/process/spawner/ and src/os/proc-scan/), those running now. */
-function helperPids(servicePid: number, which: Helper): number[] {
-  const pids: number[] = [];
+/** CPU seconds so far of the service's helper processes, by kind, from one walk of /proc (the
+ *  spawner forks the agents, the scanner looks for their leftovers; see src/agents/process/spawner/
+ *  and src/os/proc-scan/); 0 for one not started yet: it starts with the first run. */
+function helperCpu(servicePid: number): Record<Helper, number> {
+  const cpu: Record<Helper, number> = { 'vaultrunner-spawner': 0, 'vaultrunner-scanner': 0 };
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     try {
       const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
       if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== servicePid) continue;
       const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8');
-      if (cmd.startsWith(which)) pids.push(Number(e));
+      const which = HELPERS.find((h) => cmd.startsWith(h));
+      if (which) cpu[which] += cpuSeconds(Number(e));
     } catch {
       // gone meanwhile
     }
   }
-  return pids;
-}
-
-/** CPU seconds of the helpers so far (0 for one not started yet: it starts with the first run). */
-function helperCpu(servicePid: number, which: Helper): number {
-  return helperPids(servicePid, which).reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  return cpu;
 }
 
 /** Write N notes into a dot-folder of the vault (ignored), ready to be renamed in at once. */
@@ -114,14 +112,14 @@ async function ours(n: number, rep: number, opts: ThroughputOptions, cli = CLI, 
     const names = stage(dir, n);
     await sleep(100);
     const cpu0 = cpuSeconds(svc.pid);
-    const spawner0 = helperCpu(svc.pid, 'vaultrunner-spawner');
-    const scanner0 = helperCpu(svc.pid, 'vaultrunner-scanner');
+    const helpers0 = helperCpu(svc.pid);
     const t0 = Date.now();
     dropAll(dir, names);
     const r = await untilAllDone(dir, n, svc.pid, t0);
     const serviceCpu = cpuSeconds(svc.pid) - cpu0;
-    const spawnerCpu = helperCpu(svc.pid, 'vaultrunner-spawner') - spawner0;
-    const scannerCpu = helperCpu(svc.pid, 'vaultrunner-scanner') - scanner0;
+    const helpers = helperCpu(svc.pid);
+    const spawnerCpu = helpers['vaultrunner-spawner'] - helpers0['vaultrunner-spawner'];
+    const scannerCpu = helpers['vaultrunner-scanner'] - helpers0['vaultrunner-scanner'];
     const cpu = serviceCpu + spawnerCpu + scannerCpu;
     await svc.stop();
     checkRuns(dir, n, 'vaultrunner');
