@@ -170,9 +170,17 @@ const summary = (xs: Sample[]) => ({
   peakRssMb: median(xs.map((s) => s.peakRssMb)),
 });
 
+/** BENCH_REPS: how many reps (default 3); more narrows the medians on a noisy host. */
+export function benchReps(value: string | undefined): number {
+  if (value === undefined || value === '') return 3;
+  const reps = Number(value);
+  if (!Number.isInteger(reps) || reps < 1 || reps > 50) throw new Error(`BENCH_REPS must be a whole number from 1 to 50, not "${value}"`);
+  return reps;
+}
+
 export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}): Promise<BenchResult> {
   const n = quick ? 120 : 1000;
-  const reps = 3;
+  const reps = benchReps(process.env.BENCH_REPS);
   const a: Sample[] = [];
   const b: Sample[] = [];
   const base: Sample[] = [];
@@ -188,7 +196,8 @@ export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}
     const order = repOrder(contenders, rep);
     for (const who of order) await run[who](rep);
     const baseNote = BASELINE_CLI ? `, baseline ${round(base.at(-1)!.seconds, 2)} s` : '';
-    process.stderr.write(`  rep ${rep + 1}/${reps} (${order.join(', ')}): ours ${round(a.at(-1)!.seconds, 2)} s${baseNote}, floor ${round(b.at(-1)!.seconds, 2)} s\n`);
+    const [o, f] = [a.at(-1)!, b.at(-1)!];
+    process.stderr.write(`  rep ${rep + 1}/${reps} (${order.join(', ')}): ours ${round(o.seconds, 2)} s ${round(o.cpu, 1)} CPU-s${baseNote}, floor ${round(f.seconds, 2)} s ${round(f.cpu, 1)} CPU-s\n`);
   }
   const o = summary(a);
   const { seconds: oursS, cpu: oursCpu, serviceCpu, spawnerCpu, scannerCpu } = o;
@@ -207,6 +216,10 @@ export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}
       floorTasksPerSec: round(n / floorS, 1),
       ratio,
       perRepRatios: a.map((s, i) => round(s.seconds / b[i]!.seconds, 2)),
+      // Each rep's ours and floor ran next to each other: their ratio is free of drift between reps.
+      perRepCpuRatios: a.map((s, i) => round(s.cpu / b[i]!.cpu, 2)),
+      perRepServiceCpuRatios: a.map((s, i) => round(s.serviceCpu / b[i]!.cpu, 2)),
+      medianPerRepCpuRatio: round(median(a.map((s, i) => s.cpu / b[i]!.cpu)), 2),
       // Ours = the service's main process + its spawner and scanner processes (all our cost).
       oursCpuSeconds: round(oursCpu, 1),
       serviceCpuSeconds: round(serviceCpu, 1),
@@ -241,6 +254,7 @@ export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}
       ['service CPU / floor CPU (s, main process only)', `${round(serviceCpu, 1)} / ${round(floorCpu, 1)} = ${round(serviceCpu / floorCpu, 2)}×`, '', ''],
       ['service + spawner + scanner CPU / floor CPU (s)', `${round(oursCpu, 1)} / ${round(floorCpu, 1)} = ${round(oursCpu / floorCpu, 2)}×`, '≤ 2×', verdict(oursCpu / floorCpu <= 2)],
       // The spawner's share is mostly fork and exec, which the floor pays in its own process.
+      ['per rep: wall / all three CPU, ours ÷ floor', `${a.map((s, i) => `${round(s.seconds / b[i]!.seconds, 2)} / ${round(s.cpu / b[i]!.cpu, 2)}×`).join(', ')} (CPU median ${round(median(a.map((s, i) => s.cpu / b[i]!.cpu)), 2)}×)`, '', ''],
       ['of which the spawner / the scanner (s)', `${round(spawnerCpu, 1)} / ${round(scannerCpu, 1)}`, '', ''],
       ['service peak RSS', `${round(o.peakRssMb)} MB`, '', ''],
       ...(bs

@@ -1,7 +1,7 @@
 // The throughput benchmark's order of runs within a rep (scripts/bench/throughput.ts): with a
 // baseline build beside ours and the floor, every contender takes every place once over three reps.
 import { describe, expect, it } from 'vitest';
-import { repOrder } from '../../scripts/bench/throughput.js';
+import { benchReps, repOrder } from '../../scripts/bench/throughput.js';
 
 describe('repOrder', () => {
   it('is a Latin square over as many reps as contenders', () => {
@@ -23,5 +23,17 @@ describe('repOrder', () => {
     const who = ['a', 'b', 'c'];
     repOrder(who, 2);
     expect(who).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('benchReps (BENCH_REPS)', () => {
+  it('is 3 when unset or empty, else the whole number given', () => {
+    expect(benchReps(undefined)).toBe(3);
+    expect(benchReps('')).toBe(3);
+    expect(benchReps('5')).toBe(5);
+  });
+
+  it('refuses what is not a whole number from 1 to 50, naming the variable', () => {
+    for (const bad of ['0', '-2', '2.5', 'five', '51']) expect(() => benchReps(bad)).toThrow(/BENCH_REPS must be a whole number from 1 to 50/);
   });
 });
