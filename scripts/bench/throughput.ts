@@ -203,6 +203,7 @@ export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}
   const { seconds: oursS, cpu: oursCpu, serviceCpu, spawnerCpu, scannerCpu } = o;
   const { seconds: floorS, cpu: floorCpu } = summary(b);
   const ratio = round(oursS / floorS, 2);
+  const cpuPairs = a.map((s, i) => s.cpu / b[i]!.cpu);
   const bs = BASELINE_CLI ? summary(base) : undefined;
   return {
     name: 'throughput',
@@ -217,9 +218,9 @@ export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}
       ratio,
       perRepRatios: a.map((s, i) => round(s.seconds / b[i]!.seconds, 2)),
       // Each rep's ours and floor ran next to each other: their ratio is free of drift between reps.
-      perRepCpuRatios: a.map((s, i) => round(s.cpu / b[i]!.cpu, 2)),
+      perRepCpuRatios: cpuPairs.map((r) => round(r, 2)),
       perRepServiceCpuRatios: a.map((s, i) => round(s.serviceCpu / b[i]!.cpu, 2)),
-      medianPerRepCpuRatio: round(median(a.map((s, i) => s.cpu / b[i]!.cpu)), 2),
+      medianPerRepCpuRatio: round(median(cpuPairs), 2),
       // Ours = the service's main process + its spawner and scanner processes (all our cost).
       oursCpuSeconds: round(oursCpu, 1),
       serviceCpuSeconds: round(serviceCpu, 1),
@@ -253,8 +254,8 @@ export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}
       ['ours / floor', `${ratio}`, '≤ 1.15', verdict(ratio <= 1.15)],
       ['service CPU / floor CPU (s, main process only)', `${round(serviceCpu, 1)} / ${round(floorCpu, 1)} = ${round(serviceCpu / floorCpu, 2)}×`, '', ''],
       ['service + spawner + scanner CPU / floor CPU (s)', `${round(oursCpu, 1)} / ${round(floorCpu, 1)} = ${round(oursCpu / floorCpu, 2)}×`, '≤ 2×', verdict(oursCpu / floorCpu <= 2)],
+      ['per rep: wall / all three CPU, ours ÷ floor', `${a.map((s, i) => `${round(s.seconds / b[i]!.seconds, 2)} / ${round(cpuPairs[i]!, 2)}×`).join(', ')} (CPU median ${round(median(cpuPairs), 2)}×)`, '', ''],
       // The spawner's share is mostly fork and exec, which the floor pays in its own process.
-      ['per rep: wall / all three CPU, ours ÷ floor', `${a.map((s, i) => `${round(s.seconds / b[i]!.seconds, 2)} / ${round(s.cpu / b[i]!.cpu, 2)}×`).join(', ')} (CPU median ${round(median(a.map((s, i) => s.cpu / b[i]!.cpu)), 2)}×)`, '', ''],
       ['of which the spawner / the scanner (s)', `${round(spawnerCpu, 1)} / ${round(scannerCpu, 1)}`, '', ''],
       ['service peak RSS', `${round(o.peakRssMb)} MB`, '', ''],
       ...(bs
