@@ -108,9 +108,10 @@ export const startCommand: Command = {
         io.stderr.write(`vaultrunner: the web view did not start on ${web.host}:${web.port}: ${(err as Error).message}\n`);
         return 1;
       }
-      // The terminal only: the logger (and so vault/Logs/) never sees the token.
-      io.stderr.write(`  web         ${view.urlWithToken}\n`);
-      if (!isLoopbackHost(web.host)) io.stderr.write(`  warning     WEB_HOST=${web.host} is not loopback: the page is reachable from the network; anyone with the token can steer tasks\n`);
+      // The terminal only: the logger (and so vault/Logs/) never sees the token. One write with
+      // its warning: whoever reads the address reads the warning with it.
+      const warning = isLoopbackHost(web.host) ? '' : `  warning     WEB_HOST=${web.host} is not loopback: the page is reachable from the network; anyone with the token can steer tasks\n`;
+      io.stderr.write(`  web         ${view.urlWithToken}\n${warning}`);
     }
     const webView = view;
     const parent = process.ppid;
