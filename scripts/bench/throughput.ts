@@ -196,13 +196,15 @@ export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}
     const order = repOrder(contenders, rep);
     for (const who of order) await run[who](rep);
     const baseNote = BASELINE_CLI ? `, baseline ${round(base.at(-1)!.seconds, 2)} s` : '';
-    const [o, f] = [a.at(-1)!, b.at(-1)!];
-    process.stderr.write(`  rep ${rep + 1}/${reps} (${order.join(', ')}): ours ${round(o.seconds, 2)} s ${round(o.cpu, 1)} CPU-s${baseNote}, floor ${round(f.seconds, 2)} s ${round(f.cpu, 1)} CPU-s\n`);
+    const [last, lastFloor] = [a.at(-1)!, b.at(-1)!];
+    process.stderr.write(`  rep ${rep + 1}/${reps} (${order.join(', ')}): ours ${round(last.seconds, 2)} s ${round(last.cpu, 1)} CPU-s${baseNote}, floor ${round(lastFloor.seconds, 2)} s ${round(lastFloor.cpu, 1)} CPU-s\n`);
   }
   const o = summary(a);
   const { seconds: oursS, cpu: oursCpu, serviceCpu, spawnerCpu, scannerCpu } = o;
   const { seconds: floorS, cpu: floorCpu } = summary(b);
   const ratio = round(oursS / floorS, 2);
+  // Each rep's ours over its floor: the two ran next to each other, free of drift between reps.
+  const wallPairs = a.map((s, i) => s.seconds / b[i]!.seconds);
   const cpuPairs = a.map((s, i) => s.cpu / b[i]!.cpu);
   const bs = BASELINE_CLI ? summary(base) : undefined;
   return {
@@ -216,8 +218,7 @@ export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}
       oursTasksPerSec: round(n / oursS, 1),
       floorTasksPerSec: round(n / floorS, 1),
       ratio,
-      perRepRatios: a.map((s, i) => round(s.seconds / b[i]!.seconds, 2)),
-      // Each rep's ours and floor ran next to each other: their ratio is free of drift between reps.
+      perRepRatios: wallPairs.map((r) => round(r, 2)),
       perRepCpuRatios: cpuPairs.map((r) => round(r, 2)),
       perRepServiceCpuRatios: a.map((s, i) => round(s.serviceCpu / b[i]!.cpu, 2)),
       medianPerRepCpuRatio: round(median(cpuPairs), 2),
@@ -254,7 +255,7 @@ export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}
       ['ours / floor', `${ratio}`, '≤ 1.15', verdict(ratio <= 1.15)],
       ['service CPU / floor CPU (s, main process only)', `${round(serviceCpu, 1)} / ${round(floorCpu, 1)} = ${round(serviceCpu / floorCpu, 2)}×`, '', ''],
       ['service + spawner + scanner CPU / floor CPU (s)', `${round(oursCpu, 1)} / ${round(floorCpu, 1)} = ${round(oursCpu / floorCpu, 2)}×`, '≤ 2×', verdict(oursCpu / floorCpu <= 2)],
-      ['per rep: wall / all three CPU, ours ÷ floor', `${a.map((s, i) => `${round(s.seconds / b[i]!.seconds, 2)} / ${round(cpuPairs[i]!, 2)}×`).join(', ')} (CPU median ${round(median(cpuPairs), 2)}×)`, '', ''],
+      ['per rep: wall / all three CPU, ours ÷ floor', `${wallPairs.map((w, i) => `${round(w, 2)} / ${round(cpuPairs[i]!, 2)}×`).join(', ')} (CPU median ${round(median(cpuPairs), 2)}×)`, '', ''],
       // The spawner's share is mostly fork and exec, which the floor pays in its own process.
       ['of which the spawner / the scanner (s)', `${round(spawnerCpu, 1)} / ${round(scannerCpu, 1)}`, '', ''],
       ['service peak RSS', `${round(o.peakRssMb)} MB`, '', ''],
