@@ -80,6 +80,9 @@ export interface NoteStoreOptions {
   /** The vault: folders we create notes in may not lead out of it. Without it, a folder's parent
    *  stands in (Done/ may not be a link out of the folder that holds it). */
   vaultRoot?: string;
+  /** Tests: run between a move's link into its folder and its taking of the source (a save
+   *  landing on either name in that gap). */
+  afterLink?: (source: string, target: string) => void | Promise<void>;
 }
 
 export class NoteStore {
@@ -287,6 +290,9 @@ export class NoteStore {
     await this.safeDir(toDir); // a `Done/` linked out of the vault would carry notes away
     for (let n = 1; n < 1000; n++) {
       const target = join(toDir, n === 1 ? `${name}.md` : `${name} (${n}).md`);
+      // The inode we link, when the source's before and the target's after agree: it tells which
+      // name a save landed on if the two differ once the source is taken.
+      const before = await stat(path).catch(() => undefined);
       try {
         await linkOrCopy(path, target);
       } catch (err) {
@@ -301,6 +307,9 @@ export class NoteStore {
           throw err;
         }
       }
+      const after = await stat(target).catch(() => undefined);
+      const linked = before && after && before.dev === after.dev && before.ino === after.ino ? before.ino : undefined;
+      await this.opts.afterLink?.(path, target);
       // Take the source away by rename, which captures atomically whatever `path` holds now; an
       // unlink after a check could delete a save that landed between the two.
       const grave = tempNameFor(path);
@@ -310,16 +319,14 @@ export class NoteStore {
         taken = false; // gone meanwhile: the target is the only copy
       });
       if (taken && !(await sameFile(grave, target))) {
-        // A save by rename came in after our link: that newer version is the one to move.
-        await unlink(target);
-        try {
-          await linkOrCopy(grave, target);
-        } catch (err) {
-          // Put it back rather than lose it; if even that fails, the dot-file keeps it.
-          const restored = await linkOrCopy(grave, path).then(() => true, () => false);
-          if (restored) await unlink(grave);
-          throw err;
-        }
+        const [g, t] = await Promise.all([stat(grave), stat(target)]);
+        if (linked !== undefined && t.ino === linked) {
+          // A save by rename came in on the source after our link: that newer version is the one to move.
+          await this.replaceWith(grave, target, path);
+        } else if (linked === undefined || g.ino !== linked) {
+          // A save on each side, or one we cannot place (a copy instead of a link): both are kept.
+          await this.fileCopy(grave, toDir, name, path);
+        } // else a save landed on the target (a person editing the note as it was filed): theirs stays
       }
       if (taken) await unlink(grave);
       await syncDir(toDir);
@@ -328,6 +335,39 @@ export class NoteStore {
       return target;
     }
     throw new VaultrunnerError('MOVE_COLLISION', `no free name for ${name} in ${toDir}`);
+  }
+
+  /** `target` replaced by the taken source `grave`; on failure the source goes back to `path`. */
+  private async replaceWith(grave: string, target: string, path: string): Promise<void> {
+    await unlink(target);
+    try {
+      await linkOrCopy(grave, target);
+    } catch (err) {
+      await this.restore(grave, path);
+      throw err;
+    }
+  }
+
+  /** The taken source `grave` filed beside the target under the next free `<name> (n).md` (the
+   *  caller then removes `grave`); on failure the source goes back to `path`. */
+  private async fileCopy(grave: string, toDir: string, name: string, path: string): Promise<void> {
+    for (let n = 2; n < 1000; n++) {
+      try {
+        await linkOrCopy(grave, join(toDir, `${name} (${n}).md`));
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        await this.restore(grave, path);
+        throw err;
+      }
+    }
+    await this.restore(grave, path);
+    throw new VaultrunnerError('MOVE_COLLISION', `no free name for ${name} in ${toDir}`);
+  }
+
+  /** Put a taken source back rather than lose it; if even that fails, the dot-file keeps it. */
+  private async restore(grave: string, path: string): Promise<void> {
+    if (await linkOrCopy(grave, path).then(() => true, () => false)) await unlink(grave);
   }
 }
 

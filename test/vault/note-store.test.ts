@@ -356,6 +356,49 @@ describe('move()', () => {
     expect(await readFile(target, 'utf8')).toBe(edited);
   });
 
+  // A save by rename (temp file, then rename over the name: vim, VS Code) landing on one of the two
+  // names in the gap between the move's link and its taking of the source.
+  const saveOver = (path: string, text: string) => {
+    writeFileSync(`${path}.save.tmp`, text);
+    renameSync(`${path}.save.tmp`, path);
+  };
+  const files = async (dir: string) => (await readdir(dir)).filter((n) => !n.startsWith('.')).sort();
+
+  // The save on the filed note is a person editing it as it appears; the one on the source came
+  // after our link, so it is newer than what was linked. Either way the save is what Done/ holds.
+  it.each([
+    ['the filed note (it stays)', (_source: string, target: string) => target],
+    ['the source (it is the version filed)', (source: string) => source],
+  ])('keeps a save that lands on %s right after the link', async (_which, onto) => {
+    const p = await note('a.md', NOTE);
+    const theirs = NOTE.replace('Do it.', 'Saved while it was being filed.');
+    const racing = new NoteStore({ afterLink: (source, target) => saveOver(onto(source, target), theirs) });
+    const target = await racing.move(p, done);
+    expect(target).toBe(join(done, 'a.md'));
+    expect(await readFile(target, 'utf8')).toBe(theirs);
+    expect(await files(done)).toEqual(['a.md']);
+    expect(existsSync(p)).toBe(false);
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('keeps both when a save lands on each name: the source\'s is filed as "name (2).md"', async () => {
+    const p = await note('a.md', NOTE);
+    const inDone = NOTE.replace('Do it.', 'Edited in Done/.');
+    const inSource = NOTE.replace('Do it.', 'Saved in Needs_Action/.');
+    const racing = new NoteStore({
+      afterLink: (source, target) => {
+        saveOver(target, inDone);
+        saveOver(source, inSource);
+      },
+    });
+    const target = await racing.move(p, done);
+    expect(await readFile(target, 'utf8')).toBe(inDone);
+    expect(await files(done)).toEqual(['a (2).md', 'a.md']);
+    expect(await readFile(join(done, 'a (2).md'), 'utf8')).toBe(inSource);
+    expect(existsSync(p)).toBe(false);
+    expect(await leftovers()).toEqual([]);
+  });
+
   it('NoteGoneError for a note that no longer exists', async () => {
     await expect(store.move(join(na, 'gone.md'), done)).rejects.toBeInstanceOf(NoteGoneError);
     expect(writes).toEqual([]);
