@@ -13,7 +13,7 @@ import { healthOf } from '../engine/agent-health.js';
 import type { EngineContext } from '../engine/context.js';
 import type { RunRegistry } from '../engine/run-registry.js';
 import { readinessNow, readinessOf, runningSet, type WaitSources } from '../engine/wait-facts.js';
-import { classifyPath } from '../vault/ignore-rules.js';
+import { classifyName, classifyPath, isConflictName } from '../vault/ignore-rules.js';
 import { linkTarget, TASK_FOLDERS } from '../vault/layout.js';
 import { resolveNoteLink } from '../vault/links.js';
 import { tempNameFor } from '../vault/note-store.js';
@@ -171,7 +171,9 @@ async function recentDone(ctx: EngineContext, notes: string[], mtimes: Map<strin
   return { items };
 }
 
-type Valid = IndexEntry & { task: Task };
+/** A valid task's entry and its task: a small object (a spread of each entry, once a second
+ *  for every active note, was most of what a flush allocated in a burst). */
+type Valid = { entry: IndexEntry; id: string; task: Task };
 
 /** Everything the dashboard shows, from the index, the run machinery and cheap cached listings. */
 export async function collectDashboard(
@@ -188,7 +190,7 @@ export async function collectDashboard(
   const valid: Valid[] = [];
   for (const e of entries) {
     if (e.state.kind === 'task') {
-      valid.push({ ...e, hash: e.hash, firstSeen: e.firstSeen, task: e.state.task }); // hash, firstSeen: getters, not copied by a spread
+      valid.push({ entry: e, id: e.id, task: e.state.task });
       counts[e.state.task.status] = (counts[e.state.task.status] ?? 0) + 1;
     } else if (e.state.kind === 'invalid') {
       counts.invalid = (counts.invalid ?? 0) + 1;
@@ -208,21 +210,26 @@ export async function collectDashboard(
     const live = r.state === 'starting' ? undefined : r;
     running.push({ id: r.taskId, note, agent: live?.agent.name, attempt: r.kind === 'plan' ? undefined : r.attempt, startedAt: live?.startedAt, transcript: live?.transcript?.link, planning: r.kind === 'plan' });
   }
-  for (const v of valid) if (v.task.status === 'executing' && !mine.has(v.id)) running.push({ ...refOf(v), foreign: true });
+  for (const v of valid) if (v.task.status === 'executing' && !mine.has(v.id)) running.push({ ...refOf(v.entry), foreign: true });
 
   // The same readiness the executor dispatches by (engine/wait-facts.ts).
   const sources: WaitSources = { config, index, taskState: ctx.taskState, now, running: runningSet(runs.slots(), config.maxConcurrent), agentHealth: (name: string) => healthOf(ctx, name), dependencyMemo: new Map() };
   const queue: QueueItem[] = [];
-  const queued = valid.filter((x) => x.folder === 'Needs_Action' && (x.task.status === 'planned' || x.task.status === 'new' || x.task.status === 'draft') && !mine.has(x.id));
+  const queued: (Valid & { firstSeen: number })[] = [];
+  for (const v of valid) {
+    const s = v.task.status;
+    if (v.entry.folder === 'Needs_Action' && (s === 'planned' || s === 'new' || s === 'draft') && !mine.has(v.id)) queued.push({ ...v, firstSeen: v.entry.firstSeen });
+  }
   let queueMore = 0;
-  for (const v of queued.sort(dispatchOrder)) {
+  for (const q of queued.sort(dispatchOrder)) {
+    const v = q.entry;
     const verdict = readinessNow(v, sources) ?? (await readinessOf(v, sources));
     if (queue.length >= QUEUE_SHOWN) {
       queueMore++;
       if (verdict.kind === 'problem') problems.push({ ref: refOf(v), text: verdict.problem });
       continue;
     }
-    const item: QueueItem = { ...refOf(v), status: v.task.status as QueueItem['status'], priority: v.task.priority, due: v.task.due, state: 'ready' };
+    const item: QueueItem = { ...refOf(v), status: q.task.status as QueueItem['status'], priority: q.task.priority, due: q.task.due, state: 'ready' };
     if (verdict.kind === 'ready') item.state = verdict.step === 'plan' ? 'planning' : 'ready';
     else if (verdict.kind === 'problem') {
       Object.assign(item, { state: 'problem', problem: verdict.problem });
@@ -239,7 +246,7 @@ export async function collectDashboard(
   for (const v of valid) {
     const s = v.task.status;
     if (s !== 'awaiting_approval' && s !== 'in_review' && s !== 'paused') continue;
-    person.push({ ...refOf(v), status: s, plan: await planOf(ctx, v.task) });
+    person.push({ ...refOf(v.entry), status: s, plan: await planOf(ctx, v.task) });
   }
   person.sort((a, b) => a.status.localeCompare(b.status) || a.id.localeCompare(b.id));
 
@@ -247,11 +254,12 @@ export async function collectDashboard(
     .filter((v) => v.task.status === 'failed')
     .sort((a, b) => (b.task.finishedAt ?? '').localeCompare(a.task.finishedAt ?? '') || a.id.localeCompare(b.id))
     .slice(0, RECENT);
-  const failedItems = await Promise.all(failed.map(async (v) => ({ ...refOf(v), error: v.task.error, finishedAt: v.task.finishedAt, transcript: await runLogOf(ctx, v.task) })));
+  const failedItems = await Promise.all(failed.map(async (v) => ({ ...refOf(v.entry), error: v.task.error, finishedAt: v.task.finishedAt, transcript: await runLogOf(ctx, v.task) })));
 
   for (const [folder, listing] of cache.listings) {
     for (const name of listing.names) {
-      if (classifyPath(paths.root, join(listing.dir, name)).kind !== 'conflict-copy') continue;
+      // By name (the listing's key is its folder): no path built for each of a burst's notes a flush.
+      if (!isConflictName(name) || classifyName(folder, name).kind !== 'conflict-copy') continue;
       const id = name.replace(/\.md$/i, '');
       problems.push({ ref: { id, note: `${folder}/${id}` }, text: 'sync conflict copy: vaultrunner ignores it; merge it into the original by hand, then delete it' });
     }

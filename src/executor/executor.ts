@@ -22,16 +22,12 @@ import { removeRunOutput, runOutputFiles } from '../engine/run-output.js';
 import type { IndexEntry } from '../vault/task-index.js';
 import { afterAgent, type AfterAgent } from './pipeline/after-agent.js';
 import { closeCancelled } from './pipeline/close-workspace.js';
-import { DispatchHeap } from './dispatch-heap.js';
+import { DispatchQueue, type Queued } from './dispatch-queue.js';
 import { deferTask, prepareWorkspace, type TaskWorkspace } from './pipeline/workspace-step.js';
 import { prepareRun, startRun, toRunOutcome } from './run-task.js';
 import { afterRemote } from './pipeline/after-remote.js';
 import { notOurs, prepareRemote, type LiveRemote, type RemoteHandle, type RemoteRunner, type RemoteWorkspace } from './remote-run.js';
 import { appendToTranscript } from '../runs/transcript.js';
-
-type Candidate = IndexEntry & { task: Task; body: string };
-/** A queued task before its turn: what dispatch order needs, and its entry. */
-type Queued = { entry: IndexEntry; id: string; firstSeen: number; task: Task; body: string };
 
 /** With every slot taken, how stale a kept verdict may get before a pass judges every task. */
 const FULL_PASS_EVERY_MS = 1000;
@@ -42,10 +38,14 @@ export class Executor {
   private kickTimer: NodeJS.Immediate | undefined;
   private wakeTimer: { at: number; timer: NodeJS.Timeout } | undefined;
   private stopping = false;
-  /** The verdict of the last pass for each queued task (what views compare against). */
-  private verdicts: ReadonlyMap<string, Readiness> = new Map();
-  /** The note hash each verdict was judged on (see dispatch). */
-  private judgedHash: ReadonlyMap<string, string> = new Map();
+  /** The queued tasks in dispatch order, kept between passes (see dispatch). */
+  private readonly queue: DispatchQueue;
+  /** Each queued task's verdict: judged in the last full pass or since (carried over meanwhile). */
+  private verdicts = new Map<string, Readiness>();
+  /** Queued tasks whose verdict is not one to carry over (judged ready, yet still queued). */
+  private readonly unsettled = new Set<string>();
+  /** When each backoff wait among the verdicts ends (the wake timer; a pass after it judges again). */
+  private readonly backoffs = new Map<string, number>();
   private lastFullPass = -Infinity;
   private fullDue = false;
   private fullPassTimer: NodeJS.Timeout | undefined;
@@ -62,15 +62,12 @@ export class Executor {
     private readonly remote?: RemoteRunner,
   ) {
     this.remotes = remote?.live ?? new Map();
+    this.queue = new DispatchQueue(ctx.index);
   }
 
   /** Claimed by this service: starting, running, or recording its outcome. */
   isRunning(taskId: string): boolean {
     return this.ctx.runs.has(taskId);
-  }
-
-  lastVerdicts(): ReadonlyMap<string, Readiness> {
-    return this.verdicts;
   }
 
   /** Ask for a dispatch pass soon; many kicks in one turn of the event loop make one pass. */
@@ -111,6 +108,7 @@ export class Executor {
     if (this.kickTimer) clearImmediate(this.kickTimer);
     if (this.wakeTimer) clearTimeout(this.wakeTimer.timer);
     if (this.fullPassTimer) clearTimeout(this.fullPassTimer);
+    this.queue.close();
     // Remote runs go on without us: stop following them now (the next start follows them again).
     for (const r of this.ctx.runs.all()) if (this.remotes.has(r.taskId) && r.state !== 'starting') (r.agentRun as RemoteHandle).detach?.();
     await this.ctx.runs.shutdown(graceMs);
@@ -118,72 +116,85 @@ export class Executor {
 
   private async dispatch(): Promise<void> {
     const { ctx } = this;
-    // Once every slot is taken nothing can start, so a pass re-judges only the tasks whose note
-    // changed (a new note's problem is reported at once) and keeps the others' verdicts; a full
-    // pass follows within FULL_PASS_EVERY_MS, so a reason that changed without its note (a
-    // dependency done, a backoff over) shows soon. Judging all N queued tasks on every pass (one
-    // follows each plan and each run's end) cost O(N²) for a burst.
+    // Once every slot is taken nothing can start, so a pass judges again only the tasks whose
+    // note changed (a new note's problem is reported at once), those judged ready that did not
+    // start, and ended backoffs, and keeps the others' verdicts; a full pass follows within
+    // FULL_PASS_EVERY_MS, so a reason that changed without its note (a dependency done) shows
+    // soon. The queue itself is kept too (DispatchQueue): a pass follows each plan and each
+    // run's end, and judging or even walking all N queued tasks each time cost O(N²) for a burst.
     const now = ctx.clock.now();
-    const mayKeep = !this.fullDue && now - this.lastFullPass < FULL_PASS_EVERY_MS;
+    const full = this.fullDue || now - this.lastFullPass >= FULL_PASS_EVERY_MS || this.queue.needsRebuild;
     // The readiness rule's own "no free slot", from the same running set it judges with.
     const slotsFull = () => {
       const r = this.running();
       return r.count >= r.max;
     };
-    const verdicts = new Map<string, Readiness>();
-    const judged = new Map<string, string>();
-    let kept = 0;
-    let wakeAt: number | undefined;
-    const keep = (id: string, hash: string): boolean => {
-      const prev = this.verdicts.get(id);
-      if (!prev || (prev.kind !== 'waiting' && prev.kind !== 'problem') || this.judgedHash.get(id) !== hash) return false;
-      verdicts.set(id, prev);
-      judged.set(id, hash);
-      kept++;
-      if (prev.kind === 'waiting' && prev.reason.kind === 'backoff') wakeAt = Math.min(wakeAt ?? Infinity, prev.reason.until);
-      return true;
-    };
-    const queue: Queued[] = [];
-    const keepNow = mayKeep && slotsFull();
-    // The `planned` tasks only: an idle service with thousands of held notes walks none of them.
-    for (const e of ctx.index.withStatus('planned')) {
-      if (e.folder !== 'Needs_Action' || e.state.kind !== 'task') continue;
-      if (keepNow && keep(e.state.task.id, e.hash)) continue;
-      queue.push({ entry: e, id: e.state.task.id, firstSeen: e.firstSeen, task: e.state.task, body: e.state.body });
+    const again = new Set<Queued>();
+    if (full) {
+      this.queue.rebuild();
+      this.verdicts = new Map();
+      this.unsettled.clear();
+      this.backoffs.clear();
+    } else {
+      const { changed, gone } = this.queue.sync();
+      for (const id of gone) this.forget(id);
+      for (const q of changed) again.add(q);
+      for (const id of this.unsettled) this.againById(id, again);
+      for (const [id, until] of this.backoffs) if (until <= now) this.againById(id, again);
     }
     // With remote workers the agents live there: the queue's reachability is their health here.
-    await probeAgents(ctx, queue.filter((q) => !ctx.runs.has(q.id)).map((q) => q.task.agent ?? ctx.config.agent));
+    await probeAgents(ctx, [...this.queue.agents()].map((a) => a ?? ctx.config.agent));
     const started: string[] = [];
+    let judged = 0;
     const judgeOne = async (q: Queued): Promise<void> => {
-      const c: Candidate = { ...q.entry, hash: q.entry.hash, firstSeen: q.firstSeen, task: q.task, body: q.body }; // hash, firstSeen: getters, not copied by a spread
-      judged.set(c.id, c.hash);
+      judged++;
       // One task's error (an unsafe folder, a name too long, anything thrown) is that task's alone.
       try {
-        wakeAt = await this.judge(c, verdicts, started, wakeAt);
+        await this.judge(q, started);
       } catch (err) {
-        ctx.logger.error({ component: 'executor', task: c.id, err }, `${c.id}: dispatch failed for this task: ${shortMessage(err)}`);
-        await this.failStart(c, err).catch(() => undefined);
+        ctx.logger.error({ component: 'executor', task: q.id, err }, `${q.id}: dispatch failed for this task: ${shortMessage(err)}`);
+        await this.failStart(q, err).catch(() => undefined);
       }
     };
-    const heap = new DispatchHeap(queue);
-    while (heap.size > 0 && !this.stopping) {
-      if (mayKeep && slotsFull()) {
-        // The slots this pass's starts filled are as full as any: the rest cannot start.
-        const changed = heap.drain().filter((q) => !keep(q.id, q.entry.hash));
-        for (const q of changed.sort(dispatchOrder)) if (!this.stopping) await judgeOne(q);
-        break;
-      }
-      await judgeOne(heap.take()!);
+    // In dispatch order while a slot is free, so "slot" and "working dir busy" reflect the runs
+    // this pass just started; then (slots full) only the tasks to judge again, in that order.
+    const order = this.queue.items();
+    let i = 0;
+    for (; i < order.length && !this.stopping && (full || !slotsFull()); i++) {
+      again.delete(order[i]!);
+      await judgeOne(order[i]!);
     }
-    this.verdicts = verdicts;
-    this.judgedHash = judged;
-    if (kept > 0) this.fullPassSoon();
+    for (const q of [...again].sort(dispatchOrder)) if (!this.stopping) await judgeOne(q);
+    if (!full && judged < order.length) this.fullPassSoon();
     else {
       this.lastFullPass = now;
       this.fullDue = false;
     }
-    if (wakeAt !== undefined) this.wakeAt(wakeAt);
-    ctx.events.emit('dispatch:pass', { started, verdicts });
+    let wake: number | undefined;
+    for (const until of this.backoffs.values()) wake = Math.min(wake ?? Infinity, until);
+    if (wake !== undefined) this.wakeAt(wake);
+    // A copy for whoever listens (tests): the map itself goes on changing with later passes.
+    if (ctx.events.has('dispatch:pass')) ctx.events.emit('dispatch:pass', { started, verdicts: new Map(this.verdicts) });
+  }
+
+  private againById(id: string, again: Set<Queued>): void {
+    const q = this.queue.get(id);
+    if (q) again.add(q);
+    else this.forget(id);
+  }
+
+  private setVerdict(id: string, v: Readiness): void {
+    this.verdicts.set(id, v);
+    if (v.kind === 'waiting' || v.kind === 'problem') this.unsettled.delete(id);
+    else this.unsettled.add(id);
+    if (v.kind === 'waiting' && v.reason.kind === 'backoff') this.backoffs.set(id, v.reason.until);
+    else this.backoffs.delete(id);
+  }
+
+  private forget(id: string): void {
+    this.verdicts.delete(id);
+    this.unsettled.delete(id);
+    this.backoffs.delete(id);
   }
 
   /** After a pass that kept verdicts: a full one within FULL_PASS_EVERY_MS, even with no event. */
@@ -198,19 +209,14 @@ export class Executor {
     this.fullPassTimer.unref();
   }
 
-  private async judge(c: Candidate, verdicts: Map<string, Readiness>, started: string[], wakeAt: number | undefined): Promise<number | undefined> {
+  private async judge(q: Queued, started: string[]): Promise<void> {
     const { ctx } = this;
-    {
-      const now = ctx.clock.now();
-      const src: WaitSources = { config: ctx.config, index: ctx.index, taskState: ctx.taskState, now, running: this.running(), agentHealth: (name) => healthOf(ctx, name) };
-      // Most tasks need no waiting for a fact (readinessNow): no promise each.
-      const verdict = readinessNow(c, src) ?? (await readinessOf(c, src));
-      verdicts.set(c.id, verdict);
-      if (verdict.kind === 'problem') await this.report(c, c.task, verdict.problem);
-      else if (verdict.kind === 'waiting' && verdict.reason.kind === 'backoff') wakeAt = Math.min(wakeAt ?? Infinity, verdict.reason.until);
-      else if (verdict.kind === 'ready' && (await this.start(c))) started.push(c.id);
-    }
-    return wakeAt;
+    const src: WaitSources = { config: ctx.config, index: ctx.index, taskState: ctx.taskState, now: ctx.clock.now(), running: this.running(), agentHealth: (name) => healthOf(ctx, name) };
+    // Most tasks need no waiting for a fact (readinessNow): no promise each.
+    const verdict = readinessNow(q.entry, src) ?? (await readinessOf(q.entry, src));
+    this.setVerdict(q.id, verdict);
+    if (verdict.kind === 'problem') await this.report(q.entry, q.task, verdict.problem);
+    else if (verdict.kind === 'ready' && (await this.start(q))) started.push(q.id);
   }
 
   /** The running set, rebuilt only when the registry's slots changed (a start, an end). */
@@ -221,11 +227,11 @@ export class Executor {
   }
 
   /** A task that could not be started fails with the reason (if it is still `planned`); others go on. */
-  private async failStart(c: Candidate, err: unknown): Promise<void> {
+  private async failStart(c: Queued, err: unknown): Promise<void> {
     const code = err instanceof VaultrunnerError ? err.code : (err as NodeJS.ErrnoException | undefined)?.code;
     const error = code && code !== 'AGENT_UNKNOWN' ? `${code}: ${shortMessage(err, 280)}` : shortMessage(err, 300);
-    await transition(this.ctx, { path: c.path, taskId: c.task.id, from: 'planned', to: 'failed', actor: 'executor', edits: { error, finished_at: obsidianDateTime(this.ctx.clock.now()) }, log: { code } });
-    await this.ctx.index.refresh(c.path);
+    await transition(this.ctx, { path: c.entry.path, taskId: c.task.id, from: 'planned', to: 'failed', actor: 'executor', edits: { error, finished_at: obsidianDateTime(this.ctx.clock.now()) }, log: { code } });
+    await this.ctx.index.refresh(c.entry.path);
   }
 
   /** Exact retry timing: a pass when the earliest backoff ends (the interval is only a net). */
@@ -249,9 +255,10 @@ export class Executor {
     await this.ctx.index.refresh(e.path);
   }
 
-  private async start(c: Candidate): Promise<boolean> {
+  private async start(c: Queued): Promise<boolean> {
     const { ctx } = this;
     const task = c.task;
+    const path = c.entry.path;
     const agentName = task.agent ?? ctx.config.agent;
     const agent = ctx.agents.get(agentName);
     let ws: TaskWorkspace | RemoteWorkspace;
@@ -265,8 +272,8 @@ export class Executor {
       ws = this.remote ? await prepareRemote(ctx, task) : await prepareWorkspace(ctx, task);
     } catch (err) {
       if (err instanceof VaultrunnerError && err.retryable) {
-        await deferTask(ctx, c.path, task, err);
-        await ctx.index.refresh(c.path);
+        await deferTask(ctx, path, task, err);
+        await ctx.index.refresh(path);
         return false;
       }
       await this.failStart(c, err);
@@ -279,10 +286,10 @@ export class Executor {
     const plan = 'plan' in ws ? ws.plan : undefined;
     const local = 'plan' in ws ? undefined : ws;
     const attempt = task.attempts + 1;
-    const base = { path: c.path, task, body: c.body, agent: agent!, cwd: ws.cwd, permissionMode: mode, noteEdits: ws.edits, maxBudgetUsd: budget, ...(plan ? { where: `the current directory (a checkout of branch ${plan.branch})` } : {}) };
+    const base = { path: path, task, body: c.body, agent: agent!, cwd: ws.cwd, permissionMode: mode, noteEdits: ws.edits, maxBudgetUsd: budget, ...(plan ? { where: `the current directory (a checkout of branch ${plan.branch})` } : {}) };
     // The lease, the prompt and transcript, and the note's `executing` all at once (startRun
     // orders what must be ordered on disk): a few ms less between `planned` and the agent's start.
-    const claiming = ctx.runs.claim({ taskId: task.id, kind: 'run', path: c.path, dirKey: ws.dirKey, attempt });
+    const claiming = ctx.runs.claim({ taskId: task.id, kind: 'run', path: path, dirKey: ws.dirKey, attempt });
     const preparing = prepareRun(ctx, { ...base, remote: plan !== undefined }, attempt);
     preparing.catch(() => undefined); // (awaited by startRun)
     const claimed = claiming.then((claim) => ({ claim }), (err: unknown) => ({ claim: undefined, err }));
@@ -304,11 +311,11 @@ export class Executor {
       await ctx.runs.release(task.id);
       // Failed, not retried each pass: e.g. a run folder that is a link out of the vault stays one.
       if (failure !== undefined) await this.failStart(c, failure);
-      else await ctx.index.refresh(c.path);
+      else await ctx.index.refresh(path);
       return false;
     }
     faultPoint('mid-run');
-    await ctx.index.refresh(c.path);
+    await ctx.index.refresh(path);
     return true;
   }
 
