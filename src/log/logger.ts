@@ -4,23 +4,9 @@ import { join } from 'node:path';
 import type { Logger, StreamEntry } from 'pino';
 import { DailyFileStream } from './daily-file.js';
 import { formatLogLine } from './pretty.js';
+import { redactSecrets } from './redact.js';
 
 export type { Logger } from 'pino';
-
-export const REDACT_PATHS = [
-  'env',
-  '*.env',
-  'apiKey',
-  '*.apiKey',
-  'token',
-  '*.token',
-  'authorization',
-  '*.authorization',
-  'ANTHROPIC_API_KEY',
-  '*.ANTHROPIC_API_KEY',
-  'ANTHROPIC_AUTH_TOKEN',
-  '*.ANTHROPIC_AUTH_TOKEN',
-];
 
 export interface LoggerOptions {
   vaultDir?: string;
@@ -54,7 +40,7 @@ export function createLogger(opts: LoggerOptions): ServiceLogger {
   const logger = pino(
     {
       level: opts.level,
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      formatters: { log: redactSecrets },
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.epochTime,
     },
