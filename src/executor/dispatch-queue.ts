@@ -126,35 +126,34 @@ export class DispatchQueue {
   }
 
   private insert(q: Queued): void {
-    const a = this.order;
-    let lo = 0;
-    let hi = a.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (dispatchOrder(a[mid]!, q) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    a.splice(lo, 0, q);
+    this.order.splice(this.bound(q, true), 0, q);
     this.byPath.set(q.entry.path, q);
     this.byId.set(q.id, q);
   }
 
   private remove(q: Queued): void {
     const a = this.order;
-    let lo = 0;
-    let hi = a.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (dispatchOrder(a[mid]!, q) < 0) lo = mid + 1;
-      else hi = mid;
-    }
     // Ties (equal under localeCompare, e.g. two spellings of one accent) sit side by side.
-    let i = lo;
+    let i = this.bound(q, false);
     while (i < a.length && a[i] !== q && dispatchOrder(a[i]!, q) === 0) i++;
     if (a[i] !== q) i = a.indexOf(q);
     if (i >= 0) a.splice(i, 1);
     this.byPath.delete(q.entry.path);
     if (this.byId.get(q.id) === q) this.byId.delete(q.id);
+  }
+
+  /** Binary search: the first position whose task comes after `q` (`pastEqual`) or not before it. */
+  private bound(q: Queued, pastEqual: boolean): number {
+    const a = this.order;
+    let lo = 0;
+    let hi = a.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const c = dispatchOrder(a[mid]!, q);
+      if (c < 0 || (pastEqual && c === 0)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 }
 
