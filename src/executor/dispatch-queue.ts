@@ -32,6 +32,8 @@ export class DispatchQueue {
   private order: Queued[] = [];
   private readonly byPath = new Map<string, Queued>();
   private readonly byId = new Map<string, Queued>();
+  /** How many queued tasks name each agent (undefined: the configured default). */
+  private readonly agentCount = new Map<string | undefined, number>();
   private readonly noted = new Set<string>();
   private stale = true;
   private readonly onEntry = (e: IndexEntry): void => {
@@ -76,11 +78,9 @@ export class DispatchQueue {
     return this.byId.get(id);
   }
 
-  /** Each queued task's agent (undefined: the configured default), once. */
-  agents(): Set<string | undefined> {
-    const names = new Set<string | undefined>();
-    for (const q of this.order) names.add(q.task.agent);
-    return names;
+  /** The agents the queued tasks name (undefined: the configured default). */
+  agents(): Iterable<string | undefined> {
+    return this.agentCount.keys();
   }
 
   /** Everything again from the index (a full pass; and self-repair, should an event ever be missed). */
@@ -89,6 +89,7 @@ export class DispatchQueue {
     this.stale = false;
     this.byPath.clear();
     this.byId.clear();
+    this.agentCount.clear();
     const order: Queued[] = [];
     for (const e of this.index.withStatus('planned')) {
       const q = queued(e);
@@ -96,6 +97,7 @@ export class DispatchQueue {
       order.push(q);
       this.byPath.set(e.path, q);
       this.byId.set(q.id, q);
+      this.count(q, 1);
     }
     this.order = order.sort(dispatchOrder);
   }
@@ -129,6 +131,7 @@ export class DispatchQueue {
     this.order.splice(this.bound(q, true), 0, q);
     this.byPath.set(q.entry.path, q);
     this.byId.set(q.id, q);
+    this.count(q, 1);
   }
 
   private remove(q: Queued): void {
@@ -140,6 +143,13 @@ export class DispatchQueue {
     if (i >= 0) a.splice(i, 1);
     this.byPath.delete(q.entry.path);
     if (this.byId.get(q.id) === q) this.byId.delete(q.id);
+    this.count(q, -1);
+  }
+
+  private count(q: Queued, by: 1 | -1): void {
+    const n = (this.agentCount.get(q.task.agent) ?? 0) + by;
+    if (n > 0) this.agentCount.set(q.task.agent, n);
+    else this.agentCount.delete(q.task.agent);
   }
 
   /** Binary search: the first position whose task comes after `q` (`pastEqual`) or not before it. */

@@ -120,7 +120,7 @@ describe('DispatchQueue', () => {
     expect(queue.size).toBe(6);
   });
 
-  it('takes in nothing after close(), and names each queued task\'s agent once', async () => {
+  it('keeps the queued tasks\' agents, and takes in nothing after close()', async () => {
     const { paths, index } = await vault();
     writeFileSync(join(paths.needsAction, 'a.md'), '---\ntype: claude_code\nstatus: planned\nagent: codex\n---\nA.\n');
     writeFileSync(join(paths.needsAction, 'b.md'), '---\ntype: claude_code\nstatus: planned\n---\nB.\n');
@@ -128,12 +128,21 @@ describe('DispatchQueue', () => {
     await index.scan();
     queue = new DispatchQueue(index);
     queue.rebuild();
-    expect(queue.agents()).toEqual(new Set(['codex', undefined]));
+    expect(new Set(queue.agents())).toEqual(new Set(['codex', undefined]));
+    // Kept as notes come and go: the last task naming codex leaves, then a new one names gemini.
+    for (const [id, text] of [['a', '---\ntype: claude_code\nstatus: paused\nagent: codex\n---\nA.\n'], ['c', undefined], ['e', '---\ntype: claude_code\nstatus: planned\nagent: gemini\n---\nE.\n']] as const) {
+      const path = join(paths.needsAction, `${id}.md`);
+      if (text) writeFileSync(path, text);
+      else unlinkSync(path);
+      await index.refresh(path);
+    }
+    queue.sync();
+    expect(new Set(queue.agents())).toEqual(new Set(['gemini', undefined]));
     queue.close();
     writeFileSync(join(paths.needsAction, 'd.md'), '---\ntype: claude_code\nstatus: planned\n---\nD.\n');
     await index.refresh(join(paths.needsAction, 'd.md'));
     expect(queue.sync()).toEqual({ changed: [], gone: [] });
     queue.rebuild();
-    expect(queue.items().map((q) => q.id).sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect(queue.items().map((q) => q.id).sort()).toEqual(['b', 'd', 'e']);
   });
 });
