@@ -286,10 +286,10 @@ export class Executor {
     const plan = 'plan' in ws ? ws.plan : undefined;
     const local = 'plan' in ws ? undefined : ws;
     const attempt = task.attempts + 1;
-    const base = { path: path, task, body: c.body, agent: agent!, cwd: ws.cwd, permissionMode: mode, noteEdits: ws.edits, maxBudgetUsd: budget, ...(plan ? { where: `the current directory (a checkout of branch ${plan.branch})` } : {}) };
+    const base = { path, task, body: c.body, agent: agent!, cwd: ws.cwd, permissionMode: mode, noteEdits: ws.edits, maxBudgetUsd: budget, ...(plan ? { where: `the current directory (a checkout of branch ${plan.branch})` } : {}) };
     // The lease, the prompt and transcript, and the note's `executing` all at once (startRun
     // orders what must be ordered on disk): a few ms less between `planned` and the agent's start.
-    const claiming = ctx.runs.claim({ taskId: task.id, kind: 'run', path: path, dirKey: ws.dirKey, attempt });
+    const claiming = ctx.runs.claim({ taskId: task.id, kind: 'run', path, dirKey: ws.dirKey, attempt });
     const preparing = prepareRun(ctx, { ...base, remote: plan !== undefined }, attempt);
     preparing.catch(() => undefined); // (awaited by startRun)
     const claimed = claiming.then((claim) => ({ claim }), (err: unknown) => ({ claim: undefined, err }));

@@ -9,13 +9,11 @@ export const SECRET_KEYS: ReadonlySet<string> = new Set(['env', 'apiKey', 'token
 
 export const CENSOR = '[redacted]';
 
-const own = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
-
 /** The log object with every secret replaced by CENSOR; the object itself when it holds none. */
 export function redactSecrets(obj: Record<string, unknown>): Record<string, unknown> {
   let out: Record<string, unknown> | undefined;
   for (const key in obj) {
-    if (!own(obj, key)) continue;
+    if (!Object.hasOwn(obj, key)) continue;
     if (SECRET_KEYS.has(key)) {
       (out ??= { ...obj })[key] = CENSOR;
       continue;
@@ -27,13 +25,13 @@ export function redactSecrets(obj: Record<string, unknown>): Record<string, unkn
 }
 
 function holdsSecret(v: object): boolean {
-  for (const k of SECRET_KEYS) if (own(v, k)) return true;
+  for (const k of SECRET_KEYS) if (Object.hasOwn(v, k)) return true;
   return false;
 }
 
 /** A copy of `v` with its secrets censored: same prototype and own properties, enumerable or not. */
 function censored(v: object): object {
   const copy: object = Array.isArray(v) ? [...(v as unknown[])] : Object.create(Object.getPrototypeOf(v) as object | null, Object.getOwnPropertyDescriptors(v));
-  for (const k of SECRET_KEYS) if (own(v, k)) Object.defineProperty(copy, k, { value: CENSOR, enumerable: true, writable: true, configurable: true });
+  for (const k of SECRET_KEYS) if (Object.hasOwn(v, k)) Object.defineProperty(copy, k, { value: CENSOR, enumerable: true, writable: true, configurable: true });
   return copy;
 }
