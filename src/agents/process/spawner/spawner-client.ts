@@ -71,6 +71,15 @@ export interface SpawnerClientOptions {
   answerMs?: number;
 }
 
+/**
+ * The spawner's V8: no helper threads and no optimizing compiler. A fork copies and write-protects
+ * the parent's page tables, with a TLB flush on each core running one of its threads, and the
+ * spawner runs only a few lines of JavaScript per run. 400 spawns 8 at a time, 4 alternations: its
+ * CPU per spawn 3.6-3.8 ms as it was, 3.0-3.1 ms so (docs/benchmarks.md, round 17). The last flag
+ * only restates what --jitless implies, so Node prints no warning about it.
+ */
+export const SPAWNER_NODE_FLAGS = ['--single-threaded', '--jitless', '--no-expose-wasm'] as const;
+
 export class SpawnerClient {
   private proc: ChildProcess | undefined;
   private ready = false;
@@ -146,7 +155,7 @@ export class SpawnerClient {
     let proc: ChildProcess;
     try {
       // Nothing of ours in its environment: it needs none, and each child gets its own whole env.
-      proc = spawnNode(process.execPath, [this.script], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: {} });
+      proc = spawnNode(process.execPath, [...SPAWNER_NODE_FLAGS, this.script], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: {} });
     } catch {
       this.retryAt = Date.now() + this.retryMs;
       return;
