@@ -72,13 +72,13 @@ export interface SpawnerClientOptions {
 }
 
 /**
- * The spawner's V8: no helper threads and no optimizing compiler. A fork copies and write-protects
+ * The spawner's V8: no helper threads and no JIT (interpreter only). A fork copies and write-protects
  * the parent's page tables, with a TLB flush on each core running one of its threads, and the
  * spawner runs only a few lines of JavaScript per run. 400 spawns 8 at a time, 4 alternations: its
  * CPU per spawn 3.6-3.8 ms as it was, 3.0-3.1 ms so (docs/benchmarks.md, round 17). The last flag
  * only restates what --jitless implies, so Node prints no warning about it.
  */
-export const SPAWNER_NODE_FLAGS = ['--single-threaded', '--jitless', '--no-expose-wasm'] as const;
+const SPAWNER_NODE_FLAGS = ['--single-threaded', '--jitless', '--no-expose-wasm'] as const;
 
 export class SpawnerClient {
   private proc: ChildProcess | undefined;
