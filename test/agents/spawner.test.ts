@@ -2,7 +2,7 @@
 // direct spawn (exit code, signal, stdin, env, spawn errors, process groups), and runs that still
 // end properly when the spawner cannot start or dies.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -101,6 +101,36 @@ describe('spawner process', () => {
     expect((await h.exit).exitCode).toBe(0);
     expect(lines).toEqual([`${Buffer.byteLength(prompt)} ${createHash('sha256').update(prompt).digest('hex')}`]);
     expect(Buffer.byteLength(prompt)).toBeGreaterThan(4_000_000);
+  });
+
+  it('the child reads its whole prompt even when the spawner dies before it reads a byte; no prompt file is left behind', async () => {
+    // 4 MB: a pipe holds 64 KB, so with one the spawner's death would cut the prompt short.
+    const prompt = Array.from({ length: 100_000 }, (_, i) => `prompt line ${i} ${'x'.repeat(30)}`).join('\n');
+    const go = join(dir, 'go');
+    const sp = client();
+    const { h, lines } = run(
+      `const fs = require('fs'); console.log('up'); const t = setInterval(() => { if (!fs.existsSync(${JSON.stringify(go)})) return; clearInterval(t); const h = require('crypto').createHash('sha256'); let n = 0; process.stdin.on('data', (d) => { n += d.length; h.update(d); }); process.stdin.on('end', () => console.log(n + ' ' + h.digest('hex'))); }, 20)`,
+      { spawner: sp, stdin: prompt },
+    );
+    await h.spawned;
+    await until('the agent to be up', () => lines.includes('up'));
+    expect(readdirSync(dir).sort()).toEqual(['run.err', 'run.out']);
+    const spawnerPid = sp.pid!;
+    process.kill(spawnerPid, 'SIGKILL');
+    await until('the spawner to be gone', () => gone(spawnerPid));
+    writeFileSync(go, '');
+    await h.exit;
+    expect(lines).toEqual(['up', `${Buffer.byteLength(prompt)} ${createHash('sha256').update(prompt).digest('hex')}`]);
+  });
+
+  it('a stale or planted file where the prompt goes is replaced, never written through', async () => {
+    writeFileSync(join(dir, 'target'), 'keep\n');
+    symlinkSync(join(dir, 'target'), join(dir, 'run.in'));
+    const { h, lines } = run(`let s = ''; process.stdin.on('data', (d) => (s += d)); process.stdin.on('end', () => console.log(JSON.stringify(s)))`, { spawner: client(), stdin: 'the prompt' });
+    expect((await h.exit).exitCode).toBe(0);
+    expect(lines).toEqual(['"the prompt"']);
+    expect(readFileSync(join(dir, 'target'), 'utf8')).toBe('keep\n');
+    expect(readdirSync(dir).sort()).toEqual(['run.err', 'run.out', 'target']);
   });
 
   it('gives the child exactly our env, nothing of the spawner\'s or the service\'s', async () => {

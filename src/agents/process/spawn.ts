@@ -124,7 +124,7 @@ export function spawnProcess(opts: SpawnOptions): ProcessHandle {
 
 /** A file-backed run through the spawner process: its pid comes with its answer (`spawned`). */
 function spawnWithFiles(opts: SpawnOptions, files: OutputFiles, spawner: SpawnerClient): ProcessHandle {
-  const child = spawner.spawn({ program: opts.program, args: [...opts.args], cwd: opts.cwd, env: definedEnv(opts.env), stdin: opts.stdin, stdout: files.stdout, stderr: files.stderr });
+  const child = spawner.spawn({ program: opts.program, args: [...opts.args], cwd: opts.cwd, env: definedEnv(opts.env), stdin: opts.stdin, stdinFile: promptFile(files), stdout: files.stdout, stderr: files.stderr });
   const control = new RunControl(0, child.started.then((s) => ('pid' in s ? s.pid : 0)));
   const sinks = outputSinks(opts, control);
   control.watchExit(child);
@@ -159,6 +159,9 @@ function spawnWithFiles(opts: SpawnOptions, files: OutputFiles, spawner: Spawner
     exit,
   };
 }
+
+/** Where the spawner writes the prompt for the child's stdin: beside its output (`x.out` → `x.in`). */
+const promptFile = (files: OutputFiles): string => `${files.stdout.replace(/\.out$/, '')}.in`;
 
 /** A run whose spawner died: it was watched by pid until gone; its exit status is unknown. */
 export const LOST_NOTE = 'vaultrunner: the spawner process ended while this agent ran; its exit status is unknown';

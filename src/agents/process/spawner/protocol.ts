@@ -10,8 +10,10 @@ export interface SpawnRequest {
   cwd: string;
   /** The child's whole environment; nothing of the spawner's is added. */
   env: Record<string, string>;
-  /** Written to the child's stdin, which is then closed. */
+  /** The child's stdin, whole, then EOF (written to `stdinFile`, which is unlinked once open). */
   stdin: string;
+  /** Where the prompt file is made, beside the output files (see start-child.ts promptFd). */
+  stdinFile: string;
   /** Output files the spawner opens itself (fds cannot cross the channel). */
   stdout: string;
   stderr: string;

@@ -1,9 +1,9 @@
 // Starting one file-backed agent child, shared by the spawner process and the service's direct
 // fallback (spawner not up): output files opened here (fds cannot cross the IPC channel), argv
-// array, exactly the env given, its own process group, the prompt on stdin. Imports node: built-ins
-// and os/safe-open only (it runs in the spawner).
+// array, exactly the env given, its own process group, the prompt on stdin from a file of ours.
+// Imports node: built-ins and os/safe-open only (it runs in the spawner).
 import { spawn } from 'node:child_process';
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { APPEND_SYNC_FLAGS } from '../../../os/safe-open.js';
 import type { SpawnRequest } from './protocol.js';
 
@@ -24,7 +24,8 @@ export function startChild(req: Omit<SpawnRequest, 'type' | 'id'>, on: ChildEven
   try {
     fds.push(openOutput(req.stdout));
     fds.push(openOutput(req.stderr));
-    child = spawn(req.program, req.args, { cwd: req.cwd, env: req.env, detached: true, stdio: ['pipe', fds[0]!, fds[1]!] });
+    fds.push(promptFd(req.stdinFile, req.stdin));
+    child = spawn(req.program, req.args, { cwd: req.cwd, env: req.env, detached: true, stdio: [fds[2]!, fds[0]!, fds[1]!] });
   } catch (err) {
     closeAll(fds);
     on.error(errorFacts(err));
@@ -40,9 +41,40 @@ export function startChild(req: Omit<SpawnRequest, 'type' | 'id'>, on: ChildEven
   started = true;
   on.spawned(child.pid);
   child.once('exit', (exitCode, signal) => on.exit(exitCode, signal));
-  // An agent that exits without reading its prompt must not break us (EPIPE).
-  child.stdin?.on('error', () => {});
-  child.stdin?.end(req.stdin);
+}
+
+const PROMPT_FLAGS = constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+
+/**
+ * The prompt as the child's stdin: a private file, written whole with positioned writes (its
+ * offset stays at 0 for the child), unlinked at once, the descriptor keeping it until the child
+ * closes it. Unlike a pipe it needs nobody to write it after the fork: the child reads it all and
+ * then EOF, even when this process dies meanwhile; and no stream object per run. O_EXCL never
+ * follows a planted link; a stale file of that name (a crash between create and unlink) is removed.
+ */
+function promptFd(path: string, text: string): number {
+  let fd: number;
+  try {
+    fd = openSync(path, PROMPT_FLAGS, OUTPUT_MODE);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    unlinkSync(path);
+    fd = openSync(path, PROMPT_FLAGS, OUTPUT_MODE);
+  }
+  try {
+    const bytes = Buffer.from(text);
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at, at);
+    unlinkSync(path);
+    return fd;
+  } catch (err) {
+    closeSync(fd);
+    try {
+      unlinkSync(path);
+    } catch {
+      // gone already
+    }
+    throw err;
+  }
 }
 
 function openOutput(path: string): number {
