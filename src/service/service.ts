@@ -82,7 +82,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const temps = (await removeStaleTemps(paths.leases)) + (await removeStaleTemps(paths.taskState));
   if (temps > 0) logger.debug({ component: 'service', count: temps }, 'removed temp files left by a crash');
 
-  const store = new NoteStore({ vaultRoot: paths.root });
+  const store = new NoteStore({ vaultRoot: paths.root, logger });
   const index = new TaskIndex(store, paths, logger, () => clock.now(), opts.index);
   const events = opts.events ?? new EngineEvents();
   const base = {

@@ -11,6 +11,7 @@ import { linkOrCopy, syncDir, writeSynced } from './durable-fs.js';
 import { ensureVaultDir, readTextOneShot } from '../os/safe-open.js';
 import { readToEnd } from '../os/read-to-end.js';
 import { applyEdits, FrontmatterSyntaxError, frontmatterData, splitNote, type FieldEdits } from './frontmatter.js';
+import type { Logger } from 'pino';
 
 export interface FileStamp {
   size: number;
@@ -83,6 +84,8 @@ export interface NoteStoreOptions {
   /** Tests: run between a move's link into its folder and its taking of the source (a save
    *  landing on either name in that gap). */
   afterLink?: (source: string, target: string) => void | Promise<void>;
+  /** Where a move that kept both versions says so (the service's log; Logs/ in the vault). */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 export class NoteStore {
@@ -325,7 +328,8 @@ export class NoteStore {
           await this.replaceWith(grave, target, path);
         } else if (linked === undefined || g.ino !== linked) {
           // A save on each side, or one we cannot place (a copy instead of a link): both are kept.
-          await this.fileCopy(grave, toDir, name, path);
+          const copy = await this.fileCopy(grave, toDir, name, path);
+          this.opts.logger?.warn({ component: 'vault', file: path, dest: target, copy }, `${basename(path)}: saved on both names while it was being filed; both versions kept, the one from ${basename(dirname(path))}/ as ${basename(copy)}`);
         } // else a save landed on the target (a person editing the note as it was filed): theirs stays
       }
       if (taken) await unlink(grave);
@@ -348,13 +352,14 @@ export class NoteStore {
     }
   }
 
-  /** The taken source `grave` filed beside the target under the next free `<name> (n).md` (the
-   *  caller then removes `grave`); on failure the source goes back to `path`. */
-  private async fileCopy(grave: string, toDir: string, name: string, path: string): Promise<void> {
+  /** The taken source `grave` filed beside the target under the next free `<name> (n).md`, whose
+   *  path is returned (the caller then removes `grave`); on failure the source goes back to `path`. */
+  private async fileCopy(grave: string, toDir: string, name: string, path: string): Promise<string> {
     for (let n = 2; n < 1000; n++) {
+      const copy = join(toDir, `${name} (${n}).md`);
       try {
-        await linkOrCopy(grave, join(toDir, `${name} (${n}).md`));
-        return;
+        await linkOrCopy(grave, copy);
+        return copy;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
         await this.restore(grave, path);

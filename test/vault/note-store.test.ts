@@ -385,16 +385,22 @@ describe('move()', () => {
     const p = await note('a.md', NOTE);
     const inDone = NOTE.replace('Do it.', 'Edited in Done/.');
     const inSource = NOTE.replace('Do it.', 'Saved in Needs_Action/.');
+    const warned: unknown[][] = [];
     const racing = new NoteStore({
       afterLink: (source, target) => {
         saveOver(target, inDone);
         saveOver(source, inSource);
       },
+      logger: { warn: (...args: unknown[]) => void warned.push(args) },
     });
     const target = await racing.move(p, done);
     expect(await readFile(target, 'utf8')).toBe(inDone);
     expect(await files(done)).toEqual(['a (2).md', 'a.md']);
     expect(await readFile(join(done, 'a (2).md'), 'utf8')).toBe(inSource);
+    // The log says where the second version went (a person looking for their save finds it).
+    expect(warned).toHaveLength(1);
+    expect(warned[0]![0]).toMatchObject({ file: p, dest: target, copy: join(done, 'a (2).md') });
+    expect(warned[0]![1]).toMatch(/both versions kept.* as a \(2\)\.md$/);
     expect(existsSync(p)).toBe(false);
     expect(await leftovers()).toEqual([]);
   });
