@@ -37,11 +37,11 @@ export class DispatchQueue {
   private readonly noted = new Set<string>();
   private stale = true;
   private readonly onEntry = (e: IndexEntry): void => {
-    if (e.folder !== 'Needs_Action') return;
+    if (e.folder !== 'Needs_Action' || this.stale || this.noted.has(e.path)) return;
     if (this.noted.size >= this.maxNoted) {
       this.stale = true;
       this.noted.clear();
-    } else if (!this.stale) this.noted.add(e.path);
+    } else this.noted.add(e.path);
   };
 
   private readonly maxNoted: number;

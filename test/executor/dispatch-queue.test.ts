@@ -111,6 +111,10 @@ describe('DispatchQueue', () => {
       await index.refresh(join(paths.needsAction, `${id}.md`));
     }
     expect(queue.needsRebuild).toBe(false);
+    // A note already noted that changes again is one change still, not one over the limit.
+    writeFileSync(join(paths.needsAction, 'e.md'), '---\ntype: claude_code\nstatus: planned\npriority: low\n---\nX.\n');
+    await index.refresh(join(paths.needsAction, 'e.md'));
+    expect(queue.needsRebuild).toBe(false);
     writeFileSync(join(paths.needsAction, 'f.md'), '---\ntype: claude_code\nstatus: planned\n---\nX.\n');
     await index.refresh(join(paths.needsAction, 'f.md'));
     expect(queue.needsRebuild).toBe(true);
