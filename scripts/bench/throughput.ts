@@ -1,6 +1,6 @@
 // throughput: N notes dropped at once, MAX_CONCURRENT=8, wall time until all are in Done/; beside
 // it, the floor script (floor.mjs) doing only the unavoidable I/O for the same N notes.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -170,6 +170,27 @@ const summary = (xs: Sample[]) => ({
   peakRssMb: median(xs.map((s) => s.peakRssMb)),
 });
 
+/**
+ * BENCH_SETTLE: seconds of quiet before each run (default 0). On ext4 without a journal (this
+ * machine's disk) every file created walks past each inode deleted in the last 60 s, 360 s while
+ * its inode-table block is dirty (`recently_deleted` in ext4's inode allocator), so a run started
+ * right after another pays for some of the other's deletions, the removal of its temp vault
+ * included. `sync` makes those blocks clean and the wait outlasts the 60 s. Measured in round 19
+ * of docs/benchmarks.md: the reps came out flat, the ratios no lower; not worth ~6 minutes a run.
+ */
+export function settleSeconds(value: string | undefined): number {
+  if (value === undefined || value === '') return 0;
+  const s = Number(value);
+  if (!Number.isFinite(s) || s < 0 || s > 900) throw new Error(`BENCH_SETTLE must be a number of seconds from 0 to 900, not "${value}"`);
+  return s;
+}
+
+async function settle(seconds: number): Promise<void> {
+  if (seconds <= 0) return;
+  spawnSync('sync', [], { stdio: 'ignore' });
+  await sleep(seconds * 1000);
+}
+
 /** BENCH_REPS: how many reps (default 3); more narrows the medians on a noisy host. */
 export function benchReps(value: string | undefined): number {
   if (value === undefined || value === '') return 3;
@@ -181,6 +202,7 @@ export function benchReps(value: string | undefined): number {
 export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}): Promise<BenchResult> {
   const n = quick ? 120 : 1000;
   const reps = benchReps(process.env.BENCH_REPS);
+  const settleS = settleSeconds(process.env.BENCH_SETTLE);
   const a: Sample[] = [];
   const b: Sample[] = [];
   const base: Sample[] = [];
@@ -194,7 +216,10 @@ export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}
   for (let rep = 0; rep < reps; rep++) {
     // Turn the order each rep, so drift (page cache, thermal, the inodes a run before freed) hits all alike.
     const order = repOrder(contenders, rep);
-    for (const who of order) await run[who](rep);
+    for (const who of order) {
+      await settle(settleS);
+      await run[who](rep);
+    }
     const baseNote = BASELINE_CLI ? `, baseline ${round(base.at(-1)!.seconds, 2)} s` : '';
     const [last, lastFloor] = [a.at(-1)!, b.at(-1)!];
     process.stderr.write(`  rep ${rep + 1}/${reps} (${order.join(', ')}): ours ${round(last.seconds, 2)} s ${round(last.cpu, 1)} CPU-s${baseNote}, floor ${round(lastFloor.seconds, 2)} s ${round(lastFloor.cpu, 1)} CPU-s\n`);
@@ -212,6 +237,7 @@ export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}
     figures: {
       n,
       reps,
+      settleSeconds: settleS,
       maxConcurrent: 8,
       oursSeconds: round(oursS, 2),
       floorSeconds: round(floorS, 2),
@@ -249,7 +275,7 @@ export async function runThroughput(quick: boolean, opts: ThroughputOptions = {}
         : {}),
     },
     rows: [
-      [`${n} notes at once, MAX_CONCURRENT=8: wall (median of ${reps})`, `${round(oursS, 2)} s`, '', ''],
+      [`${n} notes at once, MAX_CONCURRENT=8: wall (median of ${reps}${settleS > 0 ? `, each run after sync and ${settleS} s of quiet` : ''})`, `${round(oursS, 2)} s`, '', ''],
       ['tasks/s', `${round(n / oursS, 1)}`, '', ''],
       ['floor (plain Node, same I/O, same agent) wall / tasks/s', `${round(floorS, 2)} s / ${round(n / floorS, 1)}`, '', ''],
       ['ours / floor', `${ratio}`, '≤ 1.15', verdict(ratio <= 1.15)],

@@ -1,7 +1,8 @@
 // The throughput benchmark's order of runs within a rep (scripts/bench/throughput.ts): with a
-// baseline build beside ours and the floor, every contender takes every place once over three reps.
+// baseline build beside ours and the floor, every contender takes every place once over three reps;
+// and its settings BENCH_REPS and BENCH_SETTLE (the quiet before each run).
 import { describe, expect, it } from 'vitest';
-import { benchReps, repOrder } from '../../scripts/bench/throughput.js';
+import { benchReps, repOrder, settleSeconds } from '../../scripts/bench/throughput.js';
 
 describe('repOrder', () => {
   it('is a Latin square over as many reps as contenders', () => {
@@ -35,5 +36,18 @@ describe('benchReps (BENCH_REPS)', () => {
 
   it('refuses what is not a whole number from 1 to 50, naming the variable', () => {
     for (const bad of ['0', '-2', '2.5', 'five', '51']) expect(() => benchReps(bad)).toThrow(/BENCH_REPS must be a whole number from 1 to 50/);
+  });
+});
+
+describe('settleSeconds (BENCH_SETTLE)', () => {
+  it('is 0 when unset or empty, else the seconds given', () => {
+    expect(settleSeconds(undefined)).toBe(0);
+    expect(settleSeconds('')).toBe(0);
+    expect(settleSeconds('65')).toBe(65);
+    expect(settleSeconds('2.5')).toBe(2.5);
+  });
+
+  it('refuses what is not a number of seconds from 0 to 900, naming the variable', () => {
+    for (const bad of ['-1', 'soon', '901']) expect(() => settleSeconds(bad)).toThrow(/BENCH_SETTLE must be a number of seconds from 0 to 900/);
   });
 });
