@@ -7,6 +7,7 @@
 // reason in `error:` and the branch intact; a transient failure leaves it `done` in place to be
 // tried again. Every step can be repeated after a crash: the merge sees it already happened
 // (mergeTask), a removed worktree is not there to remove, and filing in Done/ comes last.
+import { existsSync } from 'node:fs';
 import { realpath } from '../os/quick-fs.js';
 import type { Actor } from '../domain/status.js';
 import { validateTask, type Task } from '../domain/task.js';
@@ -60,7 +61,7 @@ export async function mergeAndClean(sink: Sink, g: TaskGit, mode: MergeMode): Pr
   try {
     if (!(await resolveCommit(g.repoRoot, `refs/heads/${g.branch}`))) throw new WorkspaceError('BRANCH_INVALID', `the task branch ${g.branch} no longer exists in ${g.repoRoot}`);
     // Changes left in the task's worktree would not be in the merge, and removing it would lose them.
-    const dirty = g.worktree ? await dirtyPaths(g.worktree, 10) : [];
+    const dirty = g.worktree && existsSync(g.worktree) ? await dirtyPaths(g.worktree, 10) : []; // a folder deleted by hand holds nothing
     if (dirty.length && mode !== 'none') {
       throw new WorkspaceError('TREE_DIRTY', `the task's worktree ${g.worktree} has uncommitted changes (${dirty.slice(0, 3).join(', ')}${dirty.length > 3 ? ' and more' : ''}); commit them on ${g.branch} or remove them, then accept again`, { details: { files: dirty } });
     }

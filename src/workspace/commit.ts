@@ -7,7 +7,7 @@ import { open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { faultPoint } from '../fault.js';
 import { WorkspaceError } from './errors.js';
-import { git, identityEnv } from './git.js';
+import { git, identityEnv, isAncestor, resolveCommit } from './git.js';
 import { splitRawAndPatch, statsFromPatch } from './patch-stats.js';
 
 export interface Author {
@@ -32,6 +32,11 @@ export interface CommitRequest {
    * ours (the agent has ended), so it is removed. Never set for a person's checkout.
    */
   ownWorktree?: boolean;
+  /**
+   * The task branch the commit must land on (our worktrees). An agent that switched branch or
+   * detached HEAD would otherwise leave the work on a ref nobody merges.
+   */
+  branch?: string;
 }
 
 export interface FileStat {
@@ -72,10 +77,11 @@ export function commitMessage(title: string, summary: string | undefined, taskId
 export async function commitAll(req: CommitRequest & { capture?: CaptureOptions }): Promise<CommitResult & { diff?: DiffCapture }> {
   const { cwd } = req;
   const [head, added] = await Promise.all([
-    git(['rev-parse', '--absolute-git-dir', 'HEAD', 'HEAD^{tree}'], { cwd }),
+    git(['rev-parse', '--absolute-git-dir', 'HEAD', 'HEAD^{tree}', '--symbolic-full-name', 'HEAD'], { cwd }),
     git(['add', '-A'], { cwd, okExitCodes: req.ownWorktree ? [128] : [] }), // no pathspec: the whole tree, wherever cwd is in it
   ]);
-  const [gitDir = '', oldHead = '', headTree = ''] = head.stdout.trim().split('\n');
+  const [gitDir = '', oldHead = '', headTree = '', headRef = ''] = head.stdout.trim().split('\n');
+  if (req.branch !== undefined && headRef !== `refs/heads/${req.branch}`) await reattach(cwd, req.branch, oldHead, headRef);
   if (added.exitCode !== 0) {
     // A stale lock in our own worktree can only be a killed git of ours (the agent has ended);
     // without one, the second `add` fails again and says why.
@@ -107,6 +113,26 @@ export async function commitAll(req: CommitRequest & { capture?: CaptureOptions 
   if (!req.capture) return { committed, ...parseNumstat(out.stdout, headCommit) };
   const { stats, diff: captured } = await statsAndPatch(cwd, req.baseCommit, tree, out.stdoutBytes, headCommit, req.capture);
   return { committed, ...stats, diff: captured };
+}
+
+/**
+ * HEAD is not on the task branch (the agent ran `git checkout -b`, `switch`, or detached it).
+ * When HEAD continues the branch, the branch is moved up to it (compare-and-swap) and HEAD put back
+ * on the branch, so the commit below lands there; otherwise nothing is touched and it says so.
+ */
+async function reattach(cwd: string, branch: string, head: string, headRef: string): Promise<void> {
+  const ref = `refs/heads/${branch}`;
+  const where = headRef === 'HEAD' ? `HEAD is detached at ${head.slice(0, 10)}` : `HEAD is on ${headRef.replace(/^refs\/heads\//, '')}`;
+  const tip = await resolveCommit(cwd, ref);
+  if (!tip || !(await isAncestor(cwd, tip, head))) {
+    throw new WorkspaceError('BRANCH_INVALID', `the agent left the task branch ${branch} (${where}, not a continuation of ${branch}); nothing was committed and the worktree ${cwd} is kept as it is`);
+  }
+  if (tip !== head) {
+    const upd = await git(['update-ref', '-m', `vaultrunner: ${branch} follows the agent's commits`, ref, head, tip], { cwd, okExitCodes: [128] });
+    if (upd.exitCode !== 0) throw new WorkspaceError('BASE_MOVED', `the branch ${branch} moved while committing; try again`, { details: { stderr: upd.stderr } });
+  }
+  // The branch and HEAD are the same commit now: index and files stay as they are.
+  await git(['symbolic-ref', '-m', `vaultrunner: back on ${branch}`, 'HEAD', ref], { cwd });
 }
 
 // Plumbing `diff-tree`, not `git diff`: the person's diff.noprefix / diff.mnemonicPrefix / diff.relative

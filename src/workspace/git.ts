@@ -16,6 +16,7 @@
 //   matter for a faithful view of their repository), but signing, fsmonitor daemons, auto-gc and
 //   colours are switched off, since each would start processes or prompts we do not own.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { WorkspaceError } from './errors.js';
 
@@ -127,7 +128,9 @@ export async function git(args: readonly string[], opts: GitRunOptions): Promise
       timer.unref();
       child.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        if (err.code === 'ENOENT') reject(new WorkspaceError('GIT_MISSING', 'git was not found on PATH; install git to use git workspaces', { cause: err }));
+        // spawn says ENOENT for a missing cwd too (a worktree folder deleted by hand): not git's absence.
+        if (err.code === 'ENOENT' && !existsSync(opts.cwd)) reject(new WorkspaceError('NOT_A_REPO', `the folder ${opts.cwd} does not exist (deleted by hand?); git cannot run there`, { cause: err }));
+        else if (err.code === 'ENOENT') reject(new WorkspaceError('GIT_MISSING', 'git was not found on PATH; install git to use git workspaces', { cause: err }));
         else reject(failure(args, null, `could not start git: ${err.message}`, err));
       });
       child.once('close', (code, signal) => {

@@ -12,6 +12,8 @@
 //    - base checked out in a dirty tree (untracked files included): refused, BASE_DIRTY.
 // 3. Idempotent: if the base already contains the work (a re-run after a crash right after step 2),
 //    the answer is 'already-merged' and nothing is done twice.
+import { lstatSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
 import { faultPoint } from '../fault.js';
 import { WorkspaceError } from './errors.js';
 import { dirtyPaths, git, identityEnv, isAncestor, listWorktrees, resolveCommit } from './git.js';
@@ -59,7 +61,8 @@ export async function mergeTask(req: MergeRequest): Promise<MergeResult> {
   if (req.mode !== 'ff' && (await mergedInto(repoRoot, base, req.branch))) return { status: 'already-merged', mode: req.mode, baseCommit: base };
 
   // Where the base is checked out decides how it may move; a dirty checkout stops everything here.
-  const checkout = (await listWorktrees(repoRoot)).find((w) => w.branch === `refs/heads/${req.baseBranch}`);
+  // A checkout whose folder is gone (prunable) holds no files to protect: the ref alone moves.
+  const checkout = (await listWorktrees(repoRoot)).find((w) => w.branch === `refs/heads/${req.baseBranch}` && !w.prunable);
   if (checkout) {
     const dirty = await dirtyPaths(checkout.path, 10);
     if (dirty.length) {
@@ -84,6 +87,8 @@ export async function mergeTask(req: MergeRequest): Promise<MergeResult> {
     commit = (await git(['commit-tree', '--no-gpg-sign', tree, ...parents, '-F', '-'], { cwd: repoRoot, env: identityEnv(req.author ?? DEFAULT_AUTHOR), input: msg })).stdout.trim();
   }
 
+  if (checkout) await refuseOverwritingIgnored(repoRoot, checkout.path, base, commit, req.baseBranch);
+
   const reflog = { GIT_REFLOG_ACTION: `vaultrunner ${req.mode} ${req.branch}` };
   faultPoint('merge-before-update');
   await req.beforeUpdate?.();
@@ -95,10 +100,34 @@ export async function mergeTask(req: MergeRequest): Promise<MergeResult> {
   }
   // --ff-only from the commit we built on `base`: if the checkout's HEAD is no longer `base`, git
   // refuses and changes nothing.
-  const r = await git(['merge', '--ff-only', '--no-stat', '-q', commit], { cwd: checkout.path, env: reflog, okExitCodes: [1, 128] });
+  // --no-overwrite-ignore: a file the person keeps ignored (a local config) is never replaced.
+  const r = await git(['merge', '--ff-only', '--no-overwrite-ignore', '--no-stat', '-q', commit], { cwd: checkout.path, env: reflog, okExitCodes: [1, 128] });
   if (r.exitCode !== 0 || (await resolveCommit(repoRoot, `refs/heads/${req.baseBranch}`)) !== commit) throw moved(req.baseBranch, r.stderr);
   faultPoint('merge-after-update');
   return { status: 'merged', mode: req.mode, commit, previous: base, checkout: checkout.path };
+}
+
+/**
+ * Files the merge adds that already exist in the clean checkout are ignored files of the person's
+ * (a clean status has no untracked ones): moving the checkout would replace them. Refused, named.
+ */
+async function refuseOverwritingIgnored(repoRoot: string, checkout: string, base: string, commit: string, baseBranch: string): Promise<void> {
+  const added = (await git(['diff-tree', '-r', '--name-only', '--no-renames', '--diff-filter=A', '-z', base, commit, '--'], { cwd: repoRoot })).stdout.split('\0').filter(Boolean);
+  const taken = added.filter((p) => lstatOrUndefined(join(checkout, p)) !== undefined);
+  if (taken.length === 0) return;
+  throw new WorkspaceError(
+    'BASE_DIRTY',
+    `${baseBranch} is checked out in ${checkout}, where the merge would overwrite ignored file(s) of yours (${taken.slice(0, 3).join(', ')}${taken.length > 3 ? ' and more' : ''}); move them aside, then merge again`,
+    { details: { files: taken } },
+  );
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 function moved(baseBranch: string, stderr: string): WorkspaceError {

@@ -81,6 +81,8 @@ export async function preflight(req: PreflightRequest): Promise<PreflightResult>
 
   if (!req.branch || !req.worktreesDir || !req.taskId) throw new TypeError('preflight: worktree mode needs branch, worktreesDir and taskId');
   await checkBranchName(repoRoot, req.branch);
+  // Committing on the base itself would skip review: the merge would find the work already there.
+  if (req.branch === result.baseBranch) throw new WorkspaceError('BRANCH_INVALID', `the task's branch ${JSON.stringify(req.branch)} is its base branch; a task works on a branch of its own (leave branch unset for vr/<task id>)`);
   const worktreesDir = await checkWorktreesDir(req.worktreesDir, req.vaultDir, repoRoot);
   const wantPath = worktreePathFor(worktreesDir, commonDir, repoRoot, req.taskId);
   const worktrees = await listWorktrees(repoRoot);

@@ -4,7 +4,7 @@
 import { realpath } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { WorkspaceError } from './errors.js';
-import { git, resolveCommit } from './git.js';
+import { git, isAncestor, listWorktrees, resolveCommit } from './git.js';
 import { checkBranchName } from './preflight.js';
 import { taskBranch } from './worktree.js';
 
@@ -40,13 +40,31 @@ export async function remoteSource(req: { taskId: string; workingDir: string; br
 }
 
 /**
- * Fetch the branch a worker pushed into the person's repository as refs/heads/<branch> (forced: it
- * is the task's own branch, and the worker's push was fast-forward only). Throws GIT_FAILED
- * (transient) when the remote cannot be reached or does not hold `headCommit`.
+ * Fetch the branch a worker pushed into the person's repository as refs/heads/<branch>. It lands in
+ * a private ref first; the local branch then moves only forward (compare-and-swap), so commits a
+ * person made on it are never replaced, and never while it is checked out. Throws GIT_FAILED
+ * (transient) when the remote cannot be reached or does not hold `headCommit`; BRANCH_INVALID or
+ * BRANCH_CHECKED_OUT (permanent, nothing changed) when the local branch cannot follow.
  */
 export async function fetchTaskBranch(repoRoot: string, remoteUrl: string, branch: string, headCommit: string): Promise<void> {
   await checkBranchName(repoRoot, branch);
-  await git(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--end-of-options', remoteUrl, `+refs/heads/${branch}:refs/heads/${branch}`], { cwd: repoRoot });
-  const got = await resolveCommit(repoRoot, `refs/heads/${branch}`);
-  if (got !== headCommit) throw new WorkspaceError('GIT_FAILED', `the remote branch ${branch} is at ${got ?? 'nothing'}, not at the worker's ${headCommit}`);
+  const ref = `refs/heads/${branch}`;
+  const fetched = `refs/vaultrunner/fetched/${branch}`;
+  await git(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--end-of-options', remoteUrl, `+${ref}:${fetched}`], { cwd: repoRoot });
+  try {
+    const got = await resolveCommit(repoRoot, fetched);
+    if (got !== headCommit) throw new WorkspaceError('GIT_FAILED', `the remote branch ${branch} is at ${got ?? 'nothing'}, not at the worker's ${headCommit}`);
+    const local = await resolveCommit(repoRoot, ref);
+    if (local === headCommit) return;
+    if (local && !(await isAncestor(repoRoot, local, headCommit))) {
+      throw new WorkspaceError('BRANCH_INVALID', `the local branch ${branch} in ${repoRoot} has commits the worker's ${headCommit.slice(0, 10)} does not contain; nothing was overwritten (rename your branch or merge the remote one into it, then set the task to planned again)`);
+    }
+    const holder = (await listWorktrees(repoRoot)).find((w) => w.branch === ref && !w.prunable);
+    if (holder) throw new WorkspaceError('BRANCH_CHECKED_OUT', `the task branch ${branch} is checked out in ${holder.path}; switch that checkout to another branch so the worker's result can be fetched`);
+    // '' as the old value: the branch must still not exist.
+    const upd = await git(['update-ref', '-m', `vaultrunner: fetched ${branch} from the worker`, ref, headCommit, local ?? ''], { cwd: repoRoot, okExitCodes: [128] });
+    if (upd.exitCode !== 0) throw new WorkspaceError('BASE_MOVED', `the local branch ${branch} changed while fetching; try again`, { details: { stderr: upd.stderr } });
+  } finally {
+    await git(['update-ref', '-d', fetched], { cwd: repoRoot, okExitCodes: [1, 128] }).catch(() => undefined);
+  }
 }

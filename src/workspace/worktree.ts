@@ -2,6 +2,7 @@
 // idempotent: a retry, a resume or a follow-up finds the same worktree on the same branch, and a
 // crash between `worktree add` and recording it in the note is recovered by simply calling again.
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { faultPoint } from '../fault.js';
@@ -249,7 +250,7 @@ export async function gcMerged(repoRoot: string, baseBranch: string, opts: { kee
     if (!branch || branch === baseBranch || opts.keep?.has(branch)) continue;
     if (!(await mergedInto(repoRoot, base, branch))) continue;
     if (wt) {
-      if ((await dirtyPaths(wt, 1)).length) continue;
+      if (existsSync(wt) && (await dirtyPaths(wt, 1)).length) continue; // a folder deleted by hand holds nothing
       await removeWorktree(repoRoot, wt);
     }
     await git(['branch', '-D', '--', branch], { cwd: repoRoot });

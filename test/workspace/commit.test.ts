@@ -110,6 +110,37 @@ describe('commitAll', () => {
     expect(snapshot(sb.repo)).toEqual(before);
   });
 
+  it('lands on the task branch when the agent left it: a new branch or a detached HEAD with its own commits', async () => {
+    // The agent made a branch of its own and committed there, then left more work uncommitted.
+    sh(ws.root, 'checkout', '-q', '-b', 'agent-side');
+    writeFileSync(join(ws.root, 'a.txt'), 'a\n');
+    sh(ws.root, 'add', 'a.txt');
+    sh(ws.root, '-c', 'user.name=A', '-c', 'user.email=a@x', 'commit', '-q', '-m', 'agent commit');
+    sh(ws.root, 'checkout', '-q', '--detach');
+    writeFileSync(join(ws.root, 'b.txt'), 'b\n');
+    const r = await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: 't', taskId: 'fix-login', ownWorktree: true, branch: 'vr/fix-login' });
+    expect(r).toMatchObject({ committed: true, filesChanged: 2 });
+    expect(sh(sb.repo, 'rev-parse', 'vr/fix-login')).toBe(r.headCommit);
+    expect(sh(ws.root, 'symbolic-ref', 'HEAD')).toBe('refs/heads/vr/fix-login');
+    expect(sh(ws.root, 'log', '--format=%s', `${ws.baseCommit}..vr/fix-login`)).toBe('t\nagent commit');
+    expect(sh(ws.root, 'status', '--porcelain')).toBe('');
+  });
+
+  it('refuses, touching nothing, when HEAD does not continue the task branch', async () => {
+    const before = sh(sb.repo, 'rev-parse', 'vr/fix-login');
+    sh(ws.root, 'checkout', '-q', '--orphan', 'elsewhere');
+    writeFileSync(join(ws.root, 'c.txt'), 'c\n');
+    sh(ws.root, 'add', '-A');
+    sh(ws.root, '-c', 'user.name=A', '-c', 'user.email=a@x', 'commit', '-q', '-m', 'unrelated');
+    writeFileSync(join(ws.root, 'd.txt'), 'd\n');
+    const err = await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: 't', taskId: 'fix-login', ownWorktree: true, branch: 'vr/fix-login' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'BRANCH_INVALID', retryable: false });
+    expect(String((err as Error).message)).toMatch(/left the task branch vr\/fix-login \(HEAD is on elsewhere/);
+    expect(sh(sb.repo, 'rev-parse', 'vr/fix-login')).toBe(before);
+    expect(sh(ws.root, 'symbolic-ref', 'HEAD')).toBe('refs/heads/elsewhere');
+    expect(readFileSync(join(ws.root, 'd.txt'), 'utf8')).toBe('d\n');
+  });
+
   it('message: subject bounded to one line, control characters dropped', () => {
     const m = commitMessage(`${'long '.repeat(30)}\ntitle`, 'sum\x1b[31mmary\r\nline 2', 'id x');
     const [subject, , body] = m.split('\n');

@@ -1,11 +1,14 @@
 // Merging per MERGE on real repositories: ff, merge, squash into a base that is checked out clean
 // (files follow) or not checked out at all; a dirty checkout refused; a conflict reported with its
 // files and nothing changed; a second call after a crash merges nothing twice.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commitAll } from '../../src/workspace/commit.js';
 import { WorkspaceError } from '../../src/workspace/errors.js';
+import { dirtyPaths } from '../../src/workspace/git.js';
+import { mergeAndClean, type Sink } from '../../src/engine/finish-task.js';
+import type { Task } from '../../src/domain/task.js';
 import { mergeTask, type MergeMode, type MergeRequest } from '../../src/workspace/merge.js';
 import { openWorkspace } from '../../src/workspace/open.js';
 import type { Workspace } from '../../src/workspace/worktree.js';
@@ -96,6 +99,35 @@ describe('mergeTask', () => {
     expect(sh(sb.repo, 'rev-list', '--count', 'main')).toBe('3');
   });
 
+  it('a base checkout whose folder was deleted by hand is no checkout: the ref moves (not "git not found")', async () => {
+    const ws = await task('t', { 'a.txt': 'a\n' });
+    const other = join(sb.root, 'dev-checkout');
+    sh(sb.repo, 'branch', 'dev');
+    sh(sb.repo, 'worktree', 'add', '-q', other, 'dev');
+    rmSync(other, { recursive: true, force: true });
+    const r = await mergeTask({ ...req(ws, 'merge'), baseBranch: 'dev' });
+    expect(r).toMatchObject({ status: 'merged' });
+    expect(sh(sb.repo, 'show', 'dev:a.txt')).toBe('a');
+  });
+
+  it('accepting a task whose worktree folder was deleted by hand merges its branch and forgets the worktree', async () => {
+    const ws = await task('t', { 'a.txt': 'a\n' });
+    rmSync(ws.root, { recursive: true, force: true });
+    const warnings: unknown[] = [];
+    const sink = { config: { workspace: {} }, logger: { warn: (...a: unknown[]) => warnings.push(a) } } as unknown as Sink;
+    const step = await mergeAndClean(sink, { task: { id: 't', title: 'T' } as Task, repoRoot: sb.repo, branch: ws.branch, baseBranch: 'main', worktree: ws.root }, 'merge');
+    expect(step).toMatchObject({ ok: true, result: { status: 'merged' }, worktreeRemoved: true });
+    expect(sh(sb.repo, 'show', 'main:a.txt')).toBe('a');
+    expect(sh(sb.repo, 'worktree', 'list', '--porcelain')).not.toContain(ws.root);
+    expect(warnings).toEqual([]);
+  });
+
+  it('git run in a folder that does not exist says so (NOT_A_REPO), not that git is missing', async () => {
+    const e = await failure(dirtyPaths(join(sb.root, 'no-such-folder')));
+    expect(e.code).toBe('NOT_A_REPO');
+    expect(e.message).toContain('no-such-folder does not exist');
+  });
+
   it('base not checked out anywhere: only the ref moves (compare-and-swap)', async () => {
     sh(sb.repo, 'checkout', '-q', '-b', 'person-branch');
     const ws = await task('t', { 'a.txt': 'a\n' });
@@ -123,6 +155,27 @@ describe('mergeTask', () => {
     }
     expect(snapshot(sb.repo)).toEqual(before);
     expect(sh(sb.repo, 'rev-parse', ws.branch)).toBe(tip);
+  });
+
+  it('refuses to overwrite a file the person keeps ignored in the checkout, naming it; nothing changed', async () => {
+    writeFileSync(join(sb.repo, '.gitignore'), 'config.local.json\n');
+    sh(sb.repo, 'add', '.gitignore');
+    sh(sb.repo, 'commit', '-q', '-m', 'ignore the local config');
+    writeFileSync(join(sb.repo, 'config.local.json'), '{"secret":"person"}\n');
+    // The task stops ignoring the file and commits its own version of it.
+    const ws = await task('t', { '.gitignore': '', 'config.local.json': '{"agent":true}\n' });
+    const before = snapshot(sb.repo);
+    const main = sh(sb.repo, 'rev-parse', 'main');
+    for (const mode of ['ff', 'merge', 'squash'] as const) {
+      const e = await failure(mergeTask(req(ws, mode)));
+      expect(e.code).toBe('BASE_DIRTY');
+      expect(e.transient).toBe(false);
+      expect(e.message).toMatch(/overwrite ignored file\(s\) of yours \(config\.local\.json\)/);
+      expect(e.details.files).toEqual(['config.local.json']);
+    }
+    expect(readFileSync(join(sb.repo, 'config.local.json'), 'utf8')).toBe('{"secret":"person"}\n');
+    expect(snapshot(sb.repo)).toEqual(before);
+    expect(sh(sb.repo, 'rev-parse', 'main')).toBe(main);
   });
 
   it('conflict: the files are reported, and branch, base and checkout are untouched', async () => {

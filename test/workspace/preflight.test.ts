@@ -78,7 +78,8 @@ describe('preflight', () => {
   });
 
   it('BRANCH_CHECKED_OUT when the task branch is checked out elsewhere (even the person’s checkout)', async () => {
-    expect(await code(preflight(req({ branch: 'main' })))).toBe('BRANCH_CHECKED_OUT');
+    sh(sb.repo, 'branch', 'develop');
+    expect(await code(preflight(req({ branch: 'main', baseBranch: 'develop' })))).toBe('BRANCH_CHECKED_OUT');
     sh(sb.repo, 'worktree', 'add', '-q', '-b', 'vr/t2', join(sb.root, 'elsewhere'));
     expect(await code(preflight(req({ branch: 'vr/t2' })))).toBe('BRANCH_CHECKED_OUT');
     // …but the task's own worktree holding it is no conflict (a resume).
@@ -90,6 +91,12 @@ describe('preflight', () => {
   it('BRANCH_INVALID for a name git refuses', async () => {
     expect(await code(preflight(req({ branch: 'bad..name' })))).toBe('BRANCH_INVALID');
     expect(await code(preflight(req({ branch: '-x' })))).toBe('BRANCH_INVALID');
+  });
+
+  it('BRANCH_INVALID for a branch that is the base itself (its commits would skip review), checked out or not', async () => {
+    sh(sb.repo, 'branch', 'develop');
+    expect(await code(preflight(req({ branch: 'develop', baseBranch: 'develop' })))).toBe('BRANCH_INVALID');
+    expect(await code(preflight(req({ branch: 'main' })))).toBe('BRANCH_INVALID');
   });
 
   it('WORKTREES_DIR_UNWRITABLE when it cannot be created, and refuses one inside the vault or the repository', async () => {

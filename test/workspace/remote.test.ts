@@ -40,5 +40,41 @@ describe('remote runs in git', () => {
     expect(snapshot(s.repo)).toEqual(before); // HEAD, index and files untouched
     // The remote not holding the commit the worker reported: a transient GIT_FAILED.
     await expect(fetchTaskBranch(s.repo, bare, src.branch, '0'.repeat(40))).rejects.toMatchObject({ code: 'GIT_FAILED', retryable: true });
+    expect(sh(s.repo, 'for-each-ref', 'refs/vaultrunner/')).toBe(''); // the private ref is gone
+  });
+
+  it('never replaces commits a person made on the local task branch, nor moves it under a checkout', async () => {
+    s = sandbox();
+    const bare = join(s.root, 'remote.git');
+    sh(s.root, 'init', '-q', '--bare', bare);
+    sh(s.repo, 'remote', 'add', 'origin', bare);
+    sh(s.repo, 'push', '-q', 'origin', 'main');
+    const branch = 'vr/t';
+    // The person's own commit on the task branch, which the worker's result does not contain.
+    sh(s.repo, 'checkout', '-q', '-b', branch);
+    writeFiles(s.repo, { 'mine.txt': 'mine\n' });
+    sh(s.repo, 'add', '-A');
+    sh(s.repo, 'commit', '-q', '-m', 'mine');
+    const mine = sh(s.repo, 'rev-parse', 'HEAD');
+    sh(s.repo, 'checkout', '-q', 'main');
+    const other = join(s.root, 'worker');
+    sh(s.root, 'clone', '-q', bare, other);
+    sh(other, 'checkout', '-q', '-b', branch, 'origin/main');
+    writeFiles(other, { 'w.txt': 'worker\n' });
+    sh(other, 'add', '-A');
+    sh(other, 'commit', '-q', '-m', 'worker');
+    sh(other, 'push', '-q', 'origin', branch);
+    const head = sh(other, 'rev-parse', 'HEAD');
+    await expect(fetchTaskBranch(s.repo, bare, branch, head)).rejects.toMatchObject({ code: 'BRANCH_INVALID', retryable: false });
+    expect(sh(s.repo, 'rev-parse', branch)).toBe(mine);
+    // A branch behind the worker's result moves forward, but not while it is checked out.
+    sh(s.repo, 'branch', '-f', branch, 'main');
+    sh(s.repo, 'checkout', '-q', branch);
+    await expect(fetchTaskBranch(s.repo, bare, branch, head)).rejects.toMatchObject({ code: 'BRANCH_CHECKED_OUT', retryable: false });
+    expect(sh(s.repo, 'rev-parse', 'HEAD')).toBe(sh(s.repo, 'rev-parse', 'main'));
+    sh(s.repo, 'checkout', '-q', 'main');
+    await fetchTaskBranch(s.repo, bare, branch, head);
+    expect(sh(s.repo, 'rev-parse', branch)).toBe(head);
+    expect(sh(s.repo, 'for-each-ref', 'refs/vaultrunner/')).toBe('');
   });
 });

@@ -211,4 +211,14 @@ describe('remove, discard, orphans, gc', () => {
     expect(existsSync(open1.root) && existsSync(live.root)).toBe(true);
     expect(sh(sb.repo, 'branch', '--list', 'vr/*').split('\n').map((s) => s.replace(/^[*+ ]+/, '')).sort()).toEqual(['vr/live', 'vr/unmerged']);
   });
+
+  it('gc: a merged task whose worktree folder was deleted by hand goes too (not "git not found")', async () => {
+    const ws = await open('gone');
+    writeFileSync(join(ws.root, 'g.txt'), 'g');
+    await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: 'g', taskId: 'gone', ownWorktree: true });
+    await mergeTask({ repoRoot: sb.repo, branch: ws.branch, baseBranch: 'main', mode: 'merge', taskId: 'gone', title: 'g' });
+    rmSync(ws.root, { recursive: true, force: true });
+    expect(await gcMerged(sb.repo, 'main')).toEqual(['vr/gone']);
+    expect(sh(sb.repo, 'worktree', 'list', '--porcelain')).not.toContain(ws.root);
+  });
 });
