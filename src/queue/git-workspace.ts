@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { KeyedQueue } from '../vault/keyed-queue.js';
 import { git as runGit } from '../workspace/git.js';
 import type { RunJob } from './job.js';
+import { redactUrl } from './redact-url.js';
 import type { HandBack, PreparedWorkspace, WorkspacePort } from './ports.js';
 
 export interface GitWorkspaceOptions {
@@ -34,6 +35,8 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
   return {
     async prepare(job: RunJob, runId: string): Promise<PreparedWorkspace> {
       const mirror = mirrorOf(job.repoUrl);
+      // A run id is one path segment (the worker checks it is the job's own); never a way out of runs/.
+      if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(runId) || runId.includes('..')) throw new GitError(`run id ${JSON.stringify(runId.slice(0, 100))} is not a folder name`);
       const dir = join(resolve(opts.workdir), 'runs', runId);
       // One fetch / worktree change at a time per repository: git locks would fail the others.
       const start = await perRepo.run(mirror, async () => {
@@ -45,7 +48,7 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
         // The branch may already hold earlier attempts' work; else it starts at the base commit.
         const remoteTip = await git(['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${job.branch}^{commit}`], mirror).catch(() => '');
         const startAt = remoteTip || (await git(['rev-parse', '--verify', `${job.baseCommit}^{commit}`], mirror).catch(() => {
-          throw new GitError(`base commit ${job.baseCommit} is not in ${job.repoUrl}`);
+          throw new GitError(`base commit ${job.baseCommit} is not in ${redactUrl(job.repoUrl)}`);
         }));
         if (existsSync(dir)) {
           await git(['worktree', 'remove', '--force', dir], mirror).catch(() => undefined);

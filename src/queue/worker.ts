@@ -16,6 +16,8 @@ import type { GateResult, GateRunner, HandBack, PreparedWorkspace, QueueLogger, 
 import { Reaper } from './reaper.js';
 import { connect, redactUrl, type Connection } from './redis.js';
 import { toWire, withRunScripts } from './run-stream.js';
+import { runId } from './job-ids.js';
+import { commandEnv } from '../workspace/run-command.js';
 
 export interface RemoteWorkerOptions {
   url: string;
@@ -156,6 +158,9 @@ export class RemoteWorker {
     let job: RunJob | undefined;
     try {
       job = parseRunJob(bjob.data);
+      // The id names the run's folder and fences its stream: only the one made from the job's own
+      // task, attempt and lease is taken (a hand-written `../x` would name a folder elsewhere).
+      if (id !== runId(job)) throw new AgentError('PERMISSION_DENIED', `worker ${this.id} refuses job ${JSON.stringify(id.slice(0, 100))}: its id is not the one of its task, attempt and lease`);
       const agent = this.checkJob(job, bjob.queueName);
       const mode = clampPermissionMode(job.permissionMode, this.opts.permissionCeiling);
       // A re-delivered run continues the session the previous delivery's agent reported.
@@ -197,9 +202,12 @@ export class RemoteWorker {
           .hget(keys.meta, 'delivery')
           .exec()
           .then((res) => {
-            const cancel = res?.[0]?.[1] as string | null;
-            const delivery = res?.[1]?.[1] as string | null;
-            if (delivery && delivery !== token) {
+            if (!res || res[1]?.[0]) return; // no answer: nothing is known
+            const cancel = res[0]?.[1] as string | null;
+            const delivery = res[1]?.[1] as string | null;
+            // Another delivery holds the run, or Redis lost it (restarted empty): the coordinator
+            // retries it elsewhere, so this agent must stop rather than run beside the retry.
+            if (delivery !== token) {
               lost = true;
               stop('cancel');
             } else if (cancel) stop(cancel === 'pause' || cancel === 'timeout' ? cancel : 'cancel');
@@ -212,7 +220,7 @@ export class RemoteWorker {
       this.reaper.untrack(run.pid);
       if (!lost) {
         hand = await this.opts.workspace.handBack(job, ws, `${job.taskId}: attempt ${job.attempt} on ${this.id}`);
-        if (outcome.ok && job.gates.length > 0 && hand.headCommit) gates = await this.opts.gates.run(job.gates, ws.cwd, this.agentEnv());
+        if (outcome.ok && job.gates.length > 0 && hand.headCommit) gates = await this.opts.gates.run(job.gates, ws.cwd, commandEnv(this.opts.env, { [RUN_MARKER_ENV]: token, VAULTRUNNER_TASK_ID: job.taskId })); // as local gates: no keys
       }
     } catch (err) {
       const error = err instanceof AgentError ? err : new AgentError('AGENT_FAILED', `worker ${this.id}: ${shortMessage(err, 300)}`, { cause: err, retryable: !isZodError(err) });
@@ -222,7 +230,7 @@ export class RemoteWorker {
     }
     if (dropped > 0) emit('note', `${dropped} transcript entries were dropped while Redis was unreachable.`);
     if (lost) {
-      logger.warn({ component: 'worker', run: id }, `run ${id}: another worker took it over; this result is discarded`);
+      logger.warn({ component: 'worker', run: id }, `run ${id}: no longer this delivery's (another worker took it over, or Redis lost it); the agent was stopped and this result is discarded`);
       if (ws) await this.opts.workspace.cleanup(ws, false).catch(() => undefined);
       return { reported: 'stale' };
     }
@@ -263,8 +271,8 @@ export class RemoteWorker {
     const unknown = job.gates.filter((g) => !this.opts.gates.known().includes(g));
     if (unknown.length > 0) throw new AgentError('PERMISSION_DENIED', `worker ${this.id} has no gate(s) ${unknown.join(', ')}; define them in its GATES`);
     const allowed = this.opts.allowedRemotes ?? [];
-    if (allowed.length > 0 && !allowed.some((p) => job.repoUrl.startsWith(p))) {
-      throw new AgentError('PERMISSION_DENIED', `worker ${this.id} does not clone from ${job.repoUrl}; see WORKER_REMOTES`);
+    if (allowed.length > 0 && !allowed.some((p) => remoteAllowed(job.repoUrl, p))) {
+      throw new AgentError('PERMISSION_DENIED', `worker ${this.id} does not clone from ${redactUrl(job.repoUrl)}; see WORKER_REMOTES`);
     }
     return this.opts.agents.get(job.agent)!;
   }
@@ -285,6 +293,17 @@ async function agentCwd(root: string, subdir: string | undefined): Promise<strin
     throw new AgentError('WORKSPACE_DENIED', `the folder ${JSON.stringify(subdir)} is not in the checkout of the task branch`);
   }
   return dir;
+}
+
+/**
+ * A WORKER_REMOTES prefix matches whole path segments only (…/team does not allow …/team-evil),
+ * and a URL with a `.` or `..` segment (plain or percent-encoded) is never allowed: git and curl
+ * resolve them, out of the prefix.
+ */
+export function remoteAllowed(url: string, prefix: string): boolean {
+  if (url.split(/[/:\\]/).some((seg) => /^(\.|%2e){1,2}$/i.test(seg))) return false;
+  if (!url.startsWith(prefix)) return false;
+  return url.length === prefix.length || /[/:]$/.test(prefix) || /^[/:]/.test(url.slice(prefix.length));
 }
 
 function isZodError(err: unknown): boolean {

@@ -2,7 +2,10 @@
 // and nothing in a job widens what a worker runs.
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runKeys } from '../../src/queue/job.js';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { DEFAULT_PREFIX, queueName, runKeys } from '../../src/queue/job.js';
 import { withRunScripts } from '../../src/queue/run-stream.js';
 import { QueueHarness } from './helpers/queue-harness.js';
 
@@ -84,11 +87,14 @@ describe('fencing and clamping of remote runs', () => {
     const gate = h.dispatcher.dispatch(await h.claim('wide-2', { sleepMs: 0 }, { permissionMode: 'plan', gates: ['rm_rf'] }), {});
     const remote = h.dispatcher.dispatch(await h.claim('wide-3', { sleepMs: 0 }, { permissionMode: 'plan', repoUrl: `${h.root}/other.git` }), {});
     const ok = h.dispatcher.dispatch(await h.claim('wide-4', { sleepMs: 0, file: 'wide-4.txt' }, { permissionMode: 'plan' }), {});
-    const [o1, o2, o3, o4] = await Promise.all([above.outcome, gate.outcome, remote.outcome, ok.outcome]);
+    // Inside the allowed prefix by its text, out of it once git resolves the `..`.
+    const dots = h.dispatcher.dispatch(await h.claim('wide-5', { sleepMs: 0 }, { permissionMode: 'plan', repoUrl: `${h.remote}/../other.git` }), {});
+    const [o1, o2, o3, o4, o5] = await Promise.all([above.outcome, gate.outcome, remote.outcome, ok.outcome, dots.outcome]);
     for (const [o, why] of [
       [o1, /above the operator's ceiling "default"/],
       [o2, /has no gate\(s\) rm_rf/],
       [o3, /does not clone from/],
+      [o5, /does not clone from/],
     ] as const) {
       expect(o.ok).toBe(false);
       expect(!o.ok && o.error.code).toBe('PERMISSION_DENIED');
@@ -98,5 +104,30 @@ describe('fencing and clamping of remote runs', () => {
     expect(o4.ok, JSON.stringify(o4)).toBe(true);
     // Only the allowed job's agent ever started.
     expect(h.agentLog().filter((e) => e.kind === 'start').map((e) => e.task)).toEqual(['wide-4']);
+  });
+
+  it('a job whose id is not its own run id is refused before any folder is touched; gates get no keys', { timeout: 150_000 }, async () => {
+    h = await QueueHarness.create();
+    const gates = { show_env: [process.execPath, '-e', 'console.log("keys:" + [process.env.ANTHROPIC_API_KEY, process.env.OPENAI_API_KEY].join(","))'] };
+    const w = h.spawnWorker('alpha', { ANTHROPIC_API_KEY: 'sk-ant-SECRETKEY', OPENAI_API_KEY: 'sk-openai-SECRETKEY', GATES: JSON.stringify(gates) });
+    await w.waitFor(/takes scripted runs/);
+    // A folder beside the worker's, which a job id of `../../victim` would name.
+    const victim = join(h.root, 'victim');
+    mkdirSync(victim);
+    writeFileSync(join(victim, 'precious.txt'), 'keep me');
+    client = new Redis(h.redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue(queueName('scripted'), { connection: client, prefix: DEFAULT_PREFIX });
+    const forged = await h.claim('forged', { sleepMs: 0, file: 'forged.txt' });
+    await queue.add('forged', forged, { jobId: '../../victim' });
+    await w.waitFor(/run \.\.\/\.\.\/victim: reported failure \(PERMISSION_DENIED\)/);
+    expect(readFileSync(join(victim, 'precious.txt'), 'utf8')).toBe('keep me');
+    expect(h.agentLog().some((e) => e.task === 'forged')).toBe(false);
+    await queue.close();
+    // A real run with a gate: it passes, and its output (which reaches the review note) holds no key.
+    const o = await h.dispatcher.dispatch(await h.claim('gated', { sleepMs: 0, file: 'gated.txt' }, { gates: ['show_env'] }), {}).outcome;
+    expect(o.ok, JSON.stringify(o)).toBe(true);
+    const tail = o.ok ? (o as { remote?: { gates?: { tail: string }[] } }).remote?.gates?.[0]?.tail : '';
+    expect(tail).toContain('keys:');
+    expect(tail).not.toContain('SECRETKEY');
   });
 });

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { parseRunJob, runId, type RunJobInput } from '../../src/queue/job.js';
-import { redactUrl } from '../../src/queue/redis.js';
+import { checkQueueUrl, redactUrl } from '../../src/queue/redis.js';
+import { remoteAllowed } from '../../src/queue/worker.js';
 import { workerSettings } from '../../src/queue/worker-config.js';
 
 const base: RunJobInput = {
@@ -57,6 +58,22 @@ describe('run jobs', () => {
     expect(redactUrl('redis://:s3cret@host:6379/0')).toBe('redis://:***@host:6379/0');
     expect(redactUrl('rediss://user:s3cret@host:6380')).toBe('rediss://user:***@host:6380');
     expect(redactUrl('redis://host:6379')).toBe('redis://host:6379');
+    // A password holding @ or /, and a token as the user: nothing of it shows.
+    expect(redactUrl('redis://:s3cr@tpass@host:6379')).toBe('redis://:***@host:6379');
+    expect(redactUrl('redis://:ab/cdSECRET@host')).toBe('redis://:***@host');
+    expect(redactUrl('https://ghp_TOKEN@github.com/team/x.git')).toBe('https://***@github.com/team/x.git');
+    expect(redactUrl('git@github.com:team/x.git')).toBe('git@github.com:team/x.git');
+    expect(() => checkQueueUrl('redis://:ab/cdSECRET@host')).not.toThrow(/SECRET/);
+  });
+
+  it('WORKER_REMOTES: whole segments only, and never a URL with . or .. segments', () => {
+    expect(remoteAllowed('https://git.example/team/x.git', 'https://git.example/team/')).toBe(true);
+    expect(remoteAllowed('https://git.example/team/x.git', 'https://git.example/team')).toBe(true);
+    expect(remoteAllowed('https://git.example/team-evil/x.git', 'https://git.example/team')).toBe(false);
+    expect(remoteAllowed('git@host:team/x.git', 'git@host:team/')).toBe(true);
+    for (const bad of ['https://git.example/team/../other.git', 'git@host:team/../x.git', '/srv/allowed/../x.git', 'https://git.example/team/%2e%2E/x.git', 'https://git.example/team/./x.git']) {
+      expect(remoteAllowed(bad, bad.startsWith('/') ? '/srv/allowed/' : bad.startsWith('git@') ? 'git@host:team/' : 'https://git.example/team/'), bad).toBe(false);
+    }
   });
 
   it('worker settings: flags over env, clear errors for bad values', () => {

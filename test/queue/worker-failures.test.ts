@@ -1,4 +1,5 @@
 // What a worker or Redis going away mid-run does: the run finishes exactly once, never twice at once.
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../../src/agents/agent.js';
 import { alive, QueueHarness, until } from './helpers/queue-harness.js';
@@ -64,6 +65,21 @@ describe('remote runs survive failures', () => {
     expect(w.child.exitCode).toBe(0);
     expect(alive(started.pid)).toBe(false);
     expect(h.agentLog().some((e) => e.kind === 'end')).toBe(false);
+  });
+
+  it('Redis restarted empty mid-run (the run is lost there): the agent is stopped, so it never runs beside the retry', { timeout: 150_000 }, async () => {
+    h = await QueueHarness.create();
+    const w = h.spawnWorker('alpha');
+    await w.waitFor(/takes scripted runs/);
+    const run = h.dispatcher.dispatch(await h.claim('flushed', { sleepMs: 60_000 }), {});
+    const started = await h.waitForAgent((e) => e.kind === 'start' && e.task === 'flushed');
+    const client = new Redis(h.redis.url, { maxRetriesPerRequest: null });
+    await client.flushall();
+    client.disconnect();
+    await w.waitFor(/run flushed\.a1\.[0-9a-f]+: no longer this delivery's/);
+    await until(() => !alive(started.pid), 'the agent stopped');
+    expect(h.agentLog().some((e) => e.kind === 'end' && e.task === 'flushed')).toBe(false);
+    await run.stop('cancel', 1000).catch(() => undefined);
   });
 
   it('Redis stopped and restarted: a started run reports when it is back; a new dispatch waits for it', { timeout: 150_000 }, async () => {
