@@ -29,7 +29,7 @@ const TEMP_PATTERNS: readonly RegExp[] = [
 const CONFLICT_PATTERNS: readonly RegExp[] = [
   /\.sync-conflict-/i, // Syncthing: name.sync-conflict-20240101-123456-ABCDEF.md
   /\([^)]*conflicted copy/i, // Dropbox "name (Bob's conflicted copy 2024-01-01).md", "(Conflicted copy …)"
-  / \(conflict[ )]/i, // "name (conflict 2024-01-01).md" and similar
+  / \(conflict(?:ed)?(?: copy)?(?: [^)]*\d{4}-?\d{2}-?\d{2}[^)]*)?\)/i, // "name (Conflict).md", "name (conflict 2024-01-01).md"; a title "Fix (conflict markers)" is a task
 ];
 
 /**

@@ -1,6 +1,7 @@
 // A new task note's file name rules and its text, shared by `vaultrunner new` and the web page's
 // "new task" (both write a note exactly like a person would, in Obsidian's property formats).
 import { formatScalar } from './frontmatter.js';
+import { isConflictName, isTempName } from './ignore-rules.js';
 
 const MAX_TITLE_CHARS = 120;
 // File systems allow 255 bytes; our temp names (`.<name>.md.vr-<hex>.tmp`) and sync tools'
@@ -22,6 +23,8 @@ export function unsafeTitleReason(title: string): string | undefined {
   if (WINDOWS_NAMES.test(title)) return `${JSON.stringify(title)} is a reserved file name on Windows`;
   if ([...title].length > MAX_TITLE_CHARS) return `the title is longer than ${MAX_TITLE_CHARS} characters`;
   if (Buffer.byteLength(title) > MAX_NAME_BYTES) return `the title is longer than ${MAX_NAME_BYTES} bytes`;
+  // A name the service would take for a sync tool's conflict copy or a temp file would never run.
+  if (isConflictName(`${title}.md`) || isTempName(`${title}.md`)) return `the title ${JSON.stringify(title)} looks like a sync conflict copy or a temp file, which vaultrunner ignores`;
   return undefined;
 }
 

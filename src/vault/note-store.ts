@@ -70,9 +70,26 @@ export function sameStamp(a: FileStamp, b: FileStamp): boolean {
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
 }
 
-/** Name of our temp files: a dot-file (ignored by the watcher and by Obsidian) beside the target. */
+/** Bytes of the note's name kept in a temp name: with `.`, `.vr-<hex>.tmp` it stays under 255. */
+const TEMP_NAME_BYTES = 200;
+
+/** Name of our temp files: a dot-file (ignored by the watcher and by Obsidian) beside the target.
+ *  A long name (Obsidian allows ~80 CJK characters and more) is cut, or no write could ever land. */
 export function tempNameFor(file: string): string {
-  return join(dirname(file), `.${basename(file)}.vr-${tempTag()}.tmp`);
+  const name = basename(file);
+  return join(dirname(file), `.${Buffer.byteLength(name) > TEMP_NAME_BYTES ? utf8Prefix(name, TEMP_NAME_BYTES) : name}.vr-${tempTag()}.tmp`);
+}
+
+/** The longest start of `s` in at most `max` UTF-8 bytes, whole characters only. */
+function utf8Prefix(s: string, max: number): string {
+  let out = '';
+  let bytes = 0;
+  for (const ch of s) {
+    bytes += Buffer.byteLength(ch);
+    if (bytes > max) break;
+    out += ch;
+  }
+  return out;
 }
 
 export interface NoteStoreOptions {

@@ -6,6 +6,7 @@ import { createCliVault, type CliVault } from '../helpers/cli-vault.js';
 import { approvalFingerprint } from '../../src/engine/approval.js';
 import { TEMPLATE_PLACEHOLDER } from '../../src/domain/readiness.js';
 import { NoteStore } from '../../src/vault/note-store.js';
+import { unsafeTitleReason } from '../../src/vault/new-note.js';
 import { stateFileName } from '../../src/vault/state-key.js';
 
 let v: CliVault;
@@ -93,6 +94,8 @@ describe('vaultrunner new', () => {
     const tooBig = v.run(['new', 'é'.repeat(101), '--type', 'x']);
     expect(tooBig.code).toBe(2);
     expect(tooBig.stderr).toContain('longer than 200 bytes');
+    expect(unsafeTitleReason('Fix (conflict 2024-01-01)')).toMatch(/sync conflict copy/);
+    expect(unsafeTitleReason('Resolve (conflict markers) in parser')).toBeUndefined();
     expect(v.run(['new', 'Ünïcödé — tâche №1 (draft), v2', '--type', 'x']).code).toBe(0);
   });
 

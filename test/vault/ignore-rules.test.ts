@@ -59,6 +59,8 @@ describe('classifyPath', () => {
     ['Needs_Action/a(conflicted copy).md', { kind: 'conflict-copy', folder: 'Needs_Action' }],
     ['Needs_Action/a (conflict 2024-01-01).md', { kind: 'conflict-copy', folder: 'Needs_Action' }],
     ['Plans/a (Conflict).md', { kind: 'conflict-copy', folder: 'Plans' }],
+    // A task's own title may speak of conflicts: not a copy without a sync tool's date.
+    ['Needs_Action/Resolve (conflict markers) in parser.md', { kind: 'task-note', folder: 'Needs_Action' }],
     ['Needs_Action/a.sync-conflict-20240101-123456-ABCDEF.png', { kind: 'ignored' }],
     ['Logs/a.sync-conflict-20240101-123456-ABCDEF.md', { kind: 'ignored' }],
     ['Needs_Action/.a.sync-conflict-20240101-123456-ABCDEF.md.tmp', { kind: 'ignored' }],

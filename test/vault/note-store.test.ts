@@ -91,6 +91,18 @@ describe('unreadable notes: ok:false with a clear reason, and never rewritten', 
 });
 
 describe('update()', () => {
+  it('a name near the 255-byte limit (80 CJK characters) can be updated and filed: one note, in one folder', async () => {
+    const name = `${'修'.repeat(80)}.md`; // 243 bytes: a temp name with the whole of it would not fit
+    const p = await note(name, NOTE);
+    const r = await store.update(p, () => ({ status: 'done' }));
+    expect(r?.note.text).toBe(NOTE.replace('status: new', 'status: done'));
+    const target = await store.move(p, done);
+    expect(target).toBe(join(done, name));
+    expect(await readdir(na)).toEqual([]);
+    expect(await readdir(done)).toEqual([name]);
+    expect(await leftovers()).toEqual([]);
+  });
+
   it('edits only the value, keeps BOM and CRLF, leaves no temp files, reports the write', async () => {
     const text = '\uFEFF---\r\ntype: code\r\nstatus: new # person\r\n---\r\nBody\r\n';
     const p = await note('a.md', text);
