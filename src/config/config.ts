@@ -109,11 +109,15 @@ const bool: Field<boolean> = (key, v) => {
   return refuse(key, v, 'use true or false');
 };
 
+/** Every duration ends up in a timer, and Node fires a longer delay than this at once (after 1 ms):
+ *  TASK_TIMEOUT=600h meant "no limit" and stopped every run as it started. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 const duration =
   (min = 0): Field<number> =>
   (key, v) => {
     const ms = parseDuration(v);
-    return ms === undefined || ms < min ? refuse(key, v, `use a duration like 500ms, 30s, 10m or 1h${min ? ` (at least ${min}ms)` : ''}`) : ms;
+    return ms === undefined || ms < min || ms > MAX_TIMER_MS ? refuse(key, v, `use a duration like 500ms, 30s, 10m or 1h${min ? ` (at least ${min}ms` : ' ('}${min ? ', ' : ''}at most 596h, about 24 days)`) : ms;
   };
 
 const int =

@@ -21,6 +21,16 @@ export interface RunOutcome {
   result?: string;
 }
 
+/**
+ * The stop that counts for a run's end. A deadline that passes after the agent itself finished
+ * with success (while its leftover processes were being ended, or a CLI lingered after its
+ * result) does not make the run a timeout: its work is committed, gated and reviewed as any
+ * success. A person's pause, cancel or move always counts.
+ */
+export function effectiveStopReason<R extends string>(ok: boolean, stopReason: R | undefined): R | undefined {
+  return ok && stopReason === 'timeout' ? undefined : stopReason;
+}
+
 export interface OutcomeContext {
   /** The note's status now (a person may have changed it during the run). */
   status: Status | undefined;

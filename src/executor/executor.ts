@@ -7,6 +7,7 @@ import { clampPermissionMode } from '../agents/permission.js';
 import { clampBudgetUsd } from '../agents/budget.js';
 import { obsidianDateTime } from '../clock.js';
 import { dispatchOrder } from '../domain/dispatch.js';
+import { effectiveStopReason } from '../domain/outcome.js';
 import type { Readiness } from '../domain/readiness.js';
 import type { Task } from '../domain/task.js';
 import { healthOf, probeAgents } from '../engine/agent-health.js';
@@ -327,7 +328,7 @@ export class Executor {
 
   private async finish(r: LiveRun, o: AgentOutcome): Promise<void> {
     const { ctx } = this;
-    const stopReason = r.state === 'stopping' ? r.stopReason : undefined;
+    const stopReason = effectiveStopReason(o.ok, r.state === 'stopping' ? r.stopReason : undefined);
     const remote = this.remotes.get(r.taskId);
     if (remote && notOurs(o)) {
       // Detached (this service stops; the run goes on and is followed after the restart), or a

@@ -53,6 +53,9 @@ describe('loadConfig', () => {
   it.each([
     [{ MAX_CONCURRENT: 'lots' }, /^MAX_CONCURRENT="lots" is not allowed; use a whole number from 1 to 256$/],
     [{ TASK_TIMEOUT: '10 minutes' }, /^TASK_TIMEOUT="10 minutes" is not allowed; use a duration like 500ms, 30s, 10m or 1h/],
+    // Longer than a timer can wait: Node would fire it at once and every run would time out.
+    [{ TASK_TIMEOUT: '600h' }, /^TASK_TIMEOUT="600h" is not allowed; .*at most 596h, about 24 days\)$/],
+    [{ AGENT_IDLE_TIMEOUT: '1000h' }, /^AGENT_IDLE_TIMEOUT="1000h" is not allowed; .*at most 596h/],
     [{ PERMISSION_MODE: 'yolo' }, /^PERMISSION_MODE="yolo" is not allowed; use one of plan, default, acceptEdits, bypassPermissions$/],
     [{ EXECUTOR_AUTORUN: 'maybe' }, /^EXECUTOR_AUTORUN="maybe" is not allowed; use true or false$/],
     [{ PLANNER: 'magic' }, /^PLANNER="magic" is not allowed; use one of agent, template$/],

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { backoffMs, planBackoffMs } from '../../src/domain/backoff.js';
 import { findCycle, judgeDependencies } from '../../src/domain/dependencies.js';
 import { dirKey, dispatchOrder, type Dispatchable } from '../../src/domain/dispatch.js';
-import { countedAttempts, decideOutcome, type OutcomeContext, type RunOutcome } from '../../src/domain/outcome.js';
+import { countedAttempts, decideOutcome, effectiveStopReason, type OutcomeContext, type RunOutcome } from '../../src/domain/outcome.js';
 
 const ctx = (over: Partial<OutcomeContext> = {}): OutcomeContext => ({
   status: 'executing',
@@ -43,6 +43,18 @@ describe('decideOutcome', () => {
 
   it('counts attempts per cycle, minus interrupted ones', () => {
     expect(countedAttempts({ attempts: 7, cycleStart: 4, interrupted: 1 })).toBe(2);
+  });
+});
+
+describe('effectiveStopReason', () => {
+  it('a deadline passed after the agent succeeded is no timeout; every other stop counts', () => {
+    expect(effectiveStopReason(true, 'timeout')).toBeUndefined();
+    expect(effectiveStopReason(false, 'timeout')).toBe('timeout');
+    for (const r of ['pause', 'cancel', 'moved', 'shutdown'] as const) {
+      expect(effectiveStopReason(true, r)).toBe(r);
+      expect(effectiveStopReason(false, r)).toBe(r);
+    }
+    expect(effectiveStopReason(true, undefined)).toBeUndefined();
   });
 });
 

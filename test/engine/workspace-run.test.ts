@@ -72,6 +72,21 @@ describe('a task whose working_dir is in a git repository', () => {
     expect(snapshot(repo)).toEqual(before);
   });
 
+  it('a success whose deadline passes while its leftover job is being stopped is committed and reviewed, not filed bare', async () => {
+    // The agent exits 0 when 2.5 s old; its SIGTERM-ignoring job holds the run's end for the
+    // leftover grace (1 s), and the 3 s deadline falls inside it.
+    h = createHarness({ AGENT: 'leaves', COMMAND_AGENTS: JSON.stringify({ leaves: fixtureAgent('leaves-job') }) }, { agentEnv: { FIXTURE_EXIT_AT_MS: '2500' } });
+    const repo = repoIn(h);
+    await h.start();
+    h.drop('late', `type: claude_code\nworking_dir: ${repo}\ntimeout: 3s`);
+    const t = await waitFor(() => h.find('late')?.folder === 'Done' && h.find('late')!.text, 'late done', 60_000);
+    const head = field(t, 'head_commit');
+    expect(head, t).toBeDefined();
+    expect(sh(repo, 'show', '--name-only', '--format=', head!)).toBe('work-late.txt');
+    expect(field(t, 'review')).toBe('[[Reviews/late]]');
+    expect(h.logLines().find((l) => l.task === 'late' && l.to === 'done')).toBeDefined();
+  }, 90_000);
+
   it('fails permanently with a clear error when the base branch does not exist (no retry)', async () => {
     h = createHarness({ AGENT: 'git', COMMAND_AGENTS: AGENTS });
     const repo = repoIn(h);
