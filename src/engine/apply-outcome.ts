@@ -22,9 +22,10 @@ export interface RunIdentity {
 }
 
 /** `bodyAtStart`: the note's body the run started from (its lease's), kept if it was interrupted. */
-export async function applyOutcome(ctx: EngineContext, path: string, o: RunOutcome, run?: RunIdentity, bodyAtStart?: string): Promise<void> {
-  const taskId = taskIdOf(path);
+export async function applyOutcome(ctx: EngineContext, pathAtStart: string, o: RunOutcome, run?: RunIdentity, bodyAtStart?: string): Promise<void> {
+  const taskId = taskIdOf(pathAtStart);
   const { store, logger, taskState } = ctx;
+  const path = await currentPath(ctx, taskId, pathAtStart);
   const state = await taskState.get(taskId);
   if (run) await reconcileOlderCopy(ctx, path, taskId, run);
   const read = await store.read(path).catch(() => undefined);
@@ -100,6 +101,20 @@ function round(n: number): number {
  * person's copy is kept (every other byte of it); the run's keys are put back so its outcome is
  * recorded on it, and the transcript stays linked.
  */
+/**
+ * Where the note is now: a person may have moved it to another task folder during the run (the
+ * index follows it by id). Its outcome is recorded there; dropping it would run the task again.
+ */
+async function currentPath(ctx: EngineContext, taskId: string, pathAtStart: string): Promise<string> {
+  const indexed = ctx.index.byId(taskId)?.path;
+  if (!indexed || indexed === pathAtStart) return pathAtStart;
+  const there = await ctx.store.read(pathAtStart).then(
+    () => true,
+    () => false,
+  );
+  return there ? pathAtStart : indexed;
+}
+
 async function reconcileOlderCopy(ctx: EngineContext, path: string, taskId: string, run: RunIdentity): Promise<void> {
   const read = await ctx.store.read(path).catch(() => undefined);
   if (!read?.ok) return;

@@ -126,6 +126,20 @@ describe('people steer by editing frontmatter', () => {
     expect(done.text).toMatch(/^status: done$/m);
   });
 
+  it('records the outcome on a note moved to another task folder mid-run: one run, not a second', async () => {
+    h = createHarness({}, { agentEnv: { FIXTURE_SLEEP_MS: '2000' } });
+    await h.start();
+    const path = h.drop('moved', 'type: claude_code');
+    await waitFor(() => h.runs().length === 1, 'running');
+    const ended = nextEvent(h.events, 'run:end', (e) => e.taskId === 'moved');
+    renameSync(path, join(h.vault, 'Pending_Approval', 'moved.md'));
+    expect((await ended).ok).toBe(true);
+    const done = await waitFor(() => h.find('moved')?.folder === 'Done' && h.find('moved'), 'moved note done');
+    expect(done.text).toMatch(/^status: done$/m);
+    await eventsFrom(h.events, 'dispatch:pass', 2);
+    expect(h.runs()).toHaveLength(1);
+  });
+
   it('treats a note moved into Done/ by hand as the person\'s decision', async () => {
     h = createHarness({}, { agentEnv: { FIXTURE_SLEEP_MS: '5000' } });
     await h.start();
