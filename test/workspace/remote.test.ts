@@ -11,6 +11,15 @@ afterEach(() => {
   s = undefined;
 });
 
+/** A bare `origin` beside the sandbox's repository, holding its main. */
+function withOrigin(sb: Sandbox): string {
+  const bare = join(sb.root, 'remote.git');
+  sh(sb.root, 'init', '-q', '--bare', bare);
+  sh(sb.repo, 'remote', 'add', 'origin', bare);
+  sh(sb.repo, 'push', '-q', 'origin', 'main');
+  return bare;
+}
+
 describe('remote runs in git', () => {
   it('needs an origin remote: NO_REMOTE (permanent) without one', async () => {
     s = sandbox();
@@ -19,10 +28,7 @@ describe('remote runs in git', () => {
 
   it('names origin, base branch and commit, the task branch and the subfolder; fetches the pushed branch back as a ref only', async () => {
     s = sandbox();
-    const bare = join(s.root, 'remote.git');
-    sh(s.root, 'init', '-q', '--bare', bare);
-    sh(s.repo, 'remote', 'add', 'origin', bare);
-    sh(s.repo, 'push', '-q', 'origin', 'main');
+    const bare = withOrigin(s);
     const src = await remoteSource({ taskId: 'Fix it', workingDir: join(s.repo, 'src') });
     expect(src).toMatchObject({ repoRoot: s.repo, subdir: 'src', remoteUrl: bare, baseBranch: 'main', baseCommit: sh(s.repo, 'rev-parse', 'main'), branch: 'vr/fix-it-' + src.branch.slice(-6) });
     // A worker's push, simulated from another clone.
@@ -45,10 +51,7 @@ describe('remote runs in git', () => {
 
   it('never replaces commits a person made on the local task branch, nor moves it under a checkout', async () => {
     s = sandbox();
-    const bare = join(s.root, 'remote.git');
-    sh(s.root, 'init', '-q', '--bare', bare);
-    sh(s.repo, 'remote', 'add', 'origin', bare);
-    sh(s.repo, 'push', '-q', 'origin', 'main');
+    const bare = withOrigin(s);
     const branch = 'vr/t';
     // The person's own commit on the task branch, which the worker's result does not contain.
     sh(s.repo, 'checkout', '-q', '-b', branch);
