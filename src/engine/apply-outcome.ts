@@ -96,12 +96,6 @@ function round(n: number): number {
 }
 
 /**
- * An editor that saved an older copy of the note during the run (`planned` or `new`, fewer
- * attempts than the one that just ran) would make us drop the finished run and run it again. The
- * person's copy is kept (every other byte of it); the run's keys are put back so its outcome is
- * recorded on it, and the transcript stays linked.
- */
-/**
  * Where the note is now: a person may have moved it to another task folder during the run (the
  * index follows it by id). Its outcome is recorded there; dropping it would run the task again.
  */
@@ -115,6 +109,12 @@ async function currentPath(ctx: EngineContext, taskId: string, pathAtStart: stri
   return there ? pathAtStart : indexed;
 }
 
+/**
+ * An editor that saved an older copy of the note during the run (`planned` or `new`, fewer
+ * attempts than the one that just ran) would make us drop the finished run and run it again. The
+ * person's copy is kept (every other byte of it); the run's keys are put back so its outcome is
+ * recorded on it, and the transcript stays linked.
+ */
 async function reconcileOlderCopy(ctx: EngineContext, path: string, taskId: string, run: RunIdentity): Promise<void> {
   const read = await ctx.store.read(path).catch(() => undefined);
   if (!read?.ok) return;
