@@ -12,6 +12,7 @@ import { ensureVaultDir, readTextOneShot } from '../os/safe-open.js';
 import { readToEnd } from '../os/read-to-end.js';
 import { applyEdits, FrontmatterSyntaxError, frontmatterData, splitNote, type FieldEdits } from './frontmatter.js';
 import type { Logger } from 'pino';
+import { utf8Prefix } from './state-key.js';
 
 export interface FileStamp {
   size: number;
@@ -78,18 +79,6 @@ const TEMP_NAME_BYTES = 200;
 export function tempNameFor(file: string): string {
   const name = basename(file);
   return join(dirname(file), `.${Buffer.byteLength(name) > TEMP_NAME_BYTES ? utf8Prefix(name, TEMP_NAME_BYTES) : name}.vr-${tempTag()}.tmp`);
-}
-
-/** The longest start of `s` in at most `max` UTF-8 bytes, whole characters only. */
-function utf8Prefix(s: string, max: number): string {
-  let out = '';
-  let bytes = 0;
-  for (const ch of s) {
-    bytes += Buffer.byteLength(ch);
-    if (bytes > max) break;
-    out += ch;
-  }
-  return out;
 }
 
 export interface NoteStoreOptions {

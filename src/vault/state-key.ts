@@ -37,17 +37,22 @@ export function stateKeyPrefix(id: string): string {
   if (PLAIN_ID.test(id)) return id;
   // Printable ASCII (nearly every id): one byte a character, nothing to normalise.
   if (PRINTABLE.test(id)) return id.slice(0, STATE_KEY_PREFIX_BYTES).replace(/[^A-Za-z0-9_-]/g, '_').replace(/_+/g, '_') || 'task';
-  let prefix = '';
+  // Letters and digits of any script stay readable; everything else becomes '_'.
+  const readable = id.normalize('NFC').replace(/[^\p{L}\p{N}_-]/gu, '_');
+  return utf8Prefix(readable, STATE_KEY_PREFIX_BYTES).replace(/_+/g, '_') || 'task';
+}
+
+/** The longest start of `s` in at most `max` UTF-8 bytes, whole characters only (a file name's
+ *  part: state keys here, note-store's temp names). */
+export function utf8Prefix(s: string, max: number): string {
+  let out = '';
   let bytes = 0;
-  for (const ch of id.normalize('NFC')) {
-    // Letters and digits of any script stay readable; everything else becomes '_'.
-    const c = /[\p{L}\p{N}_-]/u.test(ch) ? ch : '_';
-    const n = Buffer.byteLength(c);
-    if (bytes + n > STATE_KEY_PREFIX_BYTES) break;
-    prefix += c;
-    bytes += n;
+  for (const ch of s) {
+    bytes += Buffer.byteLength(ch);
+    if (bytes > max) break;
+    out += ch;
   }
-  return prefix.replace(/_+/g, '_') || 'task';
+  return out;
 }
 
 /** The `.json` state file name of a task. */
