@@ -61,6 +61,10 @@ export interface StoppingRun extends RunBase, LiveFields {
 }
 
 export type ActiveRun = StartingRun | RunningRun | StoppingRun;
+
+/** How long a stop waits for a run still being started (a spawn takes milliseconds; this only
+ *  bounds a stuck one, which the watchdog's recovery then finds by its run marker). */
+const STARTING_WAIT_MS = 30_000;
 export type LiveRun = RunningRun | StoppingRun;
 
 export class RunRegistry {
@@ -68,7 +72,11 @@ export class RunRegistry {
   /** Slots taken by claims still waiting for their lease. */
   private readonly claiming = new Set<string>();
   private readonly timers = new Map<string, NodeJS.Timeout[]>();
+  /** Waiting for a starting run to become live or be released (shutdown). */
+  private readonly startWaiters = new Map<string, Array<() => void>>();
   private closing = false;
+  /** The shutdown's grace is over: a run that starts from now on is stopped at once. */
+  private stoppingAll = false;
   /** slots() until runs or claims next change: a dispatch pass asks once per queued task. */
   private slotCache: readonly RunSlot[] | undefined;
 
@@ -172,7 +180,9 @@ export class RunRegistry {
     // Exact: the stop is due at the deadline, not at the watchdog's next pass (its check stays as a net).
     const deadline = setTimeout(() => void this.stop(run.taskId, 'timeout'), Math.max(0, live.startedAt + live.timeoutMs - this.ctx.clock.now()));
     this.timers.set(run.taskId, [renew, deadline]);
+    this.startSettled(run.taskId);
     this.ctx.events.emit('run:start', { taskId: run.taskId, kind: run.kind, attempt: run.attempt, pid: live.agentRun.pid });
+    if (this.stoppingAll) void this.stop(run.taskId, 'shutdown');
     // pid 0 means the spawn failed; never record it (kill(-0) would signal our own group).
     const pid = live.agentRun.pid;
     if (pid > 0) await this.ctx.leases.update(run.lease, { attempt: run.attempt, run: { pid, pidStart: processStartTime(pid), startedAt: live.startedAt, agent: live.agent.name, timeoutMs: live.timeoutMs, ...(live.output ? { output: live.output } : {}), ...(live.transcript ? { transcript: live.transcript.link } : {}), ...(live.bodyAtStart !== undefined ? { bodyAtStart: live.bodyAtStart } : {}) } }).catch(() => false);
@@ -218,18 +228,48 @@ export class RunRegistry {
     this.clearTimers(taskId);
     this.runs.delete(taskId);
     this.slotCache = undefined;
+    this.startSettled(taskId);
     if (!opts.keepLease && r.lease) await this.ctx.leases.release(r.lease).catch(() => undefined);
   }
 
   /** Stop claiming; let runs finish for `graceMs`, then stop them (they resume on next start). */
   async shutdown(graceMs: number): Promise<void> {
     this.closing = true;
-    const all = () => Promise.all(this.all().map((r) => (r.state === 'starting' ? Promise.resolve() : r.done)));
+    // A run still starting has an agent about to exist: it is waited for like the others, so no
+    // agent is spawned after the service said it stopped.
+    const settled = async (r: ActiveRun): Promise<void> => {
+      if (r.state === 'starting' && !(await this.untilStarted(r.taskId))) return;
+      const now = this.runs.get(r.taskId);
+      if (now && now.state !== 'starting') await now.done;
+    };
+    const all = () => Promise.all(this.all().map(settled));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([all().then(() => false), new Promise<boolean>((res) => (timer = setTimeout(() => res(true), graceMs)))]);
     clearTimeout(timer);
-    if (timedOut) await Promise.all(this.all().map((r) => this.stop(r.taskId, 'shutdown')));
+    if (timedOut) {
+      this.stoppingAll = true;
+      await Promise.all(this.all().map((r) => this.stop(r.taskId, 'shutdown')));
+    }
     await all();
+  }
+
+  /** Resolves true once a starting run is live or released, false after STARTING_WAIT_MS. */
+  private untilStarted(taskId: string): Promise<boolean> {
+    return new Promise((res) => {
+      const timer = setTimeout(() => {
+        this.ctx.logger.warn({ component: 'executor', task: taskId }, `${taskId}: its agent was still starting ${STARTING_WAIT_MS / 1000}s into the stop; stopping without it`);
+        res(false);
+      }, STARTING_WAIT_MS);
+      const list = this.startWaiters.get(taskId) ?? [];
+      list.push(() => (clearTimeout(timer), res(true)));
+      this.startWaiters.set(taskId, list);
+    });
+  }
+
+  private startSettled(taskId: string): void {
+    const list = this.startWaiters.get(taskId);
+    this.startWaiters.delete(taskId);
+    for (const f of list ?? []) f();
   }
 
   private clearTimers(taskId: string): void {

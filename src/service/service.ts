@@ -177,6 +177,16 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     if (config.orchestratorAutorun) void orchestrator.handle(entry);
     if (config.executorAutorun) executor.kick();
   });
+  // A pause, cancel or move made while the agent was being started found no process to stop:
+  // looked at again as soon as it runs.
+  events.on('run:start', (e) => {
+    const entry = index.byId(e.taskId);
+    if (entry) steer(entry);
+    else if (ctx.runs.isLive(e.taskId)) {
+      logger.info({ component: 'executor', task: e.taskId }, `${e.taskId}: note moved or deleted by a person while its agent was starting`);
+      void ctx.runs.stop(e.taskId, 'moved');
+    }
+  });
   index.on('remove', (entry) => {
     dashboard.schedule();
     if (!index.byId(entry.id)) seen.delete(entry.id);

@@ -45,7 +45,7 @@ export interface RunRecord {
 
 const AGENTS = { ok: fixtureAgent('ok'), fail: fixtureAgent('fail'), hang: fixtureAgent('hang'), stubborn: fixtureAgent('ignore-term'), session: fixtureAgent('session') };
 
-export function createHarness(overrides: Partial<Record<ConfigKey | WorkspaceConfigKey, string>> = {}, opts: { examples?: boolean; agentEnv?: Record<string, string>; invalidSettleMs?: number; notifier?: Notifier; service?: Pick<ServiceOptions, 'index' | 'createWatcher'> } = {}): Harness {
+export function createHarness(overrides: Partial<Record<ConfigKey | WorkspaceConfigKey, string>> = {}, opts: { examples?: boolean; agentEnv?: Record<string, string>; invalidSettleMs?: number; notifier?: Notifier; service?: Pick<ServiceOptions, 'index' | 'createWatcher' | 'agents'> } = {}): Harness {
   const root = mkdtempSync(join(tmpdir(), 'vr-test-'));
   const vault = join(root, 'vault');
   const runLog = join(root, 'runs.log');
