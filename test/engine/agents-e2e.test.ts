@@ -3,7 +3,8 @@
 // 127.0.0.1 (no network, no mocks). Each writes a real file through its own tool. For codex, gemini
 // and opencode, table-driven: a silent model is stopped at its timeout, a paused run resumes its
 // session, and an overload the CLI gives up on is retried by the service; 400/401 through the
-// service with codex (each CLI's own agent test covers its 400 and 401).
+// service with codex (each CLI's own agent test covers its 400 and 401). These also stand for the
+// agent-level checks not repeated in test/agents (resume; opencode's 5xx and timeout).
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,6 +117,8 @@ describe('every built-in agent through the service', () => {
     h!.drop('silent', `type: claude_code\nworking_dir: ${repo}\nmax_attempts: 1\ntimeout: 3s`, 'CASE-HANG\n');
     const silent = await waitFor(() => h!.status('silent') === 'failed' && h!.find('silent')!.text, `${name}: silent failed`, 90_000);
     expect(silent).toMatch(/^error: .*timeout/im);
+    // The adapter's own AGENT_TIMEOUT (retryable: with max_attempts 1 it fails here), by its type.
+    expect(h!.logLines().find((l) => l.task === 'silent' && l.to === 'failed')).toMatchObject({ code: 'AGENT_TIMEOUT', attempt: 1, maxAttempts: 1 });
     expect(pids.get('silent')).toBeGreaterThan(0);
     expect(groupRunning(pids.get('silent')!)).toBe(false);
   }, 150_000);
