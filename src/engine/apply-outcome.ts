@@ -11,6 +11,7 @@ import { validateTask } from '../domain/task.js';
 import { faultPoint } from '../fault.js';
 import { RESULT_MAX_CHARS, resultSection } from '../runs/result-section.js';
 import { taskIdOf, wikilink } from '../vault/layout.js';
+import type { TaskState } from '../vault/task-state.js';
 import type { EngineContext } from './context.js';
 import { finishDone } from './finish-task.js';
 import { transition } from './transition.js';
@@ -68,7 +69,10 @@ export async function applyOutcome(ctx: EngineContext, pathAtStart: string, o: R
       const append = (body: string) => resultSection(body, o.result, obsidianDateTime(now));
       const written = await transition(ctx, { ...base, to: d.to, edits: { finished_at: obsidianDateTime(now), ...sessionEdit, ...costEdit, error: undefined }, append });
       // What feedback the agent already has outlives the run: the next review round sends only new feedback.
+      // A review round a person starts is a new cycle (max_attempts counts from here), even one
+      // started by an edit made while the service was down (nothing notices that transition).
       await taskState.clear(taskId, ['feedbackSent']);
+      if (d.to === 'in_review') await taskState.patch(taskId, newCycleState(attempts));
       faultPoint('after-final-write');
       // Merged per MERGE (a task with a git workspace), then filed; a refused merge goes to review.
       if (written && d.fileInDone) await finishDone(ctx, path, 'executor');
@@ -79,7 +83,9 @@ export async function applyOutcome(ctx: EngineContext, pathAtStart: string, o: R
       await transition(ctx, { ...base, to: d.to, edits: { error: d.error, ...sessionEdit, ...costEdit }, log: { code: o.code, retryInMs: d.delayMs, attempt: attempts, maxAttempts: max } });
       return;
     case 'failed':
-      await taskState.patch(taskId, { notBefore: undefined, resumeSession: undefined });
+      // Only a person sends a failed task back, and that starts a new cycle: counted from here now,
+      // so a `planned` written while the service was down gets max_attempts too.
+      await taskState.patch(taskId, newCycleState(attempts));
       await transition(ctx, { ...base, to: d.to, edits: { error: d.error, finished_at: obsidianDateTime(now), ...sessionEdit, ...costEdit }, log: { code: o.code, attempt: attempts, maxAttempts: max } });
       return;
   }
@@ -89,6 +95,12 @@ async function fileInDone(ctx: EngineContext, path: string, taskId: string): Pro
   const target = await ctx.store.move(path, ctx.paths.done);
   ctx.logger.info({ component: 'executor', task: taskId, dest: target }, `${taskId}: filed in Done`);
   await ctx.index.refresh(path);
+}
+
+/** A new cycle after `attempts` (a person's retry or review round): max_attempts counts from
+ *  here, and no backoff, failure count or session is carried over. */
+export function newCycleState(attempts: number): Partial<TaskState> {
+  return { cycleStart: attempts, notBefore: undefined, failures: undefined, interrupted: undefined, resumeSession: undefined };
 }
 
 function round(n: number): number {

@@ -10,6 +10,7 @@ import { shortMessage } from '../errors.js';
 import { createDashboard, type Dashboard } from '../dashboard/dashboard-writer.js';
 import type { Status } from '../domain/status.js';
 import type { EngineContext } from '../engine/context.js';
+import { newCycleState } from '../engine/apply-outcome.js';
 import { EngineEvents } from '../engine/events.js';
 import { RunRegistry } from '../engine/run-registry.js';
 import { OwnWrites } from '../engine/transition.js';
@@ -153,7 +154,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const seen = new Map<string, Status>();
   for (const e of index.entries()) if (e.state.kind === 'task') seen.set(e.id, e.state.task.status);
   const newCycle = (id: string, attempts: number) =>
-    ctx.taskState.patch(id, (cur) => ({ cycleStart: Math.max(cur.cycleStart ?? 0, attempts), notBefore: undefined, failures: undefined, interrupted: undefined, resumeSession: undefined }));
+    ctx.taskState.patch(id, (cur) => newCycleState(Math.max(cur.cycleStart ?? 0, attempts)));
   const noticePerson = (entry: IndexEntry) => {
     if (entry.state.kind !== 'task') return;
     const to = entry.state.task.status;
