@@ -27,3 +27,10 @@ export function approvalHolds(task: Task, body: string, st: TaskState): boolean 
 export function approvalGiven(task: Task, body: string, st: TaskState): boolean {
   return task.approved && st.approvalAsked !== undefined && st.approvalAsked === approvalFingerprint(task, body);
 }
+
+/** A person approved the task as it is now (the CLI's or the web page's `approve`, possibly
+ *  before the service asked): recorded as asked and given for this very content. */
+export function personApproval(task: Pick<Task, 'type' | 'agent'>, body: string): Pick<TaskState, 'approvalAsked' | 'approvedFor'> {
+  const fp = approvalFingerprint(task, body);
+  return { approvalAsked: fp, approvedFor: fp };
+}

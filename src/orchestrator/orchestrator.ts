@@ -17,6 +17,7 @@ import { wikilink } from '../vault/layout.js';
 import type { FieldEdits } from '../vault/frontmatter.js';
 import { approvalFingerprint, approvalGiven, approvalHolds, needsApproval } from '../engine/approval.js';
 import type { IndexEntry } from '../vault/task-index.js';
+import type { TaskState } from '../vault/task-state.js';
 import { closeCancelledWorkspace, finishDone } from '../engine/finish-task.js';
 import type { Planner } from './planner.js';
 import { createTemplatePlanner } from './template-planner.js';
@@ -139,7 +140,7 @@ export class Orchestrator {
       case 'awaiting_approval':
         return this.approval(entry, task, state.body);
       case 'planned': {
-        if (!needsApproval(task, this.ctx.config) || approvalHolds(task, state.body, await this.ctx.taskState.get(task.id))) {
+        if (!needsApproval(task, this.ctx.config) || approvalHolds(task, state.body, await this.approvalState(task))) {
           if (entry.folder !== folderFor('planned')) return this.file(entry, this.ctx.paths.needsAction, 'approved task back to Needs_Action');
           return;
         }
@@ -208,7 +209,7 @@ export class Orchestrator {
       return this.planFailed(entry, task, err);
     }
     planWrite?.catch(() => undefined); // (awaited below; its failure is planning's)
-    const waitApproval = needsApproval(task, ctx.config) && !approvalHolds(task, body, await ctx.taskState.get(task.id));
+    const waitApproval = needsApproval(task, ctx.config) && !approvalHolds(task, body, await this.approvalState(task));
     // `created` is set once, at the first transition, from when the note first appeared.
     const edits = { plan: planLink, error: undefined, ...(task.created ? {} : { created: obsidianDateTime(entry.firstSeen) }) };
     let done: boolean;
@@ -274,7 +275,7 @@ export class Orchestrator {
     if (existing) return 'exists';
     // PLANNER=agent never shows an unapproved task to an agent that cannot be confined to
     // read-only planning: such a task gets the template plan (the agent runs only once approved).
-    const untrusted = needsApproval(task, ctx.config) && !approvalHolds(task, body, await ctx.taskState.get(task.id));
+    const untrusted = needsApproval(task, ctx.config) && !approvalHolds(task, body, await this.approvalState(task));
     const planner = this.planner.usesAgent && untrusted && !this.planner.readOnly?.({ task, body, cwd }) ? this.fallback : this.planner;
     const planBody = planner.usesAgent ? await this.planOnSlot(entry, task, body, cwd, untrusted) : await planner.plan({ task, body, cwd });
     if (planBody === undefined) return 'no-slot';
@@ -314,6 +315,13 @@ export class Orchestrator {
       await ctx.runs.release(task.id);
       ctx.events.emit('run:end', { taskId: task.id, kind: 'plan', attempt: 0, ok });
     }
+  }
+
+  /** The task's state for an approval check. An `approved: true` with no approval on record
+   *  looks at the disk again: a person's `vaultrunner approve` ahead of the question writes it there. */
+  private async approvalState(task: Task): Promise<TaskState> {
+    const st = await this.ctx.taskState.get(task.id);
+    return task.approved && st.approvedFor === undefined ? this.ctx.taskState.reload(task.id) : st;
   }
 
   /**

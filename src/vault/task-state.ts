@@ -199,6 +199,17 @@ export class TaskStateStore {
     return hit && (hit.stamp === 'absent' || this.snapshot.has(id)) ? hit.state : undefined;
   }
 
+  /** get() from the disk, past a cached absence: for a file another process may have just
+   *  created (a person's `vaultrunner approve` ahead of the service's question). */
+  reload(id: string): Promise<TaskState> {
+    const hit = this.cache.get(id);
+    if (hit?.stamp === 'absent' || this.snapshot.has(id)) {
+      this.cache.delete(id);
+      this.snapshot.delete(id);
+    }
+    return this.get(id);
+  }
+
   async get(id: string): Promise<TaskState> {
     const hit = this.cache.get(id);
     // Other processes remove state files (`vaultrunner retry`); the one they create (retry's

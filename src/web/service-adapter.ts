@@ -8,6 +8,7 @@ import type { Config } from '../config/config.js';
 import { NoteGoneError } from '../errors.js';
 import { isInside } from '../executor/workspace.js';
 import { readinessText } from '../domain/readiness.js';
+import { personApproval } from '../engine/approval.js';
 import type { EngineEvents } from '../engine/events.js';
 import { offlineWaitSources, readinessOf as judge, type WaitSources } from '../engine/wait-facts.js';
 import { PRIORITIES } from '../lifecycle/status.js';
@@ -320,6 +321,7 @@ export function createServiceAdapter(deps: ServiceAdapterDeps): WebReadModel & W
       let message = '';
       let stale = false;
       let attemptsSoFar = 0;
+      let approvedAhead = false;
       let r;
       try {
         r = await store.update(f.path, (data, note) => {
@@ -336,6 +338,7 @@ export function createServiceAdapter(deps: ServiceAdapterDeps): WebReadModel & W
             return { status: 'done' };
           }
           const d = decideEdit(action, id, data, f.folder);
+          approvedAhead = action === 'approve' && d.kind === 'edit' && d.from !== 'awaiting_approval';
           if (d.kind === 'refuse' || d.kind === 'noop') {
             message = d.message;
             return null;
@@ -351,6 +354,7 @@ export function createServiceAdapter(deps: ServiceAdapterDeps): WebReadModel & W
       if (stale) throw conflict();
       if (!r) throw new WebRefusedError(message || `cannot ${action} ${id} now`);
       let version: string | null = r.note.hash;
+      if (approvedAhead) await recordApproval(id, f.path);
       if (action === 'retry') {
         await deps.taskState.startCycle(id, attemptsSoFar);
         if (f.folder === 'Done') {
@@ -361,6 +365,13 @@ export function createServiceAdapter(deps: ServiceAdapterDeps): WebReadModel & W
       return { id, message: `${id}: ${action === 'acceptReview' ? 'accepted, now done' : VERB[action]}`, version };
     },
   };
+
+  /** Approved ahead of the service's question: recorded for the content as it is now (engine/approval.ts). */
+  async function recordApproval(id: string, path: string): Promise<void> {
+    const read = await store.read(path).catch(() => undefined);
+    const v = read?.ok ? validateTask(id, read.data) : undefined;
+    if (read?.ok && v?.ok && v.task.approved) await deps.taskState.patch(id, personApproval(v.task, read.body));
+  }
 
   async function sendBack(id: string, path: string, opts: { version?: string; feedback?: string }, conflict: () => Error): Promise<ActionResult> {
     const feedback = String(opts.feedback ?? '').replace(/\r\n/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f]/g, '').trim();

@@ -4,6 +4,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { initVault } from '../../src/vault/init-vault.js';
+import { runCliAsync } from '../helpers/cli-process.js';
 import { createHarness, eventsFrom, waitFor, type Harness } from '../helpers/vault-harness.js';
 
 let h: Harness;
@@ -57,6 +58,25 @@ describe('approval is a person’s act (issue 15 item 8)', () => {
     await waitFor(() => h.find('gate')?.folder === 'Done', 'gate done');
     await eventsFrom(h.events, 'dispatch:pass', 2);
     expect(h.runs()).toEqual([]);
+  });
+
+  it("a person's `vaultrunner approve` ahead of the question counts: given with the service down, and on a paused task while it runs", async () => {
+    h = createHarness({ EXECUTOR_TYPES: 'claude_code' });
+    await initVault(h.vault, { examples: false });
+    const cli = (...args: string[]) => runCliAsync(args, { cwd: h.root, env: { VAULT_DIR: h.vault, EXECUTOR_TYPES: 'claude_code' } });
+    h.drop('ahead', 'type: claude_code\nrequires_approval: true');
+    expect((await cli('approve', 'ahead')).stdout).toMatch(/^approved ahead \(was new\)/);
+    await h.start();
+    await waitFor(() => h.status('ahead') === 'done', 'approved ahead: it runs without waiting');
+    // The service has seen this one unapproved (paused, so never asked) before the person approves it.
+    const path = h.drop('later', 'type: claude_code\nrequires_approval: true\nstatus: paused');
+    await waitFor(() => h.service!.ctx.index.byId('later') !== undefined, 'later indexed');
+    await eventsFrom(h.events, 'dispatch:pass', 2);
+    expect((await cli('approve', 'later')).code).toBe(0);
+    edit(path, (t) => t.replace('status: paused', 'status: planned'));
+    await waitFor(() => h.status('later') === 'done', 'approved while paused: it runs once resumed');
+    expect(h.runs().map((r) => r.task)).toEqual(['ahead', 'later']);
+    expect(h.logLines().some((l) => l.to === 'awaiting_approval')).toBe(false);
   });
 
   it('under PERMISSION_MODE=plan a command agent (which cannot be confined to read-only) is refused, not run', async () => {

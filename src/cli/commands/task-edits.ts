@@ -6,6 +6,8 @@
 import { relative } from 'node:path';
 import { decideEdit, type EditAction, type EditDecision } from '../../domain/person-edits.js';
 import { decideAndWrite } from '../../engine/transition.js';
+import { personApproval } from '../../engine/approval.js';
+import { validateTask } from '../../domain/task.js';
 import { NoteGoneError } from '../../errors.js';
 import { createLogger, silentLogger } from '../../log/logger.js';
 import { inspectLock } from '../../vault/service-lock.js';
@@ -41,6 +43,9 @@ async function runEdit(action: EditAction, ctx: Parameters<Command['run']>[0]): 
   }
   const d = decision!;
   if (d.kind === 'refuse') throw new RefusedError(d.message);
+  // Approved ahead of the service's question: the approval is recorded for the content as it is
+  // now (a note's own `approved: true` never counts; a person's, given here, does).
+  if (action === 'approve' && d.from !== 'awaiting_approval') await recordApproval(store, paths, found.id);
   if (d.kind === 'noop') {
     ctx.io.stdout.write(`${d.message}\n`);
     return 0;
@@ -91,6 +96,14 @@ export const resumeCommand = editCommand('resume', 'resume a paused task (status
 export const cancelCommand = editCommand('cancel', 'cancel a task (status: cancelled); the service files it in Done/', 'Sets status: cancelled. A running agent is stopped by the service when it sees the edit.');
 export const retryCommand = editCommand('retry', 'run a task again (status: planned, error removed; attempts keep counting)', 'Sets status: planned (new if it was never planned) and removes error. `attempts` keeps counting,\nso every attempt keeps its own transcript; max_attempts allows that many new attempts from here.\nWorks for any task that is not running; a note in Done/ is moved back to Needs_Action/.');
 export const approveCommand = editCommand('approve', 'approve a task waiting in Pending_Approval/ (approved: true)', 'Sets approved: true. A task awaiting approval is then released to Needs_Action/ and runs; a task\nset requires_approval (or of a type outside EXECUTOR_TYPES) may be approved ahead. A task that needs\nno approval is left as it is, and approve says so (exit 0).');
+
+async function recordApproval(store: ReturnType<typeof openVault>['store'], paths: ReturnType<typeof openVault>['paths'], id: string): Promise<void> {
+  const found = await findTask(paths, id);
+  const r = await store.read(found.path);
+  const v = r.ok ? validateTask(found.id, r.data) : undefined;
+  if (!r.ok || !v?.ok || !v.task.approved) return;
+  await new TaskStateStore(paths.taskState).patch(found.id, personApproval(v.task, r.body));
+}
 
 async function currentAttempts(store: ReturnType<typeof openVault>['store'], paths: ReturnType<typeof openVault>['paths'], id: string): Promise<number> {
   const found = await findTask(paths, id).catch(() => undefined);
