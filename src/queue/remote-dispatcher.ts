@@ -9,6 +9,7 @@ import { DEFAULT_PREFIX, parseRunJob, queueName, runId, runKeys, type RunJob, ty
 export { DEFAULT_PREFIX };
 import type { CursorStore, LeaseCheck, QueueLogger } from './ports.js';
 import { connect, redactUrl, type Connection } from './redis.js';
+import { withoutCredentials } from './repo-url.js';
 import { fromWire, isAgentEvent, parseEntries, type RemoteOutcome, type StartInfo, type StreamEntry, type WireOutcome } from './run-stream.js';
 
 export interface RemoteDispatcherOptions {
@@ -85,13 +86,16 @@ export class RemoteDispatcher {
   /**
    * Enqueue a claimed run (idempotent for the same task id + attempt + lease token) and follow it.
    * Calling it again after a coordinator restart re-attaches to the same job and resumes its stream
-   * from the saved cursor. Throws QUEUE_JOB_INVALID at once when the job does not validate.
+   * from the saved cursor. Throws QUEUE_JOB_INVALID at once when the job does not validate. The
+   * job goes without the credentials its `repoUrl` may hold: workers use their own.
    */
   dispatch(input: RunJobInput, hooks: RemoteRunHooks = {}): RemoteRun {
     if (this.closed) throw new VaultrunnerError('QUEUE_UNAVAILABLE', 'the remote dispatcher is closed');
     let job: RunJob;
     try {
-      job = parseRunJob(input);
+      // Every job reaches Redis here: credentials in the origin URL never go with it (also in a
+      // job saved before they were stripped and dispatched again after a restart).
+      job = parseRunJob({ ...input, repoUrl: withoutCredentials(input.repoUrl) });
     } catch (err) {
       throw new VaultrunnerError('QUEUE_JOB_INVALID', `remote run for ${input.taskId} is invalid: ${shortMessage(err)}`, { cause: err });
     }

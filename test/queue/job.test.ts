@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { parseRunJob, runId, type RunJobInput } from '../../src/queue/job.js';
 import { checkQueueUrl, redactUrl } from '../../src/queue/redis.js';
+import { withoutCredentials } from '../../src/queue/repo-url.js';
 import { remoteAllowed } from '../../src/queue/worker.js';
 import { workerSettings } from '../../src/queue/worker-config.js';
 
@@ -64,6 +65,19 @@ describe('run jobs', () => {
     expect(redactUrl('https://ghp_TOKEN@github.com/team/x.git')).toBe('https://***@github.com/team/x.git');
     expect(redactUrl('git@github.com:team/x.git')).toBe('git@github.com:team/x.git');
     expect(() => checkQueueUrl('redis://:ab/cdSECRET@host')).not.toThrow(/SECRET/);
+  });
+
+  it('a job\'s repository URL: credentials go, scheme, host, port, path and an ssh user stay', () => {
+    expect(withoutCredentials('https://alice:s3cret@git.example:8443/team/x.git')).toBe('https://git.example:8443/team/x.git');
+    expect(withoutCredentials('https://ghp_TOKEN@github.com/team/x.git')).toBe('https://github.com/team/x.git');
+    // A password holding @: everything up to the authority's last @ goes.
+    expect(withoutCredentials('https://u:p@ss@[::1]:8080/x.git?y#z')).toBe('https://[::1]:8080/x.git?y#z');
+    // An @ in the path is the path's.
+    expect(withoutCredentials('https://git.example/team/x@v2.git')).toBe('https://git.example/team/x@v2.git');
+    expect(withoutCredentials('ssh://git:s3cret@git.example:2222/team/x.git')).toBe('ssh://git@git.example:2222/team/x.git');
+    expect(withoutCredentials('git+ssh://deploy@git.example/x.git')).toBe('git+ssh://deploy@git.example/x.git');
+    expect(withoutCredentials('ssh://:s3cret@git.example/x.git')).toBe('ssh://git.example/x.git');
+    for (const same of ['git@github.com:team/x.git', '/srv/git/x.git', 'file:///srv/git/x.git', 'https://git.example/x.git']) expect(withoutCredentials(same)).toBe(same);
   });
 
   it('WORKER_REMOTES: whole segments only, and never a URL with . or .. segments', () => {
