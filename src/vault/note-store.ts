@@ -81,6 +81,9 @@ export function tempNameFor(file: string): string {
   return join(dirname(file), `.${Buffer.byteLength(name) > TEMP_NAME_BYTES ? utf8Prefix(name, TEMP_NAME_BYTES) : name}.vr-${tempTag()}.tmp`);
 }
 
+/** A name tempNameFor gives, exactly; group 1: the note's name (cut when it was long). */
+export const TEMP_NAME = /^\.(.+)\.vr-[0-9a-f]{8}\.tmp$/s;
+
 export interface NoteStoreOptions {
   /** Called after each successful write or move, so the index can recognise our own changes. */
   onWrite?: (path: string, text: string | undefined, movedTo?: string) => void;

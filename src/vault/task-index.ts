@@ -13,6 +13,7 @@ import { NoteGoneError } from '../errors.js';
 import { classifyName, classifyPath } from './ignore-rules.js';
 import { taskIdOf, type VaultPaths } from './layout.js';
 import { sameStamp, stampOf, type FileStamp, type NoteRead, type NoteSnapshot, type NoteStore } from './note-store.js';
+import { removeStaleNoteTemps } from './stale-note-temps.js';
 import { validateTask, type Problem, type Task } from '../domain/task.js';
 import { isPlaceholderBody } from '../domain/readiness.js';
 import type { Status } from '../domain/status.js';
@@ -80,6 +81,8 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
   private readonly byStatus = new Map<Status, Map<string, IndexEntry>>();
   /** Each active folder's stamp when it was last listed completely (see reconcile). */
   private readonly listed = new Map<string, string>();
+  /** Active folders whose last listing failed (reported once until one works again). */
+  private readonly unlistable = new Set<string>();
   private readonly rotation: number;
   private readonly checkAllBelow: number;
   private turn = 0;
@@ -212,7 +215,8 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
   /**
    * Reconcile with the disk: new, changed and vanished notes in the active folders. `blocking`:
    * read with blocking calls (the service's first scan, before anything else runs; afterwards it
-   * keeps its event loop free). `oneShot` (with blocking): a CLI command that reads every note once
+   * keeps its event loop free; it also removes the temp files a crash left in the folders it lists,
+   * see stale-note-temps.ts). `oneShot` (with blocking): a CLI command that reads every note once
    * and compares none: notes are read in one native call each and get no stamp (readOneShot);
    * `lean` (see LeanScan) keeps less of each.
    */
@@ -257,7 +261,6 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
       if (turn !== undefined && stamp !== undefined && this.listed.get(dir) === stamp) {
         paths = dueIn(folder);
       } else {
-        listedFolders.push(folder);
         let names: string[];
         try {
           if (opts.oneShot) {
@@ -269,9 +272,18 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
               if (d.isFile()) regular.add(d.name);
             }
           } else names = await readdir(dir);
-        } catch {
+          listedFolders.push(folder);
+          this.listFailed(dir, undefined);
+        } catch (err) {
           names = [];
+          // Not listed: the next pass lists it again. A folder that is gone holds no notes (the ones
+          // held are checked one by one); any other failure (EACCES, EIO, EMFILE) says nothing about
+          // them, so none is dropped for it.
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') listedFolders.push(folder);
+          this.listFailed(dir, err);
         }
+        // The service's first scan (a CLI's is one-shot): temp files a crash left go, from the listing at hand.
+        if (opts.blocking && !opts.oneShot) removeStaleNoteTemps(dir, names, this.logger);
         for (const name of names) {
           const path = dir + sep + name; // join() without its normalising: `dir` is normal, `name` one segment
           const prev = this.byPath.get(path);
@@ -285,10 +297,22 @@ export class TaskIndex extends EventEmitter<IndexEvents> {
       if (opts.quickStat) await this.dropUnchanged(paths);
       if (opts.blocking) await this.scanSync(folder, paths, regular, opts.lean);
       else await this.refreshAll(paths);
-      if (stamp !== undefined && this.failures === failures && listedFolders.includes(folder)) this.listed.set(dir, stamp);
+      if (stamp !== undefined && this.failures === failures && listedFolders.includes(folder) && !this.unlistable.has(dir)) this.listed.set(dir, stamp);
     }
     if (listedFolders.length > 0) for (const e of [...this.byPath.values()]) if (!seen.has(e.path) && listedFolders.includes(e.folder)) await this.refresh(e.path);
     this.emit('pass', { full: turn === undefined, checked });
+  }
+
+  /** A folder's listing failed (`err`) or worked again (undefined): said once each way, not every pass. */
+  private listFailed(dir: string, err: unknown): void {
+    if (err === undefined) {
+      if (this.unlistable.delete(dir)) this.logger.info({ component: 'index', dir }, `${dir} can be listed again`);
+      return;
+    }
+    if (this.unlistable.has(dir)) return;
+    this.unlistable.add(dir);
+    const e = err as NodeJS.ErrnoException;
+    this.logger.warn({ component: 'index', dir, code: e.code, err: e.message }, `cannot list ${dir} (${e.code ?? e.message}); its notes are looked for again at every pass until it can be`);
   }
 
   /** Refresh these paths, reading ahead in a bounded window (one at a time left the disk and the

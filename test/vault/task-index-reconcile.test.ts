@@ -1,9 +1,11 @@
 // The service's periodic reconcile on a real filesystem, with no file events reaching the index:
 // each pass lstat's a rotating share of the held notes, so an edit whose event was missed is found
 // within `rotation` passes; a folder is listed again only when its stamp moved; scan() checks all.
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log/logger.js';
 import { vaultPaths, type VaultPaths } from '../../src/vault/layout.js';
@@ -42,7 +44,59 @@ function age(path: string): void {
   utimesSync(path, old, old);
 }
 
+/**
+ * Run `fn` while this process can open no file: readdir fails with EMFILE (it opens the folder),
+ * while lstat and stat, which open nothing, still work. A failure root meets too, unlike chmod 000.
+ */
+async function withNoFreeDescriptors<T>(fn: () => Promise<T>): Promise<T> {
+  const pid = String(process.pid);
+  const soft = execFileSync('prlimit', ['--pid', pid, '--nofile', '--output=SOFT', '--noheadings'], { encoding: 'utf8' }).trim();
+  // Descriptors are handed out lowest first: after these, every one up to the last is taken.
+  const held = Array.from({ length: 16 }, () => openSync('/dev/null', 'r'));
+  execFileSync('prlimit', ['--pid', pid, `--nofile=${Math.max(...held) + 1}:`]);
+  try {
+    expect(() => closeSync(openSync('/dev/null', 'r'))).toThrow(/EMFILE/);
+    return await fn();
+  } finally {
+    for (const fd of held) closeSync(fd);
+    execFileSync('prlimit', ['--pid', pid, `--nofile=${soft}:`]);
+  }
+}
+
+/** Until the folders' times are older than the index's RACY_MS (3 s), so it trusts their stamps. */
+async function untilTrusted(...dirs: string[]): Promise<void> {
+  while (dirs.some((d) => Date.now() - Math.max(statSync(d).mtimeMs, statSync(d).ctimeMs) < 3100)) await new Promise((r) => setTimeout(r, 100));
+}
+
 describe('TaskIndex.reconcile', () => {
+  it('lists a folder again after its listing failed, keeps the notes it held, and says so once', { timeout: 20_000 }, async () => {
+    dir = mkdtempSync(join(tmpdir(), 'vr-reconcile-'));
+    const paths = vaultPaths(join(dir, 'vault'));
+    for (const d of [paths.needsAction, paths.pendingApproval]) mkdirSync(d, { recursive: true });
+    for (let i = 0; i < 3; i++) writeFileSync(join(paths.needsAction, `t${i}.md`), note('paused'));
+    const logs: { level: number; msg: string; code?: string }[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+    const index = new TaskIndex(new NoteStore({ vaultRoot: paths.root }), paths, logger, Date.now, { rotation: 3, checkAllBelow: 0 });
+    await index.scan();
+    writeFileSync(join(paths.needsAction, 'late.md'), note('new'));
+    await untilTrusted(paths.needsAction, paths.pendingApproval);
+
+    await withNoFreeDescriptors(async () => {
+      await index.reconcile();
+      await index.reconcile();
+    });
+    expect(index.byId('late')).toBeUndefined(); // nothing could be listed
+    expect(index.size).toBe(3); // and nothing held was dropped for it
+    const warned = logs.filter((l) => l.level === 40);
+    expect(warned.map((l) => [l.code, l.msg.includes(paths.needsAction) || l.msg.includes(paths.pendingApproval)])).toEqual([['EMFILE', true], ['EMFILE', true]]); // once a folder, not once a pass
+
+    // The folder did not change since: only a listing that failed is listed again to find the note.
+    await index.reconcile();
+    expect(statusOf(index, 'late')).toBe('new');
+    expect(logs.filter((l) => /can be listed again/.test(l.msg))).toHaveLength(2);
+  });
+
+
   it('finds every note edited without an event within `rotation` passes, a share each pass', async () => {
     const { paths, index, changed } = await vaultWith(30, { rotation: 3, checkAllBelow: 0 });
     const passes: { full: boolean; checked: number }[] = [];
