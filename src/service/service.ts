@@ -1,5 +1,5 @@
 // The running service: lock, watcher, index, and the three components with their timers.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { AgentRegistry } from '../agents/registry.js';
 import { closeSharedSpawner } from '../agents/process/index.js';
@@ -25,6 +25,7 @@ import { LeaseStore } from '../vault/lease-store.js';
 import { NoteStore } from '../vault/note-store.js';
 import { acquireServiceLock, type ServiceLock } from '../vault/service-lock.js';
 import { removeStaleTemps } from '../vault/json-file.js';
+import { removeStaleNoteTemps } from '../vault/stale-note-temps.js';
 import { createVaultWatcher } from '../vault/watcher.js';
 import { Watchdog } from '../watchdog/watchdog.js';
 import { ensureVaultDir } from '../os/safe-open.js';
@@ -242,6 +243,16 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   dashboard.schedule();
   logger.info({ component: 'service', vault: paths.root }, 'vaultrunner started');
   rescan(); // a note dropped or edited between the first scan and the watch starting is seen now, not at the next timer
+  // The first scan cleared the task folders' crash-left temp files; the other folders we write
+  // (the Dashboard at the root, plans, reviews) are listed once, off the path to ready. Done/ is
+  // left alone: a move's temp there is taken care of by the move (NoteStore.restore).
+  void (async () => {
+    await dashboard.flush(); // its own temp at the root goes once Dashboard.md is written beside it
+    for (const dir of [paths.root, paths.plans, paths.reviews]) {
+      const names = await readdir(dir).catch(() => [] as string[]);
+      removeStaleNoteTemps(dir, names, logger);
+    }
+  })().catch((err: unknown) => logger.warn({ component: 'vault', err }, `looking for crash-left temp files failed: ${shortMessage(err)}`));
 
   let stopped = false;
   return {

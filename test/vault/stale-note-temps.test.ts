@@ -10,6 +10,8 @@ import { vaultPaths, type VaultPaths } from '../../src/vault/layout.js';
 import { NoteStore, TEMP_NAME, tempNameFor } from '../../src/vault/note-store.js';
 import { removeStaleNoteTemps } from '../../src/vault/stale-note-temps.js';
 import { TaskIndex } from '../../src/vault/task-index.js';
+import { initVault } from '../../src/vault/init-vault.js';
+import { createHarness, waitFor } from '../helpers/vault-harness.js';
 
 let dir: string | undefined;
 afterEach(() => {
@@ -113,5 +115,26 @@ describe('temp files a crash left beside notes', () => {
     expect(existsSync(grave)).toBe(false);
     expect(statSync(join(na, 'e.md')).nlink).toBe(1); // the note itself is untouched
     expect(lines.map((l) => l.file)).toEqual([grave]);
+  });
+
+  it('the service also clears those beside the Dashboard, plans and reviews once it is ready', async () => {
+    const h = createHarness();
+    try {
+      await initVault(h.vault, { examples: false });
+      const root = write(join(h.vault, '.Dashboard.md.vr-0000000b.tmp'), 'half a dashboard', HOUR);
+      write(join(h.vault, 'Plans', 'PLAN_x.md'), 'plan');
+      const plan = write(join(h.vault, 'Plans', '.PLAN_x.md.vr-0000000c.tmp'), 'half a plan', HOUR);
+      mkdirSync(join(h.vault, 'Reviews'), { recursive: true });
+      const review = write(join(h.vault, 'Reviews', '.r.md.vr-0000000d.tmp'), 'the only copy?', HOUR);
+      await h.start();
+      await waitFor(() => h.logLines().filter((l) => /^removed .*a temp file a crash left behind$/.test(String(l.msg))).length === 2, 'two removals logged');
+      expect(existsSync(root)).toBe(false); // Dashboard.md is beside it once the first one is written
+      expect(existsSync(plan)).toBe(false);
+      expect(existsSync(review)).toBe(true); // no r.md beside it: it stays, with a warning
+      expect(h.logLines().some((l) => l.file === review && l.level === 40)).toBe(true);
+    } finally {
+      await h.stop();
+      h.cleanup();
+    }
   });
 });
