@@ -1,6 +1,7 @@
 // Typed errors of the git workspace layer. Whether a failure is transient (worth another attempt
 // later) is decided here, by code, never by reading a message.
 import { VaultrunnerError, type ErrorCode } from '../errors.js';
+import type { GitOperation } from './in-progress.js';
 
 export type WorkspaceErrorCode = Extract<
   ErrorCode,
@@ -39,6 +40,8 @@ export interface WorkspaceErrorDetails {
   exitCode?: number | null;
   /** Last lines of git's stderr (GIT_FAILED). */
   stderr?: string;
+  /** BASE_DIRTY because of an unfinished rebase, merge, cherry-pick, … in a checkout (in-progress.ts). */
+  operation?: GitOperation;
 }
 
 export class WorkspaceError extends VaultrunnerError {

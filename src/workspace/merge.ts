@@ -9,7 +9,10 @@
 //    - base not checked out anywhere: `update-ref <base> <new> <old>` (atomic compare-and-swap);
 //    - base checked out in a clean tree: `git merge --ff-only <new>` in that checkout, which moves
 //      ref, index and files together and refuses (changing nothing) if anything moved meanwhile;
-//    - base checked out in a dirty tree (untracked files included): refused, BASE_DIRTY.
+//    - base checked out in a dirty tree (untracked files included): refused, BASE_DIRTY;
+//    - an unfinished rebase, merge, cherry-pick, revert, am or bisect of the base, in any checkout
+//      (a rebase detaches HEAD, so it is found by its state files, not by the checked-out branch):
+//      refused, BASE_DIRTY naming it.
 // 3. Idempotent: if the base already contains the work (a re-run after a crash right after step 2),
 //    the answer is 'already-merged' and nothing is done twice.
 import { lstatSync, type Stats } from 'node:fs';
@@ -18,6 +21,7 @@ import { faultPoint } from '../fault.js';
 import { WorkspaceError } from './errors.js';
 import { dirtyPaths, git, identityEnv, isAncestor, listWorktrees, resolveCommit } from './git.js';
 import { DEFAULT_AUTHOR, type Author } from './commit.js';
+import { unfinishedError, unfinishedOn } from './in-progress.js';
 import { mergedInto } from './worktree.js';
 
 export const MERGE_MODES = ['none', 'ff', 'merge', 'squash'] as const;
@@ -62,7 +66,13 @@ export async function mergeTask(req: MergeRequest): Promise<MergeResult> {
 
   // Where the base is checked out decides how it may move; a dirty checkout stops everything here.
   // A checkout whose folder is gone (prunable) holds no files to protect: the ref alone moves.
-  const checkout = (await listWorktrees(repoRoot)).find((w) => w.branch === `refs/heads/${req.baseBranch}` && !w.prunable);
+  const worktrees = await listWorktrees(repoRoot);
+  const checkout = worktrees.find((w) => w.branch === `refs/heads/${req.baseBranch}` && !w.prunable);
+  // Before the dirty check, so a conflicted merge is named as the merge it is. A rebase finishing
+  // later would overwrite (or trip over) a base moved under it; `merge --ff-only` would refuse a
+  // checkout with MERGE_HEAD as if the base had moved (BASE_MOVED, retried for ever).
+  const unfinished = await unfinishedOn(worktrees, req.baseBranch);
+  if (unfinished) throw unfinishedError(unfinished, `${req.baseBranch} cannot be merged into`, 'merge again');
   if (checkout) {
     const dirty = await dirtyPaths(checkout.path, 10);
     if (dirty.length) {

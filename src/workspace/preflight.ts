@@ -5,6 +5,7 @@ import { access, mkdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { WorkspaceError } from './errors.js';
 import { dirtyPaths, git, listWorktrees, resolveCommit, type WorktreeEntry } from './git.js';
+import { STATE_PATH_ARGS, unfinishedError, unfinishedFrom, unfinishedOn } from './in-progress.js';
 import { isInside, realish } from './paths.js';
 import { worktreePathFor } from './worktree.js';
 
@@ -47,12 +48,16 @@ export interface PreflightResult {
 
 export async function preflight(req: PreflightRequest): Promise<PreflightResult> {
   // A missing git surfaces here as GIT_MISSING (spawn ENOENT), before anything else is looked at.
-  const top = await git(['rev-parse', '--show-toplevel', '--git-common-dir'], { cwd: req.workingDir, okExitCodes: [128] });
+  // The same call says where git keeps the state of an unfinished rebase, merge, … (in-progress.ts).
+  const top = await git(['rev-parse', '--show-toplevel', '--git-common-dir', ...STATE_PATH_ARGS], { cwd: req.workingDir, okExitCodes: [128] });
   if (top.exitCode !== 0) throw new WorkspaceError('NOT_A_REPO', `working_dir ${req.workingDir} is not inside a git working tree`);
-  const [toplevel = '', common = ''] = top.stdout.split('\n');
+  const [toplevel = '', common = '', ...statePaths] = top.stdout.split('\n');
   const repoRoot = await realpath(toplevel);
   const commonDir = await realpath(resolve(req.workingDir, common));
   const subdir = relative(repoRoot, await realpath(req.workingDir));
+  const unfinished = unfinishedFrom(repoRoot, statePaths, req.workingDir);
+  // In place the agent would work in, and commit on, a half-done operation; allow_dirty is about files.
+  if (req.mode === 'in-place' && unfinished) throw unfinishedError(unfinished, `the task cannot work in ${repoRoot}`, 'run the task again');
 
   const head = await git(['symbolic-ref', '-q', 'HEAD'], { cwd: repoRoot, okExitCodes: [1] });
   const currentRef = head.exitCode === 0 ? head.stdout.trim() : undefined;
@@ -64,6 +69,7 @@ export async function preflight(req: PreflightRequest): Promise<PreflightResult>
   if (!baseCommit) {
     const anyRef = await git(['for-each-ref', '--count=1', '--format=%(refname)', 'refs/heads'], { cwd: repoRoot });
     if (anyRef.stdout.trim() === '') throw new WorkspaceError('NO_COMMITS', `the repository at ${repoRoot} has no commits yet; commit something first`);
+    if (!baseBranch && unfinished) throw unfinishedError(unfinished, `HEAD is detached in ${repoRoot}`, 'run the task again');
     if (!baseBranch) throw new WorkspaceError('BASE_BRANCH_MISSING', `HEAD is detached in ${repoRoot}; check out a branch or set base_branch in the note`);
     throw new WorkspaceError('BASE_BRANCH_MISSING', `base branch ${JSON.stringify(baseBranch)} does not exist in ${repoRoot}`);
   }
@@ -90,6 +96,14 @@ export async function preflight(req: PreflightRequest): Promise<PreflightResult>
     if (wt.branch !== `refs/heads/${req.branch}`) continue;
     if ((await realish(wt.path)) === wantPath) continue; // the task's own worktree: a resume
     throw new WorkspaceError('BRANCH_CHECKED_OUT', `branch ${JSON.stringify(req.branch)} is already checked out in ${wt.path}; a worktree needs a branch of its own`);
+  }
+  // A base being rebased is about to be rewritten: a task forked from its old tip would bring the
+  // pre-rebase commits back when merged. A merge, cherry-pick, … only adds commits later, so the
+  // tip stays a sound fork point (the merge step waits for them). A task whose branch exists
+  // already (a retry, a follow-up) keeps the fork point it has.
+  const rebase = await unfinishedOn(worktrees, result.baseBranch, { path: repoRoot, unfinished });
+  if (rebase?.operation === 'rebase' && !(await resolveCommit(repoRoot, `refs/heads/${req.branch}`))) {
+    throw unfinishedError(rebase, `no task branch can fork from ${result.baseBranch} while it is being rebased`, 'run the task again');
   }
   return { ...result, worktreePath: wantPath, worktrees };
 }

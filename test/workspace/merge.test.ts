@@ -12,7 +12,7 @@ import type { Task } from '../../src/domain/task.js';
 import { mergeTask, type MergeMode, type MergeRequest } from '../../src/workspace/merge.js';
 import { openWorkspace } from '../../src/workspace/open.js';
 import type { Workspace } from '../../src/workspace/worktree.js';
-import { sandbox, sh, snapshot, type Sandbox } from './repo-fixture.js';
+import { conflictingBranch, gitFails, sandbox, sh, snapshot, writeFiles, type Sandbox } from './repo-fixture.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -232,5 +232,84 @@ describe('mergeTask', () => {
     expect(e.code).toBe('BASE_MOVED');
     expect(sh(sb.repo, 'log', '-1', '--format=%s', 'main')).toBe('person commits meanwhile');
     expect(sh(sb.repo, 'status', '--porcelain')).toBe('');
+  });
+});
+
+describe('an unfinished git operation in the base checkout', () => {
+  const refusedNaming = async (ws: Workspace, mode: MergeMode, operation: string, checkout: string, fix: string) => {
+    const e = await failure(mergeTask(req(ws, mode)));
+    expect(e.code).toBe('BASE_DIRTY');
+    expect(e.transient).toBe(false);
+    expect(e.details.operation).toBe(operation);
+    expect(e.message).toContain(`${fix} in ${checkout}`);
+  };
+
+  it('mid-rebase (a real conflicting `git rebase`, HEAD detached): refused for every mode, naming the rebase; nothing moved', async () => {
+    conflictingBranch(sb.repo, 'upstream');
+    const ws = await task('t', { 'a.txt': 'a\n' });
+    gitFails(sb.repo, 'rebase', 'upstream');
+    const before = snapshot(sb.repo);
+    const main = sh(sb.repo, 'rev-parse', 'main');
+    for (const mode of ['ff', 'merge', 'squash'] as const) await refusedNaming(ws, mode, 'rebase', sb.repo, 'finish or abort the rebase');
+    expect(snapshot(sb.repo)).toEqual(before);
+    expect(sh(sb.repo, 'rev-parse', 'main')).toBe(main);
+    expect(sh(sb.repo, 'rev-parse', ws.branch)).toBe(sh(ws.root, 'rev-parse', 'HEAD'));
+    // Once the person aborts it, the merge goes through into their checkout.
+    sh(sb.repo, 'rebase', '--abort');
+    expect(await mergeTask(req(ws, 'merge'))).toMatchObject({ status: 'merged', checkout: sb.repo });
+  });
+
+  it('mid-merge (a real conflicting `git merge`): refused naming the merge, also once resolved but not committed', async () => {
+    conflictingBranch(sb.repo, 'feature');
+    const ws = await task('t', { 'a.txt': 'a\n' });
+    gitFails(sb.repo, 'merge', 'feature');
+    const main = sh(sb.repo, 'rev-parse', 'main');
+    let before = snapshot(sb.repo);
+    for (const mode of ['ff', 'merge', 'squash'] as const) await refusedNaming(ws, mode, 'merge', sb.repo, 'finish or abort the merge');
+    expect(snapshot(sb.repo)).toEqual(before);
+    // Resolved to their own side and staged: `git status` shows nothing, but MERGE_HEAD is there.
+    sh(sb.repo, 'checkout', '--ours', 'README.md');
+    sh(sb.repo, 'add', 'README.md');
+    expect(sh(sb.repo, 'status', '--porcelain')).toBe('');
+    before = snapshot(sb.repo);
+    for (const mode of ['ff', 'merge', 'squash'] as const) await refusedNaming(ws, mode, 'merge', sb.repo, 'finish or abort the merge');
+    expect(snapshot(sb.repo)).toEqual(before);
+    expect(sh(sb.repo, 'rev-parse', 'main')).toBe(main);
+    expect(sh(sb.repo, 'rev-parse', '-q', '--verify', 'MERGE_HEAD')).toBe(sh(sb.repo, 'rev-parse', 'feature'));
+  });
+
+  it('cherry-pick, revert, git am and bisect in a linked worktree (its own git dir) are refused too', async () => {
+    sh(sb.repo, 'checkout', '-q', '-b', 'elsewhere');
+    const ws = await task('t', { 'a.txt': 'a\n' });
+    const wt = join(sb.root, 'main-checkout');
+    sh(sb.repo, 'worktree', 'add', '-q', wt, 'main');
+    sh(sb.repo, 'branch', 'pick', 'main');
+    sh(sb.repo, 'worktree', 'add', '-q', join(sb.root, 'pick'), 'pick');
+    writeFiles(join(sb.root, 'pick'), { 'README.md': 'picked\n' });
+    sh(join(sb.root, 'pick'), 'commit', '-q', '-am', 'pick edits README');
+    writeFiles(wt, { 'README.md': 'mine\n' });
+    sh(wt, 'commit', '-q', '-am', 'mine');
+    writeFiles(wt, { 'README.md': 'mine again\n' });
+    sh(wt, 'commit', '-q', '-am', 'mine again');
+    const patch = join(sb.root, 'pick.patch');
+    writeFileSync(patch, sh(sb.repo, 'format-patch', '-1', '--stdout', 'pick') + '\n');
+    const ops: [string, string[], string[], string][] = [
+      ['cherry-pick', ['cherry-pick', 'pick'], ['cherry-pick', '--abort'], 'finish or abort the cherry-pick'],
+      ['revert', ['revert', '--no-edit', 'main~1'], ['revert', '--abort'], 'finish or abort the revert'],
+      ['am', ['am', patch], ['am', '--abort'], 'finish or abort the git am'],
+      ['bisect', ['bisect', 'start'], ['bisect', 'reset'], 'finish the bisect'],
+    ];
+    for (const [operation, start, abort, fix] of ops) {
+      if (operation === 'bisect') sh(wt, ...start);
+      else gitFails(wt, ...start);
+      const main = sh(sb.repo, 'rev-parse', 'main');
+      const state = () => [sh(wt, 'rev-parse', 'HEAD'), sh(wt, 'status', '--porcelain'), readFileSync(join(wt, 'README.md'), 'utf8')];
+      const before = state();
+      await refusedNaming(ws, 'merge', operation, wt, fix);
+      expect(sh(sb.repo, 'rev-parse', 'main')).toBe(main);
+      expect(state()).toEqual(before);
+      sh(wt, ...abort);
+    }
+    expect(await mergeTask(req(ws, 'merge'))).toMatchObject({ status: 'merged', checkout: wt });
   });
 });

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WorkspaceError } from '../../src/workspace/errors.js';
 import { setGitBaseEnv } from '../../src/workspace/git.js';
 import { preflight, type PreflightRequest } from '../../src/workspace/preflight.js';
-import { sandbox, sh, type Sandbox } from './repo-fixture.js';
+import { conflictingBranch, gitFails, sandbox, sh, type Sandbox } from './repo-fixture.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -119,6 +119,39 @@ describe('preflight', () => {
     expect((err as WorkspaceError).code).toBe('TREE_DIRTY');
     expect((err as WorkspaceError).details.files).toEqual(['scratch.txt']);
     await expect(preflight(req({ mode: 'in-place', allowDirty: true }))).resolves.toMatchObject({ baseBranch: 'main' });
+  });
+
+  it('a base in the middle of a rebase: no new task branch forks from it (BASE_DIRTY naming the rebase); a retry keeps its branch', async () => {
+    conflictingBranch(sb.repo, 'upstream');
+    gitFails(sb.repo, 'rebase', 'upstream'); // stops on README.md, HEAD detached
+    const refused = async (p: Promise<unknown>) => {
+      const e = await p.then(() => undefined, (err: unknown) => err);
+      expect(e).toBeInstanceOf(WorkspaceError);
+      const w = e as WorkspaceError;
+      expect([w.code, w.details.operation, w.transient]).toEqual(['BASE_DIRTY', 'rebase', false]);
+      expect(w.message).toContain(`finish or abort the rebase in ${sb.repo}`);
+    };
+    await refused(preflight(req())); // the base would be the detached, half-rebased HEAD
+    await refused(preflight(req({ baseBranch: 'main' }))); // main's old tip, about to be rewritten
+    await refused(preflight(req({ mode: 'in-place', allowDirty: true })));
+    // From a linked worktree of the same repository, the rebase of main in the main checkout counts too.
+    const other = join(sb.root, 'other');
+    sh(sb.repo, 'worktree', 'add', '-q', '-b', 'dev', other, 'upstream');
+    await refused(preflight(req({ workingDir: other, baseBranch: 'main' })));
+    await expect(preflight(req({ workingDir: other }))).resolves.toMatchObject({ baseBranch: 'dev' });
+    // A task whose branch already exists (a retry, a follow-up) keeps the fork point it had.
+    sh(sb.repo, 'branch', 'vr/t1', 'main');
+    await expect(preflight(req({ baseBranch: 'main' }))).resolves.toMatchObject({ baseBranch: 'main' });
+  });
+
+  it('a base in the middle of a merge: a worktree still forks from the branch tip; in place is refused, even with allow_dirty', async () => {
+    conflictingBranch(sb.repo, 'feature');
+    gitFails(sb.repo, 'merge', 'feature');
+    await expect(preflight(req())).resolves.toMatchObject({ baseBranch: 'main', baseCommit: sh(sb.repo, 'rev-parse', 'main') });
+    const e = await preflight(req({ mode: 'in-place', allowDirty: true })).then(() => undefined, (err: unknown) => err as WorkspaceError);
+    expect(e).toBeInstanceOf(WorkspaceError);
+    expect([e!.code, e!.details.operation]).toEqual(['BASE_DIRTY', 'merge']);
+    expect(e!.message).toContain(`finish or abort the merge in ${sb.repo}`);
   });
 
   it('ignores GIT_DIR and friends leaking from the parent environment', async () => {

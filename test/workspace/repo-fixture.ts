@@ -86,3 +86,26 @@ export function gitRepoWithCommit(repo: string, files: Record<string, string> = 
 
 /** A frontmatter value as the note's text shows it (quotes stripped). */
 export const noteField = (text: string, key: string) => new RegExp(`^${key}: *"?([^"\\n]*)"?$`, 'm').exec(text)?.[1];
+
+/** Plain git that must fail (a conflicting rebase or merge stops with exit 1): returns its output. */
+export function gitFails(cwd: string, ...args: string[]): string {
+  try {
+    sh(cwd, ...args);
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string };
+    return `${e.stdout ?? ''}${e.stderr ?? ''}`;
+  }
+  throw new Error(`git ${args.join(' ')} was expected to fail in ${cwd}`);
+}
+
+/** A branch `name` off the checked-out branch changing README.md one way, and a commit on the
+ *  checked-out branch changing it another: rebasing onto, or merging, `name` then stops on a conflict. */
+export function conflictingBranch(repo: string, name: string): void {
+  const current = sh(repo, 'symbolic-ref', '--short', 'HEAD');
+  sh(repo, 'checkout', '-q', '-b', name);
+  writeFiles(repo, { 'README.md': `the ${name} version\n` });
+  sh(repo, 'commit', '-q', '-am', `${name} edits README`);
+  sh(repo, 'checkout', '-q', current);
+  writeFiles(repo, { 'README.md': 'the person’s version\n' });
+  sh(repo, 'commit', '-q', '-am', 'person edits README');
+}
