@@ -2,9 +2,12 @@
 // commit-tree, update-ref with the expected old value) rather than `git commit`: no hooks, no
 // editor, no signing prompt, and one atomic ref update as the only step that matters. Called again
 // after a crash it finds the tree already committed and commits nothing twice.
-import { existsSync } from 'node:fs';
-import { open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { faultPoint } from '../fault.js';
 import { WorkspaceError } from './errors.js';
 import { git, identityEnv, isAncestor, resolveCommit } from './git.js';
@@ -70,11 +73,23 @@ export function commitMessage(title: string, summary: string | undefined, taskId
 }
 
 /** Commit every change in `cwd` (tracked, untracked; not ignored) on the checked-out branch.
- *  With `capture`, the diff baseCommit..head comes back too (one git call for stats and patch).
+ *  With `capture`, the diff baseCommit..head comes back too (one git call for stats and patch,
+ *  streamed to a file: a diff of any size commits, see statsAndPatch()).
  *
  *  The critical path is add → write-tree → commit-tree → update-ref; reading HEAD runs beside
  *  `add`, and the one diff beside the rest. The patch is written only once the branch has moved. */
 export async function commitAll(req: CommitRequest & { capture?: CaptureOptions }): Promise<CommitResult & { diff?: DiffCapture }> {
+  const spill = req.capture ? spillPath(req.capture.patchPath) : undefined;
+  let diff: Promise<unknown> | undefined;
+  try {
+    return await commitSpilling(req, spill, (d) => (diff = d));
+  } finally {
+    // The diff may still be writing (a failed commit): only then can its file go for good.
+    if (spill) await diff?.catch(() => undefined).then(() => rm(spill, { force: true }));
+  }
+}
+
+async function commitSpilling(req: CommitRequest & { capture?: CaptureOptions }, spill: string | undefined, started: (diff: Promise<unknown>) => void): Promise<CommitResult & { diff?: DiffCapture }> {
   const { cwd } = req;
   const [head, added] = await Promise.all([
     git(['rev-parse', '--absolute-git-dir', 'HEAD', 'HEAD^{tree}', '--symbolic-full-name', 'HEAD'], { cwd }),
@@ -90,11 +105,12 @@ export async function commitAll(req: CommitRequest & { capture?: CaptureOptions 
   }
   // Our own worktree's index is ours alone (the agent has ended): the diff reads it beside
   // write-tree. A person's checkout is diffed from the tree written, which nobody can change.
-  const patch = req.capture !== undefined;
-  const staged = req.ownWorktree ? diffStaged(cwd, req.baseCommit, patch) : undefined;
+  const staged = req.ownWorktree ? diffStaged(cwd, req.baseCommit, spill) : undefined;
+  if (staged) started(staged);
   staged?.catch(() => undefined); // awaited below; a failed commit must not leave it unhandled
   const tree = (await git(['write-tree'], { cwd })).stdout.trim();
-  const diff = staged ?? diffTree(cwd, req.baseCommit, tree, patch);
+  const diff = staged ?? diffTree(cwd, req.baseCommit, tree, spill);
+  started(diff);
   diff.catch(() => undefined);
   let committed = false;
   let headCommit = oldHead;
@@ -110,8 +126,8 @@ export async function commitAll(req: CommitRequest & { capture?: CaptureOptions 
     faultPoint('commit-after-ref');
   }
   const out = await diff;
-  if (!req.capture) return { committed, ...parseNumstat(out.stdout, headCommit) };
-  const { stats, diff: captured } = await statsAndPatch(cwd, req.baseCommit, tree, out.stdoutBytes, headCommit, req.capture);
+  if (!req.capture || !spill) return { committed, ...parseNumstat(out.stdout, headCommit) };
+  const { stats, diff: captured } = await statsAndPatch(cwd, req.baseCommit, tree, spill, headCommit, req.capture);
   return { committed, ...stats, diff: captured };
 }
 
@@ -137,25 +153,39 @@ async function reattach(cwd: string, branch: string, head: string, headRef: stri
 
 // Plumbing `diff-tree`, not `git diff`: the person's diff.noprefix / diff.mnemonicPrefix / diff.relative
 // settings would change the patch's paths (and its `git apply`-ability); plumbing ignores them.
-const DIFF_ARGS = ['--no-renames', '--no-ext-diff', '--no-textconv', '--binary'];
+const DIFF_ARGS = ['--no-renames', '--no-ext-diff', '--no-textconv'];
+// Only where a patch is wanted: `--binary` implies `-p`, so beside `--numstat` it made git write
+// (and us hold) the whole patch after the counts.
+const PATCH_ARGS = ['-p', '--full-index', '--binary'];
 
-/** `diff-tree` of two tree-ish (commits or trees): numstat records; with `patch`, raw records and
- *  the patch instead (stats come from the patch: see patch-stats.ts). `--full-index` also spares
- *  git the abbreviation look-ups of every `index` line. */
-function diffTree(cwd: string, from: string, to: string, patch: boolean) {
-  return git(['diff-tree', '-r', '--no-commit-id', ...diffOutput(patch), ...DIFF_ARGS, from, to, '--'], { cwd });
+/** `diff-tree` of two tree-ish (commits or trees): numstat records; with `patchFile`, raw records
+ *  and the patch instead, streamed into that file, never held in memory (stats come from the
+ *  patch: see patch-stats.ts). `--full-index` also spares git the abbreviation look-ups of every
+ *  `index` line. */
+function diffTree(cwd: string, from: string, to: string, patchFile?: string) {
+  return git(['diff-tree', '-r', '--no-commit-id', ...diffOutput(patchFile), ...DIFF_ARGS, from, to, '--'], { cwd, ...(patchFile ? { stdoutFile: patchFile } : {}) });
 }
 
 /** The same output for `from` against the index (what write-tree turns into the tree, byte for byte). */
-function diffStaged(cwd: string, from: string, patch: boolean) {
-  return git(['diff-index', '--cached', ...diffOutput(patch), ...DIFF_ARGS, from, '--'], { cwd });
+function diffStaged(cwd: string, from: string, patchFile?: string) {
+  return git(['diff-index', '--cached', ...diffOutput(patchFile), ...DIFF_ARGS, from, '--'], { cwd, ...(patchFile ? { stdoutFile: patchFile } : {}) });
 }
 
-const diffOutput = (patch: boolean) => (patch ? ['--raw', '-z', '-p', '--full-index'] : ['--numstat', '-z']);
+const diffOutput = (patchFile?: string) => (patchFile ? ['--raw', '-z', ...PATCH_ARGS] : ['--numstat', '-z']);
+
+/** Where the raw-and-patch output goes: beside the patch file (not a RAM-backed /tmp) when there is one. */
+function spillPath(patchPath?: string): string {
+  const unique = `${process.pid}.${randomBytes(4).toString('hex')}`;
+  return patchPath ? `${patchPath}.${unique}.raw.tmp` : join(tmpdir(), `vaultrunner-diff-${unique}.tmp`);
+}
+
+/** Diff output up to this size is read whole (stats from its patch, one git pass); above it, only
+ *  names and counts (`--numstat`) and the start of the patch are ever in memory. */
+const IN_MEMORY_MAX = 16 * 1024 * 1024;
 
 /** Files, insertions and deletions between two commits (renames counted as delete + add). */
 export async function changeStats(cwd: string, from: string, to: string): Promise<ChangeStats> {
-  return parseNumstat((await diffTree(cwd, from, to, false)).stdout, to);
+  return parseNumstat((await diffTree(cwd, from, to)).stdout, to);
 }
 
 function parseNumstat(out: string, to: string): ChangeStats {
@@ -174,17 +204,85 @@ function parseNumstat(out: string, to: string): ChangeStats {
   return { headCommit: to, filesChanged: files.length, insertions, deletions, files };
 }
 
-/** Stats and patch from one `diff-tree -z --raw -p` output; the full patch is written to `patchPath`. */
-async function statsAndPatch(cwd: string, from: string, tree: string, bytes: Buffer, head: string, opts: CaptureOptions): Promise<{ stats: ChangeStats; diff: DiffCapture }> {
+/** Stats and patch from one `diff-tree -z --raw -p` output in `spill`; the full patch is written to `patchPath`. */
+async function statsAndPatch(cwd: string, from: string, tree: string, spill: string, head: string, opts: CaptureOptions): Promise<{ stats: ChangeStats; diff: DiffCapture }> {
+  const size = (await stat(spill)).size;
+  if (size > IN_MEMORY_MAX) return largeStatsAndPatch(cwd, from, tree, spill, size, head, opts);
+  const bytes = await readFile(spill);
   const split = splitRawAndPatch(bytes);
-  const patch = split?.patch ?? Buffer.alloc(0);
-  const files = split && statsFromPatch(split.records, patch);
+  const files = split && statsFromPatch(split.records, split.patch);
   // Never a guessed count: output that does not parse is asked of git again, the plain way.
-  const stats = files ? totals(files, head) : parseNumstat((await diffTree(cwd, from, tree, false)).stdout, head);
-  const full = split ? patch : (await git(['diff-tree', '-r', '--no-commit-id', '-p', '--full-index', ...DIFF_ARGS, from, tree, '--'], { cwd })).stdoutBytes;
+  const stats = files ? totals(files, head) : parseNumstat((await diffTree(cwd, from, tree)).stdout, head);
+  if (!split) return { stats, diff: await captureDiff(cwd, from, tree, opts) };
+  const full = split.patch;
   if (opts.patchPath) await writeAtomically(opts.patchPath, full);
   const c = cap(full.subarray(0, opts.maxChars * 4 + 1).toString('utf8'), opts.maxChars);
   return { stats, diff: { text: c.text, truncated: c.truncated || Buffer.byteLength(c.text) < full.length, bytes: full.length, ...(opts.patchPath ? { patchPath: opts.patchPath } : {}) } };
+}
+
+/**
+ * A diff too large to hold (a generated file of 70 MB): the counts come from git's `--numstat`
+ * (names and numbers only), the patch is copied from the file past its raw records, and only its
+ * start is read, for the review note.
+ */
+async function largeStatsAndPatch(cwd: string, from: string, tree: string, spill: string, size: number, head: string, opts: CaptureOptions): Promise<{ stats: ChangeStats; diff: DiffCapture }> {
+  const stats = parseNumstat((await diffTree(cwd, from, tree)).stdout, head);
+  const start = await patchStart(spill);
+  // Output not shaped as expected: the patch is asked of git again, streamed the plain way.
+  if (start === undefined) return { stats, diff: await captureDiff(cwd, from, tree, opts) };
+  if (opts.patchPath) await copyAtomically(spill, start, opts.patchPath);
+  const bytes = size - start;
+  const c = cap(await readAt(spill, start, opts.maxChars * 4 + 1), opts.maxChars);
+  return { stats, diff: { text: c.text, truncated: c.truncated || Buffer.byteLength(c.text) < bytes, bytes, ...(opts.patchPath ? { patchPath: opts.patchPath } : {}) } };
+}
+
+/** Offset of the patch in `diff -z --raw -p` output: after the first `\0\0` (a record's path is
+ *  never empty, so only the empty field closing the records makes two NULs in a row). */
+async function patchStart(file: string): Promise<number | undefined> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(1024 * 1024);
+    let nulBefore = false; // the chunk before ended with a NUL
+    for (let pos = 0; ; ) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) return undefined;
+      if (pos === 0 && buf[0] !== 0x3a /* : */) return undefined;
+      const chunk = buf.subarray(0, bytesRead);
+      const across = nulBefore && chunk[0] === 0; // the two NULs straddle the chunks: at pos - 1, pos
+      const i = across ? -1 : chunk.indexOf('\0\0', 0, 'latin1');
+      if (across || i >= 0) {
+        const start = pos + i + 2;
+        return (await readAt(file, start, 11)) === 'diff --git ' ? start : undefined;
+      }
+      nulBefore = chunk[bytesRead - 1] === 0;
+      pos += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Up to `length` bytes of `file` from `position`, as UTF-8. */
+async function readAt(file: string, position: number, length: number): Promise<string> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await fh.read(buf, 0, length, position);
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+async function copyAtomically(src: string, start: number, dest: string): Promise<void> {
+  const tmp = `${dest}.${process.pid}.tmp`;
+  try {
+    await pipeline(createReadStream(src, { start }), createWriteStream(tmp));
+    await rename(tmp, dest);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
 }
 
 function totals(files: FileStat[], head: string): ChangeStats {
@@ -230,31 +328,18 @@ export interface DiffCapture {
  * file and rename, so a reader never sees half a patch) and returned capped for the review note.
  */
 export async function captureDiff(cwd: string, from: string, to: string, opts: CaptureOptions): Promise<DiffCapture> {
-  const args = ['diff-tree', '-r', '--no-commit-id', '-p', '--full-index', ...DIFF_ARGS, from, to, '--'];
-  if (!opts.patchPath) {
-    const r = await git(args, { cwd });
-    return { ...cap(r.stdout, opts.maxChars), bytes: Buffer.byteLength(r.stdout) };
-  }
-  const tmp = `${opts.patchPath}.${process.pid}.tmp`;
+  const args = ['diff-tree', '-r', '--no-commit-id', ...PATCH_ARGS, ...DIFF_ARGS, from, to, '--'];
+  // Always through a file, never whole in memory: a diff has no size limit (a generated file).
+  const tmp = opts.patchPath ? `${opts.patchPath}.${process.pid}.tmp` : spillPath();
   try {
     await git(args, { cwd, stdoutFile: tmp });
     const bytes = (await stat(tmp)).size;
-    const fh = await open(tmp, 'r');
-    let head: string;
-    try {
-      // Enough bytes for maxChars characters of UTF-8, plus one line to know whether it was cut.
-      const buf = Buffer.alloc(Math.min(bytes, opts.maxChars * 4 + 1));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-      head = buf.subarray(0, bytesRead).toString('utf8');
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, opts.patchPath);
-    const c = cap(head, opts.maxChars);
-    return { text: c.text, truncated: c.truncated || Buffer.byteLength(c.text) < bytes, bytes, patchPath: opts.patchPath };
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
+    // Enough bytes for maxChars characters of UTF-8, plus one to know whether it was cut.
+    const c = cap(await readAt(tmp, 0, Math.min(bytes, opts.maxChars * 4 + 1)), opts.maxChars);
+    if (opts.patchPath) await rename(tmp, opts.patchPath);
+    return { text: c.text, truncated: c.truncated || Buffer.byteLength(c.text) < bytes, bytes, ...(opts.patchPath ? { patchPath: opts.patchPath } : {}) };
+  } finally {
+    await rm(tmp, { force: true }); // gone already when renamed
   }
 }
 

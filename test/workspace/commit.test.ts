@@ -1,9 +1,10 @@
 // Committing the agent's work on real repositories: untracked files, stats, author, idempotence
 // after a crash (a stale index.lock, a second call), and the diff: capped text plus the full patch.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { renderReviewNote } from '../../src/runs/review-note.js';
 import { captureDiff, changeStats, commitAll, commitMessage } from '../../src/workspace/commit.js';
 import { openWorkspace } from '../../src/workspace/open.js';
 import { splitRawAndPatch, statsFromPatch } from '../../src/workspace/patch-stats.js';
@@ -224,6 +225,48 @@ describe('captureDiff', () => {
     expect([c.filesChanged, c.insertions, c.deletions]).toEqual([numstat.filesChanged, numstat.insertions, numstat.deletions]);
     expect(c.files.map((f) => f.path)).toContain('tab\tand "quote".txt');
     expect(c.files.find((f) => f.path === 'blob.bin')).toEqual({ path: 'blob.bin', insertions: null, deletions: null });
+  });
+
+  it('a diff larger than 64 MiB (a 70 MB generated file) commits; the patch is whole on disk, the review text capped with a marker', async () => {
+    const line = `export const generated = "${'x'.repeat(44)}";\n`; // 70 bytes
+    writeFileSync(join(ws.root, 'generated.js'), line.repeat(1_000_000));
+    // Without capture first (a cancelled run's work-in-progress commit): names and counts only.
+    const wip = await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: 'wip', taskId: 't', ownWorktree: true });
+    expect(wip).toMatchObject({ committed: true, files: [{ path: 'generated.js', insertions: 1_000_000, deletions: 0 }] });
+    expect(await changeStats(ws.root, ws.baseCommit, wip.headCommit)).toMatchObject({ filesChanged: 1, insertions: 1_000_000 });
+    // Then a run with capture: its diff from the fork point holds the 70 MB file too.
+    writeFileSync(join(ws.root, 'README.md'), 'changed\n');
+    const patchPath = join(sb.vault, 'huge.patch');
+    const c = await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: 't', taskId: 't', ownWorktree: true, capture: { maxChars: 60_000, patchPath } });
+    expect(c.committed).toBe(true);
+    expect(sh(sb.repo, 'rev-parse', 'vr/fix-login')).toBe(c.headCommit);
+    expect(c.files).toEqual([
+      { path: 'README.md', insertions: 1, deletions: 1 },
+      { path: 'generated.js', insertions: 1_000_000, deletions: 0 },
+    ]);
+    expect([c.filesChanged, c.insertions, c.deletions]).toEqual([2, 1_000_001, 1]);
+    const size = statSync(patchPath).size;
+    expect(size).toBeGreaterThan(64 * 1024 * 1024);
+    expect(c.diff).toMatchObject({ truncated: true, bytes: size, patchPath });
+    expect(c.diff!.text.length).toBeLessThanOrEqual(60_000);
+    expect(c.diff!.text.startsWith('diff --git a/README.md b/README.md\n')).toBe(true);
+    expect(c.diff!.text.endsWith('\n')).toBe(true);
+    // The patch file is the plain patch (no raw records before it), whole to its last line.
+    const fd = openSync(patchPath, 'r');
+    const tail = Buffer.alloc(line.length + 1);
+    readSync(fd, tail, 0, tail.length, size - tail.length);
+    closeSync(fd);
+    expect(readFileSync(patchPath).subarray(0, 11).toString()).toBe('diff --git ');
+    expect(tail.toString()).toBe(`+${line}`);
+    expect(readdirSync(sb.vault)).toEqual(['huge.patch']); // the streamed diff's temp file is gone
+    // The review note shows the capped text and says it is cut, with the size of the whole.
+    const note = renderReviewNote({ taskId: 't', taskLink: 'Needs_Action/t', generatedAt: 'now', branch: ws.branch, baseBranch: 'main', baseCommit: ws.baseCommit, headCommit: c.headCommit, criteria: [], gates: [], files: c.files, insertions: c.insertions, deletions: c.deletions, diff: c.diff!, patchLink: 'Reviews/t.patch' });
+    expect(note.length).toBeLessThan(70_000);
+    expect(note).toMatch(/The diff is cut here \(.* of .*\)\. The full patch:/);
+    // captureDiff (the remote-worker path) stays bounded too, with or without a patch file.
+    const d = await captureDiff(ws.root, ws.baseCommit, c.headCommit, { maxChars: 1000 });
+    expect(d).toMatchObject({ truncated: true, bytes: size });
+    expect(d.text.length).toBeLessThanOrEqual(1000);
   });
 
   it('patch stats refuse output whose sections do not line up with its records (git is asked instead)', () => {
