@@ -43,6 +43,7 @@ export type ErrorCode =
   | 'MERGE_CONFLICT'
   | 'NOT_FAST_FORWARD'
   | 'BASE_DIRTY'
+  | 'GIT_DIR_CHANGED'
   | 'BASE_MOVED'
   | 'GATE_UNKNOWN'
   | 'NO_REMOTE'

@@ -16,6 +16,7 @@ import { faultPoint } from '../fault.js';
 import { taskIdOf } from '../vault/layout.js';
 import { WorkspaceError } from '../workspace/errors.js';
 import { dirtyPaths, git, listWorktrees, resolveCommit } from '../workspace/git.js';
+import { pinnedGitEnv } from '../workspace/git-dir.js';
 import { mergeTask, type MergeMode, type MergeResult } from '../workspace/merge.js';
 import { defaultWorktreesDir, removeWorktree } from '../workspace/worktree.js';
 import type { EngineContext } from './context.js';
@@ -61,7 +62,7 @@ export async function mergeAndClean(sink: Sink, g: TaskGit, mode: MergeMode): Pr
   try {
     if (!(await resolveCommit(g.repoRoot, `refs/heads/${g.branch}`))) throw new WorkspaceError('BRANCH_INVALID', `the task branch ${g.branch} no longer exists in ${g.repoRoot}`);
     // Changes left in the task's worktree would not be in the merge, and removing it would lose them.
-    const dirty = g.worktree && existsSync(g.worktree) ? await dirtyPaths(g.worktree, 10) : []; // a folder deleted by hand holds nothing
+    const dirty = g.worktree && existsSync(g.worktree) ? await dirtyPaths(g.worktree, 10, await pinnedGitEnv(g.repoRoot, g.worktree)) : []; // a folder deleted by hand holds nothing
     if (dirty.length && mode !== 'none') {
       throw new WorkspaceError('TREE_DIRTY', `the task's worktree ${g.worktree} has uncommitted changes (${dirty.slice(0, 3).join(', ')}${dirty.length > 3 ? ' and more' : ''}); commit them on ${g.branch} or remove them, then accept again`, { details: { files: dirty } });
     }

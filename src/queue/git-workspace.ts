@@ -6,6 +6,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { KeyedQueue } from '../vault/keyed-queue.js';
 import { git as runGit } from '../workspace/git.js';
+import { assertGitDirIntact } from '../workspace/git-dir.js';
 import type { RunJob } from './job.js';
 import { redactUrl } from './redact-url.js';
 import type { HandBack, PreparedWorkspace, WorkspacePort } from './ports.js';
@@ -66,6 +67,9 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
     async handBack(job: RunJob, ws: PreparedWorkspace, message: string): Promise<HandBack> {
       let headCommit: string | undefined;
       try {
+        // The agent had this tree: its `.git` must still lead to the mirror's record of it, or a
+        // git dir of the agent's making would choose what our add, commit and push run (git-dir.ts).
+        await assertGitDirIntact(ws.cwd, mirrors.get(ws.cwd) ?? mirrorOf(job.repoUrl));
         await git(['add', '-A'], ws.cwd);
         const dirty = await git(['status', '--porcelain'], ws.cwd);
         if (dirty) await git(['-c', `user.name=${author.name}`, '-c', `user.email=${author.email}`, 'commit', '--quiet', '--no-verify', '-m', message], ws.cwd);

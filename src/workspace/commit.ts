@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { faultPoint } from '../fault.js';
 import { WorkspaceError } from './errors.js';
+import { assertGitDirIntact } from './git-dir.js';
 import { git, identityEnv, isAncestor, resolveCommit } from './git.js';
 import { splitRawAndPatch, statsFromPatch } from './patch-stats.js';
 
@@ -40,6 +41,11 @@ export interface CommitRequest {
    * detached HEAD would otherwise leave the work on a ref nobody merges.
    */
   branch?: string;
+  /** The repository's common git dir: the checkout's `.git` must still lead to the git dir the
+   *  repository records for it, or nothing is run there (git-dir.ts). */
+  commonDir?: string;
+  /** In place: the digest of the git config taken before the agent ran (gitConfigDigest). */
+  configDigest?: string;
 }
 
 export interface FileStat {
@@ -91,6 +97,8 @@ export async function commitAll(req: CommitRequest & { capture?: CaptureOptions 
 
 async function commitSpilling(req: CommitRequest & { capture?: CaptureOptions }, spill: string | undefined, started: (diff: Promise<unknown>) => void): Promise<CommitResult & { diff?: DiffCapture }> {
   const { cwd } = req;
+  // Before any git runs in a tree the agent had: git finds its config through the tree's `.git`.
+  if (req.commonDir) await assertGitDirIntact(cwd, req.commonDir, req.configDigest);
   const [head, added] = await Promise.all([
     git(['rev-parse', '--absolute-git-dir', 'HEAD', 'HEAD^{tree}', '--symbolic-full-name', 'HEAD'], { cwd }),
     git(['add', '-A'], { cwd, okExitCodes: req.ownWorktree ? [128] : [] }), // no pathspec: the whole tree, wherever cwd is in it

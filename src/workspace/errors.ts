@@ -19,6 +19,7 @@ export type WorkspaceErrorCode = Extract<
   | 'MERGE_CONFLICT'
   | 'NOT_FAST_FORWARD'
   | 'BASE_DIRTY'
+  | 'GIT_DIR_CHANGED'
   | 'BASE_MOVED'
   | 'GATE_UNKNOWN'
   | 'NO_REMOTE'

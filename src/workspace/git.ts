@@ -211,9 +211,10 @@ export async function listWorktrees(cwd: string): Promise<WorktreeEntry[]> {
   return entries;
 }
 
-/** Paths that `git status` reports (staged, unstaged, untracked; not ignored), at most `max`. */
-export async function dirtyPaths(cwd: string, max = 50): Promise<string[]> {
-  const r = await git(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignore-submodules=dirty'], { cwd });
+/** Paths that `git status` reports (staged, unstaged, untracked; not ignored), at most `max`.
+ *  In a task's worktree, pass pinnedGitEnv() (git-dir.ts): its own `.git` is not to be followed. */
+export async function dirtyPaths(cwd: string, max = 50, env?: Readonly<Record<string, string>>): Promise<string[]> {
+  const r = await git(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignore-submodules=dirty'], { cwd, ...(env ? { env } : {}) });
   const out: string[] = [];
   const fields = r.stdout.split('\0');
   for (let i = 0; i < fields.length && out.length < max; i++) {

@@ -1,5 +1,6 @@
 // The workspace step of a run in one call: pre-flight, then the task's worktree (created or found
 // again) or, in in-place mode, the person's checkout. This is what the executor calls at claim.
+import { gitConfigDigest } from './git-dir.js';
 import { preflight, type PreflightResult, type WorkspaceMode } from './preflight.js';
 import { createWorktree, inPlaceWorkspace, taskBranch, type Workspace } from './worktree.js';
 
@@ -24,6 +25,8 @@ export interface OpenWorkspaceRequest {
 export interface OpenedWorkspace extends Workspace {
   commonDir: string;
   preflight: PreflightResult;
+  /** In place: the git config's digest before the agent runs, checked before we commit (git-dir.ts). */
+  configDigest?: string;
 }
 
 /** Throws WorkspaceError (see errors.ts for which codes are transient). */
@@ -44,5 +47,7 @@ export async function openWorkspace(req: OpenWorkspaceRequest): Promise<OpenedWo
     req.mode === 'in-place'
       ? inPlaceWorkspace(pre)
       : await createWorktree({ repoRoot: pre.repoRoot, path: pre.worktreePath!, branch, baseBranch: pre.baseBranch, baseCommit: pre.baseCommit, subdir: pre.subdir, ...(pre.worktrees ? { worktrees: pre.worktrees } : {}) });
-  return { ...ws, commonDir: pre.commonDir, preflight: pre };
+  // In place, `.git/config` is in the agent's reach: what git will read is remembered now.
+  const configDigest = req.mode === 'in-place' ? await gitConfigDigest(ws.root, pre.commonDir) : undefined;
+  return { ...ws, commonDir: pre.commonDir, preflight: pre, ...(configDigest ? { configDigest } : {}) };
 }

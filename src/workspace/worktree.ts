@@ -8,6 +8,7 @@ import { basename, isAbsolute, join, resolve } from 'node:path';
 import { faultPoint } from '../fault.js';
 import { WorkspaceError } from './errors.js';
 import { dirtyPaths, git, listWorktrees, resolveCommit, type WorktreeEntry } from './git.js';
+import { pinnedGitEnv } from './git-dir.js';
 import { realish } from './paths.js';
 
 /** `$XDG_DATA_HOME/vaultrunner/worktrees`, else `~/.local/share/vaultrunner/worktrees`. */
@@ -160,7 +161,7 @@ export async function removeWorktree(repoRoot: string, path: string, opts: { dis
   const entry = await findEntry(repoRoot, real);
   if (!entry) return false;
   if (!opts.discardChanges && !entry.prunable) {
-    const dirty = await dirtyPaths(real, 10);
+    const dirty = await dirtyPaths(real, 10, await pinnedGitEnv(repoRoot, real));
     if (dirty.length) throw new WorkspaceError('TREE_DIRTY', `the worktree ${real} has uncommitted changes (${dirty.slice(0, 3).join(', ')}); commit them first`, { details: { files: dirty } });
   }
   await git(['worktree', 'remove', '--force', ...(entry.locked !== undefined ? ['--force'] : []), real], { cwd: repoRoot });
@@ -250,7 +251,7 @@ export async function gcMerged(repoRoot: string, baseBranch: string, opts: { kee
     if (!branch || branch === baseBranch || opts.keep?.has(branch)) continue;
     if (!(await mergedInto(repoRoot, base, branch))) continue;
     if (wt) {
-      if (existsSync(wt) && (await dirtyPaths(wt, 1)).length) continue; // a folder deleted by hand holds nothing
+      if (existsSync(wt) && (await dirtyPaths(wt, 1, await pinnedGitEnv(repoRoot, wt))).length) continue; // a folder deleted by hand holds nothing
       await removeWorktree(repoRoot, wt);
     }
     await git(['branch', '-D', '--', branch], { cwd: repoRoot });

@@ -31,7 +31,7 @@ export async function afterAgent(ctx: EngineContext, r: LiveRun, first: AgentSuc
   try {
     const scratch = await patchScratchPath(ctx, r.taskId);
     const commit = async () =>
-      commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: task?.title ?? r.taskId, summary, taskId: r.taskId, author: wc.author, ownWorktree: ws.mode === 'worktree', ...(ws.mode === 'worktree' ? { branch: ws.branch } : {}), capture: { maxChars: DIFF_MAX_CHARS, patchPath: scratch } });
+      commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: task?.title ?? r.taskId, summary, taskId: r.taskId, author: wc.author, ownWorktree: ws.mode === 'worktree', ...(ws.mode === 'worktree' ? { branch: ws.branch } : {}), commonDir: ws.commonDir, ...(ws.configDigest ? { configDigest: ws.configDigest } : {}), capture: { maxChars: DIFF_MAX_CHARS, patchPath: scratch } });
     let c: CommitResult & { diff?: DiffCapture } = await commit();
     faultPoint('after-commit');
     r.transcript?.note(c.committed ? `Committed ${c.headCommit.slice(0, 10)} on ${ws.branch}: ${c.filesChanged} file(s), +${c.insertions} −${c.deletions}.` : `Nothing new to commit on ${ws.branch}.`);

@@ -9,7 +9,7 @@ import { removeWorktree } from '../../workspace/worktree.js';
 export async function closeCancelled(ctx: EngineContext, taskId: string, title: string | undefined, ws: OpenedWorkspace): Promise<void> {
   if (ws.mode !== 'worktree') return;
   try {
-    const c = await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: `${title ?? taskId} (cancelled)`, taskId, author: ctx.config.workspace.author, ownWorktree: true, branch: ws.branch });
+    const c = await commitAll({ cwd: ws.root, baseCommit: ws.baseCommit, title: `${title ?? taskId} (cancelled)`, taskId, author: ctx.config.workspace.author, ownWorktree: true, branch: ws.branch, commonDir: ws.commonDir });
     await removeWorktree(ws.repoRoot, ws.root);
     ctx.logger.info({ component: 'executor', task: taskId, branch: ws.branch, head: c.headCommit }, `${taskId}: cancelled; worktree removed, branch ${ws.branch} kept${c.committed ? ' with the work so far committed' : ''}`);
   } catch (err) {
