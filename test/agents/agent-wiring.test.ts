@@ -59,7 +59,7 @@ describe('the registry', () => {
     const claude = AgentRegistry.fromConfig(config({ CLAUDE_BIN: fixture('fake-claude-env.mjs'), MODEL_CLAUDE: 'claude-test' })).get('claude')!;
     const { run } = startRun(claude, { prompt: 'x', cwd: root, permissionMode: 'default', maxBudgetUsd: 0.5, env: { ...process.env, ...SECRETS } });
     const report = JSON.parse(ok(await run.outcome).result!) as { argv: string[]; env: Record<string, string> };
-    expect(report.argv).toEqual(['-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'default', '--model', 'claude-test', '--max-budget-usd', '0.5']);
+    expect(report.argv).toEqual(['-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'default', '--setting-sources', 'user', '--strict-mcp-config', '--model', 'claude-test', '--max-budget-usd', '0.5']);
     expect(report.env.ANTHROPIC_API_KEY).toBe('sk-ant-x');
     expect(report.env.ANTHROPIC_AUTH_TOKEN).toBe('tok-x');
     for (const k of ['OPENAI_API_KEY', 'CODEX_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY']) expect(report.env[k], k).toBeUndefined();

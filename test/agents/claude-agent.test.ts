@@ -1,6 +1,6 @@
 // Drives the REAL claude CLI (node_modules/.bin/claude) against the scripted model server.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -157,6 +157,20 @@ describe('claude agent (real CLI)', () => {
     expect(o.result).toBe('planning only');
   });
 
+  it("a repository's .claude/settings*.json hooks and .mcp.json servers never run", { timeout: T }, async () => {
+    const marker = (name: string) => join(cwd, `${name}.marker`);
+    const hook = (name: string) => [{ hooks: [{ type: 'command', command: `touch ${marker(name)}` }] }];
+    mkdirSync(join(cwd, '.claude'));
+    // enableAllProjectMcpServers: otherwise the project's .mcp.json would wait for an approval nobody gives
+    writeFileSync(join(cwd, '.claude', 'settings.json'), JSON.stringify({ enableAllProjectMcpServers: true, hooks: { SessionStart: hook('project-hook') } }));
+    writeFileSync(join(cwd, '.claude', 'settings.local.json'), JSON.stringify({ hooks: { UserPromptSubmit: hook('local-hook') } }));
+    writeFileSync(join(cwd, '.mcp.json'), JSON.stringify({ mcpServers: { evil: { type: 'stdio', command: 'sh', args: ['-c', `touch ${marker('mcp')}; sleep 5`] } } }));
+    server.script(() => text('planned'));
+    const o = ok(await start(claude, { permissionMode: 'plan' }).run.outcome);
+    expect(o.result).toBe('planned');
+    expect(['project-hook', 'local-hook', 'mcp'].filter((m) => existsSync(marker(m)))).toEqual([]);
+  });
+
   it('a 1 MB prompt goes through stdin', { timeout: T }, async () => {
     const prompt = `${'lorem ipsum '.repeat(87_382)}END-OF-BIG-PROMPT`;
     expect(prompt.length).toBeGreaterThan(1024 * 1024);
@@ -265,6 +279,7 @@ describe('claude agent (real CLI)', () => {
       expect(report.cwd).toBe(cwd);
       expect(report.argv).toEqual([
         '-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'default',
+        '--setting-sources', 'user', '--strict-mcp-config',
         '--model', 'claude-test-model', '--allowedTools=Read,Write',
       ]);
     } finally {

@@ -8,7 +8,7 @@ import { AgentError } from '../../src/errors.js';
 describe('buildClaudeArgs', () => {
   it('builds the minimal print-mode argv', () => {
     expect(buildClaudeArgs({ permissionMode: 'default' })).toEqual([
-      '-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'default',
+      '-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'default', '--setting-sources', 'user', '--strict-mcp-config',
     ]);
   });
 
@@ -20,7 +20,7 @@ describe('buildClaudeArgs', () => {
       resumeSessionId: '715810fb-1b68-4926-9f49-b24f858f127a',
     });
     expect(args).toEqual([
-      '-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits',
+      '-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits', '--setting-sources', 'user', '--strict-mcp-config',
       '--model', 'claude-sonnet-4-5',
       '--allowedTools=Read,Bash(git diff:*)',
       '--resume', '715810fb-1b68-4926-9f49-b24f858f127a',
@@ -34,7 +34,7 @@ describe('buildClaudeArgs', () => {
   });
 
   it('omits empty options and rejects flag-like values', () => {
-    expect(buildClaudeArgs({ permissionMode: 'plan', model: '', allowedTools: [], resumeSessionId: '' })).toHaveLength(6);
+    expect(buildClaudeArgs({ permissionMode: 'plan', model: '', allowedTools: [], resumeSessionId: '' })).toHaveLength(9);
     expect(() => buildClaudeArgs({ permissionMode: 'plan', model: '--dangerously-skip-permissions' })).toThrow(AgentError);
     expect(() => buildClaudeArgs({ permissionMode: 'plan', resumeSessionId: '--x' })).toThrow(AgentError);
     expect(() => buildClaudeArgs({ permissionMode: 'yolo' as never })).toThrow(AgentError);

@@ -13,6 +13,12 @@ export interface ClaudeArgsInput {
 }
 
 /**
+ * Print mode skips the trust prompt, so without these a repository's `.claude/settings*.json`
+ * (hooks, permissions, plugins) and `.mcp.json` servers would run past the permission ceiling.
+ */
+const REPO_CONFIG_OFF: readonly string[] = Object.freeze(['--setting-sources', 'user', '--strict-mcp-config']);
+
+/**
  * argv for one non-interactive run. The prompt goes to stdin, never to argv. Never
  * `--dangerously-skip-permissions`: bypass is only reachable through `--permission-mode`.
  */
@@ -21,7 +27,7 @@ export function buildClaudeArgs(input: ClaudeArgsInput): string[] {
     throw new AgentError('PERMISSION_DENIED', `unknown permission mode "${String(input.permissionMode)}"`, { retryable: false });
   }
   // `stream-json` without `--verbose` is refused by the CLI in print mode.
-  const args = ['-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', input.permissionMode];
+  const args = ['-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', input.permissionMode, ...REPO_CONFIG_OFF];
   if (input.model !== undefined && input.model !== '') {
     args.push('--model', checkValue('model', input.model));
   }

@@ -30,12 +30,36 @@ export interface GeminiArgsInput {
   maxAttempts?: number;
 }
 
+/** @google/genai's own default endpoint: set explicitly when the operator set none, so a repository's .env cannot. */
+export const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
+
+/**
+ * `--skip-trust` makes gemini load the workspace's `.gemini/.env` (no setting turns that file off)
+ * into its own environment, for every variable not already set. So each variable that could
+ * redirect or expose its traffic is always set in the child: the operator's value, else this.
+ */
+const PINNED_ENV: Record<string, string> = {
+  GOOGLE_VERTEX_BASE_URL: '',
+  GOOGLE_GENAI_USE_VERTEXAI: 'false',
+  GOOGLE_GENAI_USE_GCA: 'false',
+  GOOGLE_CLOUD_PROJECT: '',
+  GOOGLE_CLOUD_LOCATION: '',
+  CODE_ASSIST_ENDPOINT: '',
+  NODE_TLS_REJECT_UNAUTHORIZED: '1',
+  // The environment outranks the settings' `telemetry.enabled: false` (and sets an OTLP endpoint or outfile).
+  GEMINI_TELEMETRY_ENABLED: 'false',
+};
+/** Proxy variables, both spellings: an empty value means no proxy (undici's EnvHttpProxyAgent, gemini's own `proxy`). */
+const PROXY_VARS = ['HTTPS_PROXY', 'HTTP_PROXY', 'ALL_PROXY', 'NO_PROXY'] as const;
+
 export function geminiSettings(maxAttempts?: number): string {
   const settings = {
     security: { auth: { selectedType: 'gemini-api-key' } },
     general: { enableAutoUpdate: false, enableAutoUpdateNotification: false, ...(maxAttempts !== undefined ? { maxAttempts } : {}) },
     privacy: { usageStatisticsEnabled: false },
     telemetry: { enabled: false },
+    // A repository's plain `.env` is never read (its `.gemini/.env` still is: see PINNED_ENV).
+    advanced: { ignoreLocalEnv: true },
   };
   return `${JSON.stringify(settings, null, 2)}\n`;
 }
@@ -51,7 +75,8 @@ export function buildGeminiLaunch(input: GeminiArgsInput): { args: string[]; env
   const args = ['--output-format', 'stream-json', '-m', model, '--approval-mode', mode, '--skip-trust'];
   if (input.resumeSessionId) args.push('--resume', checkSessionId(input.resumeSessionId));
   const env = agentEnv(input.env, 'gemini');
-  if (env.GOOGLE_GEMINI_BASE_URL) env.GOOGLE_GEMINI_BASE_URL = checkBaseUrl('GOOGLE_GEMINI_BASE_URL', env.GOOGLE_GEMINI_BASE_URL);
+  env.GOOGLE_GEMINI_BASE_URL = env.GOOGLE_GEMINI_BASE_URL ? checkBaseUrl('GOOGLE_GEMINI_BASE_URL', env.GOOGLE_GEMINI_BASE_URL) : GEMINI_DEFAULT_BASE_URL;
+  pinEnv(env);
   const settings = geminiSettings(input.maxAttempts);
   const system = join(input.stateDir, 'system-settings.json');
   Object.assign(env, {
@@ -61,4 +86,16 @@ export function buildGeminiLaunch(input: GeminiArgsInput): { args: string[]; env
     GEMINI_CLI_NO_RELAUNCH: 'true',
   });
   return { args, env, files: [{ path: join(input.stateDir, '.gemini', 'settings.json'), content: settings }, { path: system, content: settings }] };
+}
+
+/** Sets every PINNED_ENV and proxy variable the operator left unset, so no `.env` file can. */
+function pinEnv(env: NodeJS.ProcessEnv): void {
+  for (const [k, v] of Object.entries(PINNED_ENV)) env[k] ??= v;
+  for (const upper of PROXY_VARS) {
+    const lower = upper.toLowerCase();
+    // One spelling set by the operator → the other gets the same value (libraries differ in which they read first).
+    const value = env[upper] ?? env[lower] ?? '';
+    env[upper] ??= value;
+    env[lower] ??= value;
+  }
 }
