@@ -5,6 +5,7 @@ import { clampBudgetUsd } from '../../src/agents/budget.js';
 import { buildClaudeArgs } from '../../src/agents/claude/claude-args.js';
 import { judgeClaudeResult, parseClaudeLines, ResultSchema } from '../../src/agents/claude/stream-events.js';
 import { buildCodexLaunch, CODEX_SANDBOX } from '../../src/agents/codex/codex-args.js';
+import { createCodexAgent } from '../../src/agents/codex/codex-agent.js';
 import { classifyCodex, CodexEventParser, codexErrorInfoFromRollout } from '../../src/agents/codex/codex-events.js';
 import { buildGeminiLaunch } from '../../src/agents/gemini/gemini-args.js';
 import { classifyGemini, GeminiEventParser, statusFromExitCode } from '../../src/agents/gemini/gemini-events.js';
@@ -58,7 +59,7 @@ describe('claude hardening', () => {
     expect(() => clampBudgetUsd(-1, 5)).toThrow(AgentError);
     expect(() => clampBudgetUsd(1, Number.NaN)).toThrow(/MAX_BUDGET_USD/);
     expect(buildClaudeArgs({ permissionMode: 'default', maxBudgetUsd: clampBudgetUsd(10, 0.25) })).toEqual([
-      '-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'default', '--max-budget-usd', '0.25',
+      '-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'default', '--setting-sources', 'user', '--strict-mcp-config', '--max-budget-usd', '0.25',
     ]);
     expect(() => buildClaudeArgs({ permissionMode: 'default', maxBudgetUsd: 0 })).toThrow(AgentError);
   });
@@ -103,6 +104,41 @@ describe('codex', () => {
     expect(classifyCodex(p, exit(), 'codex')).toMatchObject({ ok: true, sessionId: '01a2', result: 'done', tokens: { input: 20, output: 10, cached: 4 } });
     // it lingered after turn.completed and we ended it: still done
     expect(classifyCodex(p, exit({ exitCode: null, signal: 'SIGTERM', endedByUs: true }), 'codex').ok).toBe(true);
+  });
+
+  it('an error event codex recovered from (its own reconnect, then turn.completed) is not a failure', () => {
+    const run = (tail: string[]) => {
+      const p = new CodexEventParser();
+      const events = [
+        '{"type":"thread.started","thread_id":"t1"}',
+        '{"type":"turn.started"}',
+        '{"type":"error","message":"Reconnecting... 1/3 (stream disconnected before completion: transient)"}',
+        ...tail,
+      ].flatMap((l) => p.push(l));
+      return { p, events };
+    };
+    const recovered = run(['{"type":"item.completed","item":{"id":"item_0","type":"agent_message","text":"all done"}}', '{"type":"turn.completed","usage":{"input_tokens":5,"output_tokens":2}}']);
+    expect(classifyCodex(recovered.p, exit(), 'codex')).toMatchObject({ ok: true, sessionId: 't1', result: 'all done' });
+    // the reconnect stays in the transcript as context
+    expect(recovered.events).toContainEqual({ kind: 'stderr', text: 'codex error: Reconnecting... 1/3 (stream disconnected before completion: transient)' });
+    expect(recovered.p.recoveredError).toContain('Reconnecting... 1/3');
+    // no turn.completed after it: still a failure
+    const gaveUp = classifyCodex(run([]).p, exit({ exitCode: 1 }), 'codex');
+    expect(gaveUp.ok === false && gaveUp.error.message).toContain('Reconnecting... 1/3');
+    const turnFailed = classifyCodex(run(['{"type":"turn.failed","error":{"message":"stream disconnected"}}']).p, exit({ exitCode: 1 }), 'codex');
+    expect(turnFailed.ok === false && turnFailed.error.code).toBe('AGENT_FAILED');
+    // an error after the turn completed is not overruled by it
+    const late = classifyCodex(run(['{"type":"turn.completed","usage":{}}', '{"type":"error","message":"late"}']).p, exit(), 'codex');
+    expect(late.ok).toBe(false);
+    // the same classifier reads a saved stdout back after a restart
+    const adapter = createCodexAgent({ bin: 'codex', stateDir: '/nonexistent' });
+    const saved = [
+      '{"type":"thread.started","thread_id":"t2"}',
+      '{"type":"error","message":"Reconnecting... 1/3 (stream disconnected before completion: transient)"}',
+      '{"type":"item.completed","item":{"id":"item_0","type":"agent_message","text":"all done"}}',
+      '{"type":"turn.completed","usage":{"input_tokens":5,"output_tokens":2}}',
+    ].join('\n');
+    expect(adapter.recoverOutcome?.(saved)).toMatchObject({ ok: true, sessionId: 't2', result: 'all done' });
   });
 
   it('classifies failures by codex_error_info, not message text', () => {
@@ -186,23 +222,30 @@ describe('gemini', () => {
 
 describe('opencode', () => {
   it('declares our provider and model, maps the ceiling to permission rules, ignores the project config', () => {
-    const l = buildOpencodeLaunch({ permissionMode: 'plan', model: 'gpt-4.1', cwd: '/work/x', stateDir: '/state/oc', env: { OPENAI_API_KEY: 'k', PWD: '/elsewhere', OPENCODE_CONFIG_CONTENT: '{"permission":"allow"}' }, resumeSessionId: 'ses_abc' });
+    const l = buildOpencodeLaunch({ permissionMode: 'plan', model: 'gpt-4.1', cwd: '/work/x', stateDir: '/state/oc', runId: 'r1', env: { OPENAI_API_KEY: 'k', PWD: '/elsewhere', OPENCODE_CONFIG_CONTENT: '{"permission":"allow"}' }, resumeSessionId: 'ses_abc' });
     expect(l.args).toEqual(['run', '--format', 'json', '-m', 'vaultrunner/gpt-4.1', '--agent', 'plan', '-s', 'ses_abc']);
-    expect(l.env).toMatchObject({ PWD: '/work/x', OPENCODE_CONFIG: '/state/oc/opencode.json', OPENCODE_DISABLE_PROJECT_CONFIG: 'true', XDG_DATA_HOME: '/state/oc/data' });
+    // each run its own config file (permissions, model); the session database stays shared for -s
+    expect(l.env).toMatchObject({ PWD: '/work/x', OPENCODE_CONFIG: '/state/oc/runs/r1/opencode.json', OPENCODE_DISABLE_PROJECT_CONFIG: 'true', XDG_DATA_HOME: '/state/oc/data' });
+    expect(l.runDir).toBe('/state/oc/runs/r1');
+    expect(l.files[0]!.path).toBe('/state/oc/runs/r1/opencode.json');
+    // the shared global config is a deny-all floor, read before the run's own file
+    const floor = l.files.find((f) => f.path === '/state/oc/config/opencode/opencode.json');
+    expect(JSON.parse(floor!.content).permission).toEqual({ edit: 'deny', bash: 'deny', webfetch: 'deny', external_directory: 'deny' });
+    expect(() => buildOpencodeLaunch({ permissionMode: 'default', model: 'm', cwd: '/w', stateDir: '/s', runId: '../x', env: {} })).toThrow(AgentError);
     expect(l.env.OPENCODE_CONFIG_CONTENT).toBeUndefined();
     const cfg = JSON.parse(l.files[0]!.content);
     expect(cfg.provider.vaultrunner.options.baseURL).toBe('https://api.openai.com/v1');
     expect(cfg.provider.vaultrunner.models['gpt-4.1'].tool_call).toBe(true);
     expect(cfg.permission).toEqual({ edit: 'deny', bash: 'deny', webfetch: 'deny', external_directory: 'deny' });
-    const perm = (m: 'default' | 'acceptEdits' | 'bypassPermissions') => JSON.parse(buildOpencodeLaunch({ permissionMode: m, model: 'm', cwd: '/w', stateDir: '/s', env: {} }).files[0]!.content).permission;
+    const perm = (m: 'default' | 'acceptEdits' | 'bypassPermissions') => JSON.parse(buildOpencodeLaunch({ permissionMode: m, model: 'm', cwd: '/w', stateDir: '/s', runId: 'r', env: {} }).files[0]!.content).permission;
     expect(perm('default').edit).toBe('deny');
     expect(perm('acceptEdits')).toEqual({ edit: 'allow', bash: 'deny', webfetch: 'deny', external_directory: 'deny' });
     expect(perm('bypassPermissions').bash).toBe('allow');
-    expect(() => buildOpencodeLaunch({ permissionMode: 'default', model: 'm', cwd: '/w', stateDir: '/s', env: {}, resumeSessionId: '-x' })).toThrow(AgentError);
+    expect(() => buildOpencodeLaunch({ permissionMode: 'default', model: 'm', cwd: '/w', stateDir: '/s', runId: 'r', env: {}, resumeSessionId: '-x' })).toThrow(AgentError);
   });
 
   it('seeds its config dir so it installs no plugin, and keeps it out of the person\'s ~/.opencode', () => {
-    const l = buildOpencodeLaunch({ permissionMode: 'default', model: 'm', cwd: '/w', stateDir: '/s', env: { OPENCODE_TEST_HOME: '/root' } });
+    const l = buildOpencodeLaunch({ permissionMode: 'default', model: 'm', cwd: '/w', stateDir: '/s', runId: 'r', env: { OPENCODE_TEST_HOME: '/root' } });
     expect(l.env.XDG_CONFIG_HOME).toBe('/s/config');
     expect(l.env.OPENCODE_TEST_HOME).toBe('/s/home');
     const lock = l.files.find((f) => f.path === '/s/config/opencode/package-lock.json');

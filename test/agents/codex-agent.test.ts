@@ -77,6 +77,17 @@ describe('codex agent (real CLI)', () => {
     expect(server.turns().length).toBe(before + 1);
   });
 
+  it('a stream codex retried itself ("Reconnecting... 1/3" error event) and then finished → success', { timeout: T }, async () => {
+    server.script((_req, i) => (i === 0 ? streamFail(500, 'transient') : say('all done')));
+    const withRetries = createCodexAgent({ bin: binPath('codex'), stateDir: join(dirs.state, 'agents', 'codex'), apiRetries: 3, model: 'gpt-5.1' });
+    const { run, events } = startRun(withRetries, { prompt: 'x', cwd: dirs.cwd, permissionMode: 'default', env: env() });
+    const o = ok(await run.outcome);
+    expect(o.result).toBe('all done');
+    expect(server.turns()).toHaveLength(2);
+    // its reconnect stays in the transcript as context
+    expect(events).toContainEqual(expect.objectContaining({ kind: 'stderr', text: expect.stringContaining('Reconnecting') }));
+  });
+
   it('HTTP 401 → AGENT_AUTH with the fix; a missing key fails before spawning', { timeout: T }, async () => {
     server.script(() => fail(401, 'invalid key'));
     const o = failed(await startRun(agent(), { prompt: 'x', cwd: dirs.cwd, permissionMode: 'default', env: env() }).run.outcome);

@@ -3,12 +3,12 @@
 // (test/engine/agents-e2e.test.ts) already checks with opencode is not run again here: resume
 // (`-s`, the same session with its earlier messages), a 5xx taken as a retryable AGENT_FAILED
 // (its overload test), and a timeout stopping the whole process group as AGENT_TIMEOUT.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createOpencodeAgent } from '../../src/agents/opencode/opencode-agent.js';
+import { createOpencodeAgent, STALE_RUN_DIR_MS, sweepStaleRunDirs } from '../../src/agents/opencode/opencode-agent.js';
 import { chatWire, fail, say, startScriptedServer, write, type ScriptedServer } from '../fixtures/scripted-server.js';
 import { binPath, cleanEnv, failed, ok, startRun, tempDirs, type Dirs } from './cli-test-kit.js';
 
@@ -95,6 +95,34 @@ describe('opencode agent (real CLI)', () => {
     // not taken as a config dir: opencode would write its .gitignore there and install into it
     expect(readdirSync(join(home, '.opencode'))).toEqual(['opencode.json']);
     if (!o.ok) expect(o.error.retryable).toBe(false);
+  });
+
+  it('two runs at once keep their own permissions: the default-mode run writes nothing, the bypass one does', { timeout: T }, async () => {
+    const fileB = join(dirs.cwd, 'b.txt');
+    const fileA = join(dirs.cwd, 'a.txt');
+    server.script((req) => (req.afterTool ? say('finished') : write(req.text.includes('run-b') ? fileB : fileA, 'x')));
+    const a = agent();
+    // B first, A at once: with one shared opencode.json, B read A's permissions
+    const b = startRun(a, { prompt: 'run-b: write b.txt', cwd: dirs.cwd, permissionMode: 'default', env: env() }).run;
+    const runA = startRun(a, { prompt: 'run-a: write a.txt', cwd: dirs.cwd, permissionMode: 'bypassPermissions', env: env() }).run;
+    const [ob, oa] = await Promise.all([b.outcome, runA.outcome]);
+    ok(oa);
+    expect(readFileSync(fileA, 'utf8')).toBe('x');
+    expect(existsSync(fileB)).toBe(false);
+    if (!ob.ok) expect(ob.error.retryable).toBe(false);
+    // each run's own config is gone with it
+    expect(readdirSync(join(stateDir(), 'runs'))).toEqual([]);
+  });
+
+  it('a run config dir left by a crash is swept after a day, a recent one is kept (no run)', () => {
+    const runs = join(stateDir(), 'runs');
+    mkdirSync(join(runs, 'old'), { recursive: true });
+    mkdirSync(join(runs, 'new'), { recursive: true });
+    writeFileSync(join(runs, 'old', 'opencode.json'), '{}');
+    const dayAgo = new Date(Date.now() - STALE_RUN_DIR_MS - 60_000);
+    utimesSync(join(runs, 'old'), dayAgo, dayAgo);
+    sweepStaleRunDirs(stateDir());
+    expect(readdirSync(runs)).toEqual(['new']);
   });
 
   it('HTTP 400 → AGENT_FAILED, permanent', { timeout: T }, async () => {

@@ -118,7 +118,8 @@ describe('every built-in agent through the service', () => {
     const silent = await waitFor(() => h!.status('silent') === 'failed' && h!.find('silent')!.text, `${name}: silent failed`, 90_000);
     expect(silent).toMatch(/^error: .*timeout/im);
     // The adapter's own AGENT_TIMEOUT (retryable: with max_attempts 1 it fails here), by its type.
-    expect(h!.logLines().find((l) => l.task === 'silent' && l.to === 'failed')).toMatchObject({ code: 'AGENT_TIMEOUT', attempt: 1, maxAttempts: 1 });
+    // (The log line may reach its file a moment after the note.)
+    expect(await waitFor(() => h!.logLines().find((l) => l.task === 'silent' && l.to === 'failed'), 'failed log line')).toMatchObject({ code: 'AGENT_TIMEOUT', attempt: 1, maxAttempts: 1 });
     expect(pids.get('silent')).toBeGreaterThan(0);
     expect(groupRunning(pids.get('silent')!)).toBe(false);
   }, 150_000);

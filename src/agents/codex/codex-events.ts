@@ -20,12 +20,15 @@ export class CodexEventParser implements JsonLineParser {
   sessionId?: string;
   completed = false;
   failed?: string;
+  /** An `error` event codex recovered from (a later turn.completed), kept as context. */
+  recoveredError?: string;
   lastText?: string;
   turns = 0;
   tokens?: AgentTokens;
   skippedLines = 0;
   end: 'now' | 'soon' | undefined;
   private readonly started = new Set<string>();
+  private turnFailed = false;
 
   /** One stdout line: a malformed line is counted and skipped, a spliced one split into its events. */
   push(line: string): AgentEvent[] {
@@ -53,6 +56,11 @@ export class CodexEventParser implements JsonLineParser {
         return this.item(type === 'item.completed', obj(ev.item));
       case 'turn.completed': {
         this.completed = true;
+        // codex reports its own retries ("Reconnecting... 1/3") as `error` events: finishing the turn after them wins.
+        if (this.failed !== undefined && !this.turnFailed) {
+          this.recoveredError = this.failed;
+          this.failed = undefined;
+        }
         this.turns++;
         const u = obj(ev.usage);
         if (u) this.addTokens(num(u.input_tokens) ?? 0, num(u.output_tokens) ?? 0, num(u.cached_input_tokens));
@@ -61,6 +69,7 @@ export class CodexEventParser implements JsonLineParser {
       }
       case 'turn.failed': {
         this.failed = str(obj(ev.error)?.message) ?? this.failed ?? 'turn failed';
+        this.turnFailed = true;
         this.end = 'soon';
         return [{ kind: 'other', type }];
       }

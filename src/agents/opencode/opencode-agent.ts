@@ -1,4 +1,7 @@
 // Agent adapter for opencode (`opencode run --format json`), with config and state dirs we own.
+import { randomBytes } from 'node:crypto';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { execa } from 'execa';
 import { AgentError } from '../../errors.js';
 import type { Agent, AgentCapabilities, AgentProbe, AgentRun, AgentRunRequest } from '../agent.js';
@@ -32,6 +35,28 @@ export const OPENCODE_CAPABILITIES: AgentCapabilities = Object.freeze({
   planMode: true,
 });
 
+/** A run's own config dir left by a crash is removed after this long (opencode reads it in its first seconds). */
+export const STALE_RUN_DIR_MS = 24 * 60 * 60 * 1000;
+
+/** Remove run config dirs older than STALE_RUN_DIR_MS (a run that ends removes its own); never throws. */
+export function sweepStaleRunDirs(stateDir: string, now = Date.now()): void {
+  const runs = join(stateDir, 'runs');
+  let names: string[];
+  try {
+    names = readdirSync(runs);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    try {
+      const dir = join(runs, n);
+      if (now - statSync(dir).mtimeMs > STALE_RUN_DIR_MS) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // raced with another sweep or its own run's end: nothing to do
+    }
+  }
+}
+
 export function createOpencodeAgent(opts: OpencodeAgentOptions): Agent {
   const { bin, stateDir } = opts;
 
@@ -45,6 +70,7 @@ export function createOpencodeAgent(opts: OpencodeAgentOptions): Agent {
         model,
         cwd: req.cwd,
         stateDir,
+        runId: `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`,
         env: req.env,
         ...(req.resumeSessionId ? { resumeSessionId: req.resumeSessionId } : {}),
       });
@@ -52,8 +78,9 @@ export function createOpencodeAgent(opts: OpencodeAgentOptions): Agent {
       return launchFailed(err);
     }
     if (!req.env.OPENAI_API_KEY) return failedRun(new AgentError('AGENT_AUTH', `no OPENAI_API_KEY for opencode; ${OPENCODE_AUTH_FIX}`));
+    sweepStaleRunDirs(stateDir);
     const parser = new OpencodeEventParser();
-    return startJsonCli({
+    const run = startJsonCli({
       label: 'opencode',
       bin,
       args: launch.args,
@@ -63,6 +90,10 @@ export function createOpencodeAgent(opts: OpencodeAgentOptions): Agent {
       ...requestSpec(req, opts),
       classify: (exit) => classifyOpencode(parser, exit, bin),
     });
+    const { runDir } = launch;
+    // Its config is only for this run; if it went while a stray still started, the deny-all floor config applies.
+    void run.outcome.then(() => rmSync(runDir, { recursive: true, force: true })).catch(() => undefined);
+    return run;
   }
 
   const probe = (): Promise<AgentProbe> => probeVersion(bin, 'opencode', 'opencode-ai', agentEnv(process.env, 'openai'), opts.spawn);

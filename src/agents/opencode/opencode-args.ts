@@ -1,5 +1,5 @@
-// Pure: one opencode run → argv, environment and the files we own (opencode.json, the plugin
-// dependency seed). Every directory it keeps state in (XDG config/data/cache/state) is under our
+// Pure: one opencode run → argv, environment and the files we own (the run's own opencode.json, a
+// deny-all floor config, the plugin dependency seed). Every directory it keeps state in (XDG config/data/cache/state) is under our
 // state dir, the project's own opencode config is ignored, and the permission ceiling becomes
 // opencode's `permission` block.
 import { join } from 'node:path';
@@ -37,6 +37,8 @@ export interface OpencodeArgsInput {
   /** The run's working directory: opencode takes it from $PWD, not from the process cwd. */
   cwd: string;
   stateDir: string;
+  /** Unique per run: its config file lives in `<stateDir>/runs/<runId>/` (see opencodeRunDir). */
+  runId: string;
   /** The operator's environment: OPENAI_BASE_URL / OPENAI_API_KEY are read from it. */
   env: NodeJS.ProcessEnv;
 }
@@ -80,9 +82,25 @@ export function pluginSeedFiles(configDir: string): OwnedFile[] {
   ];
 }
 
-const OPENCODE_SESSION = /^ses_[A-Za-z0-9]+$/;
+/**
+ * The global config in our XDG config dir, read before OPENCODE_CONFIG: every permission denied, so
+ * a run whose own file is missing (removed under a stray process) falls back to nothing, not to
+ * opencode's defaults.
+ */
+export function opencodeFloorConfig(): string {
+  return `${JSON.stringify({ $schema: 'https://opencode.ai/config.json', autoupdate: false, share: 'disabled', snapshot: false, permission: NOTHING }, null, 2)}\n`;
+}
 
-export function buildOpencodeLaunch(input: OpencodeArgsInput): { args: string[]; env: NodeJS.ProcessEnv; files: OwnedFile[] } {
+const OPENCODE_SESSION = /^ses_[A-Za-z0-9]+$/;
+const RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Where one run's config lives: its own directory, so concurrent runs never read each other's permissions or model. */
+export function opencodeRunDir(stateDir: string, runId: string): string {
+  if (!RUN_ID.test(runId)) throw new AgentError('AGENT_FAILED', `invalid opencode run id: ${JSON.stringify(runId)}`);
+  return join(stateDir, 'runs', runId);
+}
+
+export function buildOpencodeLaunch(input: OpencodeArgsInput): { args: string[]; env: NodeJS.ProcessEnv; files: OwnedFile[]; runDir: string } {
   const mode = OPENCODE_MODE[input.permissionMode];
   if (mode === undefined) throw new AgentError('PERMISSION_DENIED', `opencode cannot run with permission mode "${String(input.permissionMode)}"`);
   const model = checkValue('model', input.model);
@@ -94,7 +112,9 @@ export function buildOpencodeLaunch(input: OpencodeArgsInput): { args: string[];
     args.push('-s', input.resumeSessionId);
   }
   // No message argument: the prompt comes on stdin.
-  const configPath = join(input.stateDir, 'opencode.json');
+  // Per run, not shared: opencode reads it seconds into its start, after a concurrent run could rewrite it.
+  const runDir = opencodeRunDir(input.stateDir, input.runId);
+  const configPath = join(runDir, 'opencode.json');
   const env = agentEnv(input.env, 'openai');
   for (const k of Object.keys(env)) if (k.startsWith('OPENCODE_')) delete env[k]; // only ours below
   Object.assign(env, {
@@ -115,6 +135,11 @@ export function buildOpencodeLaunch(input: OpencodeArgsInput): { args: string[];
     XDG_CACHE_HOME: join(input.stateDir, 'cache'),
     XDG_STATE_HOME: join(input.stateDir, 'state'),
   });
-  const files = [{ path: configPath, content: opencodeConfig(baseUrl, model, mode.permission) }, ...pluginSeedFiles(join(input.stateDir, 'config', 'opencode'))];
-  return { args, env, files };
+  const configDir = join(input.stateDir, 'config', 'opencode');
+  const files = [
+    { path: configPath, content: opencodeConfig(baseUrl, model, mode.permission) },
+    { path: join(configDir, 'opencode.json'), content: opencodeFloorConfig() },
+    ...pluginSeedFiles(configDir),
+  ];
+  return { args, env, files, runDir };
 }
