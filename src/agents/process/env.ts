@@ -31,6 +31,9 @@ export const VENDOR_SECRETS = {
 } as const;
 export type Vendor = keyof typeof VENDOR_SECRETS;
 
+/** The operator's own settings whose values are secrets (QUEUE_URL's password, NOTIFY_URL's token). */
+export const OPERATOR_SECRETS = ['QUEUE_URL', 'NOTIFY_URL'] as const;
+
 /** cleanEnv, minus every other vendor's credentials: what one built-in agent's child may see. */
 export function agentEnv(base: NodeJS.ProcessEnv, vendor: Vendor, set: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env = cleanEnv(base, set);
@@ -44,8 +47,8 @@ export function cleanEnv(base: NodeJS.ProcessEnv, set: Record<string, string | u
   for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
   for (const k of ENCLOSING_SESSION_VARS) delete env[k];
   for (const k of RUN_VARS) delete env[k];
-  // The queue's URL may carry Redis' password; no agent needs it.
-  delete env.QUEUE_URL;
+  // Operator settings that carry secrets no agent needs: Redis' password, a webhook's token.
+  for (const k of OPERATOR_SECRETS) delete env[k];
   // AI_AGENT is generic; only drop the value Claude Code itself set.
   if (env.AI_AGENT?.startsWith('claude-code')) delete env.AI_AGENT;
   for (const [k, v] of Object.entries(set)) {
