@@ -71,7 +71,8 @@ export async function applyOutcome(ctx: EngineContext, pathAtStart: string, o: R
       // What feedback the agent already has outlives the run: the next review round sends only new feedback.
       // A review round a person starts is a new cycle (max_attempts counts from here), even one
       // started by an edit made while the service was down (nothing notices that transition).
-      await taskState.clear(taskId, ['feedbackSent']);
+      // A review round may follow up in the same session: whose it is stays known (not for done: no state file each).
+      await taskState.clear(taskId, d.to === 'in_review' ? ['feedbackSent', 'sessionAgent'] : ['feedbackSent']);
       if (d.to === 'in_review') await taskState.patch(taskId, newCycleState(attempts));
       faultPoint('after-final-write');
       // Merged per MERGE (a task with a git workspace), then filed; a refused merge goes to review.

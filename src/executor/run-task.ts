@@ -60,6 +60,8 @@ export interface PreparedRun {
   planRefused?: string;
   output?: string;
   outputFiles?: Awaited<ReturnType<typeof prepareRunOutput>>;
+  /** The agent whose session is not resumed because the task's agent changed. */
+  agentChanged?: string;
 }
 
 /**
@@ -76,8 +78,12 @@ export async function prepareRun(ctx: EngineContext, input: Omit<StartInput, 'la
   // A review round: feedback the agent has not had goes to the session that did the work. (A
   // fresh session reads all of it in the body.)
   const feedback = unsentFeedback(input.body, state.feedbackSent ?? []);
-  const followUp = canResume && !state.resumeSession && feedback && task.sessionId ? task.sessionId : undefined;
-  const resumeSession = canResume ? (state.resumeSession ?? followUp) : undefined;
+  // A session is its agent's: after a change of `agent:` the new one starts its own (another CLI
+  // refuses a foreign id, and that failure would be permanent).
+  const agentChanged = state.sessionAgent !== undefined && state.sessionAgent !== input.agent.name ? state.sessionAgent : undefined;
+  const ownSession = canResume && !agentChanged;
+  const followUp = ownSession && !state.resumeSession && feedback && task.sessionId ? task.sessionId : undefined;
+  const resumeSession = ownSession ? (state.resumeSession ?? followUp) : undefined;
   // The prompt is settled before the transcript, which shows it (collapsed) at its top.
   const plan = task.plan && !resumeSession ? await readPlanBody(ctx, task) : undefined;
   const prompt = followUp ? feedbackPrompt(feedback!.text) : resumeSession ? resumePrompt(state.bodyAtStart, input.body) : taskPrompt(task, input.body, plan?.body, input.where ?? input.cwd);
@@ -108,7 +114,7 @@ export async function prepareRun(ctx: EngineContext, input: Omit<StartInput, 'la
   };
   if (c.status === 'rejected') return notStarted('not started (working dir changed)', c.reason);
   if (o.status === 'rejected') return notStarted('not started (its output files could not be prepared)', o.reason);
-  return { attempt, startedAt: now, prompt, transcript, cwd: c.value, resumeSession, followUp, feedback, planRefused: plan?.refused, output, outputFiles: o.value };
+  return { attempt, startedAt: now, prompt, transcript, cwd: c.value, resumeSession, followUp, feedback, planRefused: plan?.refused, output, outputFiles: o.value, ...(agentChanged && (state.resumeSession || task.sessionId) ? { agentChanged } : {}) };
 }
 
 /** The lease went to someone else: nothing was written (internal to startRun). */
@@ -165,6 +171,7 @@ export async function startRun(ctx: EngineContext, claiming: Promise<StartingRun
   else if (!bodyInLease) await ctx.taskState.patch(task.id, { bodyAtStart: input.body }).catch((err: unknown) => ctx.logger.warn({ component: 'executor', task: task.id, err }, `${task.id}: could not remember the body this run started with: ${shortMessage(err)}`));
   if (followUp) transcript.note(`Follow-up after review: the person's feedback goes to session ${followUp}.`);
   if (prepared.planRefused) transcript.note(`Plan not included: ${prepared.planRefused}.`);
+  if (prepared.agentChanged) transcript.note(`The task's agent changed from ${prepared.agentChanged} to ${input.agent.name}: a new session, with the whole task.`);
   const session: { id?: string; recording?: Promise<void> } = {};
   const request = (): AgentRunRequest => ({
     taskId: task.id,
@@ -183,7 +190,7 @@ export async function startRun(ctx: EngineContext, claiming: Promise<StartingRun
       transcript.onEvent(ev);
       if (ev.kind === 'init' && !session.id) {
         session.id = ev.sessionId;
-        session.recording = recordSession(ctx, claim, task, ev.sessionId);
+        session.recording = recordSession(ctx, claim, task, ev.sessionId, input.agent.name);
       }
     },
   });
@@ -219,10 +226,10 @@ function recordPid(ctx: EngineContext, claim: StartingRun, pid: number): void {
 }
 
 /** session_id goes into the note once, as soon as the agent reports it (resume needs it). */
-async function recordSession(ctx: EngineContext, claim: StartingRun, task: Task, sessionId: string): Promise<void> {
+async function recordSession(ctx: EngineContext, claim: StartingRun, task: Task, sessionId: string, agent: string): Promise<void> {
   try {
     if (claim.lease.run) await ctx.leases.update(claim.lease, { run: { ...claim.lease.run, sessionId } });
-    await ctx.taskState.patch(task.id, { resumeSession: undefined });
+    await ctx.taskState.patch(task.id, { resumeSession: undefined, sessionAgent: agent });
     if (task.sessionId !== sessionId) await editIfStatus(ctx, claim.path, task.id, ['executing'], { session_id: sessionId });
   } catch (err) {
     ctx.logger.warn({ component: 'executor', task: task.id, err }, 'could not record session id');

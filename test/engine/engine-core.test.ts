@@ -182,6 +182,24 @@ describe('agents as peers', () => {
     expect(transcript(2)).toContain('resume cmd-session-7');
   }, 45_000);
 
+  it("a paused task whose agent: is changed starts a new session with the new agent, not the old agent's", async () => {
+    const agents = JSON.stringify({ session: fixtureAgent('session'), other: fixtureAgent('session') });
+    h = createHarness({ AGENT: 'session', COMMAND_AGENTS: agents }, { agentEnv: { FIXTURE_SLEEP_MS: '4000', FIXTURE_SESSION_ID: 'cmd-session-7' } });
+    await h.start();
+    const path = h.drop('switched', 'type: claude_code\nstatus: planned');
+    await waitFor(() => /^session_id: "?cmd-session-7"?$/m.test(h.read(path)), 'session recorded in the note');
+    const t1 = join(h.vault, 'Logs', 'runs', 'switched', 'attempt-1.md');
+    await waitFor(() => existsSync(t1) && readFileSync(t1, 'utf8').includes('resume none'), 'the first run reported its resume session');
+    const ended = nextEvent(h.events, 'run:end', (e) => e.taskId === 'switched');
+    setStatus(path, 'paused');
+    expect((await ended).stopReason).toBe('pause');
+    writeFileSync(path, h.read(path).replace(/^status: paused$/m, 'status: planned\nagent: other'));
+    await waitFor(() => h.find('switched')?.folder === 'Done', 'done with the other agent', 30_000);
+    const t2 = readFileSync(join(h.vault, 'Logs', 'runs', 'switched', 'attempt-2.md'), 'utf8');
+    expect(t2).toContain('resume none');
+    expect(t2).toContain("The task's agent changed from session to other: a new session");
+  }, 45_000);
+
   it('PLANNER=agent with MAX_CONCURRENT=1 and 5 new notes never runs two agent processes at once', async () => {
     h = createHarness({ PLANNER: 'agent', MAX_CONCURRENT: '1', AGENT: 'session' }, { agentEnv: { FIXTURE_SLEEP_MS: '200' } });
     const planners = recordEvents(h.events, 'run:start');
