@@ -1,16 +1,21 @@
 // Approval is a person's act, so it is machine state, not a note key alone: `approved: true`
 // counts only when it was set after the service showed the task awaiting approval (the service
-// resets a self-written `approved: true` then), and only for the type, agent and body it was given
-// for. A note can therefore never approve itself, and an approved note edited into something else
+// resets a self-written `approved: true` then), and only for the type, agent, body, working_dir,
+// permission_mode, model and branches it was given for. A note can therefore never approve itself, and an approved note edited into something else
 // waits again.
 import { createHash } from '../os/lazy-crypto.js';
 import type { Config } from '../config/config.js';
 import type { Task } from '../domain/task.js';
 import type { TaskState } from '../vault/task-state.js';
 
+/** What decides what a run does and where: a change of any voids an approval. (Gates, timeout and
+ *  budget only narrow what the operator allows; priority and dependencies only order runs.) */
+export type ApprovedFields = Pick<Task, 'type'> & Partial<Pick<Task, 'agent' | 'workingDir' | 'permissionMode' | 'model' | 'branch' | 'baseBranch' | 'allowDirty'>>;
+
 /** What an approval is given for. */
-export function approvalFingerprint(task: Pick<Task, 'type' | 'agent'>, body: string): string {
-  return createHash('sha256').update(JSON.stringify([task.type, task.agent ?? null, body])).digest('hex');
+export function approvalFingerprint(task: ApprovedFields, body: string): string {
+  const where = [task.workingDir ?? null, task.permissionMode ?? null, task.model ?? null, task.branch ?? null, task.baseBranch ?? null, task.allowDirty ?? false];
+  return createHash('sha256').update(JSON.stringify([task.type, task.agent ?? null, body, where])).digest('hex');
 }
 
 /** Its type is not whitelisted, or the note asks for approval. */
@@ -30,7 +35,7 @@ export function approvalGiven(task: Task, body: string, st: TaskState): boolean 
 
 /** A person approved the task as it is now (the CLI's or the web page's `approve`, possibly
  *  before the service asked): recorded as asked and given for this very content. */
-export function personApproval(task: Pick<Task, 'type' | 'agent'>, body: string): Pick<TaskState, 'approvalAsked' | 'approvedFor'> {
+export function personApproval(task: ApprovedFields, body: string): Pick<TaskState, 'approvalAsked' | 'approvedFor'> {
   const fp = approvalFingerprint(task, body);
   return { approvalAsked: fp, approvedFor: fp };
 }

@@ -340,7 +340,7 @@ export class Orchestrator {
     const st = await ctx.taskState.get(task.id);
     const fp = approvalFingerprint(task, body);
     if (task.approved && !approvalGiven(task, body, st)) {
-      // Written by the note itself (at creation, or along with a change of type, agent or body).
+      // Written by the note itself (at creation, or along with a change of what was approved: approval.ts).
       await ctx.taskState.patch(task.id, { approvalAsked: fp, approvedFor: undefined });
       ctx.logger.warn({ component: 'orchestrator', task: task.id }, `${task.id}: approved: true was not given after the task was shown awaiting approval (or the task changed); reset, approve it again`);
       await editIfStatus(ctx, entry.path, task.id, ['awaiting_approval'], { approved: false });

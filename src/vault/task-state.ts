@@ -33,7 +33,7 @@ export interface TaskState {
   /** Fingerprint (type, agent, body) of the note when it was last shown awaiting approval with
    *  `approved` unset: an `approved: true` on that same content is a person's later approval. */
   approvalAsked?: string;
-  /** Fingerprint the approval was granted for; a change of type, agent or body voids it. */
+  /** Fingerprint the approval was granted for; a change of what it covers voids it (approval.ts). */
   approvedFor?: string;
   /** Last problem reported for this task, so a report is logged once, not every tick. */
   reported?: string;

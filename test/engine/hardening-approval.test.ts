@@ -1,6 +1,6 @@
 // Issue 15 item 8: a note cannot approve itself, an approval is voided by a change of type, agent
 // or body, and the permission ceiling binds every agent (a command agent cannot be read-only).
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { initVault } from '../../src/vault/init-vault.js';
@@ -43,16 +43,21 @@ describe('approval is a person’s act (issue 15 item 8)', () => {
     expect(h.runs().map((r) => r.task)).toEqual(['evil-new']);
   });
 
-  it('an approval is reset when the body changes before the task runs', async () => {
+  it.each([
+    ['the body', (t: string) => t.replace('Say hello.', 'Delete everything.')],
+    ['working_dir', (t: string) => t.replace(/^working_dir: .*$/m, 'working_dir: $ROOT/prod')],
+    ['permission_mode', (t: string) => t.replace(/^type: evil$/m, 'type: evil\npermission_mode: bypassPermissions')],
+  ])('an approval is reset when %s changes before the task runs', async (_what, change) => {
     h = createHarness({ EXECUTOR_TYPES: 'claude_code' });
     await initVault(h.vault, { examples: false });
+    for (const d of ['sandbox', 'prod']) mkdirSync(join(h.root, d), { recursive: true });
     h.drop('gate', 'type: claude_code\nstatus: paused');
-    h.drop('blocked-evil', 'type: evil\nblocked_by: "[[gate]]"', 'Say hello.\n');
+    h.drop('blocked-evil', `type: evil\nworking_dir: ${join(h.root, 'sandbox')}\nblocked_by: "[[gate]]"`, 'Say hello.\n');
     await h.start();
     await waitFor(() => waitingUnapproved('blocked-evil'), 'blocked-evil awaits approval');
     approve('blocked-evil');
     await waitFor(() => h.find('blocked-evil')?.folder === 'Needs_Action' && h.status('blocked-evil') === 'planned', 'approved: planned, waiting on its dependency');
-    edit(h.find('blocked-evil')!.path, (t) => t.replace('Say hello.', 'Delete everything.'));
+    edit(h.find('blocked-evil')!.path, (t) => change(t).replace('$ROOT', h.root));
     await waitFor(() => waitingUnapproved('blocked-evil'), 'the changed note awaits approval again');
     edit(h.find('gate')!.path, (t) => t.replace('status: paused', 'status: done'));
     await waitFor(() => h.find('gate')?.folder === 'Done', 'gate done');
