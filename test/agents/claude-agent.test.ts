@@ -115,6 +115,19 @@ describe('claude agent (real CLI)', () => {
     expect(events).toContainEqual(expect.objectContaining({ kind: 'tool_result', isError: true }));
   });
 
+  it('a result line over the 1 MiB line cap (a refused 1.1 MB write in its denials) still ends the run as a success with a denial, not a protocol failure', { timeout: T }, async () => {
+    const file = join(cwd, 'big.txt');
+    server.script((req) => (req.toolResults.length > 0 ? text('could not write') : toolUse('Write', { file_path: file, content: 'x'.repeat(1_100_000) })));
+    // Through output files, as the service runs it (over a pipe claude itself cuts such a line).
+    const files = { stdout: join(home, 'run.out'), stderr: join(home, 'run.err') };
+    const o = ok(await start(claude, { permissionMode: 'default', outputFiles: files }).run.outcome);
+    expect(existsSync(file)).toBe(false);
+    expect(readFileSync(files.stdout, 'utf8').split('\n').some((l) => l.length > 1024 * 1024 && l.startsWith('{"type":"result"'))).toBe(true);
+    expect(o.result).toBe('could not write');
+    expect(o.sessionId).toBeTruthy();
+    expect(o.permissionDenials).toHaveLength(1); // counted, so the task goes to a person
+  });
+
   it('HTTP 400 → AGENT_FAILED, not retryable, exit code 1', { timeout: T }, async () => {
     server.script(() => error(400, 'invalid_request_error', 'prompt is malformed'));
     const o = failed(await start(claude).run.outcome);

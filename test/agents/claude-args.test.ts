@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PERMISSION_MODES } from '../../src/agents/agent.js';
 import { buildClaudeArgs, childEnv } from '../../src/agents/claude/claude-args.js';
 import { clampPermissionMode } from '../../src/agents/permission.js';
-import { parseClaudeLine, toAgentEvents } from '../../src/agents/claude/stream-events.js';
+import { parseClaudeLine, salvageCutResult, toAgentEvents } from '../../src/agents/claude/stream-events.js';
 import { AgentError } from '../../src/errors.js';
 
 describe('buildClaudeArgs', () => {
@@ -136,3 +136,15 @@ describe('parseClaudeLine / toAgentEvents', () => {
     expect(retry.kind).toBe('api_retry');
   });
 });
+
+describe('salvageCutResult', () => {
+  it('reads the verdict from the start of a cut result line, and counts its denials', () => {
+    const full = JSON.stringify({ type: 'result', subtype: 'success', is_error: false, num_turns: 2, result: 'said "no" \\ twice', session_id: 's-1', total_cost_usd: 0.25, permission_denials: [{ tool_name: 'Write', tool_input: { content: 'x'.repeat(5000) } }] });
+    const r = salvageCutResult(full.slice(0, 300))!;
+    expect(r).toMatchObject({ type: 'result', subtype: 'success', is_error: false, num_turns: 2, result: 'said "no" \\ twice', session_id: 's-1', total_cost_usd: 0.25 });
+    expect(r.permission_denials).toHaveLength(1);
+    expect(salvageCutResult(full.slice(0, 30))).toBeUndefined(); // no is_error yet
+    expect(salvageCutResult('{"type":"assistant","subtype":"x","is_error":false')).toBeUndefined();
+  });
+});
+

@@ -10,6 +10,7 @@ import {
   eventSessionId,
   judgeClaudeResult,
   parseClaudeLines,
+  salvageCutResult,
   toAgentEvents,
   type ClaudeStreamEvent,
   type ResultMessage,
@@ -252,9 +253,12 @@ export function createClaudeAgent(opts: ClaudeAgentOptions): Agent {
       ...(opts.maxLineBytes === undefined ? {} : { stdoutLineBytes: opts.maxLineBytes }),
       stderrLineBytes: STDERR_LINE_BYTES,
       ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
-      onStdoutLine: ({ line }) => {
+      onStdoutLine: ({ line, truncated }) => {
         safeCall(req.onRawLine, line);
         if (line.trim() === '') return;
+        // The one event a run's outcome needs is never dropped for its length (stream-events.ts).
+        const cut = truncated ? salvageCutResult(line) : undefined;
+        if (cut) return onEvent({ kind: 'result', data: cut });
         for (const ev of parseClaudeLines(line)) onEvent(ev);
       },
       onStderrChunk: (chunk) => stderrTail.push(chunk),

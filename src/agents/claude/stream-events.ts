@@ -243,6 +243,45 @@ export function toAgentEvents(ev: ClaudeStreamEvent): AgentEvent[] {
   }
 }
 
+/**
+ * A `result` line longer than the stdout line cap arrives cut: its `permission_denials` carry the
+ * whole input of every refused write, so a model that kept trying to write a large file makes it
+ * megabytes long. Its verdict is read from the fields at its start (the CLI writes them first);
+ * its denials count as one, named so, so a success still goes to a person instead of counting as
+ * clean. Undefined when the start does not hold the verdict.
+ */
+export function salvageCutResult(prefix: string): ResultMessage | undefined {
+  if (!prefix.startsWith('{"type":"result"')) return undefined;
+  const raw = (key: string, value: string) => new RegExp(`"${key}":(${value})`).exec(prefix)?.[1];
+  const str = (key: string) => {
+    const v = raw(key, '"(?:[^"\\\\]|\\\\.)*"');
+    try {
+      return v === undefined ? undefined : (JSON.parse(v) as string);
+    } catch {
+      return undefined;
+    }
+  };
+  const num = (key: string) => {
+    const v = raw(key, '-?\\d+(?:\\.\\d+)?(?:[eE][-+]?\\d+)?');
+    return v === undefined ? undefined : Number(v);
+  };
+  const subtype = str('subtype');
+  const isError = raw('is_error', 'true|false');
+  if (subtype === undefined || isError === undefined) return undefined;
+  const opt = <T>(k: string, v: T | undefined) => (v === undefined ? {} : { [k]: v });
+  return {
+    type: 'result',
+    subtype,
+    is_error: isError === 'true',
+    ...opt('result', str('result')),
+    ...opt('num_turns', num('num_turns')),
+    ...opt('total_cost_usd', num('total_cost_usd')),
+    ...opt('session_id', str('session_id')),
+    ...opt('api_error_status', num('api_error_status')),
+    permission_denials: [{ tool_name: 'tool uses (the result line was too long and cut: see the run log)' }],
+  } as ResultMessage;
+}
+
 // ---- judging a result -----------------------------------------------------------------------
 
 /** What a `result` event means for the run, decided by `is_error` and structured fields only. */
