@@ -145,6 +145,20 @@ describe('opencode agent (real CLI)', () => {
     expect(run.pid).toBe(0);
   });
 
+  it("a repository's .opencode/plugin(s) files refuse the run before opencode starts (it would import them even with project config off)", { timeout: T }, async () => {
+    const marker = join(dirs.state, 'plugin-ran');
+    mkdirSync(join(dirs.cwd, '.opencode', 'plugins'), { recursive: true });
+    writeFileSync(join(dirs.cwd, '.opencode', 'plugins', 'x.js'), `require('fs').writeFileSync(${JSON.stringify(marker)}, 'ran');\n`);
+    server.script(() => say('hello'));
+    const { run } = startRun(agent(), { prompt: 'x', cwd: dirs.cwd, permissionMode: 'plan', env: env() });
+    const outcome = await run.outcome;
+    expect(existsSync(marker)).toBe(false); // (before: opencode imported the file, the marker was written)
+    const o = failed(outcome);
+    expect(o.error.code).toBe('PERMISSION_DENIED');
+    expect(o.error.message).toContain(join(dirs.cwd, '.opencode', 'plugins'));
+    expect(run.pid).toBe(0);
+  });
+
   it('probe reports the pinned version', { timeout: T }, async () => {
     expect(await agent().probe()).toMatchObject({ ok: true, version: '1.18.33' });
   });

@@ -1,7 +1,7 @@
 // Agent adapter for opencode (`opencode run --format json`), with config and state dirs we own.
 import { randomBytes } from 'node:crypto';
 import { readdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { execa } from 'execa';
 import { AgentError } from '../../errors.js';
 import type { Agent, AgentCapabilities, AgentProbe, AgentRun, AgentRunRequest } from '../agent.js';
@@ -57,6 +57,28 @@ export function sweepStaleRunDirs(stateDir: string, now = Date.now()): void {
   }
 }
 
+/**
+ * A `.opencode/plugin` or `.opencode/plugins` folder holding a .js or .ts file in `cwd` or above
+ * it: opencode 1.18.33 imports those (their code runs in its process) even with
+ * OPENCODE_DISABLE_PROJECT_CONFIG, and no flag of its turns that off. Checked before every spawn,
+ * so a plugin an agent wrote during a run is caught before the next one.
+ */
+export function repositoryPlugins(cwd: string): string | undefined {
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    for (const sub of ['plugin', 'plugins']) {
+      const folder = join(dir, '.opencode', sub);
+      let names: string[] = [];
+      try {
+        names = readdirSync(folder);
+      } catch {
+        // none there
+      }
+      if (names.some((n) => /\.(?:[cm]?js|[cm]?ts)$/i.test(n))) return folder;
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
 export function createOpencodeAgent(opts: OpencodeAgentOptions): Agent {
   const { bin, stateDir } = opts;
 
@@ -78,6 +100,8 @@ export function createOpencodeAgent(opts: OpencodeAgentOptions): Agent {
       return launchFailed(err);
     }
     if (!req.env.OPENAI_API_KEY) return failedRun(new AgentError('AGENT_AUTH', `no OPENAI_API_KEY for opencode; ${OPENCODE_AUTH_FIX}`));
+    const plugins = repositoryPlugins(req.cwd);
+    if (plugins) return failedRun(new AgentError('PERMISSION_DENIED', `opencode would load and run the plugins in ${plugins} (it does even with project config off), past the permission ceiling; remove them, or give this task another agent`, { retryable: false }));
     sweepStaleRunDirs(stateDir);
     const parser = new OpencodeEventParser();
     const run = startJsonCli({
