@@ -1,10 +1,11 @@
 // Issue 15 item 8: a note cannot approve itself, an approval is voided by a change of type, agent
 // or body, and the permission ceiling binds every agent (a command agent cannot be read-only).
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { initVault } from '../../src/vault/init-vault.js';
 import { runCliAsync } from '../helpers/cli-process.js';
+import { gitRepoWithCommit } from '../workspace/repo-fixture.js';
 import { createHarness, eventsFrom, waitFor, type Harness } from '../helpers/vault-harness.js';
 
 let h: Harness;
@@ -82,6 +83,21 @@ describe('approval is a person’s act (issue 15 item 8)', () => {
     await waitFor(() => h.status('later') === 'done', 'approved while paused: it runs once resumed');
     expect(h.runs().map((r) => r.task)).toEqual(['ahead', 'later']);
     expect(h.logLines().some((l) => l.to === 'awaiting_approval')).toBe(false);
+  });
+
+  it('an approved task in a git repository is retried without asking again (the branch the service writes is not part of what was approved)', async () => {
+    h = createHarness({ EXECUTOR_TYPES: 'claude_code', AGENT: 'fail' });
+    await initVault(h.vault, { examples: false });
+    const repo = gitRepoWithCommit(join(realpathSync(h.root), 'repo'));
+    h.drop('retried', `type: evil\nworking_dir: ${repo}\nmax_attempts: 2`);
+    await h.start();
+    await waitFor(() => waitingUnapproved('retried'), 'retried awaits approval');
+    approve('retried');
+    const failed = await waitFor(() => h.status('retried') === 'failed' && h.find('retried')!.text, 'failed after its attempts');
+    expect(failed).toMatch(/^attempts: 2$/m);
+    expect(failed).toMatch(/^branch: "?vr\/retried"?$/m); // written by the service at the first run
+    expect(h.runs().map((r) => r.task)).toEqual(['retried', 'retried']);
+    expect(h.logLines().filter((l) => l.task === 'retried' && l.to === 'awaiting_approval')).toHaveLength(1);
   });
 
   it('under PERMISSION_MODE=plan a command agent (which cannot be confined to read-only) is refused, not run', async () => {
