@@ -18,7 +18,8 @@ describe("the service's git in a tree an agent wrote to", () => {
   it.each([
     ['worktree', 'gitdir'],
     ['in-place', 'config'],
-  ] as const)('WORKSPACE_MODE=%s: a planted filter driver never runs; the task fails with GIT_DIR_CHANGED, nothing committed', async (mode, how) => {
+    ['in-place', 'commondir'],
+  ] as const)('WORKSPACE_MODE=%s, %s: a planted filter driver never runs; the task fails with GIT_DIR_CHANGED, nothing committed', async (mode, how) => {
     const opts: Parameters<typeof createHarness>[1] & object = {};
     h = createHarness({ AGENT: 'tamper', COMMAND_AGENTS: JSON.stringify({ tamper: fixtureAgent('git-tamper') }), WORKSPACE_MODE: mode, PERMISSION_MODE: 'acceptEdits' }, opts);
     const marker = join(h.root, 'filter-ran');
@@ -36,5 +37,19 @@ describe("the service's git in a tree an agent wrote to", () => {
     expect(noteField(failed, 'head_commit')).toBeUndefined();
     expect(sh(repo, 'rev-parse', 'main')).toBe(head);
     if (mode === 'worktree') expect(sh(repo, 'rev-parse', 'vr/sneaky')).toBe(head);
+  });
+
+  it('in place, what an agent may well do to the config (a remote, a user name) does not stop the commit', async () => {
+    const opts: Parameters<typeof createHarness>[1] & object = {};
+    h = createHarness({ AGENT: 'tamper', COMMAND_AGENTS: JSON.stringify({ tamper: fixtureAgent('git-tamper') }), WORKSPACE_MODE: 'in-place', PERMISSION_MODE: 'acceptEdits' }, opts);
+    opts.agentEnv = { FIXTURE_TAMPER: 'benign', FIXTURE_TAMPER_MARKER: join(h.root, 'unused') };
+    const repo = gitRepoWithCommit(join(realpathSync(h.root), 'repo'), { 'README.md': 'hello\n' });
+    const head = sh(repo, 'rev-parse', 'main');
+    await h.start();
+    h.drop('benign', `type: claude_code\nworking_dir: ${repo}\nmax_attempts: 1`);
+    const done = await waitFor(() => h!.find('benign')?.folder === 'Done' && h!.find('benign')!.text, 'benign done');
+    expect(done).toMatch(/^status: done$/m);
+    expect(sh(repo, 'rev-parse', 'main^')).toBe(head); // its work committed on top
+    expect(sh(repo, 'remote')).toBe('upstream');
   });
 });
