@@ -11,10 +11,10 @@ import { validateTask } from '../domain/task.js';
 import { faultPoint } from '../fault.js';
 import { RESULT_MAX_CHARS, resultSection } from '../runs/result-section.js';
 import { taskIdOf, wikilink } from '../vault/layout.js';
-import type { TaskState } from '../vault/task-state.js';
 import type { EngineContext } from './context.js';
 import { finishDone } from './finish-task.js';
 import { transition } from './transition.js';
+import { newCycleState } from './cycle.js';
 
 /** Which attempt produced the outcome, and its transcript link (to restore on an older copy). */
 export interface RunIdentity {
@@ -98,11 +98,6 @@ async function fileInDone(ctx: EngineContext, path: string, taskId: string): Pro
   await ctx.index.refresh(path);
 }
 
-/** A new cycle after `attempts` (a person's retry or review round): max_attempts counts from
- *  here, and no backoff, failure count or session is carried over. */
-export function newCycleState(attempts: number): Partial<TaskState> {
-  return { cycleStart: attempts, notBefore: undefined, failures: undefined, interrupted: undefined, resumeSession: undefined };
-}
 
 function round(n: number): number {
   return Math.round(n * 1e6) / 1e6;

@@ -12,6 +12,7 @@ import { realpath } from '../os/quick-fs.js';
 import type { Actor } from '../domain/status.js';
 import { validateTask, type Task } from '../domain/task.js';
 import { shortMessage } from '../errors.js';
+import { newCycleState } from './cycle.js';
 import { faultPoint } from '../fault.js';
 import { taskIdOf } from '../vault/layout.js';
 import { WorkspaceError } from '../workspace/errors.js';
@@ -33,7 +34,7 @@ export interface TaskGit {
   worktree?: string;
 }
 
-export type Sink = Pick<EngineContext, 'config' | 'paths' | 'store' | 'logger'> & Partial<Pick<EngineContext, 'events' | 'ownWrites' | 'index'>>;
+export type Sink = Pick<EngineContext, 'config' | 'paths' | 'store' | 'logger'> & Partial<Pick<EngineContext, 'events' | 'ownWrites' | 'index' | 'taskState'>>;
 
 /**
  * The workspace a note names: working_dir (checked against WORKSPACE_ROOTS), branch, base_branch
@@ -106,7 +107,10 @@ export async function finishDone(ctx: Sink, path: string, actor: Actor): Promise
         ctx.logger.warn({ component: actor, task: taskId, code: step.error.code }, `${taskId}: merge not done yet, will try again: ${error}`);
         return 'later';
       }
-      await transition(ctx, { path, taskId, from: 'done', to: 'in_review', actor, edits: { error }, log: { code: step.error.code } });
+      const back = await transition(ctx, { path, taskId, from: 'done', to: 'in_review', actor, edits: { error }, log: { code: step.error.code } });
+      // Back in review, as after a run: the round a person sends from here is a new cycle.
+      const attempts = typeof read.data.attempts === 'number' ? read.data.attempts : 0;
+      if (back) await ctx.taskState?.patch(taskId, newCycleState(attempts));
       await ctx.index?.refresh(path);
       return 'back-to-review';
     }

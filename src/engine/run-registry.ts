@@ -138,6 +138,11 @@ export class RunRegistry {
       this.slotCache = undefined;
     }
     if (!lease) return undefined;
+    // A shutdown began while the lease was being written: nothing starts now (the next start runs it).
+    if (this.closing) {
+      await this.ctx.leases.release(lease).catch(() => undefined);
+      return undefined;
+    }
     const run: StartingRun = { ...input, state: 'starting', lease };
     this.runs.set(input.taskId, run);
     this.slotCache = undefined;
@@ -251,6 +256,7 @@ export class RunRegistry {
       await Promise.all(this.all().map((r) => this.stop(r.taskId, 'shutdown')));
     }
     await all();
+    this.stoppingAll = true; // whatever still comes to start after this is stopped at once
   }
 
   /** Resolves true once a starting run is live or released, false after STARTING_WAIT_MS. */

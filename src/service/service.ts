@@ -10,7 +10,7 @@ import { shortMessage } from '../errors.js';
 import { createDashboard, type Dashboard } from '../dashboard/dashboard-writer.js';
 import type { Status } from '../domain/status.js';
 import type { EngineContext } from '../engine/context.js';
-import { newCycleState } from '../engine/apply-outcome.js';
+import { newCycleState } from '../engine/cycle.js';
 import { EngineEvents } from '../engine/events.js';
 import { RunRegistry } from '../engine/run-registry.js';
 import { OwnWrites } from '../engine/transition.js';
