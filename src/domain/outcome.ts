@@ -10,6 +10,8 @@ export interface RunOutcome {
   message?: string;
   retryable?: boolean;
   sessionId?: string;
+  /** The agent that ran (whose session sessionId is). */
+  agent?: string;
   costUsd?: number;
   stopReason?: string;
   finishedAt: number;

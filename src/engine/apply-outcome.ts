@@ -57,7 +57,7 @@ export async function applyOutcome(ctx: EngineContext, pathAtStart: string, o: R
 
   switch (d.kind) {
     case 'interrupted':
-      await taskState.patch(taskId, (cur) => ({ resumeSession: d.resumeSession ?? cur.resumeSession, interrupted: (cur.interrupted ?? 0) + 1, bodyAtStart: bodyAtStart ?? cur.bodyAtStart }));
+      await taskState.patch(taskId, (cur) => ({ resumeSession: d.resumeSession ?? cur.resumeSession, ...(d.resumeSession && o.agent ? { sessionAgent: o.agent } : {}), interrupted: (cur.interrupted ?? 0) + 1, bodyAtStart: bodyAtStart ?? cur.bodyAtStart }));
       if (d.to) await transition(ctx, { ...base, to: d.to, edits: sessionEdit, log: { reason: o.stopReason ?? 'interrupted' } });
       return;
     case 'stopped':
@@ -71,9 +71,9 @@ export async function applyOutcome(ctx: EngineContext, pathAtStart: string, o: R
       // What feedback the agent already has outlives the run: the next review round sends only new feedback.
       // A review round a person starts is a new cycle (max_attempts counts from here), even one
       // started by an edit made while the service was down (nothing notices that transition).
-      // A review round may follow up in the same session: whose it is stays known (not for done: no state file each).
-      await taskState.clear(taskId, d.to === 'in_review' ? ['feedbackSent', 'sessionAgent'] : ['feedbackSent']);
-      if (d.to === 'in_review') await taskState.patch(taskId, newCycleState(attempts));
+      await taskState.clear(taskId, ['feedbackSent']);
+      // A review round may follow up in the same session: whose it is is kept with the new cycle.
+      if (d.to === 'in_review') await taskState.patch(taskId, { ...newCycleState(attempts), ...(o.agent ? { sessionAgent: o.agent } : {}) });
       faultPoint('after-final-write');
       // Merged per MERGE (a task with a git workspace), then filed; a refused merge goes to review.
       if (written && d.fileInDone) await finishDone(ctx, path, 'executor');

@@ -350,7 +350,7 @@ export class Executor {
         remote && o.ok && !stopReason ? await afterRemote(ctx, r, o, remote.plan) : ws?.git && o.ok && !stopReason ? await afterAgent(ctx, r, o, ws.git) : undefined;
       const denials = after?.permissionDenials ?? o.permissionDenials;
       // A success the permission ceiling cut short somewhere goes to a person, never silently to done.
-      const journal = { ...toRunOutcome(o, stopReason, ctx.clock.now()), ...(o.ok && denials.length > 0 ? { needsReview: true } : {}), ...after?.journal };
+      const journal = { ...toRunOutcome(o, stopReason, ctx.clock.now()), agent: r.agent.name, ...(o.ok && denials.length > 0 ? { needsReview: true } : {}), ...after?.journal };
       // Journal first: a crash between here and the note write is replayed, not re-run.
       await whileDiskFull(ctx, r.taskId, 'the outcome', async () => {
         faultDiskFull('record-outcome');

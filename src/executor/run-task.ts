@@ -190,7 +190,7 @@ export async function startRun(ctx: EngineContext, claiming: Promise<StartingRun
       transcript.onEvent(ev);
       if (ev.kind === 'init' && !session.id) {
         session.id = ev.sessionId;
-        session.recording = recordSession(ctx, claim, task, ev.sessionId, input.agent.name);
+        session.recording = recordSession(ctx, claim, task, ev.sessionId);
       }
     },
   });
@@ -226,10 +226,10 @@ function recordPid(ctx: EngineContext, claim: StartingRun, pid: number): void {
 }
 
 /** session_id goes into the note once, as soon as the agent reports it (resume needs it). */
-async function recordSession(ctx: EngineContext, claim: StartingRun, task: Task, sessionId: string, agent: string): Promise<void> {
+async function recordSession(ctx: EngineContext, claim: StartingRun, task: Task, sessionId: string): Promise<void> {
   try {
     if (claim.lease.run) await ctx.leases.update(claim.lease, { run: { ...claim.lease.run, sessionId } });
-    await ctx.taskState.patch(task.id, { resumeSession: undefined, sessionAgent: agent });
+    await ctx.taskState.patch(task.id, { resumeSession: undefined });
     if (task.sessionId !== sessionId) await editIfStatus(ctx, claim.path, task.id, ['executing'], { session_id: sessionId });
   } catch (err) {
     ctx.logger.warn({ component: 'executor', task: task.id, err }, 'could not record session id');

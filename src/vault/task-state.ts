@@ -19,8 +19,8 @@ export interface TaskState {
   interrupted?: number;
   /** Resume this agent session on the next attempt (after pause, shutdown or crash). */
   resumeSession?: string;
-  /** The agent whose session the task has (resumeSession, the note's session_id): another agent
-   *  (a changed `agent:`) starts a session of its own instead of resuming a foreign id. */
+  /** The agent whose session resumeSession is (or, in review, the note's session_id): another
+   *  agent (a changed `agent:`) starts a session of its own instead of resuming a foreign id. */
   sessionAgent?: string;
   /** The note body when the interrupted run started (or a review round's), to find instructions
    *  added since; a live run keeps it in its lease (Lease.run.bodyAtStart). */

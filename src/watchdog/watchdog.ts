@@ -112,7 +112,7 @@ export class Watchdog {
         if (found) {
           ctx.logger.info({ component: 'watchdog', task: id, ok: found.ok }, `${id}: recording the result of a run that ended while the service was down`);
           await applyOutcome(ctx, entry.path, found, { attempt: lease.attempt, ...(run?.transcript ? { runLog: run.transcript } : {}) }, run?.bodyAtStart);
-        } else await this.requeue(entry.path, id, run?.sessionId, 'its service stopped mid-run', lease.attempt, run?.bodyAtStart);
+        } else await this.requeue(entry.path, id, run?.sessionId, 'its service stopped mid-run', lease.attempt, run?.bodyAtStart, run?.agent);
       } // a planner (attempt 0) left the note `new`: it is planned again
       await ctx.index.refresh(entry.path);
     }
@@ -170,13 +170,13 @@ export class Watchdog {
     }
   }
 
-  private async requeue(path: string, id: string, sessionId: string | undefined, why: string, attempt: number, bodyAtStart?: string): Promise<void> {
+  private async requeue(path: string, id: string, sessionId: string | undefined, why: string, attempt: number, bodyAtStart?: string, agent?: string): Promise<void> {
     // Decided on the note as it is at write time: while we looked, this executor may have finished
     // that attempt and started the next one, which is not ours to requeue.
     const guard = (data: Record<string, unknown>) => !this.ctx.runs.has(id) && (data.attempts ?? 0) === attempt;
     const written = await transition(this.ctx, { path, taskId: id, from: 'executing', to: 'planned', actor: 'watchdog', guard, log: { reason: why, resume: sessionId } });
     if (!written) return; // never reached `executing` (crash right after the claim): nothing to count
-    await this.ctx.taskState.patch(id, (st) => ({ interrupted: (st.interrupted ?? 0) + 1, resumeSession: sessionId ?? st.resumeSession, bodyAtStart: bodyAtStart ?? st.bodyAtStart }));
+    await this.ctx.taskState.patch(id, (st) => ({ interrupted: (st.interrupted ?? 0) + 1, resumeSession: sessionId ?? st.resumeSession, ...(sessionId && agent ? { sessionAgent: agent } : {}), bodyAtStart: bodyAtStart ?? st.bodyAtStart }));
   }
 
   /** Probe the agents queued tasks need; report a change of health once, not every tick. */
