@@ -321,7 +321,8 @@ export function createServiceAdapter(deps: ServiceAdapterDeps): WebReadModel & W
       let message = '';
       let stale = false;
       let attemptsSoFar = 0;
-      let approvedAhead = false;
+      // A person's approval is recorded before the note says approved: true (see recordApproval).
+      const undo = action === 'approve' ? await recordApproval(id, f.path) : undefined;
       let r;
       try {
         r = await store.update(f.path, (data, note) => {
@@ -338,7 +339,6 @@ export function createServiceAdapter(deps: ServiceAdapterDeps): WebReadModel & W
             return { status: 'done' };
           }
           const d = decideEdit(action, id, data, f.folder);
-          approvedAhead = action === 'approve' && d.kind === 'edit' && d.from !== 'awaiting_approval';
           if (d.kind === 'refuse' || d.kind === 'noop') {
             message = d.message;
             return null;
@@ -347,14 +347,15 @@ export function createServiceAdapter(deps: ServiceAdapterDeps): WebReadModel & W
           return d.to !== undefined ? { ...d.edits, status: d.to } : d.edits;
         });
       } catch (err) {
+        await undo?.();
         if (err instanceof NoteGoneError) throw new WebConflictError(`${id} was moved or deleted meanwhile; nothing was written`, { cause: err });
         if ((err as { code?: string }).code === 'NOTE_CHANGED') throw conflict();
         throw err;
       }
+      if (stale || !r) await undo?.();
       if (stale) throw conflict();
       if (!r) throw new WebRefusedError(message || `cannot ${action} ${id} now`);
       let version: string | null = r.note.hash;
-      if (approvedAhead) await recordApproval(id, f.path);
       if (action === 'retry') {
         await deps.taskState.startCycle(id, attemptsSoFar);
         if (f.folder === 'Done') {
@@ -366,11 +367,15 @@ export function createServiceAdapter(deps: ServiceAdapterDeps): WebReadModel & W
     },
   };
 
-  /** Approved ahead of the service's question: recorded for the content as it is now (engine/approval.ts). */
-  async function recordApproval(id: string, path: string): Promise<void> {
+  /** A person's approval, for the content as it is now (engine/approval.ts), recorded before the
+   *  note says approved: true; returns how to take it back when nothing was written. */
+  async function recordApproval(id: string, path: string): Promise<(() => Promise<void>) | undefined> {
     const read = await store.read(path).catch(() => undefined);
     const v = read?.ok ? validateTask(id, read.data) : undefined;
-    if (read?.ok && v?.ok && v.task.approved) await deps.taskState.patch(id, personApproval(v.task, read.body));
+    if (!read?.ok || !v?.ok) return undefined;
+    const before = await deps.taskState.get(id);
+    await deps.taskState.patch(id, personApproval(v.task, read.body));
+    return async () => void (await deps.taskState.patch(id, { approvalAsked: before.approvalAsked, approvedFor: before.approvedFor }));
   }
 
   async function sendBack(id: string, path: string, opts: { version?: string; feedback?: string }, conflict: () => Error): Promise<ActionResult> {

@@ -31,6 +31,9 @@ async function runEdit(action: EditAction, ctx: Parameters<Command['run']>[0]): 
       decision = decideEdit(action, found.id, data, found.folder, { allowedType });
       return decision.kind === 'edit' ? { to: decision.to, edits: decision.edits } : null;
     });
+  // A person's approval is recorded before the note says approved: true, so a running service that
+  // sees the note first finds the approval (not a self-written approved: true to reset).
+  const undo = action === 'approve' ? await recordApproval(store, paths, found.id) : undefined;
   try {
     await apply();
   } catch (err) {
@@ -42,10 +45,10 @@ async function runEdit(action: EditAction, ctx: Parameters<Command['run']>[0]): 
     log.close();
   }
   const d = decision!;
-  if (d.kind === 'refuse') throw new RefusedError(d.message);
-  // Approved ahead of the service's question: the approval is recorded for the content as it is
-  // now (a note's own `approved: true` never counts; a person's, given here, does).
-  if (action === 'approve' && d.from !== 'awaiting_approval') await recordApproval(store, paths, found.id);
+  if (d.kind === 'refuse') {
+    await undo?.();
+    throw new RefusedError(d.message);
+  }
   if (d.kind === 'noop') {
     ctx.io.stdout.write(`${d.message}\n`);
     return 0;
@@ -97,12 +100,17 @@ export const cancelCommand = editCommand('cancel', 'cancel a task (status: cance
 export const retryCommand = editCommand('retry', 'run a task again (status: planned, error removed; attempts keep counting)', 'Sets status: planned (new if it was never planned) and removes error. `attempts` keeps counting,\nso every attempt keeps its own transcript; max_attempts allows that many new attempts from here.\nWorks for any task that is not running; a note in Done/ is moved back to Needs_Action/.');
 export const approveCommand = editCommand('approve', 'approve a task waiting in Pending_Approval/ (approved: true)', 'Sets approved: true. A task awaiting approval is then released to Needs_Action/ and runs; a task\nset requires_approval (or of a type outside EXECUTOR_TYPES) may be approved ahead. A task that needs\nno approval is left as it is, and approve says so (exit 0).');
 
-async function recordApproval(store: ReturnType<typeof openVault>['store'], paths: ReturnType<typeof openVault>['paths'], id: string): Promise<void> {
+/** Record a person's approval for the note's content as it is (approved ahead of the service's
+ *  question, or not: the fingerprint leaves `approved` out); returns how to take it back. */
+async function recordApproval(store: ReturnType<typeof openVault>['store'], paths: ReturnType<typeof openVault>['paths'], id: string): Promise<(() => Promise<void>) | undefined> {
   const found = await findTask(paths, id);
-  const r = await store.read(found.path);
-  const v = r.ok ? validateTask(found.id, r.data) : undefined;
-  if (!r.ok || !v?.ok || !v.task.approved) return;
-  await new TaskStateStore(paths.taskState).patch(found.id, personApproval(v.task, r.body));
+  const r = await store.read(found.path).catch(() => undefined);
+  const v = r?.ok ? validateTask(found.id, r.data) : undefined;
+  if (!r?.ok || !v?.ok) return undefined;
+  const states = new TaskStateStore(paths.taskState);
+  const before = await states.get(found.id);
+  await states.patch(found.id, personApproval(v.task, r.body));
+  return async () => void (await states.patch(found.id, { approvalAsked: before.approvalAsked, approvedFor: before.approvedFor }));
 }
 
 async function currentAttempts(store: ReturnType<typeof openVault>['store'], paths: ReturnType<typeof openVault>['paths'], id: string): Promise<number> {
