@@ -1,7 +1,7 @@
 // Approval is a person's act, so it is machine state, not a note key alone: `approved: true`
 // counts only when it was set after the service showed the task awaiting approval (the service
 // resets a self-written `approved: true` then), and only for the type, agent, body, working_dir,
-// permission_mode, model and allow_dirty it was given for. A note can therefore never approve itself, and an approved note edited into something else
+// permission_mode, model, branches and allow_dirty it was given for. A note can therefore never approve itself, and an approved note edited into something else
 // waits again.
 import { createHash } from '../os/lazy-crypto.js';
 import type { Config } from '../config/config.js';
@@ -9,13 +9,14 @@ import type { Task } from '../domain/task.js';
 import type { TaskState } from '../vault/task-state.js';
 
 /** What decides what a run does and where: a change of any voids an approval. (Gates, timeout and
- *  budget only narrow what the operator allows; priority and dependencies only order runs;
- *  `branch` and `base_branch` are written by the service itself at a run's start.) */
-export type ApprovedFields = Pick<Task, 'type'> & Partial<Pick<Task, 'agent' | 'workingDir' | 'permissionMode' | 'model' | 'allowDirty'>>;
+ *  budget only narrow what the operator allows; priority and dependencies only order runs.
+ *  `branch` and `base_branch` the service writes itself at a run's start: the approval follows
+ *  those writes, see followApproval in executor/run-task.ts.) */
+export type ApprovedFields = Pick<Task, 'type'> & Partial<Pick<Task, 'agent' | 'workingDir' | 'permissionMode' | 'model' | 'branch' | 'baseBranch' | 'allowDirty'>>;
 
 /** What an approval is given for. */
 export function approvalFingerprint(task: ApprovedFields, body: string): string {
-  const where = [task.workingDir ?? null, task.permissionMode ?? null, task.model ?? null, task.allowDirty ?? false];
+  const where = [task.workingDir ?? null, task.permissionMode ?? null, task.model ?? null, task.branch ?? null, task.baseBranch ?? null, task.allowDirty ?? false];
   return createHash('sha256').update(JSON.stringify([task.type, task.agent ?? null, body, where])).digest('hex');
 }
 

@@ -18,6 +18,7 @@ import { prepareRunOutput, runOutputName } from '../engine/run-output.js';
 import { unsentFeedback } from '../domain/feedback.js';
 import { processStartTime, RUN_MARKER_ENV } from '../os/process.js';
 import { setupThenAgent, type SetupPlan } from './pipeline/setup-step.js';
+import { approvalFingerprint, needsApproval } from '../engine/approval.js';
 import { feedbackPrompt, resumePrompt, taskPrompt } from './prompt.js';
 
 /** Bodies up to this many characters ride in the run's lease (see bodyInLease). */
@@ -162,6 +163,7 @@ export async function startRun(ctx: EngineContext, claiming: Promise<StartingRun
     return undefined;
   }
   const claim = await leased;
+  if (input.noteEdits) await followApproval(ctx, task, input.body, input.noteEdits);
   // A later round must not send the same feedback again, so feedback is recorded before the spawn.
   // The body (for a later resume's "what changed") goes into the lease with the run's pid, and into
   // the task's state only if the run is interrupted: a run that just finishes writes no state file.
@@ -216,6 +218,17 @@ export async function startRun(ctx: EngineContext, claiming: Promise<StartingRun
     { agent: input.agent, agentRun, startedAt: ctx.clock.now(), timeoutMs: task.timeoutMs ?? ctx.config.taskTimeoutMs, transcript, session, ...(bodyInLease ? { bodyAtStart: input.body } : {}), ...(output ? { output } : {}) },
     async (r) => onExit(r, await agentRun.outcome),
   );
+}
+
+/** `branch` and `base_branch` are part of what an approval covers, and the `executing` write just
+ *  recorded the ones the run uses: an approval of the note as it was follows that write (else the
+ *  next attempt of an approved task would be asked again). */
+async function followApproval(ctx: EngineContext, task: Task, body: string, edits: FieldEdits): Promise<void> {
+  if (!needsApproval(task, ctx.config)) return;
+  const next = { ...task, ...(typeof edits.branch === 'string' ? { branch: edits.branch } : {}), ...(typeof edits.base_branch === 'string' ? { baseBranch: edits.base_branch } : {}) };
+  const before = approvalFingerprint(task, body);
+  const after = approvalFingerprint(next, body);
+  if (before !== after) await ctx.taskState.patch(task.id, (st) => (st.approvedFor === before ? { approvedFor: after, approvalAsked: after } : {}));
 }
 
 /** With a setup step the agent spawns after the lease was first written: its pid is recorded then.

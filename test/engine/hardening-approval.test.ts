@@ -48,6 +48,7 @@ describe('approval is a person’s act (issue 15 item 8)', () => {
     ['the body', (t: string) => t.replace('Say hello.', 'Delete everything.')],
     ['working_dir', (t: string) => t.replace(/^working_dir: .*$/m, 'working_dir: $ROOT/prod')],
     ['permission_mode', (t: string) => t.replace(/^type: evil$/m, 'type: evil\npermission_mode: bypassPermissions')],
+    ['base_branch', (t: string) => t.replace(/^type: evil$/m, 'type: evil\nbase_branch: release')],
   ])('an approval is reset when %s changes before the task runs', async (_what, change) => {
     h = createHarness({ EXECUTOR_TYPES: 'claude_code' });
     await initVault(h.vault, { examples: false });
@@ -85,7 +86,7 @@ describe('approval is a person’s act (issue 15 item 8)', () => {
     expect(h.logLines().some((l) => l.to === 'awaiting_approval')).toBe(false);
   });
 
-  it('an approved task in a git repository is retried without asking again (the branch the service writes is not part of what was approved)', async () => {
+  it('an approved task in a git repository is retried without asking again (the approval follows the branches the service writes)', async () => {
     h = createHarness({ EXECUTOR_TYPES: 'claude_code', AGENT: 'fail' });
     await initVault(h.vault, { examples: false });
     const repo = gitRepoWithCommit(join(realpathSync(h.root), 'repo'));
