@@ -183,8 +183,11 @@ export class RemoteRunner {
       const agent = ctx.agents.get(rem.agent);
       const entry = ctx.index.byId(lease.taskId);
       const task = entry?.state.kind === 'task' ? entry.state.task : undefined;
-      // Anything else is the watchdog's to recover (the task is put back and runs again).
-      if (!saved || !agent || !entry || task?.status !== 'executing' || task.attempts !== lease.attempt) continue;
+      // Anything else is the watchdog's to recover (the task is put back and runs again). A note a
+      // person paused or cancelled while the service was down is followed too: the service then
+      // stops the run on its worker (service.ts), which recovering the lease would not.
+      const followed = task?.status === 'executing' || task?.status === 'paused' || task?.status === 'cancelled';
+      if (!saved || !agent || !entry || !followed || task.attempts !== lease.attempt) continue;
       if (!(await ctx.leases.takeOver(lease))) continue;
       const claim = ctx.runs.adopt({ taskId: lease.taskId, kind: 'run', path: entry.path, dirKey: `remote:${saved.plan.repoRoot}:${saved.plan.branch}`, attempt: lease.attempt, lease });
       if (!claim) continue;

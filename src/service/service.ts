@@ -181,14 +181,18 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   });
   // A pause, cancel or move made while the agent was being started found no process to stop:
   // looked at again as soon as it runs.
-  events.on('run:start', (e) => {
-    const entry = index.byId(e.taskId);
+  const steerStarted = (taskId: string, when: string) => {
+    const entry = index.byId(taskId);
     if (entry) steer(entry);
-    else if (ctx.runs.isLive(e.taskId)) {
-      logger.info({ component: 'executor', task: e.taskId }, `${e.taskId}: note moved or deleted by a person while its agent was starting`);
-      void ctx.runs.stop(e.taskId, 'moved');
+    else if (ctx.runs.isLive(taskId)) {
+      logger.info({ component: 'executor', task: taskId }, `${taskId}: note moved or deleted by a person ${when}`);
+      void ctx.runs.stop(taskId, 'moved');
     }
-  });
+  };
+  events.on('run:start', (e) => steerStarted(e.taskId, 'while its agent was starting'));
+  // Remote runs followed again after a restart started before these listeners: a pause, cancel or
+  // move made while the service was down is acted on now.
+  for (const r of ctx.runs.all()) if (ctx.runs.isLive(r.taskId)) steerStarted(r.taskId, 'while the service was down');
   index.on('remove', (entry) => {
     dashboard.schedule();
     if (!index.byId(entry.id)) seen.delete(entry.id);

@@ -3,7 +3,7 @@
 // its agent ran once (or, after a worker died, once more on the other worker, never overlapping),
 // and the service waits for Redis with one log line. Waits are on facts: agent log lines, notes,
 // the service's output.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alive } from './helpers/queue-harness.js';
@@ -92,6 +92,18 @@ describe('remote runs through the service, when something dies', () => {
     expect(s.q.agentLog().filter((e) => e.kind === 'start' && e.task === 'inflight-3')).toHaveLength(1);
     expect(s.q.agentLog().filter((e) => e.kind === 'end' && e.task === 'inflight-3')).toHaveLength(1);
     expect(s.field('inflight-3', 'attempts')).toBe('1');
+
+    // Paused by a person while no service ran: the run followed again at the next start is stopped.
+    s.drop('inflight-4', { sleepMs: 60_000, file: 'inflight-4.txt' });
+    await s.q.waitForAgent((e) => e.kind === 'tick' && e.task === 'inflight-4');
+    third.child.kill('SIGTERM');
+    expect((await third.exited).code).toBe(0);
+    const note = join(s.vault, 'Needs_Action', 'inflight-4.md');
+    writeFileSync(note, readFileSync(note, 'utf8').replace(/^status: executing$/m, 'status: paused'));
+    const fourth = s.startService();
+    await fourth.waitFor(/inflight-4: stopping agent \(pause\)/);
+    expect(s.field('inflight-4', 'status')).toBe('paused');
+    expect(s.q.agentLog().filter((e) => e.kind === 'end' && e.task === 'inflight-4')).toHaveLength(0);
   });
 
   it('Redis stopped mid-run: the run finishes and reports when it is back; new runs wait, with one log line', { timeout: 150_000 }, async () => {
