@@ -61,11 +61,11 @@ export interface StoppingRun extends RunBase, LiveFields {
 }
 
 export type ActiveRun = StartingRun | RunningRun | StoppingRun;
+export type LiveRun = RunningRun | StoppingRun;
 
 /** How long a stop waits for a run still being started (a spawn takes milliseconds; this only
  *  bounds a stuck one, which the watchdog's recovery then finds by its run marker). */
 const STARTING_WAIT_MS = 30_000;
-export type LiveRun = RunningRun | StoppingRun;
 
 export class RunRegistry {
   private readonly runs = new Map<string, ActiveRun>();

@@ -158,6 +158,8 @@ describe('task edits', () => {
     expect(r.stderr).toContain(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(v.read('Needs_Action/fix.md')).toBe(before);
+    // A refused approve leaves no approval on record either (it is recorded before the note's edit).
+    expect(existsSync(v.path(`.vaultrunner/tasks/${stateFileName('fix')}`))).toBe(false);
   });
 
   it('refuses edits other than retry on notes in Done/', () => {

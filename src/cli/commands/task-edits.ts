@@ -35,12 +35,15 @@ async function runEdit(action: EditAction, ctx: Parameters<Command['run']>[0]): 
   // sees the note first finds the approval (not a self-written approved: true to reset).
   const undo = action === 'approve' ? await recordApproval(store, paths, found.id) : undefined;
   try {
-    await apply();
+    await apply().catch(async (err: unknown) => {
+      if (!(err instanceof NoteGoneError)) throw err;
+      // The service filed the note into another folder meanwhile: follow it once.
+      found = await findTask(paths, ctx.positionals[0]!);
+      await apply();
+    });
   } catch (err) {
-    if (!(err instanceof NoteGoneError)) throw err;
-    // The service filed the note into another folder meanwhile: follow it once.
-    found = await findTask(paths, ctx.positionals[0]!);
-    await apply();
+    await undo?.(); // nothing was written: no approval stands without the note's
+    throw err;
   } finally {
     log.close();
   }
