@@ -163,7 +163,8 @@ export async function startRun(ctx: EngineContext, claiming: Promise<StartingRun
     return undefined;
   }
   const claim = await leased;
-  if (input.noteEdits) await followApproval(ctx, task, input.body, input.noteEdits);
+  // Not fatal: a state file that cannot be written now only means the next attempt is asked again.
+  if (input.noteEdits) await followApproval(ctx, task, input.body, input.noteEdits).catch((err: unknown) => ctx.logger.warn({ component: 'executor', task: task.id, err }, `${task.id}: could not carry its approval over to the branches of this run: ${shortMessage(err)}`));
   // A later round must not send the same feedback again, so feedback is recorded before the spawn.
   // The body (for a later resume's "what changed") goes into the lease with the run's pid, and into
   // the task's state only if the run is interrupted: a run that just finishes writes no state file.
