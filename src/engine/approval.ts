@@ -6,7 +6,7 @@
 import { createHash } from '../os/lazy-crypto.js';
 import type { Config } from '../config/config.js';
 import type { Task } from '../domain/task.js';
-import type { TaskState } from '../vault/task-state.js';
+import type { TaskState, TaskStateStore } from '../vault/task-state.js';
 
 /** What decides what a run does and where: a change of any voids an approval. (Gates, timeout and
  *  budget only narrow what the operator allows; priority and dependencies only order runs.
@@ -35,9 +35,15 @@ export function approvalGiven(task: Task, body: string, st: TaskState): boolean 
   return task.approved && st.approvalAsked !== undefined && st.approvalAsked === approvalFingerprint(task, body);
 }
 
-/** A person approved the task as it is now (the CLI's or the web page's `approve`, possibly
- *  before the service asked): recorded as asked and given for this very content. */
-export function personApproval(task: ApprovedFields, body: string): Pick<TaskState, 'approvalAsked' | 'approvedFor'> {
+/**
+ * A person approved the task as it is now (the CLI's or the web page's `approve`, possibly before
+ * the service asked): recorded as asked and given for this very content, before the note says
+ * approved: true (a service that sees the note first then finds it). Returns how to take it back
+ * when the note's edit does not happen.
+ */
+export async function recordPersonApproval(states: Pick<TaskStateStore, 'get' | 'patch'>, id: string, task: ApprovedFields, body: string): Promise<() => Promise<void>> {
+  const before = await states.get(id);
   const fp = approvalFingerprint(task, body);
-  return { approvalAsked: fp, approvedFor: fp };
+  await states.patch(id, { approvalAsked: fp, approvedFor: fp });
+  return async () => void (await states.patch(id, { approvalAsked: before.approvalAsked, approvedFor: before.approvedFor }));
 }

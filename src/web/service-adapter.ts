@@ -8,7 +8,7 @@ import type { Config } from '../config/config.js';
 import { NoteGoneError } from '../errors.js';
 import { isInside } from '../executor/workspace.js';
 import { readinessText } from '../domain/readiness.js';
-import { personApproval } from '../engine/approval.js';
+import { recordPersonApproval } from '../engine/approval.js';
 import type { EngineEvents } from '../engine/events.js';
 import { offlineWaitSources, readinessOf as judge, type WaitSources } from '../engine/wait-facts.js';
 import { PRIORITIES } from '../lifecycle/status.js';
@@ -372,10 +372,7 @@ export function createServiceAdapter(deps: ServiceAdapterDeps): WebReadModel & W
   async function recordApproval(id: string, path: string): Promise<(() => Promise<void>) | undefined> {
     const read = await store.read(path).catch(() => undefined);
     const v = read?.ok ? validateTask(id, read.data) : undefined;
-    if (!read?.ok || !v?.ok) return undefined;
-    const before = await deps.taskState.get(id);
-    await deps.taskState.patch(id, personApproval(v.task, read.body));
-    return async () => void (await deps.taskState.patch(id, { approvalAsked: before.approvalAsked, approvedFor: before.approvedFor }));
+    return read?.ok && v?.ok ? recordPersonApproval(deps.taskState, id, v.task, read.body) : undefined;
   }
 
   async function sendBack(id: string, path: string, opts: { version?: string; feedback?: string }, conflict: () => Error): Promise<ActionResult> {

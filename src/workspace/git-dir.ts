@@ -8,12 +8,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { lstat, readdir, readFile, realpath } from 'node:fs/promises';
+import { lstat, readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { WorkspaceError } from './errors.js';
+import { realish } from './paths.js';
 import { git } from './git.js';
 
-const realish = (p: string) => realpath(p).catch(() => resolve(p));
 
 /**
  * The git dir of the checkout at `root` as the repository whose common dir is `commonDir` records

@@ -6,7 +6,7 @@
 import { relative } from 'node:path';
 import { decideEdit, type EditAction, type EditDecision } from '../../domain/person-edits.js';
 import { decideAndWrite } from '../../engine/transition.js';
-import { personApproval } from '../../engine/approval.js';
+import { recordPersonApproval } from '../../engine/approval.js';
 import { validateTask } from '../../domain/task.js';
 import { NoteGoneError } from '../../errors.js';
 import { createLogger, silentLogger } from '../../log/logger.js';
@@ -33,7 +33,7 @@ async function runEdit(action: EditAction, ctx: Parameters<Command['run']>[0]): 
     });
   // A person's approval is recorded before the note says approved: true, so a running service that
   // sees the note first finds the approval (not a self-written approved: true to reset).
-  const undo = action === 'approve' ? await recordApproval(store, paths, found.id) : undefined;
+  const undo = action === 'approve' ? await recordApproval(store, paths, found) : undefined;
   try {
     await apply().catch(async (err: unknown) => {
       if (!(err instanceof NoteGoneError)) throw err;
@@ -103,17 +103,12 @@ export const cancelCommand = editCommand('cancel', 'cancel a task (status: cance
 export const retryCommand = editCommand('retry', 'run a task again (status: planned, error removed; attempts keep counting)', 'Sets status: planned (new if it was never planned) and removes error. `attempts` keeps counting,\nso every attempt keeps its own transcript; max_attempts allows that many new attempts from here.\nWorks for any task that is not running; a note in Done/ is moved back to Needs_Action/.');
 export const approveCommand = editCommand('approve', 'approve a task waiting in Pending_Approval/ (approved: true)', 'Sets approved: true. A task awaiting approval is then released to Needs_Action/ and runs; a task\nset requires_approval (or of a type outside EXECUTOR_TYPES) may be approved ahead. A task that needs\nno approval is left as it is, and approve says so (exit 0).');
 
-/** Record a person's approval for the note's content as it is (approved ahead of the service's
- *  question, or not: the fingerprint leaves `approved` out); returns how to take it back. */
-async function recordApproval(store: ReturnType<typeof openVault>['store'], paths: ReturnType<typeof openVault>['paths'], id: string): Promise<(() => Promise<void>) | undefined> {
-  const found = await findTask(paths, id);
+/** A person's approval for the note's content as it is (engine/approval.ts); how to take it back. */
+async function recordApproval(store: ReturnType<typeof openVault>['store'], paths: ReturnType<typeof openVault>['paths'], found: { id: string; path: string }): Promise<(() => Promise<void>) | undefined> {
   const r = await store.read(found.path).catch(() => undefined);
   const v = r?.ok ? validateTask(found.id, r.data) : undefined;
   if (!r?.ok || !v?.ok) return undefined;
-  const states = new TaskStateStore(paths.taskState);
-  const before = await states.get(found.id);
-  await states.patch(found.id, personApproval(v.task, r.body));
-  return async () => void (await states.patch(found.id, { approvalAsked: before.approvalAsked, approvedFor: before.approvedFor }));
+  return recordPersonApproval(new TaskStateStore(paths.taskState), found.id, v.task, r.body);
 }
 
 async function currentAttempts(store: ReturnType<typeof openVault>['store'], paths: ReturnType<typeof openVault>['paths'], id: string): Promise<number> {
