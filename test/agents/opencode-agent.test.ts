@@ -103,9 +103,16 @@ describe('opencode agent (real CLI)', () => {
     server.script((req) => (req.afterTool ? say('finished') : write(req.text.includes('run-b') ? fileB : fileA, 'x')));
     const a = agent();
     // B first, A at once: with one shared opencode.json, B read A's permissions
-    const b = startRun(a, { prompt: 'run-b: write b.txt', cwd: dirs.cwd, permissionMode: 'default', env: env() }).run;
+    let bFirstLine = 0;
+    const b = startRun(a, { prompt: 'run-b: write b.txt', cwd: dirs.cwd, permissionMode: 'default', env: env(), onRawLine: () => (bFirstLine ||= performance.now()) }).run;
     const runA = startRun(a, { prompt: 'run-a: write a.txt', cwd: dirs.cwd, permissionMode: 'bypassPermissions', env: env() }).run;
+    // On a fresh state dir both would set up opencode's database at once ("database is locked",
+    // a table made twice: a retryable failure of one of them); A waits until B has printed.
+    let aSpawned = 0;
+    void runA.spawned?.then(() => (aSpawned = performance.now()));
     const [ob, oa] = await Promise.all([b.outcome, runA.outcome]);
+    expect(bFirstLine).toBeGreaterThan(0);
+    expect(aSpawned).toBeGreaterThanOrEqual(bFirstLine);
     ok(oa);
     expect(readFileSync(fileA, 'utf8')).toBe('x');
     expect(existsSync(fileB)).toBe(false);

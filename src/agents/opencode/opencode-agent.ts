@@ -6,6 +6,7 @@ import type { execa } from 'execa';
 import { AgentError } from '../../errors.js';
 import type { Agent, AgentCapabilities, AgentProbe, AgentRun, AgentRunRequest } from '../agent.js';
 import { agentEnv } from '../process/env.js';
+import { FirstStartGate, gatedRun, type GateRelease } from '../process/gated-run.js';
 import { failedRun, launchFailed, probeVersion, recoverJsonCli, requestSpec, startJsonCli } from '../json-cli-run.js';
 import { buildOpencodeLaunch } from './opencode-args.js';
 import { OPENCODE_AUTH_FIX, OpencodeEventParser, classifyOpencode } from './opencode-events.js';
@@ -81,6 +82,9 @@ export function repositoryPlugins(cwd: string): string | undefined {
 
 export function createOpencodeAgent(opts: OpencodeAgentOptions): Agent {
   const { bin, stateDir } = opts;
+  // opencode sets up its session database on its first start, and two first starts at once fail
+  // ("database is locked", a table made twice): the first run of this agent goes alone until it prints.
+  const firstStart = new FirstStartGate();
 
   function start(req: AgentRunRequest): AgentRun {
     const model = req.model || opts.model;
@@ -103,21 +107,34 @@ export function createOpencodeAgent(opts: OpencodeAgentOptions): Agent {
     const plugins = repositoryPlugins(req.cwd);
     if (plugins) return failedRun(new AgentError('PERMISSION_DENIED', `opencode would load and run the plugins in ${plugins} (it does even with project config off), past the permission ceiling; remove them, or give this task another agent`, { retryable: false }));
     sweepStaleRunDirs(stateDir);
-    const parser = new OpencodeEventParser();
-    const run = startJsonCli({
-      label: 'opencode',
-      bin,
-      args: launch.args,
-      env: launch.env,
-      files: launch.files,
-      parser,
-      ...requestSpec(req, opts),
-      classify: (exit) => classifyOpencode(parser, exit, bin),
-    });
     const { runDir } = launch;
-    // Its config is only for this run; if it went while a stray still started, the deny-all floor config applies.
-    void run.outcome.then(() => rmSync(runDir, { recursive: true, force: true })).catch(() => undefined);
-    return run;
+    const removeRunDir = () => rmSync(runDir, { recursive: true, force: true });
+    const spawnOne = (release: GateRelease): AgentRun => {
+      const parser = new OpencodeEventParser();
+      const spec = requestSpec(req, opts);
+      const run = startJsonCli({
+        label: 'opencode',
+        bin,
+        args: launch.args,
+        env: launch.env,
+        files: launch.files,
+        parser,
+        ...spec,
+        // Its first line on stdout comes after its database is set up: the next run may start.
+        onRawLine: (line) => {
+          release(true);
+          spec.onRawLine?.(line);
+        },
+        classify: (exit) => classifyOpencode(parser, exit, bin),
+      });
+      // Its config is only for this run; if it went while a stray still started, the deny-all floor config applies.
+      void run.outcome.then(() => release(false)).then(removeRunDir).catch(() => undefined);
+      return run;
+    };
+    return gatedRun(firstStart.enter(), 'opencode', spawnOne, (release) => {
+      release(false);
+      removeRunDir();
+    });
   }
 
   const probe = (): Promise<AgentProbe> => probeVersion(bin, 'opencode', 'opencode-ai', agentEnv(process.env, 'openai'), opts.spawn);

@@ -17,9 +17,11 @@
 // A run with `outputFiles` is forked by a small spawner process (spawner/, one per service, started
 // by `vaultrunner start` once the service is up, else on first use) instead of the service itself; its pid is then known when `handle.spawned` settles.
 // Helpers: failedRun (a run that never started), missingCwd, isNotFound / notFoundWhy (spawn
-// errors), stoppedError (timeout/cancel/pause/shutdown as typed errors), safeCall (sinks).
+// errors), stoppedError (timeout/cancel/pause/shutdown as typed errors), safeCall (sinks),
+// gatedRun + FirstStartGate (a run that starts only after another one showed a shared setup is done).
 export { agentEnv, cleanEnv, ENCLOSING_SESSION_VARS, RUN_VARS, VENDOR_SECRETS, type Vendor } from './env.js';
 export { DEFAULT_MAX_LINE_BYTES, LineSplitter, type SplitLine } from './line-splitter.js';
+export { FirstStartGate, gatedRun, type GateRelease } from './gated-run.js';
 export { RunControl } from './run-control.js';
 export { failedRun, idleError, isNotFound, missingCwd, notFoundWhy, safeCall, spawnProcess, stoppedError, type ProcessExit, type ProcessHandle, type SpawnOptions } from './spawn.js';
 export { closeSharedSpawner, setSharedSpawner, sharedSpawner, SpawnerClient, type SpawnerClientOptions } from './spawner/spawner-client.js';
