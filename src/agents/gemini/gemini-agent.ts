@@ -1,4 +1,6 @@
 // Agent adapter for the Gemini CLI (`gemini --output-format stream-json`), with a GEMINI_CLI_HOME we own.
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { execa } from 'execa';
 import { AgentError } from '../../errors.js';
 import type { Agent, AgentCapabilities, AgentProbe, AgentRun, AgentRunRequest } from '../agent.js';
@@ -32,6 +34,27 @@ export const GEMINI_CAPABILITIES: AgentCapabilities = Object.freeze({
   planMode: true,
 });
 
+/**
+ * The `.gemini/.env` gemini would load from the run's repository: in `cwd` or a folder above it,
+ * up to the repository's top (the first folder with a `.git`; just `cwd` outside a repository).
+ * gemini 0.61 loads that file into its own environment for every variable not already set
+ * whenever the workspace is trusted, which a headless run needs (`--skip-trust`), and no setting
+ * turns it off: an `LD_PRELOAD` there ran a library of the repository's in the `git` gemini starts,
+ * in plan mode too. Checked before every spawn, so one an agent wrote stops the next run.
+ */
+export function repositoryEnvFile(cwd: string): string | undefined {
+  const start = resolve(cwd);
+  let top = start;
+  while (!existsSync(join(top, '.git')) && dirname(top) !== top) top = dirname(top);
+  // Outside a repository the folders above are the operator's (a ~/.gemini/.env holding their key).
+  if (!existsSync(join(top, '.git'))) top = start;
+  for (let dir = start; ; dir = dirname(dir)) {
+    const file = join(dir, '.gemini', '.env');
+    if (existsSync(file)) return file;
+    if (dir === top) return undefined;
+  }
+}
+
 export function createGeminiAgent(opts: GeminiAgentOptions): Agent {
   const { bin, stateDir } = opts;
 
@@ -51,6 +74,11 @@ export function createGeminiAgent(opts: GeminiAgentOptions): Agent {
       return launchFailed(err);
     }
     if (!req.env.GEMINI_API_KEY) return failedRun(new AgentError('AGENT_AUTH', `no GEMINI_API_KEY for gemini; ${GEMINI_AUTH_FIX}`));
+    const envFile = repositoryEnvFile(req.cwd);
+    if (envFile) {
+      const why = `gemini would load ${envFile} into its environment (it does for every run it trusts, and a headless run must), so the repository could set variables such as LD_PRELOAD for the processes gemini starts, past the permission ceiling; remove that file, or give this task another agent`;
+      return failedRun(new AgentError('PERMISSION_DENIED', why, { retryable: false }));
+    }
     const parser = new GeminiEventParser();
     return startJsonCli({
       label: 'gemini',
