@@ -76,7 +76,7 @@ export async function applyOutcome(ctx: EngineContext, pathAtStart: string, o: R
       if (d.to === 'in_review') await taskState.patch(taskId, { ...newCycleState(attempts), ...(o.agent ? { sessionAgent: o.agent } : {}) });
       faultPoint('after-final-write');
       // Merged per MERGE (a task with a git workspace), then filed; a refused merge goes to review.
-      if (written && d.fileInDone) await finishDone(ctx, path, 'executor');
+      if (written && d.fileInDone) await finishDone(ctx, path, 'executor', o.agent);
       return;
     }
     case 'retry':

@@ -81,8 +81,9 @@ export async function mergeAndClean(sink: Sink, g: TaskGit, mode: MergeMode): Pr
 
 export type FinishOutcome = 'filed' | 'back-to-review' | 'later' | 'skipped';
 
-/** A `done` note in a task folder: merge (if it has a workspace), clean up, file in Done/. */
-export async function finishDone(ctx: Sink, path: string, actor: Actor): Promise<FinishOutcome> {
+/** A `done` note in a task folder: merge (if it has a workspace), clean up, file in Done/.
+ *  `sessionAgent`: the agent of the run that just wrote `done` (the executor's call). */
+export async function finishDone(ctx: Sink, path: string, actor: Actor, sessionAgent?: string): Promise<FinishOutcome> {
   const taskId = taskIdOf(path);
   const read = await ctx.store.read(path).catch(() => undefined);
   if (!read?.ok || read.data.status !== 'done') return 'skipped';
@@ -110,7 +111,9 @@ export async function finishDone(ctx: Sink, path: string, actor: Actor): Promise
       const back = await transition(ctx, { path, taskId, from: 'done', to: 'in_review', actor, edits: { error }, log: { code: step.error.code } });
       // Back in review, as after a run: the round a person sends from here is a new cycle.
       const attempts = typeof read.data.attempts === 'number' ? read.data.attempts : 0;
-      if (back) await ctx.taskState?.patch(taskId, newCycleState(attempts));
+      // (A run that just ended here says whose session the note's session_id is, as for a run
+      // that ends in review: a round sent from here follows up only in that agent's session.)
+      if (back) await ctx.taskState?.patch(taskId, { ...newCycleState(attempts), ...(sessionAgent ? { sessionAgent } : {}) });
       await ctx.index?.refresh(path);
       return 'back-to-review';
     }

@@ -262,10 +262,11 @@ export class TaskStateStore {
   /**
    * A retry's fresh cycle (the CLI's `retry`, the web page's): no backoff, failure count or session
    * carried over; `attempts` keeps counting (no transcript is overwritten), so `max_attempts`
-   * counts from the attempts made so far.
+   * counts from the attempts made so far. Whose session the note's `session_id` is stays known: a
+   * review round after the retry must not hand another agent's id to the note's new `agent:`.
    */
   async startCycle(id: string, attemptsSoFar: number): Promise<void> {
-    await this.clear(id);
+    await this.clear(id, ['sessionAgent']);
     if (attemptsSoFar > 0) await this.patch(id, { cycleStart: attemptsSoFar });
   }
 }

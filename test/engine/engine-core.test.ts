@@ -200,6 +200,25 @@ describe('agents as peers', () => {
     expect(t2).toContain("The task's agent changed from session to other: a new session");
   }, 45_000);
 
+  it("a reviewed task retried, then switched to another agent with feedback, never follows up in the first agent's session", async () => {
+    const agents = JSON.stringify({ session: fixtureAgent('session'), other: fixtureAgent('session') });
+    h = createHarness({ AGENT: 'session', COMMAND_AGENTS: agents }, { agentEnv: { FIXTURE_SESSION_ID: 'cmd-session-7' } });
+    await h.start();
+    const path = h.drop('retried', 'type: claude_code\nstatus: planned\nrequires_review: true');
+    await waitFor(() => h.status('retried') === 'in_review' && /^session_id: "?cmd-session-7"?$/m.test(h.read(path)), 'in review with its session');
+    // With the service down, a person's retry starts a new cycle (the CLI's, run as a person would)…
+    await h.stop();
+    const r = await runCliAsync(['retry', 'retried'], { cwd: h.root, env: { VAULT_DIR: h.vault, WORKSPACE_ROOTS: h.root, COMMAND_AGENTS: agents, AGENT: 'session' } });
+    expect(r.code, r.stderr).toBe(0);
+    // …and gives it the other agent with feedback: a follow-up would take the note's session_id.
+    writeFileSync(path, h.read(path).replace(/^type: claude_code$/m, 'type: claude_code\nagent: other') + '\n## Feedback\nAlso handle the empty case.\n');
+    await h.start();
+    await waitFor(() => h.status('retried') === 'in_review' && existsSync(join(h.vault, 'Logs', 'runs', 'retried', 'attempt-2.md')) && h.runs().filter((x) => x.task === 'retried').length === 2, 'the second run, in review again', 30_000);
+    const t2 = readFileSync(join(h.vault, 'Logs', 'runs', 'retried', 'attempt-2.md'), 'utf8');
+    expect(t2).toContain('resume none');
+    expect(t2).toContain("The task's agent changed from session to other: a new session");
+  }, 60_000);
+
   it('PLANNER=agent with MAX_CONCURRENT=1 and 5 new notes never runs two agent processes at once', async () => {
     h = createHarness({ PLANNER: 'agent', MAX_CONCURRENT: '1', AGENT: 'session' }, { agentEnv: { FIXTURE_SLEEP_MS: '200' } });
     const planners = recordEvents(h.events, 'run:start');

@@ -98,6 +98,24 @@ describe('MERGE when a task reaches done', () => {
     expect(sh(repo, 'rev-parse', 'vr/accept')).toBe(tip); // the branch stays (gc deletes it once merged)
   }, 90_000);
 
+  it('a run whose merge is refused back into review keeps whose session it is: a round sent with another agent starts its own', async () => {
+    h = createHarness({ AGENT: 'review', COMMAND_AGENTS: JSON.stringify({ review: fixtureAgent('review-worker'), other: fixtureAgent('review-worker') }), MERGE: 'squash' });
+    const repo = repoIn(h);
+    writeFiles(repo, { 'README.md': 'hello, mine\n' }); // the person's edit in their checkout: the merge is refused
+    await h.start();
+    const path = h.drop('refused', `type: claude_code\ntitle: Refused\nworking_dir: ${repo}`);
+    const back = await waitFor(() => h.status('refused') === 'in_review' && /^error: "?BASE_DIRTY/m.test(h.find('refused')!.text) && h.find('refused')!.text, 'refused back into review', 30_000);
+    expect(field(back, 'session_id')).toBe('session-refused');
+    // The round, sent while the service is down, to the other agent: it must not get session-refused.
+    await h.stop();
+    writeFileSync(path, readFileSync(path, 'utf8').replace(/^status: in_review$/m, 'status: planned').replace(/^type: claude_code$/m, 'type: claude_code\nagent: other') + '\n## Feedback\nAlso handle the empty case.\n');
+    await h.start();
+    const t2Path = join(h.vault, 'Logs', 'runs', 'refused', 'attempt-2.md');
+    const t2 = await waitFor(() => existsSync(t2Path) && readFileSync(t2Path, 'utf8').includes('- **Finished:**') && readFileSync(t2Path, 'utf8'), 'the round ran', 30_000);
+    expect(t2).toContain("The task's agent changed from review to other: a new session");
+    expect(t2).toContain('> ## Task'); // the whole task, not a follow-up in the other agent's session
+  }, 90_000);
+
   it('a task that needs no review is merged at once (MERGE=merge: a merge commit); a conflict sends the other to in_review naming the file', async () => {
     h = createHarness({ AGENT: 'conflicting', COMMAND_AGENTS: JSON.stringify({ conflicting: ['node', '-e', "require('fs').writeFileSync('README.md','agent '+process.env.VAULTRUNNER_TASK_ID+'\\n');console.log(JSON.stringify({vaultrunner:'result',result:'Rewrote README.'}))"] }), MERGE: 'merge' });
     const repo = repoIn(h);
