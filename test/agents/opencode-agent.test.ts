@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createOpencodeAgent, STALE_RUN_DIR_MS, sweepStaleRunDirs } from '../../src/agents/opencode/opencode-agent.js';
+import { createOpencodeAgent, repositoryPlugins, STALE_RUN_DIR_MS, sweepStaleRunDirs } from '../../src/agents/opencode/opencode-agent.js';
 import { chatWire, fail, say, startScriptedServer, write, type ScriptedServer } from '../fixtures/scripted-server.js';
 import { binPath, cleanEnv, failed, ok, startRun, tempDirs, type Dirs } from './cli-test-kit.js';
 
@@ -164,6 +164,23 @@ describe('opencode agent (real CLI)', () => {
     expect(o.error.code).toBe('PERMISSION_DENIED');
     expect(o.error.message).toContain(join(dirs.cwd, '.opencode', 'plugins'));
     expect(run.pid).toBe(0);
+  });
+
+  it('plugins count from the run folder up to the repository top (above it opencode does not look: a person\'s ~/.opencode/plugins); outside a repository up to the root (no run)', () => {
+    const outer = join(dirs.state, 'home');
+    const repo = join(outer, 'code', 'repo');
+    mkdirSync(join(outer, '.opencode', 'plugins'), { recursive: true });
+    writeFileSync(join(outer, '.opencode', 'plugins', 'mine.js'), 'export const P = async () => ({});\n');
+    mkdirSync(join(repo, '.git'), { recursive: true });
+    mkdirSync(join(repo, 'pkg'));
+    expect(repositoryPlugins(join(repo, 'pkg'))).toBeUndefined();
+    mkdirSync(join(repo, '.opencode', 'plugin'), { recursive: true });
+    writeFileSync(join(repo, '.opencode', 'plugin', 'x.ts'), '');
+    expect(repositoryPlugins(join(repo, 'pkg'))).toBe(join(repo, '.opencode', 'plugin'));
+    // no repository: opencode's own walk goes on up, and so does the check
+    const plain = join(outer, 'notes', 'work');
+    mkdirSync(plain, { recursive: true });
+    expect(repositoryPlugins(plain)).toBe(join(outer, '.opencode', 'plugins'));
   });
 
   it('probe reports the pinned version', { timeout: T }, async () => {

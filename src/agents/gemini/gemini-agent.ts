@@ -1,10 +1,11 @@
 // Agent adapter for the Gemini CLI (`gemini --output-format stream-json`), with a GEMINI_CLI_HOME we own.
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { execa } from 'execa';
 import { AgentError } from '../../errors.js';
 import type { Agent, AgentCapabilities, AgentProbe, AgentRun, AgentRunRequest } from '../agent.js';
 import { agentEnv } from '../process/env.js';
+import { repositoryFolders } from '../repo-folders.js';
 import { failedRun, launchFailed, probeVersion, recoverJsonCli, requestSpec, startJsonCli } from '../json-cli-run.js';
 import { buildGeminiLaunch } from './gemini-args.js';
 import { GEMINI_AUTH_FIX, GeminiEventParser, classifyGemini } from './gemini-events.js';
@@ -43,16 +44,10 @@ export const GEMINI_CAPABILITIES: AgentCapabilities = Object.freeze({
  * in plan mode too. Checked before every spawn, so one an agent wrote stops the next run.
  */
 export function repositoryEnvFile(cwd: string): string | undefined {
-  const start = resolve(cwd);
-  let top = start;
-  while (!existsSync(join(top, '.git')) && dirname(top) !== top) top = dirname(top);
   // Outside a repository the folders above are the operator's (a ~/.gemini/.env holding their key).
-  if (!existsSync(join(top, '.git'))) top = start;
-  for (let dir = start; ; dir = dirname(dir)) {
-    const file = join(dir, '.gemini', '.env');
-    if (existsSync(file)) return file;
-    if (dir === top) return undefined;
-  }
+  return repositoryFolders(cwd, 'cwd')
+    .map((dir) => join(dir, '.gemini', '.env'))
+    .find((file) => existsSync(file));
 }
 
 export function createGeminiAgent(opts: GeminiAgentOptions): Agent {

@@ -1,12 +1,13 @@
 // Agent adapter for opencode (`opencode run --format json`), with config and state dirs we own.
 import { randomBytes } from 'node:crypto';
 import { readdirSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { execa } from 'execa';
 import { AgentError } from '../../errors.js';
 import type { Agent, AgentCapabilities, AgentProbe, AgentRun, AgentRunRequest } from '../agent.js';
 import { agentEnv } from '../process/env.js';
 import { FirstStartGate, gatedRun, type GateRelease } from '../process/gated-run.js';
+import { repositoryFolders } from '../repo-folders.js';
 import { failedRun, launchFailed, probeVersion, recoverJsonCli, requestSpec, startJsonCli } from '../json-cli-run.js';
 import { buildOpencodeLaunch } from './opencode-args.js';
 import { OPENCODE_AUTH_FIX, OpencodeEventParser, classifyOpencode } from './opencode-events.js';
@@ -60,12 +61,14 @@ export function sweepStaleRunDirs(stateDir: string, now = Date.now()): void {
 
 /**
  * A `.opencode/plugin` or `.opencode/plugins` folder holding a .js or .ts file in `cwd` or above
- * it: opencode 1.18.33 imports those (their code runs in its process) even with
- * OPENCODE_DISABLE_PROJECT_CONFIG, and no flag of its turns that off. Checked before every spawn,
- * so a plugin an agent wrote during a run is caught before the next one.
+ * it up to the repository's top (outside a repository: up to the root): opencode 1.18.33 imports
+ * those (their code runs in its process) even with OPENCODE_DISABLE_PROJECT_CONFIG, and no flag of
+ * its turns that off; it does not look above the repository (measured), so a person's own
+ * ~/.opencode/plugins does not count for a repository under their home. Checked before every
+ * spawn, so a plugin an agent wrote during a run is caught before the next one.
  */
 export function repositoryPlugins(cwd: string): string | undefined {
-  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+  for (const dir of repositoryFolders(cwd, 'root')) {
     for (const sub of ['plugin', 'plugins']) {
       const folder = join(dir, '.opencode', sub);
       let names: string[] = [];
@@ -76,8 +79,8 @@ export function repositoryPlugins(cwd: string): string | undefined {
       }
       if (names.some((n) => /\.(?:[cm]?js|[cm]?ts)$/i.test(n))) return folder;
     }
-    if (dirname(dir) === dir) return undefined;
   }
+  return undefined;
 }
 
 export function createOpencodeAgent(opts: OpencodeAgentOptions): Agent {
