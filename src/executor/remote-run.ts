@@ -3,7 +3,7 @@
 // AgentRun (pid 0), so slots, deadlines, stop and the outcome path are the same as for a local run.
 // The lease records the job before it is enqueued, so a restarted service follows the same job
 // again instead of starting a second run.
-import { readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Agent, AgentOutcome, AgentRun, AgentRunRequest, StopReason } from '../agents/agent.js';
 import { AgentError, shortMessage, VaultrunnerError } from '../errors.js';
@@ -184,12 +184,16 @@ export class RemoteRunner {
       const entry = ctx.index.byId(lease.taskId);
       const task = entry?.state.kind === 'task' ? entry.state.task : undefined;
       // Anything else is the watchdog's to recover (the task is put back and runs again). A note a
-      // person paused or cancelled while the service was down is followed too: the service then
-      // stops the run on its worker (service.ts), which recovering the lease would not.
-      const followed = task?.status === 'executing' || task?.status === 'paused' || task?.status === 'cancelled';
-      if (!saved || !agent || !entry || !followed || task.attempts !== lease.attempt) continue;
+      // person paused, cancelled, moved out of the task folders or deleted while the service was
+      // down is followed too: the service then stops the run on its worker (service.ts), which
+      // recovering the lease would not (the job ran on for its whole length).
+      const gone = !entry && (await noteGone(ctx, lease.taskId));
+      const followed = gone || task?.status === 'executing' || task?.status === 'paused' || task?.status === 'cancelled';
+      if (!saved || !agent || !followed || (!gone && task?.attempts !== lease.attempt)) continue;
       if (!(await ctx.leases.takeOver(lease))) continue;
-      const claim = ctx.runs.adopt({ taskId: lease.taskId, kind: 'run', path: entry.path, dirKey: `remote:${saved.plan.repoRoot}:${saved.plan.branch}`, attempt: lease.attempt, lease });
+      // (A gone note's outcome is recorded nowhere: applyOutcome finds no note at that path.)
+      const path = entry?.path ?? join(ctx.paths.needsAction, `${lease.taskId}.md`);
+      const claim = ctx.runs.adopt({ taskId: lease.taskId, kind: 'run', path, dirKey: `remote:${saved.plan.repoRoot}:${saved.plan.branch}`, attempt: lease.attempt, lease });
       if (!claim) continue;
       this.live.set(lease.taskId, { id: rem.id, agent: rem.agent, plan: saved.plan, ...(lease.run?.transcript ? { reattachedLog: lease.run.transcript } : {}) });
       const agentRun = this.launch(saved, {});
@@ -216,6 +220,12 @@ export class RemoteRunner {
     await removeFile(this.file(id));
     await this.dispatcher.forget(id, agent).catch((err: unknown) => this.ctx.logger.debug({ component: 'queue', run: id, err: shortMessage(err) }, 'could not drop a finished run from Redis (it expires)'));
   }
+}
+
+/** No note of this id in a task folder: known gone (ENOENT), not merely unreadable. */
+async function noteGone(ctx: EngineContext, taskId: string): Promise<boolean> {
+  const missing = async (dir: string) => lstat(join(dir, `${taskId}.md`)).then(() => false, (err: NodeJS.ErrnoException) => err.code === 'ENOENT');
+  return (await missing(ctx.paths.needsAction)) && (await missing(ctx.paths.pendingApproval));
 }
 
 /** True for an outcome that must not be recorded: the run goes on elsewhere, or its lease moved on. */

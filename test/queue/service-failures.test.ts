@@ -3,7 +3,7 @@
 // its agent ran once (or, after a worker died, once more on the other worker, never overlapping),
 // and the service waits for Redis with one log line. Waits are on facts: agent log lines, notes,
 // the service's output.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alive } from './helpers/queue-harness.js';
@@ -104,6 +104,21 @@ describe('remote runs through the service, when something dies', () => {
     await fourth.waitFor(/inflight-4: stopping agent \(pause\)/);
     expect(s.field('inflight-4', 'status')).toBe('paused');
     expect(s.q.agentLog().filter((e) => e.kind === 'end' && e.task === 'inflight-4')).toHaveLength(0);
+
+    // Deleted by a person while no service ran: followed again at the next start, and stopped
+    // (left to the watchdog, the job ran on on its worker for its whole length).
+    s.drop('inflight-5', { sleepMs: 60_000, file: 'inflight-5.txt' });
+    const tick5 = await s.q.waitForAgent((e) => e.kind === 'tick' && e.task === 'inflight-5');
+    fourth.child.kill('SIGTERM');
+    expect((await fourth.exited).code).toBe(0);
+    rmSync(join(s.vault, 'Needs_Action', 'inflight-5.md'));
+    const fifth = s.startService();
+    await fifth.waitFor(/inflight-5: note moved or deleted by a person while the service was down/);
+    await fifth.waitFor(/inflight-5: stopping agent \(moved\)/);
+    await fifth.waitFor(/inflight-5: run ended but the note is gone or unreadable; nothing to record/);
+    await waitUntil(() => !alive(tick5.pid), 'the agent on the worker stopped');
+    expect(s.q.agentLog().filter((e) => e.kind === 'end' && e.task === 'inflight-5')).toHaveLength(0);
+    expect(existsSync(join(s.vault, 'Needs_Action', 'inflight-5.md'))).toBe(false); // nothing wrote it back
   });
 
   it('Redis stopped mid-run: the run finishes and reports when it is back; new runs wait, with one log line', { timeout: 150_000 }, async () => {
